@@ -1,0 +1,41 @@
+#!/usr/bin/env node
+import { NodeContext } from "@effect/platform-node"
+import { Effect, Exit, Fiber } from "effect"
+import { cli } from "./cli/main.js"
+import { describeFailure, exitCodeOf } from "./cli/exitCode.js"
+import { killAllChildGroups } from "./services/childGroups.js"
+
+/**
+ * The edge. We run the program ourselves rather than with NodeRuntime.runMain
+ * so that: the first SIGINT/SIGTERM interrupts the program (which ends its
+ * agents and keeps their work), a second one kills every agent process group
+ * at once and exits 130, and the exit code follows SPEC §10.
+ */
+const program = cli(process.argv).pipe(Effect.provide(NodeContext.layer))
+const fiber = Effect.runFork(program)
+
+let signals = 0
+const onSignal = () => {
+  signals += 1
+  if (signals === 1) {
+    process.stderr.write("\noompa: stopping (agents get 5 s to exit; press Ctrl-C again to kill them now)\n")
+    Effect.runFork(Fiber.interrupt(fiber))
+  } else {
+    killAllChildGroups("SIGKILL")
+    process.stderr.write("oompa: killed agent processes, exiting\n")
+    process.exit(130)
+  }
+}
+process.on("SIGINT", onSignal)
+process.on("SIGTERM", onSignal)
+
+fiber.addObserver((exit) => {
+  const code = signals > 0 && Exit.isFailure(exit) ? 130 : exitCodeOf(exit)
+  if (Exit.isFailure(exit)) {
+    const message = describeFailure(exit.cause)
+    if (message !== undefined) process.stderr.write(message + "\n")
+  }
+  process.exitCode = code
+  // Let stdout drain, then leave even if a stray handle is still open.
+  setImmediate(() => process.exit(code))
+})

@@ -1,0 +1,59 @@
+import type { Duration } from "effect"
+import type { ModelSpec } from "../domain/Model.js"
+
+/**
+ * The resolved configuration the engine runs on: every default applied,
+ * every path absolute, every prompt file read (with includes inlined, tokens
+ * not yet rendered). Produced by `loadConfig`; nothing else builds one except tests.
+ */
+export interface PromptSource {
+  /** Absolute paths of the files that make up the prompt, in order. */
+  readonly files: ReadonlyArray<string>
+  /** Their contents, includes inlined, joined with a blank line. */
+  readonly text: string
+}
+
+export interface ReviewerSpec {
+  readonly model: ModelSpec
+  /** Empty `files` means: the bundled reviewer prompt. */
+  readonly prompt: PromptSource
+}
+
+export interface WorkerSpec {
+  /** `w0`, `w1`, … in config order, `count` expanded. */
+  readonly id: string
+  readonly model: ModelSpec
+  readonly prompt: PromptSource
+  readonly maxCycle: number
+  readonly canPlan: boolean
+  readonly maxWaitForTasks: Duration.Duration
+  readonly maxResumes: number
+  readonly maxWorkingResumes: number
+  readonly waitBetween: Duration.Duration
+  readonly timeout: Duration.Duration
+  /** Per-worker reviewers, tried before the global chain. */
+  readonly reviewers: ReadonlyArray<ReviewerSpec>
+}
+
+export interface PlannerSpec {
+  readonly model: ModelSpec
+  readonly prompt: PromptSource
+  readonly maxPending: number
+}
+
+export interface OompaConfig {
+  /** Absolute path of the oompa.json this came from. */
+  readonly configPath: string
+  /** The git project root (the folder holding the config, or its parent for `oompa/oompa.json`). */
+  readonly projectRoot: string
+  readonly workers: ReadonlyArray<WorkerSpec>
+  readonly reviewers: ReadonlyArray<ReviewerSpec>
+  readonly planner: PlannerSpec | undefined
+  /** undefined: the branch checked out in the project root when the swarm starts. */
+  readonly targetBranch: string | undefined
+  /** Absolute path of the task queue root. */
+  readonly tasksDir: string
+  readonly testCommand: string | undefined
+  readonly maxReviewRounds: number
+  readonly maxConsecutiveErrors: number
+}

@@ -1,0 +1,75 @@
+import { Context, Duration, Effect, Option, Schema } from "effect"
+import type { HarnessName, ModelSpec } from "../domain/Model.js"
+
+/** New session (optionally with an id we chose up front) or resume of an existing one. */
+export type SessionRequest =
+  | { readonly _tag: "New"; readonly id?: string }
+  | { readonly _tag: "Resume"; readonly id: string }
+
+/**
+ * One agent process run (a "turn", SPEC §1).
+ * `mode: "review"` asks the adapter to run the CLI read-only where it can.
+ */
+export interface TurnRequest {
+  readonly prompt: string
+  readonly cwd: string
+  readonly model: ModelSpec
+  readonly session: SessionRequest
+  readonly mode: "work" | "review"
+  readonly timeout: Duration.Duration
+  /** Raw agent output (stdout) streams here; stderr goes to `<logPath minus .log>.stderr.log`. */
+  readonly logPath: string
+  /** Extra environment on top of the user's (never secrets: those come from the user's env). */
+  readonly env?: Readonly<Record<string, string>>
+}
+
+export const Usage = Schema.Struct({
+  inputTokens: Schema.Number,
+  outputTokens: Schema.Number,
+  cachedInputTokens: Schema.Number
+})
+export type Usage = typeof Usage.Type
+export const emptyUsage: Usage = { inputTokens: 0, outputTokens: 0, cachedInputTokens: 0 }
+export const addUsage = (a: Usage, b: Usage): Usage => ({
+  inputTokens: a.inputTokens + b.inputTokens,
+  outputTokens: a.outputTokens + b.outputTokens,
+  cachedInputTokens: a.cachedInputTokens + b.cachedInputTokens
+})
+
+export interface TurnResult {
+  /** The agent's final message of the turn: signals are read from here only. */
+  readonly text: string
+  /** The session id to resume next turn with, when the CLI reported one. */
+  readonly sessionId: Option.Option<string>
+  /** Process exit code; null when killed by a signal. */
+  readonly exitCode: number | null
+  readonly timedOut: boolean
+  readonly usage: Usage
+  /** USD, when the CLI reports it. */
+  readonly costUsd: Option.Option<number>
+  readonly logPath: string
+  readonly durationMs: number
+}
+
+export const turnFailed = (result: TurnResult): boolean => result.timedOut || result.exitCode !== 0
+
+/** The CLI could not be started or its output could not be read at all. */
+export class HarnessError extends Schema.TaggedError<HarnessError>()("HarnessError", {
+  harness: Schema.String,
+  message: Schema.String
+}) {}
+
+/** One agent CLI adapter. */
+export interface Harness {
+  readonly name: HarnessName
+  readonly runTurn: (request: TurnRequest) => Effect.Effect<TurnResult, HarnessError>
+}
+
+/**
+ * All adapters, looked up by the harness part of a model string.
+ * Engine code depends on this tag only; tests provide scripted harnesses.
+ */
+export class Harnesses extends Context.Tag("oompa/Harnesses")<
+  Harnesses,
+  { readonly get: (name: HarnessName) => Harness }
+>() {}

@@ -1,0 +1,11 @@
+import { defineConfig } from "vitest/config"
+
+export default defineConfig({
+  test: {
+    include: ["test/**/*.test.ts"],
+    // Real agent CLIs against the fake model server: run by `npm run test:cli`.
+    exclude: ["test/cli-e2e/**", "node_modules/**"],
+    testTimeout: 60_000,
+    hookTimeout: 60_000
+  }
+})
