@@ -1,0 +1,105 @@
+/**
+ * Run the built `oompa` binary (dist/bin.js) the way a user would, for
+ * binary-level tests. Generic on purpose: any command, any cwd, any env.
+ *
+ *   beforeAll(() => ensureBuilt())
+ *   const { stdout, stderr, code } = runCli(["schema"], { cwd: dir })
+ *
+ * `ensureBuilt` runs `npm run build` when dist/ is missing or older than
+ * src/, serialised across parallel vitest workers with flock(1), so test
+ * files that build at the same time never read a half-written dist/.
+ */
+import { spawnSync } from "node:child_process"
+import * as fs from "node:fs"
+import * as os from "node:os"
+import * as path from "node:path"
+import { fileURLToPath } from "node:url"
+import { Effect } from "effect"
+
+/** The repository root (the folder holding package.json). */
+export const repoRoot: string = path.resolve(path.dirname(fileURLToPath(import.meta.url)), "..", "..")
+export const binPath: string = path.join(repoRoot, "dist", "bin.js")
+
+export interface CliResult {
+  readonly stdout: string
+  readonly stderr: string
+  /** Exit code; 128 + signal number when killed by a signal. */
+  readonly code: number
+}
+
+export interface RunCliOptions {
+  readonly cwd: string
+  /** Merged over process.env; an `undefined` value removes the variable. */
+  readonly env?: Readonly<Record<string, string | undefined>> | undefined
+  /** Written to the child's stdin (stdin is empty otherwise). */
+  readonly input?: string | undefined
+  /** Kill the child after this long (default 60 s). */
+  readonly timeoutMs?: number | undefined
+}
+
+const signalNumbers: Readonly<Record<string, number>> = os.constants.signals
+
+const childEnv = (overrides: RunCliOptions["env"]): NodeJS.ProcessEnv => {
+  const env: NodeJS.ProcessEnv = { ...process.env, NO_COLOR: "1" }
+  for (const [key, value] of Object.entries(overrides ?? {})) {
+    if (value === undefined) delete env[key]
+    else env[key] = value
+  }
+  return env
+}
+
+/** Runs `node dist/bin.js ...args` synchronously and returns its output and exit code. */
+export const runCli = (args: ReadonlyArray<string>, options: RunCliOptions): CliResult => {
+  const result = spawnSync(process.execPath, [binPath, ...args], {
+    cwd: options.cwd,
+    env: childEnv(options.env),
+    input: options.input ?? "",
+    encoding: "utf8",
+    timeout: options.timeoutMs ?? 60_000,
+    maxBuffer: 64 * 1024 * 1024
+  })
+  if (result.error !== undefined && result.status === null && result.signal === null) {
+    throw result.error
+  }
+  const code =
+    result.status !== null ? result.status : 128 + (result.signal !== null ? (signalNumbers[result.signal] ?? 0) : 0)
+  return { stdout: result.stdout ?? "", stderr: result.stderr ?? "", code }
+}
+
+/** `runCli` as an Effect, for use inside `it.effect` / `it.scoped` / `it.live`. */
+export const runCliEffect = (args: ReadonlyArray<string>, options: RunCliOptions): Effect.Effect<CliResult> =>
+  Effect.sync(() => runCli(args, options))
+
+// Runs under the lock: rebuild only if dist/bin.js is missing or older than a source file.
+const buildIfStale = `
+const fs = require("node:fs"), path = require("node:path"), cp = require("node:child_process");
+const root = process.argv[1];
+const newest = (dir) => {
+  let t = 0;
+  for (const e of fs.readdirSync(dir, { withFileTypes: true })) {
+    const p = path.join(dir, e.name);
+    t = Math.max(t, e.isDirectory() ? newest(p) : fs.statSync(p).mtimeMs);
+  }
+  return t;
+};
+let built = 0;
+try { built = fs.statSync(path.join(root, "dist", "bin.js")).mtimeMs } catch {}
+const sources = Math.max(newest(path.join(root, "src")), ...["package.json", "tsconfig.json", "tsconfig.build.json"].map((f) => fs.statSync(path.join(root, f)).mtimeMs));
+if (built < sources) {
+  const r = cp.spawnSync("npm", ["run", "build"], { cwd: root, stdio: "inherit" });
+  process.exit(r.status === null ? 1 : r.status);
+}
+`
+
+/** Builds dist/ if it is missing or stale. Throws when the build fails. */
+export const ensureBuilt = (): void => {
+  const lock = path.join(os.tmpdir(), `oompa-build-${Buffer.from(repoRoot).toString("hex").slice(-32)}.lock`)
+  const hasFlock = spawnSync("flock", ["--version"], { stdio: "ignore" }).status === 0
+  const node = [process.execPath, "-e", buildIfStale, repoRoot]
+  const result = hasFlock
+    ? spawnSync("flock", [lock, ...node], { stdio: ["ignore", "pipe", "pipe"], encoding: "utf8", timeout: 300_000 })
+    : spawnSync(node[0]!, node.slice(1), { stdio: ["ignore", "pipe", "pipe"], encoding: "utf8", timeout: 300_000 })
+  if (result.status !== 0) {
+    throw new Error(`npm run build failed (exit ${String(result.status)}):\n${result.stdout}\n${result.stderr}`)
+  }
+}
