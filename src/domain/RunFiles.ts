@@ -1,0 +1,167 @@
+import { Schema } from "effect"
+
+/**
+ * The run files of SPEC §11, under `.oompa/runs/<swarm>/`. The code writes
+ * them by encoding these Schemas and `oompa schema <name>` prints their JSON
+ * Schemas, so readers (`list`, `view`, other tools) can rely on the shapes.
+ */
+
+export const UsageRecord = Schema.Struct({
+  inputTokens: Schema.Number,
+  outputTokens: Schema.Number,
+  cachedInputTokens: Schema.Number
+})
+
+export const EventType = Schema.Literal(
+  "swarm-started",
+  "worker-started",
+  "waiting-for-tasks",
+  "cycle-started",
+  "turn-started",
+  "turn-ended",
+  "claim",
+  "task-invalid",
+  "review",
+  "merge",
+  "cycle-ended",
+  "work-kept",
+  "worker-stopped",
+  "swarm-stopped",
+  "recovered",
+  "warning"
+)
+export type EventType = typeof EventType.Type
+
+/** One line of `events.jsonl`: every state change, append-only. */
+export const RunEvent = Schema.Struct({
+  at: Schema.String,
+  type: EventType,
+  worker: Schema.optional(Schema.String),
+  cycle: Schema.optional(Schema.Number),
+  /** The human-readable line the terminal shows. */
+  message: Schema.String,
+  data: Schema.optional(Schema.Record({ key: Schema.String, value: Schema.Unknown }))
+})
+export type RunEvent = typeof RunEvent.Type
+
+export const WorkerInfo = Schema.Struct({ id: Schema.String, model: Schema.String, canPlan: Schema.Boolean })
+
+export const StartedFile = Schema.Struct({
+  swarm: Schema.String,
+  pid: Schema.Number,
+  host: Schema.String,
+  startedAt: Schema.String,
+  projectRoot: Schema.String,
+  configPath: Schema.String,
+  targetBranch: Schema.String,
+  tasksDir: Schema.String,
+  versions: Schema.Struct({ oompa: Schema.String, node: Schema.String }),
+  workers: Schema.Array(WorkerInfo),
+  /** The oompa.json as read. */
+  config: Schema.Unknown
+})
+export type StartedFile = typeof StartedFile.Type
+
+export const TurnRecord = Schema.Struct({
+  turn: Schema.Number,
+  kind: Schema.String,
+  sessionId: Schema.optional(Schema.String),
+  exitCode: Schema.NullOr(Schema.Number),
+  timedOut: Schema.Boolean,
+  signals: Schema.Array(Schema.String),
+  durationMs: Schema.Number,
+  usage: UsageRecord,
+  costUsd: Schema.optional(Schema.Number),
+  log: Schema.String,
+  error: Schema.optional(Schema.String)
+})
+export type TurnRecord = typeof TurnRecord.Type
+
+export const CycleOutcomeSchema = Schema.Literal(
+  "merged",
+  "no-changes",
+  "rejected",
+  "merge-failed",
+  "stuck",
+  "error",
+  "done",
+  "interrupted"
+)
+
+/** `cycles/<worker>-c<N>.json`: written once, when the cycle ends. */
+export const CycleFile = Schema.Struct({
+  swarm: Schema.String,
+  worker: Schema.String,
+  cycle: Schema.Number,
+  model: Schema.String,
+  outcome: CycleOutcomeSchema,
+  detail: Schema.String,
+  branch: Schema.String,
+  claims: Schema.Array(Schema.String),
+  turns: Schema.Array(TurnRecord),
+  signals: Schema.Array(Schema.String),
+  reviewRounds: Schema.Number,
+  mergedCommit: Schema.optional(Schema.String),
+  keptRef: Schema.optional(Schema.String),
+  startedAt: Schema.String,
+  endedAt: Schema.String,
+  durationMs: Schema.Number,
+  usage: UsageRecord,
+  costUsd: Schema.optional(Schema.Number)
+})
+export type CycleFile = typeof CycleFile.Type
+
+/** `reviews/<worker>-c<N>-r<R>.json`: one reviewer run. */
+export const ReviewFile = Schema.Struct({
+  swarm: Schema.String,
+  worker: Schema.String,
+  cycle: Schema.Number,
+  round: Schema.Number,
+  reviewer: Schema.String,
+  verdict: Schema.NullOr(Schema.Literal("APPROVED", "NEEDS_CHANGES", "REJECTED")),
+  /** The reviewer's final message. */
+  text: Schema.String,
+  error: Schema.optional(Schema.String),
+  diffTruncated: Schema.Boolean,
+  files: Schema.Array(Schema.String),
+  startedAt: Schema.String,
+  durationMs: Schema.Number,
+  usage: UsageRecord,
+  costUsd: Schema.optional(Schema.Number),
+  log: Schema.String
+})
+export type ReviewFile = typeof ReviewFile.Type
+
+export const WorkerSummary = Schema.Struct({
+  id: Schema.String,
+  model: Schema.String,
+  cycles: Schema.Number,
+  merged: Schema.Number,
+  rejected: Schema.Number,
+  errors: Schema.Number,
+  other: Schema.Number,
+  turns: Schema.Number,
+  durationMs: Schema.Number,
+  usage: UsageRecord,
+  costUsd: Schema.Number,
+  stopReason: Schema.String
+})
+export type WorkerSummary = typeof WorkerSummary.Type
+
+export const StoppedFile = Schema.Struct({
+  swarm: Schema.String,
+  reason: Schema.Literal("completed", "interrupted", "error"),
+  detail: Schema.optional(Schema.String),
+  stoppedAt: Schema.String,
+  exitCode: Schema.Number,
+  workers: Schema.Array(WorkerSummary)
+})
+export type StoppedFile = typeof StoppedFile.Type
+
+export const runFileSchemas = {
+  "started": StartedFile,
+  "event": RunEvent,
+  "cycle": CycleFile,
+  "review": ReviewFile,
+  "stopped": StoppedFile
+} as const

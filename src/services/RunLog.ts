@@ -1,0 +1,94 @@
+import { FileSystem, Path } from "@effect/platform"
+import { Console, DateTime, Effect, Schema } from "effect"
+import {
+  CycleFile,
+  ReviewFile,
+  RunEvent,
+  StartedFile,
+  StoppedFile,
+  type EventType
+} from "../domain/RunFiles.js"
+
+/**
+ * Writes the run files of SPEC §11 for one swarm and prints the matching
+ * terminal line. Events are written straight through (append, then print) rather
+ * than through a queue so that no line can be lost when the swarm is
+ * interrupted: an `emit` that returned is on disk.
+ */
+export interface RunLog {
+  readonly dir: string
+  readonly emit: (
+    type: EventType,
+    message: string,
+    fields?: { readonly worker?: string; readonly cycle?: number; readonly data?: Record<string, unknown> }
+  ) => Effect.Effect<void>
+  readonly writeStarted: (file: StartedFile) => Effect.Effect<void>
+  readonly writeCycle: (file: CycleFile) => Effect.Effect<void>
+  readonly writeReview: (file: ReviewFile) => Effect.Effect<void>
+  readonly writeStopped: (file: StoppedFile) => Effect.Effect<void>
+  readonly turnLogPath: (worker: string, cycle: number, turn: number) => string
+  readonly reviewLogPath: (worker: string, cycle: number, round: number, reviewer: number) => string
+}
+
+export const runDirOf = (projectRoot: string, swarm: string): string => `${projectRoot}/.oompa/runs/${swarm}`
+
+export interface RunLogOptions {
+  readonly dir: string
+  /** Where terminal lines go; Console.log by default. */
+  readonly print?: (line: string) => Effect.Effect<void>
+}
+
+export const nowIso = DateTime.now.pipe(Effect.map(DateTime.formatIso))
+
+export const makeRunLog = Effect.fn("RunLog.make")(function* (options: RunLogOptions) {
+  const fs = yield* FileSystem.FileSystem
+  const path = yield* Path.Path
+  const dir = options.dir
+  const print = options.print ?? ((line: string) => Console.log(line))
+  for (const sub of ["cycles", "reviews", "logs"]) {
+    yield* fs.makeDirectory(path.join(dir, sub), { recursive: true }).pipe(Effect.orDie)
+  }
+  const eventsPath = path.join(dir, "events.jsonl")
+  const encodeEvent = Schema.encodeSync(RunEvent)
+
+  // A run file that cannot be written is a broken machine (disk full, permissions):
+  // there is no sensible way to continue without the record, so it is a defect.
+  const writeJson = <A, I>(schema: Schema.Schema<A, I>, file: string, value: A) =>
+    Effect.gen(function* () {
+      const text = JSON.stringify(Schema.encodeSync(schema)(value), null, 2) + "\n"
+      const temp = `${file}.tmp-${process.pid}`
+      yield* fs.writeFileString(temp, text)
+      yield* fs.rename(temp, file)
+    }).pipe(Effect.orDie, Effect.uninterruptible)
+
+  const emit: RunLog["emit"] = (type, message, fields = {}) =>
+    Effect.gen(function* () {
+      const at = yield* nowIso
+      const event: RunEvent = {
+        at,
+        type,
+        message,
+        ...(fields.worker !== undefined ? { worker: fields.worker } : {}),
+        ...(fields.cycle !== undefined ? { cycle: fields.cycle } : {}),
+        ...(fields.data !== undefined ? { data: fields.data } : {})
+      }
+      yield* fs.writeFileString(eventsPath, JSON.stringify(encodeEvent(event)) + "\n", { flag: "a" }).pipe(Effect.orDie)
+      const prefix = fields.worker !== undefined ? `[${fields.worker}]` : "[oompa]"
+      const cycle = fields.cycle !== undefined ? ` c${fields.cycle}` : ""
+      yield* print(`${prefix}${cycle} ${message}`)
+    }).pipe(Effect.uninterruptible)
+
+  const log: RunLog = {
+    dir,
+    emit,
+    writeStarted: (file) => writeJson(StartedFile, path.join(dir, "started.json"), file),
+    writeCycle: (file) => writeJson(CycleFile, path.join(dir, "cycles", `${file.worker}-c${file.cycle}.json`), file),
+    writeReview: (file) =>
+      writeJson(ReviewFile, path.join(dir, "reviews", `${file.worker}-c${file.cycle}-r${file.round}.json`), file),
+    writeStopped: (file) => writeJson(StoppedFile, path.join(dir, "stopped.json"), file),
+    turnLogPath: (worker, cycle, turn) => path.join(dir, "logs", `${worker}-c${cycle}-t${turn}.log`),
+    reviewLogPath: (worker, cycle, round, reviewer) =>
+      path.join(dir, "logs", `${worker}-c${cycle}-r${round}-reviewer${reviewer}.log`)
+  }
+  return log
+})
