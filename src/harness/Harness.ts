@@ -49,6 +49,8 @@ export interface TurnResult {
   readonly costUsd: Option.Option<number>
   readonly logPath: string
   readonly durationMs: number
+  /** For a failed turn: the CLI's own error (its error event, else the tail of its stderr). */
+  readonly error?: string
 }
 
 export const turnFailed = (result: TurnResult): boolean => result.timedOut || result.exitCode !== 0
