@@ -1,0 +1,162 @@
+import { Either, ParseResult } from "effect"
+import { parseModelString } from "../domain/Model.js"
+import {
+  expectedByKey,
+  plannerKeys,
+  reviewerKeys,
+  reviewerObjectKeys,
+  topLevelKeys,
+  workerKeys
+} from "./OompaJson.js"
+
+/**
+ * Turns Schema decode issues of oompa.json into the messages users read:
+ * `workers[1].model: expected "harness:model[:reasoning]" …, got "opus"`,
+ * `workers[0].max_cycels: unknown key (did you mean "max_cycle"?)`.
+ * Messages are computed from the JSON path and the offending value, so a
+ * union's internal alternatives never leak into them.
+ */
+
+export type JsonPath = ReadonlyArray<PropertyKey>
+
+/** `["workers", 1, "model"]` → `workers[1].model`; `[]` → `""`. */
+export const formatJsonPath = (path: JsonPath): string => {
+  let out = ""
+  for (const segment of path) {
+    if (typeof segment === "number") out += `[${segment}]`
+    else out += out.length === 0 ? String(segment) : `.${String(segment)}`
+  }
+  return out
+}
+
+export interface ConfigIssue {
+  readonly path: string
+  readonly message: string
+}
+
+const isReviewerKey = (key: string | undefined): boolean =>
+  key !== undefined && (reviewerKeys as ReadonlyArray<string>).includes(key)
+
+const lastKey = (path: JsonPath): string | undefined => {
+  for (let i = path.length - 1; i >= 0; i--) {
+    const segment = path[i]
+    if (typeof segment === "string") return segment
+  }
+  return undefined
+}
+
+/** The keys allowed in the object found at `path`. */
+export const allowedKeysAt = (path: JsonPath): ReadonlyArray<string> => {
+  const key = lastKey(path)
+  if (key === undefined) return topLevelKeys
+  if (key === "workers") return workerKeys
+  if (key === "planner") return plannerKeys
+  if (isReviewerKey(key)) return reviewerObjectKeys
+  return []
+}
+
+const valueAt = (input: unknown, path: JsonPath): unknown => {
+  let current = input
+  for (const segment of path) {
+    if (typeof current !== "object" || current === null) return undefined
+    current = (current as Record<PropertyKey, unknown>)[segment]
+  }
+  return current
+}
+
+const show = (value: unknown): string => {
+  const text = JSON.stringify(value) ?? String(value)
+  return text.length > 60 ? `${text.slice(0, 57)}...` : text
+}
+
+const levenshtein = (a: string, b: string): number => {
+  let previous = Array.from({ length: b.length + 1 }, (_, j) => j)
+  for (let i = 1; i <= a.length; i++) {
+    const current = [i]
+    for (let j = 1; j <= b.length; j++) {
+      const cost = a[i - 1] === b[j - 1] ? 0 : 1
+      current.push(Math.min((previous[j] ?? 0) + 1, (current[j - 1] ?? 0) + 1, (previous[j - 1] ?? 0) + cost))
+    }
+    previous = current
+  }
+  return previous[b.length] ?? 0
+}
+
+/** The allowed key closest to `key`, if it is close enough to be a likely typo. */
+export const didYouMean = (key: string, allowed: ReadonlyArray<string>): string | undefined => {
+  let best: string | undefined
+  let bestDistance = Infinity
+  for (const candidate of allowed) {
+    const distance = levenshtein(key.toLowerCase(), candidate.toLowerCase())
+    if (distance < bestDistance) {
+      best = candidate
+      bestDistance = distance
+    }
+  }
+  return best !== undefined && bestDistance <= Math.max(2, Math.floor(best.length / 3)) ? best : undefined
+}
+
+/** What the value at `path` should be, in words. */
+const expectedAt = (path: JsonPath): string => {
+  if (path.length === 0) return 'a JSON object such as {"workers": [{"model": "claude:opus"}]}'
+  const last = path[path.length - 1]
+  const key = lastKey(path)
+  if (typeof last === "number") {
+    if (key === "workers") return 'a worker object such as {"model": "claude:opus"}'
+    if (key === "prompt") return "a prompt file path (a string)"
+    if (isReviewerKey(key)) return 'a model string or {"model", "prompt"}'
+  }
+  return (key !== undefined ? expectedByKey[key] : undefined) ?? "a valid value"
+}
+
+const isModelPosition = (path: JsonPath): boolean => {
+  const last = path[path.length - 1]
+  const key = lastKey(path)
+  return key === "model" || (isReviewerKey(key) && (last === key || typeof last === "number"))
+}
+
+const messageFor = (issue: ParseResult.ArrayFormatterIssue, input: unknown): string => {
+  const path = issue.path
+  switch (issue._tag) {
+    case "Unexpected": {
+      const key = String(path[path.length - 1])
+      const allowed = allowedKeysAt(path.slice(0, -1))
+      const guess = didYouMean(key, allowed)
+      return guess !== undefined
+        ? `unknown key (did you mean "${guess}"?)`
+        : `unknown key (allowed here: ${allowed.join(", ")})`
+    }
+    case "Missing":
+      return `required key is missing: expected ${expectedAt(path)}`
+    default: {
+      const actual = valueAt(input, path)
+      if (isModelPosition(path) && typeof actual === "string") {
+        const parsed = parseModelString(actual)
+        if (Either.isLeft(parsed)) return parsed.left
+      }
+      return `expected ${expectedAt(path)}, got ${show(actual)}`
+    }
+  }
+}
+
+const isPrefix = (prefix: JsonPath, path: JsonPath): boolean =>
+  prefix.length < path.length && prefix.every((segment, i) => segment === path[i])
+
+/**
+ * One issue per JSON path, in document order, most specific first: when a
+ * union reports both "not a string" at `reviewer` and "unknown key" at
+ * `reviewer.foo`, only the latter is kept.
+ */
+export const configIssues = (error: ParseResult.ParseError, input: unknown): ReadonlyArray<ConfigIssue> => {
+  const raw = ParseResult.ArrayFormatter.formatErrorSync(error)
+  const kept = raw.filter((issue) => !raw.some((other) => isPrefix(issue.path, other.path)))
+  const seen = new Set<string>()
+  const out: Array<ConfigIssue> = []
+  for (const issue of kept) {
+    const path = formatJsonPath(issue.path)
+    if (seen.has(path)) continue
+    seen.add(path)
+    out.push({ path, message: messageFor(issue, input) })
+  }
+  return out
+}

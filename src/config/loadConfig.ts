@@ -1,0 +1,189 @@
+import { FileSystem, Path } from "@effect/platform"
+import { Duration, Effect, Either, Schema } from "effect"
+import { parseModelString, type ModelSpec } from "../domain/Model.js"
+import { ConfigError } from "../domain/errors.js"
+import type { OompaConfig, PlannerSpec, ReviewerSpec, WorkerSpec } from "./OompaConfig.js"
+import { OompaJson, reviewerKeys, type PlannerJson, type WorkerJson } from "./OompaJson.js"
+import { displayPath, readTextFile } from "./includes.js"
+import { configIssues } from "./issues.js"
+import { parseJson } from "./json.js"
+import { loadPromptSource, type PromptContext } from "./prompts.js"
+
+/** Defaults of SPEC §2, in the units of oompa.json (seconds for durations). */
+export const defaults = {
+  max_cycle: 10,
+  count: 1,
+  can_plan: true,
+  max_wait_for_tasks: 600,
+  max_resumes: 7,
+  max_working_resumes: 5,
+  wait_between: 0,
+  timeout: 1800,
+  tasks_dir: "tasks",
+  max_review_rounds: 3,
+  max_consecutive_errors: 3,
+  max_pending: 10
+} as const
+
+export interface LoadConfigOptions {
+  /** The folder oompa runs in: discovery starts here and it is the project root. */
+  readonly cwd: string
+  /** An explicit config file (`--config` or the positional path), relative to cwd. */
+  readonly configPath?: string | undefined
+}
+
+const decodeOompaJson = Schema.decodeUnknownEither(OompaJson, { onExcessProperty: "error", errors: "all" })
+
+/** Finds the config file: `configPath`, then `./oompa.json`, then `./oompa/oompa.json`. */
+export const discoverConfig = (
+  options: LoadConfigOptions
+): Effect.Effect<string, ConfigError, FileSystem.FileSystem | Path.Path> =>
+  Effect.gen(function* () {
+    const fs = yield* FileSystem.FileSystem
+    const path = yield* Path.Path
+    const cwd = path.resolve(options.cwd)
+    const isFile = (file: string) =>
+      fs.stat(file).pipe(
+        Effect.map((info) => info.type === "File"),
+        Effect.orElseSucceed(() => false)
+      )
+    if (options.configPath !== undefined) {
+      const file = path.resolve(cwd, options.configPath)
+      if (yield* isFile(file)) return file
+      return yield* new ConfigError({
+        file: options.configPath,
+        path: "",
+        message: `config file not found: ${file}`
+      })
+    }
+    const candidates = [path.join(cwd, "oompa.json"), path.join(cwd, "oompa", "oompa.json")]
+    for (const candidate of candidates) {
+      if (yield* isFile(candidate)) return candidate
+    }
+    return yield* new ConfigError({
+      file: "oompa.json",
+      path: "",
+      message: `no config file found (looked for ${candidates.join(" and ")}); run "oompa init" to create one, or pass --config PATH`
+    })
+  })
+
+type ReviewerInput = string | { readonly model: string; readonly prompt?: string | ReadonlyArray<string> | undefined }
+type WithReviewers = { readonly [K in (typeof reviewerKeys)[number]]?: ReviewerInput | ReadonlyArray<ReviewerInput> | undefined }
+
+/** Loads, validates and resolves oompa.json into the config the engine runs on. Writes nothing. */
+export const loadConfig = (
+  options: LoadConfigOptions
+): Effect.Effect<OompaConfig, ConfigError, FileSystem.FileSystem | Path.Path> =>
+  Effect.gen(function* () {
+    const path = yield* Path.Path
+    const cwd = path.resolve(options.cwd)
+    const configPath = yield* discoverConfig(options)
+    const file = displayPath(path, configPath, cwd)
+    const fail = (jsonPath: string, message: string) => new ConfigError({ file, path: jsonPath, message })
+
+    const text = yield* readTextFile(configPath, file, "", "config file")
+    const parsed = parseJson(text)
+    if (Either.isLeft(parsed)) {
+      const { line, column, message } = parsed.left
+      return yield* new ConfigError({ file: `${file}:${line}:${column}`, path: "", message: `invalid JSON: ${message}` })
+    }
+    const decoded = decodeOompaJson(parsed.right)
+    if (Either.isLeft(decoded)) {
+      const [first, ...rest] = configIssues(decoded.left, parsed.right)
+      const more = rest.map((issue) => `\n${file}: ${issue.path}: ${issue.message}`).join("")
+      return yield* fail(first?.path ?? "", (first?.message ?? "invalid configuration") + more)
+    }
+    const json = decoded.right
+
+    const context: PromptContext = { configDir: path.dirname(configPath), configDisplay: file, displayRoot: cwd }
+
+    const model = (text: string, jsonPath: string): Effect.Effect<ModelSpec, ConfigError> =>
+      Either.match(parseModelString(text), {
+        onLeft: (message) => Effect.fail(fail(jsonPath, message)),
+        onRight: Effect.succeed
+      })
+
+    const reviewersOf = (owner: WithReviewers, prefix: string) =>
+      Effect.gen(function* () {
+        const given = reviewerKeys.filter((key) => owner[key] !== undefined)
+        const [key, second] = given
+        if (key === undefined) return [] as ReadonlyArray<ReviewerSpec>
+        if (second !== undefined) {
+          return yield* fail(
+            `${prefix}${second}`,
+            `use only one of ${reviewerKeys.join(", ")} (found ${given.join(" and ")}); put every reviewer in one list, tried in order`
+          )
+        }
+        const value = owner[key]!
+        const entries: ReadonlyArray<ReviewerInput> = Array.isArray(value) ? value : [value as ReviewerInput]
+        const out: Array<ReviewerSpec> = []
+        for (const [index, entry] of entries.entries()) {
+          const at = Array.isArray(value) ? `${prefix}${key}[${index}]` : `${prefix}${key}`
+          const modelText = typeof entry === "string" ? entry : entry.model
+          const prompt = typeof entry === "string" ? undefined : entry.prompt
+          out.push({
+            model: yield* model(modelText, typeof entry === "string" ? at : `${at}.model`),
+            prompt: yield* loadPromptSource(prompt, `${at}.prompt`, "reviewer.md", context)
+          })
+        }
+        return out
+      })
+
+    const workerEntry = (worker: WorkerJson, index: number) =>
+      Effect.gen(function* () {
+        const at = `workers[${index}]`
+        if (worker.max_cycle !== undefined && worker.iterations !== undefined) {
+          return yield* fail(
+            `${at}.iterations`,
+            `"iterations" is the 0.6 name of "max_cycle"; give only one of them`
+          )
+        }
+        const canPlan = worker.can_plan ?? defaults.can_plan
+        return {
+          count: worker.count ?? defaults.count,
+          spec: {
+            model: yield* model(worker.model, `${at}.model`),
+            prompt: yield* loadPromptSource(worker.prompt, `${at}.prompt`, canPlan ? "worker.md" : "executor.md", context),
+            maxCycle: worker.max_cycle ?? worker.iterations ?? defaults.max_cycle,
+            canPlan,
+            maxWaitForTasks: Duration.seconds(worker.max_wait_for_tasks ?? defaults.max_wait_for_tasks),
+            maxResumes: worker.max_resumes ?? defaults.max_resumes,
+            maxWorkingResumes: worker.max_working_resumes ?? defaults.max_working_resumes,
+            waitBetween: Duration.seconds(worker.wait_between ?? defaults.wait_between),
+            timeout: Duration.seconds(worker.timeout ?? defaults.timeout),
+            reviewers: yield* reviewersOf(worker, `${at}.`)
+          } satisfies Omit<WorkerSpec, "id">
+        }
+      })
+
+    const workers: Array<WorkerSpec> = []
+    for (const [index, worker] of json.workers.entries()) {
+      const { count, spec } = yield* workerEntry(worker, index)
+      for (let n = 0; n < count; n++) workers.push({ id: `w${workers.length}`, ...spec })
+    }
+
+    const plannerOf = (planner: PlannerJson | undefined) =>
+      Effect.gen(function* () {
+        if (planner === undefined) return undefined
+        const spec: PlannerSpec = {
+          model: yield* model(planner.model, "planner.model"),
+          prompt: yield* loadPromptSource(planner.prompt, "planner.prompt", "planner.md", context),
+          maxPending: planner.max_pending ?? defaults.max_pending
+        }
+        return spec
+      })
+
+    const config: OompaConfig = {
+      configPath,
+      projectRoot: cwd,
+      workers,
+      reviewers: yield* reviewersOf(json, ""),
+      planner: yield* plannerOf(json.planner),
+      targetBranch: json.target_branch,
+      tasksDir: path.resolve(cwd, json.tasks_dir ?? defaults.tasks_dir),
+      testCommand: json.test_command,
+      maxReviewRounds: json.max_review_rounds ?? defaults.max_review_rounds,
+      maxConsecutiveErrors: json.max_consecutive_errors ?? defaults.max_consecutive_errors
+    }
+    return config
+  }).pipe(Effect.withSpan("loadConfig"))
