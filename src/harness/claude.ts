@@ -1,0 +1,169 @@
+/**
+ * Claude Code (`@anthropic-ai/claude-code`, checked against 2.1).
+ *
+ *   new:    claude -p --output-format stream-json --verbose --dangerously-skip-permissions --session-id <uuid> [--model m] [--effort e]
+ *   resume: claude -p --output-format stream-json --verbose --dangerously-skip-permissions --resume <uuid> [--model m] [--effort e]
+ *   review: `--permission-mode plan` instead of `--dangerously-skip-permissions` (read-only tools)
+ *
+ * The prompt goes on stdin. `--session-id` together with `--resume` is refused
+ * by the CLI. As root it refuses to skip permissions unless IS_SANDBOX=1 is in
+ * its environment: oompa adds it then (and only then), and says so in the log.
+ * Reasoning maps to `--effort` (low, medium, high, xhigh, max; `minimal` → low).
+ */
+import { Effect, Option, Schema } from "effect"
+import type { Reasoning } from "../domain/Model.js"
+import { addEnvUnlessSet, type CliSpec, type Decoded, type EnvFacts, type Invocation } from "./cliAdapter.js"
+import { emptyUsage, type TurnRequest, type Usage } from "./Harness.js"
+import { foldJsonLines, foldJsonText } from "./jsonl.js"
+
+const effortOf: Record<Reasoning, string> = {
+  minimal: "low",
+  low: "low",
+  medium: "medium",
+  high: "high",
+  xhigh: "xhigh",
+  max: "max"
+}
+
+export const buildInvocation = (binary: string, request: TurnRequest, facts: EnvFacts): Invocation => {
+  const args: Array<string> = ["-p", "--output-format", "stream-json", "--verbose"]
+  const env: Record<string, string> = {}
+  const notes: Array<string> = []
+  if (request.mode === "review") {
+    args.push("--permission-mode", "plan")
+  } else {
+    args.push("--dangerously-skip-permissions")
+    if (facts.isRoot) {
+      addEnvUnlessSet(env, notes, facts, "IS_SANDBOX", "1", "running as root: claude refuses to skip permissions as root without it")
+    }
+  }
+  if (request.session._tag === "Resume") args.push("--resume", request.session.id)
+  else if (request.session.id !== undefined) args.push("--session-id", request.session.id)
+  if (request.model.model !== undefined) args.push("--model", request.model.model)
+  if (request.model.reasoning !== undefined) args.push("--effort", effortOf[request.model.reasoning])
+  return { command: binary, args, env, stdin: request.prompt, notes }
+}
+
+const OptionalCount = Schema.optional(Schema.NullOr(Schema.Number))
+
+const ClaudeUsage = Schema.Struct({
+  input_tokens: OptionalCount,
+  output_tokens: OptionalCount,
+  cache_read_input_tokens: OptionalCount,
+  cache_creation_input_tokens: OptionalCount
+})
+
+const ContentBlock = Schema.Union(
+  Schema.Struct({ type: Schema.Literal("text"), text: Schema.String }),
+  Schema.Struct({ type: Schema.String })
+)
+
+/** The stream-json events we read; everything else is skipped. */
+export const ClaudeEvent = Schema.Union(
+  Schema.Struct({
+    type: Schema.Literal("system"),
+    subtype: Schema.optional(Schema.String),
+    session_id: Schema.optional(Schema.String)
+  }),
+  Schema.Struct({
+    type: Schema.Literal("assistant"),
+    session_id: Schema.optional(Schema.String),
+    parent_tool_use_id: Schema.optional(Schema.NullOr(Schema.String)),
+    message: Schema.Struct({ content: Schema.Array(ContentBlock) })
+  }),
+  Schema.Struct({
+    type: Schema.Literal("result"),
+    subtype: Schema.optional(Schema.String),
+    is_error: Schema.optional(Schema.Boolean),
+    result: Schema.optional(Schema.String),
+    session_id: Schema.optional(Schema.String),
+    total_cost_usd: Schema.optional(Schema.NullOr(Schema.Number)),
+    usage: Schema.optional(ClaudeUsage),
+    errors: Schema.optional(Schema.Array(Schema.String))
+  })
+)
+export type ClaudeEvent = typeof ClaudeEvent.Type
+
+interface State {
+  readonly lastAssistantText: string
+  readonly resultText: Option.Option<string>
+  readonly sessionId: Option.Option<string>
+  readonly usage: Usage
+  readonly costUsd: Option.Option<number>
+  readonly error: Option.Option<string>
+}
+
+const initial: State = {
+  lastAssistantText: "",
+  resultText: Option.none(),
+  sessionId: Option.none(),
+  usage: emptyUsage,
+  costUsd: Option.none(),
+  error: Option.none()
+}
+
+const count = (value: number | null | undefined): number => value ?? 0
+
+/** Input tokens as the total prompt (fresh + cache reads + cache writes), cached as cache reads. */
+const toUsage = (usage: typeof ClaudeUsage.Type): Usage => ({
+  inputTokens:
+    count(usage.input_tokens) + count(usage.cache_read_input_tokens) + count(usage.cache_creation_input_tokens),
+  outputTokens: count(usage.output_tokens),
+  cachedInputTokens: count(usage.cache_read_input_tokens)
+})
+
+const step = (state: State, event: ClaudeEvent): State => {
+  const sessionId = event.session_id !== undefined ? Option.some(event.session_id) : state.sessionId
+  switch (event.type) {
+    case "system":
+      return { ...state, sessionId }
+    case "assistant": {
+      // Sub-agent messages are not the agent's final word.
+      if (event.parent_tool_use_id) return { ...state, sessionId }
+      const text = event.message.content
+        .flatMap((block) => ("text" in block ? [block.text] : []))
+        .join("")
+      return text.length > 0 ? { ...state, sessionId, lastAssistantText: text } : { ...state, sessionId }
+    }
+    case "result": {
+      const isError = event.is_error === true || (event.subtype !== undefined && event.subtype !== "success")
+      const errorText = [event.subtype, ...(event.errors ?? []), event.result]
+        .filter((part): part is string => part !== undefined && part.length > 0)
+        .join(": ")
+      return {
+        ...state,
+        sessionId,
+        resultText: event.result !== undefined ? Option.some(event.result) : state.resultText,
+        usage: event.usage !== undefined ? toUsage(event.usage) : state.usage,
+        costUsd:
+          event.total_cost_usd !== undefined && event.total_cost_usd !== null
+            ? Option.some(event.total_cost_usd)
+            : state.costUsd,
+        error: isError ? Option.some(errorText.length > 0 ? errorText : "error") : state.error
+      }
+    }
+  }
+}
+
+const finish = (state: State): Decoded => ({
+  // The result event's text; the last assistant message when the run ended before it.
+  text: Option.getOrElse(state.resultText, () => state.lastAssistantText),
+  sessionId: state.sessionId,
+  usage: state.usage,
+  costUsd: state.costUsd,
+  error: state.error
+})
+
+export const decodeText = (text: string): Decoded => finish(foldJsonText(text, ClaudeEvent, initial, step))
+
+export const decodeLog = (logPath: string) => Effect.map(foldJsonLines(logPath, ClaudeEvent, initial, step), finish)
+
+export const claudeSpec: CliSpec = {
+  name: "claude",
+  binary: "claude",
+  binEnv: "OOMPA_CLAUDE_BIN",
+  npmPackage: "@anthropic-ai/claude-code",
+  choosesSessionId: true,
+  buildInvocation,
+  decodeLog
+}

@@ -1,0 +1,257 @@
+/**
+ * What the four real agent CLI adapters share: finding the executable, running
+ * it through ProcessRunner, decoding its log, and shaping the TurnResult.
+ * Each adapter (claude.ts, codex.ts, …) contributes only a `CliSpec`: a pure
+ * `buildInvocation` and a log decoder.
+ */
+import { FileSystem } from "@effect/platform"
+import type { PlatformError } from "@effect/platform/Error"
+import * as fs from "node:fs"
+import * as path from "node:path"
+import { Config, Duration, Effect, Option, Random } from "effect"
+import type { HarnessName } from "../domain/Model.js"
+import { ProcessRunner } from "../services/ProcessRunner.js"
+import { type Harness, HarnessError, type TurnRequest, type TurnResult, type Usage } from "./Harness.js"
+
+/** Facts about the environment a pure `buildInvocation` needs. */
+export interface EnvFacts {
+  /** oompa runs as uid 0 (claude then needs IS_SANDBOX=1 to skip permissions). */
+  readonly isRoot: boolean
+  /** The user's own environment, read only to avoid overriding what they set. */
+  readonly userEnv: Readonly<Record<string, string | undefined>>
+}
+
+/** Exactly what will be run: argv as an array (never a shell line). */
+export interface Invocation {
+  readonly command: string
+  readonly args: ReadonlyArray<string>
+  /** Added on top of the user's environment. */
+  readonly env: Readonly<Record<string, string>>
+  /** Written to stdin, then closed; undefined: stdin is closed from the start. */
+  readonly stdin?: string | undefined
+  /** oompa's notes about this run (written at the top of the stderr log). */
+  readonly notes: ReadonlyArray<string>
+}
+
+/** What an adapter reads out of the CLI's structured output. */
+export interface Decoded {
+  readonly text: string
+  readonly sessionId: Option.Option<string>
+  readonly usage: Usage
+  readonly costUsd: Option.Option<number>
+  /** The error the CLI reported in its events, if any. */
+  readonly error: Option.Option<string>
+}
+
+export interface CliSpec {
+  readonly name: Exclude<HarnessName, "mock">
+  /** The executable's name on PATH. */
+  readonly binary: string
+  /** The env var that overrides the executable (a path, or a name looked up on PATH). */
+  readonly binEnv: string
+  /** The npm package that provides it, for the "not found" message. */
+  readonly npmPackage: string
+  /** When a new session needs an id chosen by us up front (claude, gemini). */
+  readonly choosesSessionId: boolean
+  /**
+   * argv, env and stdin for one turn. `request.session` is already resolved:
+   * a New session carries the id to use when `choosesSessionId`.
+   */
+  readonly buildInvocation: (binary: string, request: TurnRequest, facts: EnvFacts) => Invocation
+  readonly decodeLog: (logPath: string) => Effect.Effect<Decoded, PlatformError, FileSystem.FileSystem>
+}
+
+/** `<log minus .log>.stderr.log`, as TurnRequest documents. */
+export const stderrPathOf = (logPath: string): string =>
+  (logPath.endsWith(".log") ? logPath.slice(0, -".log".length) : logPath) + ".stderr.log"
+
+const isExecutableFile = (file: string): boolean => {
+  try {
+    if (!fs.statSync(file).isFile()) return false
+    fs.accessSync(file, fs.constants.X_OK)
+    return true
+  } catch {
+    return false
+  }
+}
+
+/**
+ * Looks a command up the way execvp would, without a shell: a name with a
+ * slash is taken as a path (relative to `cwd`), anything else is searched on `pathEnv`.
+ */
+export const findExecutable = (name: string, pathEnv: string, cwd: string = process.cwd()): Option.Option<string> => {
+  if (name.includes("/")) {
+    const file = path.resolve(cwd, name)
+    return isExecutableFile(file) ? Option.some(file) : Option.none()
+  }
+  for (const dir of pathEnv.split(path.delimiter)) {
+    if (dir.length === 0) continue
+    const file = path.join(dir, name)
+    if (isExecutableFile(file)) return Option.some(path.resolve(file))
+  }
+  return Option.none()
+}
+
+export interface ResolvedBinary {
+  readonly path: string
+  /** "OOMPA_CLAUDE_BIN" when the override chose it, else "PATH". */
+  readonly source: string
+}
+
+/** The CLI's executable: `$OOMPA_<CLI>_BIN` if set, else `<binary>` on PATH. */
+export const resolveBinary = (spec: Pick<CliSpec, "name" | "binary" | "binEnv" | "npmPackage">) =>
+  Effect.gen(function* () {
+    const override = yield* Config.option(Config.nonEmptyString(spec.binEnv)).pipe(Effect.orElseSucceed(() => Option.none<string>()))
+    const pathEnv = yield* Config.string("PATH").pipe(Config.withDefault(""), Effect.orElseSucceed(() => ""))
+    if (Option.isSome(override)) {
+      const found = findExecutable(override.value, pathEnv)
+      if (Option.isNone(found)) {
+        return yield* new HarnessError({
+          harness: spec.name,
+          message: `${spec.binEnv}=${override.value}: no such executable`
+        })
+      }
+      return { path: found.value, source: spec.binEnv } satisfies ResolvedBinary
+    }
+    const found = findExecutable(spec.binary, pathEnv)
+    if (Option.isNone(found)) {
+      return yield* new HarnessError({
+        harness: spec.name,
+        message: `${spec.name} CLI not found on PATH; install ${spec.npmPackage} (or set ${spec.binEnv})`
+      })
+    }
+    return { path: found.value, source: "PATH" } satisfies ResolvedBinary
+  })
+
+/** A random RFC 4122 v4 uuid, from Effect's Random (so tests can seed it). */
+export const randomUuid: Effect.Effect<string> = Effect.gen(function* () {
+  const bytes: Array<number> = []
+  for (let i = 0; i < 16; i++) bytes.push(yield* Random.nextIntBetween(0, 256))
+  bytes[6] = (bytes[6]! & 0x0f) | 0x40
+  bytes[8] = (bytes[8]! & 0x3f) | 0x80
+  const hex = bytes.map((b) => b.toString(16).padStart(2, "0")).join("")
+  return `${hex.slice(0, 8)}-${hex.slice(8, 12)}-${hex.slice(12, 16)}-${hex.slice(16, 20)}-${hex.slice(20)}`
+})
+
+/** The last `maxBytes` of a file as text, trimmed; empty when unreadable. */
+const tailOf = (file: string, maxBytes: number): string => {
+  try {
+    const fd = fs.openSync(file, "r")
+    try {
+      const size = fs.fstatSync(fd).size
+      const length = Math.min(size, maxBytes)
+      const buffer = Buffer.alloc(length)
+      fs.readSync(fd, buffer, 0, length, size - length)
+      return buffer.toString("utf8").trim()
+    } finally {
+      fs.closeSync(fd)
+    }
+  } catch {
+    return ""
+  }
+}
+
+/** The stderr log without oompa's own `# oompa:` header lines. */
+const stderrTail = (file: string): string => {
+  const lines = tailOf(file, 4096)
+    .split("\n")
+    .filter((line) => !line.startsWith("# oompa:"))
+    .map((line) => line.trimEnd())
+    .filter((line) => line.length > 0)
+  return lines.slice(-8).join("\n").slice(-1000)
+}
+
+/** For the stderr log header: argv with long arguments (the prompt) elided. */
+const describeArgv = (command: string, args: ReadonlyArray<string>): string =>
+  [command, ...args]
+    .map((arg) => (arg.length > 200 ? `<${arg.length} chars>` : /[\s"'$`\\]/.test(arg) ? JSON.stringify(arg) : arg))
+    .join(" ")
+
+export const currentEnvFacts = (): EnvFacts => ({
+  isRoot: typeof process.getuid === "function" && process.getuid() === 0,
+  userEnv: process.env
+})
+
+/** A Harness for one CLI spec, running through ProcessRunner. */
+export const makeCliHarness = (spec: CliSpec) =>
+  Effect.gen(function* () {
+    const runner = yield* ProcessRunner
+    const fileSystem = yield* FileSystem.FileSystem
+
+    const runTurn = (request: TurnRequest): Effect.Effect<TurnResult, HarnessError> =>
+      Effect.gen(function* () {
+        const binary = yield* resolveBinary(spec)
+        const session =
+          request.session._tag === "New" && request.session.id === undefined && spec.choosesSessionId
+            ? { _tag: "New" as const, id: yield* randomUuid }
+            : request.session
+        const resolved: TurnRequest = { ...request, session }
+        const invocation = spec.buildInvocation(binary.path, resolved, currentEnvFacts())
+        for (const note of invocation.notes) yield* Effect.logInfo(`${spec.name}: ${note}`)
+        const stderrPath = stderrPathOf(request.logPath)
+        const header = [
+          `# oompa: ${describeArgv(invocation.command, invocation.args)}`,
+          `# oompa: cwd ${request.cwd}; binary from ${binary.source}; timeout ${Duration.format(request.timeout)}`,
+          ...invocation.notes.map((note) => `# oompa: ${note}`)
+        ].join("\n")
+        const run = yield* runner
+          .run({
+            command: invocation.command,
+            args: invocation.args,
+            cwd: request.cwd,
+            env: { ...invocation.env, ...request.env },
+            stdin: invocation.stdin,
+            stdoutPath: request.logPath,
+            stderrPath,
+            stderrHeader: header,
+            timeout: request.timeout
+          })
+          .pipe(Effect.mapError((error) => new HarnessError({ harness: spec.name, message: error.message })))
+        const decoded = yield* spec.decodeLog(request.logPath).pipe(
+          Effect.mapError(
+            (error) => new HarnessError({ harness: spec.name, message: `cannot read ${request.logPath}: ${error.message}` })
+          ),
+          Effect.provideService(FileSystem.FileSystem, fileSystem)
+        )
+        const failed = run.timedOut || run.exitCode !== 0
+        // A succeeding turn may carry transient error events (retries): they count only when it said nothing.
+        const eventError = failed || decoded.text.length === 0 ? decoded.error : Option.none<string>()
+        const error = Option.orElse(eventError, () => {
+          if (!failed) return Option.none()
+          const tail = stderrTail(stderrPath)
+          if (run.timedOut) return Option.some(`timed out after ${Duration.format(request.timeout)}`)
+          const status = run.exitCode !== null ? `exit code ${run.exitCode}` : `killed by ${run.signal ?? "a signal"}`
+          return Option.some(tail.length > 0 ? `${status}: ${tail}` : status)
+        })
+        // The id we asked for (new) or resumed, when the output did not name one.
+        const fallbackId = session._tag === "Resume" ? Option.some(session.id) : Option.fromNullable(session.id)
+        const result: TurnResult = {
+          text: decoded.text,
+          sessionId: Option.orElse(decoded.sessionId, () => fallbackId),
+          exitCode: run.exitCode,
+          timedOut: run.timedOut,
+          usage: decoded.usage,
+          costUsd: decoded.costUsd,
+          logPath: request.logPath,
+          durationMs: run.durationMs,
+          ...(Option.isSome(error) ? { error: error.value } : {})
+        }
+        return result
+      }).pipe(Effect.withSpan(`Harness.${spec.name}.runTurn`))
+
+    return { name: spec.name, runTurn } satisfies Harness
+  })
+
+/** Adds `key=value` to `env` unless the user already set `key`; says so in `notes`. */
+export const addEnvUnlessSet = (
+  env: Record<string, string>,
+  notes: Array<string>,
+  facts: EnvFacts,
+  key: string,
+  value: string,
+  why: string
+): void => {
+  if (facts.userEnv[key] !== undefined) return
+  env[key] = value
+  notes.push(`added ${key}=${value} to its environment (${why})`)
+}

@@ -1,0 +1,141 @@
+/**
+ * Codex CLI (`@openai/codex`, checked against codex-cli 0.169).
+ *
+ *   new:    codex exec --dangerously-bypass-approvals-and-sandbox --skip-git-repo-check -C <dir> [-m m] [-c model_reasoning_effort="r"] --json -- <prompt>
+ *   resume: codex exec resume --dangerously-bypass-approvals-and-sandbox --skip-git-repo-check [-m m] [-c …] --json -- <id> <prompt>
+ *           (run with cwd = the worktree: `resume` has no `-C`)
+ *   review: `--sandbox read-only` (new) / `-c sandbox_mode="read-only"` (resume, which has no --sandbox)
+ *           instead of the bypass flag; `codex exec` never asks for approval.
+ *
+ * stdin is closed: codex waits on an open stdin and appends piped stdin to the prompt.
+ * Reasoning: `model_reasoning_effort` takes minimal|low|medium|high|xhigh; `max` → xhigh.
+ */
+import { Effect, Option, Schema } from "effect"
+import type { Reasoning } from "../domain/Model.js"
+import type { CliSpec, Decoded, EnvFacts, Invocation } from "./cliAdapter.js"
+import { addUsage, emptyUsage, type TurnRequest, type Usage } from "./Harness.js"
+import { foldJsonLines, foldJsonText } from "./jsonl.js"
+
+const effortOf: Record<Reasoning, string> = {
+  minimal: "minimal",
+  low: "low",
+  medium: "medium",
+  high: "high",
+  xhigh: "xhigh",
+  max: "xhigh"
+}
+
+export const buildInvocation = (binary: string, request: TurnRequest, _facts: EnvFacts): Invocation => {
+  const resume = request.session._tag === "Resume"
+  const args: Array<string> = resume ? ["exec", "resume"] : ["exec"]
+  if (request.mode === "review") {
+    if (resume) args.push("-c", `sandbox_mode="read-only"`)
+    else args.push("--sandbox", "read-only")
+  } else {
+    args.push("--dangerously-bypass-approvals-and-sandbox")
+  }
+  args.push("--skip-git-repo-check")
+  if (!resume) args.push("-C", request.cwd)
+  if (request.model.model !== undefined) args.push("-m", request.model.model)
+  if (request.model.reasoning !== undefined) {
+    args.push("-c", `model_reasoning_effort="${effortOf[request.model.reasoning]}"`)
+  }
+  args.push("--json", "--")
+  if (request.session._tag === "Resume") args.push(request.session.id)
+  args.push(request.prompt)
+  return { command: binary, args, env: {}, notes: [] }
+}
+
+const Count = Schema.optional(Schema.NullOr(Schema.Number))
+
+/** The `--json` events we read; everything else is skipped. */
+export const CodexEvent = Schema.Union(
+  Schema.Struct({ type: Schema.Literal("thread.started"), thread_id: Schema.String }),
+  Schema.Struct({ type: Schema.Literal("turn.started") }),
+  Schema.Struct({
+    type: Schema.Literal("item.completed"),
+    item: Schema.Struct({ type: Schema.String, text: Schema.optional(Schema.String) })
+  }),
+  Schema.Struct({
+    type: Schema.Literal("turn.completed"),
+    usage: Schema.optional(
+      Schema.Struct({ input_tokens: Count, cached_input_tokens: Count, output_tokens: Count })
+    )
+  }),
+  Schema.Struct({
+    type: Schema.Literal("turn.failed"),
+    error: Schema.optional(Schema.Struct({ message: Schema.String }))
+  }),
+  Schema.Struct({ type: Schema.Literal("error"), message: Schema.String })
+)
+export type CodexEvent = typeof CodexEvent.Type
+
+interface State {
+  readonly text: string
+  readonly sessionId: Option.Option<string>
+  readonly usage: Usage
+  readonly turnError: Option.Option<string>
+  readonly lastError: Option.Option<string>
+}
+
+const initial: State = {
+  text: "",
+  sessionId: Option.none(),
+  usage: emptyUsage,
+  turnError: Option.none(),
+  lastError: Option.none()
+}
+
+const step = (state: State, event: CodexEvent): State => {
+  switch (event.type) {
+    case "thread.started":
+      return { ...state, sessionId: Option.some(event.thread_id) }
+    case "turn.started":
+      return state
+    case "item.completed":
+      // The final message is the last agent message (older builds called it assistant_message).
+      return (event.item.type === "agent_message" || event.item.type === "assistant_message") &&
+        event.item.text !== undefined
+        ? { ...state, text: event.item.text }
+        : state
+    case "turn.completed":
+      return event.usage === undefined
+        ? state
+        : {
+            ...state,
+            // OpenAI counts cached tokens inside input_tokens, as our Usage does.
+            usage: addUsage(state.usage, {
+              inputTokens: event.usage.input_tokens ?? 0,
+              outputTokens: event.usage.output_tokens ?? 0,
+              cachedInputTokens: event.usage.cached_input_tokens ?? 0
+            })
+          }
+    case "turn.failed":
+      return { ...state, turnError: Option.some(event.error?.message ?? "turn failed") }
+    case "error":
+      return { ...state, lastError: Option.some(event.message) }
+  }
+}
+
+const finish = (state: State): Decoded => ({
+  text: state.text,
+  sessionId: state.sessionId,
+  usage: state.usage,
+  // codex does not report cost.
+  costUsd: Option.none(),
+  error: Option.orElse(state.turnError, () => state.lastError)
+})
+
+export const decodeText = (text: string): Decoded => finish(foldJsonText(text, CodexEvent, initial, step))
+
+export const decodeLog = (logPath: string) => Effect.map(foldJsonLines(logPath, CodexEvent, initial, step), finish)
+
+export const codexSpec: CliSpec = {
+  name: "codex",
+  binary: "codex",
+  binEnv: "OOMPA_CODEX_BIN",
+  npmPackage: "@openai/codex",
+  choosesSessionId: false,
+  buildInvocation,
+  decodeLog
+}

@@ -1,0 +1,155 @@
+/**
+ * opencode (`opencode-ai`, checked against 1.18).
+ *
+ *   new:    opencode run --format json --auto [-m provider/model] [--variant r] <prompt>
+ *   resume: opencode run --format json --auto -s <ses_…> [-m provider/model] [--variant r] <prompt>
+ *   review: `--agent plan` (opencode's read-only planning agent) instead of `--auto`
+ *
+ * stdin is closed (it waits on an open stdin). The session id (`ses_…`) comes
+ * from its JSON events. `--auto` approves the permission requests a headless
+ * run could not answer (a work turn must not stall on one). Reasoning is passed
+ * as `--variant` (provider-specific reasoning effort: minimal … max).
+ */
+import { Effect, Option, Schema } from "effect"
+import type { CliSpec, Decoded, EnvFacts, Invocation } from "./cliAdapter.js"
+import { addUsage, emptyUsage, type TurnRequest, type Usage } from "./Harness.js"
+import { foldJsonLines, foldJsonText } from "./jsonl.js"
+
+export const buildInvocation = (binary: string, request: TurnRequest, _facts: EnvFacts): Invocation => {
+  const args: Array<string> = ["run", "--format", "json"]
+  if (request.mode === "review") args.push("--agent", "plan")
+  else args.push("--auto")
+  if (request.session._tag === "Resume") args.push("-s", request.session.id)
+  if (request.model.model !== undefined) args.push("-m", request.model.model)
+  if (request.model.reasoning !== undefined) args.push("--variant", request.model.reasoning)
+  // The message is positional; a leading "-" would be read as an option.
+  args.push(request.prompt.startsWith("-") ? ` ${request.prompt}` : request.prompt)
+  return { command: binary, args, env: {}, notes: [] }
+}
+
+const Count = Schema.optional(Schema.NullOr(Schema.Number))
+const SessionID = Schema.optional(Schema.String)
+
+/** The `--format json` events we read; everything else is skipped. */
+export const OpencodeEvent = Schema.Union(
+  Schema.Struct({ type: Schema.Literal("step_start"), sessionID: SessionID }),
+  Schema.Struct({
+    type: Schema.Literal("text"),
+    sessionID: SessionID,
+    part: Schema.Struct({ text: Schema.String, synthetic: Schema.optional(Schema.Boolean) })
+  }),
+  Schema.Struct({
+    type: Schema.Literal("step_finish"),
+    sessionID: SessionID,
+    part: Schema.Struct({
+      reason: Schema.optional(Schema.String),
+      cost: Count,
+      tokens: Schema.optional(
+        Schema.Struct({
+          input: Count,
+          output: Count,
+          reasoning: Count,
+          cache: Schema.optional(Schema.Struct({ read: Count, write: Count }))
+        })
+      )
+    })
+  }),
+  Schema.Struct({
+    type: Schema.Literal("error"),
+    sessionID: SessionID,
+    error: Schema.optional(
+      Schema.Struct({
+        name: Schema.optional(Schema.String),
+        message: Schema.optional(Schema.String),
+        data: Schema.optional(Schema.Struct({ message: Schema.optional(Schema.String) }))
+      })
+    )
+  }),
+  Schema.Struct({ type: Schema.String, sessionID: SessionID })
+)
+export type OpencodeEvent = typeof OpencodeEvent.Type
+
+interface State {
+  /** Text parts of the step in progress. */
+  readonly stepText: ReadonlyArray<string>
+  /** The text of the last step that produced any. */
+  readonly finalText: string
+  readonly sessionId: Option.Option<string>
+  readonly usage: Usage
+  readonly costUsd: Option.Option<number>
+  readonly error: Option.Option<string>
+}
+
+const initial: State = {
+  stepText: [],
+  finalText: "",
+  sessionId: Option.none(),
+  usage: emptyUsage,
+  costUsd: Option.none(),
+  error: Option.none()
+}
+
+const count = (value: number | null | undefined): number => value ?? 0
+
+const step = (state: State, event: OpencodeEvent): State => {
+  const base: State = event.sessionID !== undefined ? { ...state, sessionId: Option.some(event.sessionID) } : state
+  if ("part" in event && "text" in event.part) {
+    return event.part.synthetic === true ? base : { ...base, stepText: [...base.stepText, event.part.text] }
+  }
+  switch (event.type) {
+    case "step_start":
+      return { ...base, stepText: [] }
+    case "step_finish": {
+      if (!("part" in event) || "text" in event.part) return base
+      const tokens = event.part.tokens
+      const cost = event.part.cost
+      return {
+        ...base,
+        stepText: [],
+        finalText: base.stepText.length > 0 ? base.stepText.join("\n") : base.finalText,
+        // opencode's `input` excludes cache reads and writes; our inputTokens is the whole prompt.
+        usage:
+          tokens === undefined
+            ? base.usage
+            : addUsage(base.usage, {
+                inputTokens: count(tokens.input) + count(tokens.cache?.read) + count(tokens.cache?.write),
+                outputTokens: count(tokens.output) + count(tokens.reasoning),
+                cachedInputTokens: count(tokens.cache?.read)
+              }),
+        costUsd:
+          cost === undefined || cost === null ? base.costUsd : Option.some(Option.getOrElse(base.costUsd, () => 0) + cost)
+      }
+    }
+    case "error": {
+      if (!("error" in event)) return base
+      const error = event.error
+      const message = error?.data?.message ?? error?.message ?? error?.name ?? "error"
+      return { ...base, error: Option.some(error?.name !== undefined && message !== error.name ? `${error.name}: ${message}` : message) }
+    }
+    default:
+      return base
+  }
+}
+
+const finish = (state: State): Decoded => ({
+  // A step cut short (timeout, crash) may still hold the last words.
+  text: state.stepText.length > 0 ? state.stepText.join("\n") : state.finalText,
+  sessionId: state.sessionId,
+  usage: state.usage,
+  costUsd: state.costUsd,
+  error: state.error
+})
+
+export const decodeText = (text: string): Decoded => finish(foldJsonText(text, OpencodeEvent, initial, step))
+
+export const decodeLog = (logPath: string) => Effect.map(foldJsonLines(logPath, OpencodeEvent, initial, step), finish)
+
+export const opencodeSpec: CliSpec = {
+  name: "opencode",
+  binary: "opencode",
+  binEnv: "OOMPA_OPENCODE_BIN",
+  npmPackage: "opencode-ai",
+  choosesSessionId: false,
+  buildInvocation,
+  decodeLog
+}
