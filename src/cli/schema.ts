@@ -1,7 +1,23 @@
-import { Command } from "@effect/cli"
-import { Console } from "effect"
+import { Args, Command } from "@effect/cli"
+import { Console, Effect, JSONSchema, Option } from "effect"
+import { UsageError } from "../domain/errors.js"
+import { defaultSchemaName, schemaRegistry } from "../config/schemas.js"
 
-// Placeholder: filled in by the foundation work.
-export const schemaCommand = Command.make("schema", {}, () => Console.log("schema: not yet implemented")).pipe(
-  Command.withDescription("schema")
+/** The JSON Schema registered under `name`, as pretty JSON text. */
+export const schemaText = (name: string): Effect.Effect<string, UsageError> => {
+  const entry = schemaRegistry.get(name)
+  if (entry === undefined) {
+    const known = [...schemaRegistry.entries()].map(([key, value]) => `  ${key}  ${value.description}`).join("\n")
+    return Effect.fail(new UsageError({ message: `unknown schema ${JSON.stringify(name)}; known schemas:\n${known}` }))
+  }
+  return Effect.sync(() => JSON.stringify(JSONSchema.make(entry.schema), null, 2))
+}
+
+const nameArg = Args.text({ name: "name" }).pipe(
+  Args.withDescription(`Which schema: ${[...schemaRegistry.keys()].join(", ")} (default ${defaultSchemaName})`),
+  Args.optional
 )
+
+export const schemaCommand = Command.make("schema", { name: nameArg }, ({ name }) =>
+  Effect.flatMap(schemaText(Option.getOrElse(name, () => defaultSchemaName)), Console.log)
+).pipe(Command.withDescription("Print the JSON Schema of oompa.json (or of another file oompa reads or writes)"))
