@@ -1,0 +1,538 @@
+import { NodeContext } from "@effect/platform-node"
+import { describe, expect, it, layer } from "@effect/vitest"
+import { Effect, Exit, Layer, Option } from "effect"
+import * as NodeFs from "node:fs"
+import * as NodePath from "node:path"
+import { Git, GitError, GitLive, GitTimeout, layerGit } from "../../src/services/Git.js"
+import { makeGitRepo } from "../support/gitRepo.js"
+
+const TestLayer = Layer.provideMerge(GitLive, NodeContext.layer)
+
+/** Is the process running (a zombie counts as gone)? Linux /proc. */
+const processAlive = (pid: number): boolean => {
+  try {
+    const stat = NodeFs.readFileSync(`/proc/${pid}/stat`, "utf8")
+    const state = stat.slice(stat.lastIndexOf(")") + 2, stat.lastIndexOf(")") + 3)
+    return state !== "Z" && state !== "X"
+  } catch {
+    return false
+  }
+}
+
+describe("gitRepo helper", () => {
+  it.scoped("makes a repo with an initial commit on main", () =>
+    Effect.gen(function* () {
+      const repo = yield* makeGitRepo()
+      expect(yield* repo.git("symbolic-ref", "--short", "HEAD")).toBe("main")
+      expect(yield* repo.git("log", "--format=%s")).toBe("initial commit")
+      yield* repo.write("a/b.txt", "x\n")
+      const sha = yield* repo.commit("add b")
+      expect(sha).toMatch(/^[0-9a-f]{40}$/)
+    }).pipe(Effect.provide(NodeContext.layer))
+  )
+})
+
+layer(TestLayer, { excludeTestServices: true })("Git", (it) => {
+  describe("basics", () => {
+    it.scoped("toplevel, currentBranch, revParse, branchExists", () =>
+      Effect.gen(function* () {
+        const git = yield* Git
+        const repo = yield* makeGitRepo()
+        yield* repo.write("sub/dir/f.txt", "f\n")
+        expect(yield* git.toplevel(NodePath.join(repo.path))).toBe(repo.path)
+        expect(yield* git.currentBranch(repo.path)).toEqual(Option.some("main"))
+        const head = yield* git.revParse(repo.path, "HEAD")
+        expect(head).toBe(yield* repo.revParse("HEAD"))
+        expect(yield* git.branchExists(repo.path, "main")).toBe(true)
+        expect(yield* git.branchExists(repo.path, "nope")).toBe(false)
+        yield* repo.git("checkout", "-q", "--detach")
+        expect(yield* git.currentBranch(repo.path)).toEqual(Option.none())
+      })
+    )
+
+    it.scoped("a failing call carries args, cwd, exit code and stderr", () =>
+      Effect.gen(function* () {
+        const git = yield* Git
+        const repo = yield* makeGitRepo()
+        const error = yield* Effect.flip(git.revParse(repo.path, "no-such-branch"))
+        expect(error).toBeInstanceOf(GitError)
+        if (error._tag !== "GitError") throw new Error("expected GitError")
+        expect(error.args).toEqual(["rev-parse", "--verify", "--end-of-options", "no-such-branch"])
+        expect(error.cwd).toBe(repo.path)
+        expect(error.exitCode).toBe(128)
+        expect(error.stderr).toContain("Needed a single revision")
+        expect(error.message).toContain("git rev-parse --verify --end-of-options no-such-branch")
+        expect(error.message).toContain("exited with code 128")
+      })
+    )
+
+    it.scoped("a cwd that does not exist is a GitError, not a defect", () =>
+      Effect.gen(function* () {
+        const git = yield* Git
+        const repo = yield* makeGitRepo()
+        const error = yield* Effect.flip(git.toplevel(NodePath.join(repo.path, "missing")))
+        expect(error._tag).toBe("GitError")
+        if (error._tag === "GitError") expect(error.exitCode).toBe(-1)
+      })
+    )
+
+    it.scoped("arguments that look like options are refused before git runs", () =>
+      Effect.gen(function* () {
+        const git = yield* Git
+        const repo = yield* makeGitRepo()
+        const error = yield* Effect.flip(git.addWorktree(repo.path, "--help", "b", "main"))
+        expect(error._tag).toBe("GitError")
+        if (error._tag === "GitError") expect(error.stderr).toContain("looks like an option")
+        expect(yield* git.branchExists(repo.path, "b")).toBe(false)
+      })
+    )
+
+    it.effect("a hanging git is killed at the timeout, with the processes it started", () =>
+      Effect.scoped(
+        Effect.gen(function* () {
+          const git = yield* Git
+          const repo = yield* makeGitRepo()
+          const pidFile = NodePath.join(yield* repo.tempDir(), "pid")
+          // A shell alias: git starts `sh`, which records its pid and becomes `sleep`.
+          const args = ["-c", `alias.hang=!echo $$ > '${pidFile}'; exec sleep 60`, "hang"]
+          const exit = yield* Effect.exit(git.run(repo.path, args, { timeout: "1500 millis" }))
+          expect(Exit.isFailure(exit)).toBe(true)
+          const error = yield* Effect.flip(exit)
+          expect(error).toBeInstanceOf(GitTimeout)
+          if (error._tag === "GitTimeout") {
+            expect(error.timeoutMillis).toBe(1500)
+            expect(error.args).toEqual(args)
+          }
+          const pid = Number((yield* repo.read(pidFile)).trim())
+          expect(pid).toBeGreaterThan(0)
+          expect(processAlive(process.pid)).toBe(true) // the probe itself works
+          expect(processAlive(pid)).toBe(false)
+        })
+      )
+    )
+
+    it.scoped("run accepts other exit codes when asked", () =>
+      Effect.gen(function* () {
+        const git = yield* Git
+        const repo = yield* makeGitRepo()
+        const r = yield* git.run(repo.path, ["diff", "--quiet", "HEAD"], { okExitCodes: [0, 1] })
+        expect(r.exitCode).toBe(0)
+        yield* repo.write("README.md", "changed\n")
+        const r2 = yield* git.run(repo.path, ["diff", "--quiet", "HEAD"], { okExitCodes: [0, 1] })
+        expect(r2.exitCode).toBe(1)
+        const e = yield* Effect.flip(git.run(repo.path, ["diff", "--quiet", "HEAD"]))
+        expect(e._tag === "GitError" && e.exitCode).toBe(1)
+      })
+    )
+  })
+
+  describe("exclude and worktrees", () => {
+    it.scoped("ensureExcluded appends the pattern once, also from a worktree", () =>
+      Effect.gen(function* () {
+        const git = yield* Git
+        const repo = yield* makeGitRepo()
+        const wt = NodePath.join(repo.path, ".oompa", "worktrees", "s-w0-c1")
+        yield* git.addWorktree(repo.path, wt, "oompa/s/w0-c1", "main")
+        yield* git.ensureExcluded(repo.path)
+        yield* git.ensureExcluded(wt)
+        yield* git.ensureExcluded(repo.path, ".oompa/")
+        const exclude = yield* repo.read(".git/info/exclude")
+        expect(exclude.split("\n").filter((l) => l === ".oompa/")).toHaveLength(1)
+        // The worktree folder is ignored by the main checkout.
+        expect(yield* git.hasChanges(repo.path)).toBe(false)
+      })
+    )
+
+    it.scoped("add, list, remove, remove again", () =>
+      Effect.gen(function* () {
+        const git = yield* Git
+        const repo = yield* makeGitRepo()
+        const wt = NodePath.join(yield* repo.tempDir(), "wt1")
+        yield* git.addWorktree(repo.path, wt, "oompa/s/w0-c1", "main")
+        expect(yield* repo.exists(NodePath.join(wt, "README.md"))).toBe(true)
+        expect(yield* git.currentBranch(wt)).toEqual(Option.some("oompa/s/w0-c1"))
+
+        const list = yield* git.listWorktrees(repo.path)
+        expect(list).toHaveLength(2)
+        expect(list[0]?.path).toBe(repo.path)
+        expect(list[0]?.branch).toEqual(Option.some("refs/heads/main"))
+        expect(list[1]?.path).toBe(wt)
+        expect(list[1]?.branch).toEqual(Option.some("refs/heads/oompa/s/w0-c1"))
+        expect(list[1]?.head).toEqual(Option.some(yield* repo.revParse("main")))
+
+        // uncommitted and untracked files do not stop the removal
+        yield* repo.write(NodePath.join(wt, "scratch.txt"), "x\n")
+        yield* git.removeWorktree(repo.path, wt)
+        expect(yield* repo.exists(wt)).toBe(false)
+        expect(yield* git.listWorktrees(repo.path)).toHaveLength(1)
+        // the branch stays (its commits are the caller's business)
+        expect(yield* git.branchExists(repo.path, "oompa/s/w0-c1")).toBe(true)
+
+        yield* git.removeWorktree(repo.path, wt)
+        expect(yield* git.listWorktrees(repo.path)).toHaveLength(1)
+      })
+    )
+
+    it.scoped("remove succeeds when the folder was deleted behind git's back", () =>
+      Effect.gen(function* () {
+        const git = yield* Git
+        const repo = yield* makeGitRepo()
+        const wt = NodePath.join(yield* repo.tempDir(), "wt2")
+        yield* git.addWorktree(repo.path, wt, "b2", "main")
+        NodeFs.rmSync(wt, { recursive: true, force: true })
+        yield* git.removeWorktree(repo.path, wt)
+        expect(yield* git.listWorktrees(repo.path)).toHaveLength(1)
+      })
+    )
+
+    it.scoped("adding a worktree on an existing branch fails with git's message", () =>
+      Effect.gen(function* () {
+        const git = yield* Git
+        const repo = yield* makeGitRepo()
+        const wt = NodePath.join(yield* repo.tempDir(), "wt3")
+        const error = yield* Effect.flip(git.addWorktree(repo.path, wt, "main", "main"))
+        expect(error._tag === "GitError" && error.stderr).toContain("already exists")
+      })
+    )
+  })
+
+  describe("commits", () => {
+    it.scoped("hasChanges sees tracked and untracked changes but not ignored files", () =>
+      Effect.gen(function* () {
+        const git = yield* Git
+        const repo = yield* makeGitRepo({ files: { "README.md": "r\n", ".gitignore": "*.log\n" } })
+        expect(yield* git.hasChanges(repo.path)).toBe(false)
+        yield* repo.write("debug.log", "ignored\n")
+        expect(yield* git.hasChanges(repo.path)).toBe(false)
+        yield* repo.write("new/file.txt", "new\n")
+        expect(yield* git.hasChanges(repo.path)).toBe(true)
+        yield* repo.git("clean", "-fdq")
+        expect(yield* git.hasChanges(repo.path)).toBe(false)
+        yield* repo.write("README.md", "changed\n")
+        expect(yield* git.hasChanges(repo.path)).toBe(true)
+      })
+    )
+
+    it.scoped("commitAll commits new files and returns None when there is nothing", () =>
+      Effect.gen(function* () {
+        const git = yield* Git
+        const repo = yield* makeGitRepo()
+        expect(yield* git.commitAll(repo.path, "nothing")).toEqual(Option.none())
+        yield* repo.write("src/new.ts", "export {}\n")
+        yield* repo.write("README.md", "edited\n")
+        const sha = yield* git.commitAll(repo.path, "work: $HOME `x` \"quoted\"")
+        expect(Option.isSome(sha)).toBe(true)
+        expect(sha).toEqual(Option.some(yield* repo.revParse("HEAD")))
+        expect(yield* repo.git("show", "--name-only", "--format=%s", "HEAD")).toBe(
+          "work: $HOME `x` \"quoted\"\n\nREADME.md\nsrc/new.ts"
+        )
+        expect(yield* repo.git("log", "-1", "--format=%an <%ae>")).toBe("Test User <test@example.com>")
+        expect(yield* git.hasChanges(repo.path)).toBe(false)
+      })
+    )
+
+    it.scoped("commitAll works when no git identity is configured anywhere", () =>
+      Effect.gen(function* () {
+        const repo = yield* makeGitRepo({ identity: false })
+        const home = yield* repo.tempDir()
+        const env = { HOME: home, XDG_CONFIG_HOME: home, GIT_CONFIG_NOSYSTEM: "1" }
+        const git = yield* Effect.provide(Git, layerGit({ env }))
+        // Proof that this environment really has no identity.
+        const none = yield* git.run(repo.path, ["config", "--get", "user.name"], { okExitCodes: [0, 1] })
+        expect(none.exitCode).toBe(1)
+
+        yield* repo.write("a.txt", "a\n")
+        const sha = yield* git.commitAll(repo.path, "no identity")
+        expect(Option.isSome(sha)).toBe(true)
+        expect(yield* repo.git("log", "-1", "--format=%an <%ae>|%s")).toBe("oompa <oompa@localhost>|no identity")
+      })
+    )
+
+    it.scoped("commitAll does not run hooks", () =>
+      Effect.gen(function* () {
+        const git = yield* Git
+        const repo = yield* makeGitRepo()
+        yield* repo.write(".git/hooks/pre-commit", "#!/bin/sh\nexit 1\n")
+        NodeFs.chmodSync(NodePath.join(repo.path, ".git/hooks/pre-commit"), 0o755)
+        yield* repo.write("a.txt", "a\n")
+        expect(Option.isSome(yield* git.commitAll(repo.path, "hooked"))).toBe(true)
+      })
+    )
+  })
+
+  describe("diff and log", () => {
+    it.scoped("diff uses base...head, caps the text and still lists every file", () =>
+      Effect.gen(function* () {
+        const git = yield* Git
+        const repo = yield* makeGitRepo()
+        yield* repo.git("checkout", "-q", "-b", "work")
+        for (let i = 0; i < 20; i++) yield* repo.write(`files/f${i}.txt`, `${"line\n".repeat(50)}`)
+        yield* repo.commit("many files")
+        // main moves on after the branch point: its change is not in the branch's diff
+        yield* repo.git("checkout", "-q", "main")
+        yield* repo.write("main-only.txt", "m\n")
+        yield* repo.commit("main moves")
+
+        const full = yield* git.diff(repo.path, "main", "work")
+        expect(full.truncated).toBe(false)
+        expect(full.files).toHaveLength(20)
+        expect(full.files).not.toContain("main-only.txt")
+        expect(full.text).toContain("diff --git a/files/f0.txt b/files/f0.txt")
+        expect(full.stat).toContain("20 files changed")
+
+        const cut = yield* git.diff(repo.path, "main", "work", { maxChars: 500 })
+        expect(cut.truncated).toBe(true)
+        expect(cut.text.length).toBe(500)
+        expect(full.text.startsWith(cut.text)).toBe(true)
+        expect(cut.files).toEqual(full.files)
+        expect(cut.files).toContain("files/f19.txt")
+
+        const base = yield* git.mergeBase(repo.path, "main", "work")
+        expect(base).toBe(yield* repo.git("rev-parse", "main~1"))
+        expect(yield* git.log(repo.path, "main..work")).toEqual([
+          `${(yield* repo.revParse("work")).slice(0, 7)} many files`
+        ])
+      })
+    )
+  })
+
+  describe("merging in a worktree", () => {
+    /** main + a worker worktree on branch `w`, both with a commit after the branch point. */
+    const setup = (opts: { readonly conflict: boolean }) =>
+      Effect.gen(function* () {
+        const git = yield* Git
+        const repo = yield* makeGitRepo({ files: { "shared.txt": "one\ntwo\nthree\n" } })
+        const wt = NodePath.join(yield* repo.tempDir(), "w")
+        yield* git.addWorktree(repo.path, wt, "w", "main")
+        yield* repo.write(NodePath.join(wt, "shared.txt"), opts.conflict ? "one\nWORKER\nthree\n" : "one\ntwo\nthree\nfour\n")
+        yield* repo.write(NodePath.join(wt, "worker.txt"), "w\n")
+        yield* repo.commit("worker change", wt)
+        yield* repo.write("shared.txt", opts.conflict ? "one\nMAIN\nthree\n" : "zero\none\ntwo\nthree\n")
+        yield* repo.commit("main change")
+        return { git, repo, wt }
+      })
+
+    it.scoped("clean merge, then up to date", () =>
+      Effect.gen(function* () {
+        const { git, repo, wt } = yield* setup({ conflict: false })
+        const result = yield* git.mergeInto(wt, "main")
+        expect(result._tag).toBe("Merged")
+        const head = yield* git.revParse(wt, "HEAD")
+        expect(result).toEqual({ _tag: "Merged", head })
+        expect(yield* git.isAncestor(repo.path, "main", head)).toBe(true)
+        expect(yield* repo.read(NodePath.join(wt, "shared.txt"))).toBe("zero\none\ntwo\nthree\nfour\n")
+        expect(yield* repo.gitIn(wt, "log", "-1", "--format=%p")).toContain(" ") // a merge commit
+        expect(yield* git.mergeInto(wt, "main")).toEqual({ _tag: "UpToDate" })
+        expect(yield* git.isMergeInProgress(wt)).toBe(false)
+        expect(yield* git.conflictMarkers(wt, "main", "HEAD")).toEqual([])
+      })
+    )
+
+    it.scoped("conflict is a result; abortMerge restores the worktree", () =>
+      Effect.gen(function* () {
+        const { git, repo, wt } = yield* setup({ conflict: true })
+        const before = yield* git.revParse(wt, "HEAD")
+        const result = yield* git.mergeInto(wt, "main")
+        expect(result).toEqual({ _tag: "Conflict", paths: ["shared.txt"] })
+        expect(yield* git.isMergeInProgress(wt)).toBe(true)
+        expect(yield* git.unmergedPaths(wt)).toEqual(["shared.txt"])
+        // the main checkout is untouched by a worktree's merge
+        expect(yield* git.isMergeInProgress(repo.path)).toBe(false)
+        yield* git.abortMerge(wt)
+        expect(yield* git.isMergeInProgress(wt)).toBe(false)
+        expect(yield* git.revParse(wt, "HEAD")).toBe(before)
+        expect(yield* repo.read(NodePath.join(wt, "shared.txt"))).toBe("one\nWORKER\nthree\n")
+        // aborting when nothing is in progress is a no-op
+        yield* git.abortMerge(wt)
+      })
+    )
+
+    it.scoped("conflict markers committed by a careless resolution are found", () =>
+      Effect.gen(function* () {
+        const { git, repo, wt } = yield* setup({ conflict: true })
+        expect((yield* git.mergeInto(wt, "main"))._tag).toBe("Conflict")
+        // "resolve" by committing the file with its markers, as a careless agent would
+        const sha = yield* git.commitAll(wt, "resolve")
+        expect(Option.isSome(sha)).toBe(true)
+        expect(yield* git.unmergedPaths(wt)).toEqual([])
+        expect(yield* git.isMergeInProgress(wt)).toBe(false)
+        expect(yield* git.conflictMarkers(wt, "main", "HEAD")).toEqual(["shared.txt"])
+
+        // a proper resolution clears them
+        yield* repo.write(NodePath.join(wt, "shared.txt"), "one\nMAIN and WORKER\nthree\n")
+        yield* git.commitAll(wt, "really resolve")
+        expect(yield* git.conflictMarkers(wt, "main", "HEAD")).toEqual([])
+      })
+    )
+
+    it.scoped("conflict markers only count in files the branch changed, as whole lines", () =>
+      Effect.gen(function* () {
+        const git = yield* Git
+        const repo = yield* makeGitRepo({ files: { "old.md": "Title\n=======\n" } })
+        yield* repo.git("checkout", "-q", "-b", "b")
+        yield* repo.write("prose.txt", "a line with <<<<<<< inside is fine\n")
+        yield* repo.write("left.txt", "x\n>>>>>>> theirs\n")
+        yield* repo.commit("b")
+        expect(yield* git.conflictMarkers(repo.path, "main", "b")).toEqual(["left.txt"])
+      })
+    )
+  })
+
+  describe("advanceBranch and deleteBranch", () => {
+    /** A worker branch `w` one commit ahead of main, made in a worktree. */
+    const worker = (files: Record<string, string>) =>
+      Effect.gen(function* () {
+        const git = yield* Git
+        const repo = yield* makeGitRepo({ files: { "README.md": "readme\n", "app.txt": "v1\n" } })
+        const wt = NodePath.join(yield* repo.tempDir(), "w")
+        yield* git.addWorktree(repo.path, wt, "w", "main")
+        for (const [file, content] of Object.entries(files)) yield* repo.write(NodePath.join(wt, file), content)
+        const tip = yield* repo.commit("worker work", wt)
+        return { git, repo, wt, tip }
+      })
+
+    it.scoped("target checked out and clean: the user's checkout follows", () =>
+      Effect.gen(function* () {
+        const { git, repo, wt, tip } = yield* worker({ "app.txt": "v2\n", "new.txt": "n\n" })
+        const result = yield* git.advanceBranch(repo.path, "main", tip)
+        expect(result).toBe(tip)
+        expect(yield* repo.revParse("main")).toBe(tip)
+        expect(yield* repo.read("app.txt")).toBe("v2\n")
+        expect(yield* repo.read("new.txt")).toBe("n\n")
+        expect(yield* git.hasChanges(repo.path)).toBe(false)
+        // and now the worker branch may go
+        yield* git.removeWorktree(repo.path, wt)
+        yield* git.deleteBranch(repo.path, "w", { verifiedMergedInto: "main" })
+        expect(yield* git.branchExists(repo.path, "w")).toBe(false)
+      })
+    )
+
+    it.scoped("target checked out, user's uncommitted change in the way: refused, checkout unchanged", () =>
+      Effect.gen(function* () {
+        const { git, repo, tip } = yield* worker({ "app.txt": "v2 from worker\n" })
+        const headBefore = yield* repo.revParse("HEAD")
+        yield* repo.write("app.txt", "user's unsaved edit\n")
+        yield* repo.write("untracked-by-user.txt", "mine\n")
+        const statusBefore = yield* repo.git("status", "--porcelain")
+
+        const error = yield* Effect.flip(git.advanceBranch(repo.path, "main", tip))
+        expect(error._tag).toBe("FastForwardBlocked")
+        if (error._tag === "FastForwardBlocked") {
+          expect(error.target).toBe("main")
+          expect(error.reason).toContain("app.txt")
+        }
+        expect(yield* repo.revParse("HEAD")).toBe(headBefore)
+        expect(yield* repo.revParse("main")).toBe(headBefore)
+        expect(yield* repo.read("app.txt")).toBe("user's unsaved edit\n")
+        expect(yield* repo.read("untracked-by-user.txt")).toBe("mine\n")
+        expect(yield* repo.git("status", "--porcelain")).toBe(statusBefore)
+        expect(yield* repo.exists(".git/MERGE_HEAD")).toBe(false)
+        expect(yield* git.isMergeInProgress(repo.path)).toBe(false)
+        // so the worker branch must not be deleted
+        const refusal = yield* Effect.flip(git.deleteBranch(repo.path, "w", { verifiedMergedInto: "main" }))
+        expect(refusal._tag).toBe("BranchNotMerged")
+      })
+    )
+
+    it.scoped("target checked out, user's unrelated uncommitted change: fast-forwards and keeps it", () =>
+      Effect.gen(function* () {
+        const { git, repo, tip } = yield* worker({ "app.txt": "v2\n" })
+        yield* repo.write("README.md", "user edit\n")
+        expect(yield* git.advanceBranch(repo.path, "main", tip)).toBe(tip)
+        expect(yield* repo.read("app.txt")).toBe("v2\n")
+        expect(yield* repo.read("README.md")).toBe("user edit\n")
+      })
+    )
+
+    it.scoped("target not checked out: compare-and-swap update of the ref", () =>
+      Effect.gen(function* () {
+        const { git, repo, tip } = yield* worker({ "app.txt": "v2\n" })
+        yield* repo.git("branch", "release", "main")
+        yield* repo.git("checkout", "-q", "-b", "elsewhere")
+        yield* repo.write("user.txt", "u\n") // the user's checkout is not involved
+        expect(yield* git.advanceBranch(repo.path, "release", tip)).toBe(tip)
+        expect(yield* repo.revParse("release")).toBe(tip)
+        expect(yield* git.currentBranch(repo.path)).toEqual(Option.some("elsewhere"))
+        expect(yield* repo.read("app.txt")).toBe("v1\n")
+        expect(yield* repo.git("reflog", "-1", "--format=%gs", "release")).toContain("oompa: fast-forward release")
+      })
+    )
+
+    it.scoped("refuses a new tip that does not descend from the target", () =>
+      Effect.gen(function* () {
+        const { git, repo, tip } = yield* worker({ "app.txt": "v2\n" })
+        yield* repo.write("other.txt", "main moved\n")
+        const mainTip = yield* repo.commit("main moved on")
+        const error = yield* Effect.flip(git.advanceBranch(repo.path, "main", tip))
+        expect(error._tag).toBe("NotFastForward")
+        if (error._tag === "NotFastForward") {
+          expect(error.currentTip).toBe(mainTip)
+          expect(error.newTip).toBe(tip)
+        }
+        expect(yield* repo.revParse("main")).toBe(mainTip)
+        const refusal = yield* Effect.flip(git.deleteBranch(repo.path, "w", { verifiedMergedInto: "main" }))
+        expect(refusal._tag).toBe("BranchNotMerged")
+        expect(yield* git.branchExists(repo.path, "w")).toBe(true)
+      })
+    )
+
+    it.scoped("target checked out in another worktree: blocked, nothing moves", () =>
+      Effect.gen(function* () {
+        const { git, repo, tip } = yield* worker({ "app.txt": "v2\n" })
+        yield* repo.git("branch", "release", "main")
+        const other = NodePath.join(yield* repo.tempDir(), "rel")
+        yield* repo.git("worktree", "add", "-q", other, "release")
+        const before = yield* repo.revParse("release")
+        const error = yield* Effect.flip(git.advanceBranch(repo.path, "release", tip))
+        expect(error._tag).toBe("FastForwardBlocked")
+        expect(yield* repo.revParse("release")).toBe(before)
+      })
+    )
+
+    it.scoped("advancing to the current tip is a verified no-op", () =>
+      Effect.gen(function* () {
+        const git = yield* Git
+        const repo = yield* makeGitRepo()
+        const head = yield* repo.revParse("main")
+        expect(yield* git.advanceBranch(repo.path, "main", head)).toBe(head)
+      })
+    )
+  })
+
+  describe("refs", () => {
+    it.scoped("keepWork, listRefs, updateRef with compare-and-swap, deleteRef", () =>
+      Effect.gen(function* () {
+        const git = yield* Git
+        const repo = yield* makeGitRepo()
+        const first = yield* repo.revParse("HEAD")
+        yield* repo.write("x.txt", "x\n")
+        const second = yield* repo.commit("second")
+
+        yield* git.keepWork(repo.path, "refs/oompa/kept/abcd1234/w0-c1", first)
+        yield* git.keepWork(repo.path, "refs/oompa/kept/abcd1234/w1-c2", second)
+        yield* git.keepWork(repo.path, "refs/oompa/kept/ffff0000/w0-c1", second)
+        expect(yield* git.listRefs(repo.path, "refs/oompa/kept/abcd1234/")).toEqual([
+          { ref: "refs/oompa/kept/abcd1234/w0-c1", sha: first },
+          { ref: "refs/oompa/kept/abcd1234/w1-c2", sha: second }
+        ])
+        expect(yield* git.listRefs(repo.path, "refs/oompa/kept")).toHaveLength(3)
+        expect(yield* repo.git("reflog", "--format=%gs", "refs/oompa/kept/abcd1234/w0-c1")).toBe("oompa: keep work")
+
+        // compare-and-swap: a stale old value is refused
+        const stale = yield* Effect.flip(
+          git.updateRef(repo.path, "refs/oompa/kept/abcd1234/w0-c1", second, { oldSha: second })
+        )
+        expect(stale._tag).toBe("GitError")
+        yield* git.updateRef(repo.path, "refs/oompa/kept/abcd1234/w0-c1", second, { oldSha: first })
+        expect(yield* git.revParse(repo.path, "refs/oompa/kept/abcd1234/w0-c1")).toBe(second)
+
+        yield* git.deleteRef(repo.path, "refs/oompa/kept/abcd1234/w0-c1")
+        expect(yield* git.listRefs(repo.path, "refs/oompa/kept/abcd1234")).toEqual([
+          { ref: "refs/oompa/kept/abcd1234/w1-c2", sha: second }
+        ])
+        expect(yield* git.isAncestor(repo.path, first, second)).toBe(true)
+        expect(yield* git.isAncestor(repo.path, second, first)).toBe(false)
+      })
+    )
+  })
+})
