@@ -1,7 +1,234 @@
-import { Command } from "@effect/cli"
-import { Console } from "effect"
+/**
+ * `oompa check [--config F] [--probe]` (SPEC §10): validate the config exactly
+ * as `swarm` would (exit 2 on a bad one), then list each agent CLI harness:
+ * installed or not, where (PATH lookup, no shell) and its `--version`. With no
+ * config found, all harnesses are still listed. `--probe` sends every
+ * configured model a tiny prompt (30 s limit, read-only mode, in a scratch
+ * folder) and prints a table; a failing probe names harness, model and the
+ * CLI's error, and the command exits 1.
+ */
+import { Command, Options } from "@effect/cli"
+import { FileSystem, Path } from "@effect/platform"
+import { Console, Duration, Effect, Layer, Option, Schema } from "effect"
+import { discoverConfig, loadConfig } from "../config/loadConfig.js"
+import type { OompaConfig } from "../config/OompaConfig.js"
+import { formatModel, type ModelSpec } from "../domain/Model.js"
+import { resolveBinary } from "../harness/cliAdapter.js"
+import { CliHarnesses, CliHarnessesLive, cliSpecs, isCliHarness, type CliHarnessName } from "../harness/cliHarnesses.js"
+import { ProcessRunner } from "../services/ProcessRunner.js"
 
-// Placeholder: filled in by the foundation work.
-export const checkCommand = Command.make("check", {}, () => Console.log("check: not yet implemented")).pipe(
-  Command.withDescription("check")
+export class ProbeFailed extends Schema.TaggedError<ProbeFailed>()("ProbeFailed", {
+  failed: Schema.Number,
+  total: Schema.Number
+}) {
+  get exitCode() {
+    return 1
+  }
+  override toString() {
+    return `${this.failed} of ${this.total} probe${this.total === 1 ? "" : "s"} failed`
+  }
+}
+
+const configOption = Options.file("config").pipe(
+  Options.withAlias("c"),
+  Options.withDescription("Path to oompa.json (default: ./oompa.json, then ./oompa/oompa.json)"),
+  Options.optional
+)
+const probeOption = Options.boolean("probe").pipe(
+  Options.withDescription("Send each configured model a tiny prompt (30 s limit) and report the answers")
+)
+
+const versionTimeout = Duration.seconds(15)
+const probeTimeout = Duration.seconds(30)
+export const probePrompt = "This is a connectivity check. Reply with exactly one word: pong"
+
+/** Every model the config uses, with who uses it, in config order, without repeats. */
+export const configuredModels = (config: OompaConfig): ReadonlyArray<{ readonly model: ModelSpec; readonly users: ReadonlyArray<string> }> => {
+  const byKey = new Map<string, { model: ModelSpec; users: Array<string> }>()
+  const add = (model: ModelSpec, user: string) => {
+    const key = formatModel(model)
+    const entry = byKey.get(key)
+    if (entry === undefined) byKey.set(key, { model, users: [user] })
+    else if (!entry.users.includes(user)) entry.users.push(user)
+  }
+  for (const worker of config.workers) {
+    add(worker.model, worker.id)
+    worker.reviewers.forEach((reviewer, index) => add(reviewer.model, `${worker.id}.reviewer${worker.reviewers.length > 1 ? `[${index}]` : ""}`))
+  }
+  config.reviewers.forEach((reviewer, index) => add(reviewer.model, `reviewer${config.reviewers.length > 1 ? `[${index}]` : ""}`))
+  if (config.planner !== undefined) add(config.planner.model, "planner")
+  return [...byKey.values()]
+}
+
+/** Lays rows out in columns (the last column is not padded). */
+export const table = (rows: ReadonlyArray<ReadonlyArray<string>>): string => {
+  const widths: Array<number> = []
+  for (const row of rows) row.forEach((cell, i) => (widths[i] = Math.max(widths[i] ?? 0, cell.length)))
+  return rows
+    .map((row) =>
+      row
+        .map((cell, i) => (i === row.length - 1 ? cell : cell.padEnd(widths[i]!)))
+        .join("  ")
+        .trimEnd()
+    )
+    .join("\n")
+}
+
+const firstLine = (text: string, max: number): string => {
+  const line = text.trim().split("\n").find((l) => l.trim().length > 0)?.trim() ?? ""
+  return line.length > max ? line.slice(0, max - 1) + "…" : line
+}
+
+/** `<binary> --version`, with a timeout, through ProcessRunner (no shell, group killed on timeout). */
+const versionOf = (binary: string, scratch: string, name: string) =>
+  Effect.gen(function* () {
+    const runner = yield* ProcessRunner
+    const fs = yield* FileSystem.FileSystem
+    const stdoutPath = `${scratch}/${name}.version.log`
+    const stderrPath = `${scratch}/${name}.version.stderr.log`
+    const run = yield* runner.run({
+      command: binary,
+      args: ["--version"],
+      cwd: scratch,
+      stdoutPath,
+      stderrPath,
+      timeout: versionTimeout,
+      killGrace: Duration.seconds(1)
+    })
+    if (run.timedOut) return `(--version timed out after ${Duration.format(versionTimeout)})`
+    const out = yield* fs.readFileString(stdoutPath).pipe(Effect.orElseSucceed(() => ""))
+    const err = yield* fs.readFileString(stderrPath).pipe(Effect.orElseSucceed(() => ""))
+    if (run.exitCode !== 0) return `(--version failed: ${firstLine(err || out, 80) || `exit ${run.exitCode ?? run.signal}`})`
+    return firstLine(out || err, 60) || "(no version printed)"
+  }).pipe(Effect.catchTag("ProcessError", (error) => Effect.succeed(`(cannot run: ${error.message})`)))
+
+const installedTable = (config: Option.Option<OompaConfig>, scratch: string) =>
+  Effect.gen(function* () {
+    const usersOf = (name: CliHarnessName): string =>
+      Option.match(config, {
+        onNone: () => "",
+        onSome: (c) =>
+          configuredModels(c)
+            .filter((entry) => entry.model.harness === name)
+            .flatMap((entry) => entry.users)
+            .join(", ")
+      })
+    const rows = yield* Effect.forEach(
+      Object.values(cliSpecs),
+      (spec) =>
+        resolveBinary(spec).pipe(
+          Effect.matchEffect({
+            onFailure: () =>
+              Effect.succeed([spec.name, "no", `- (install ${spec.npmPackage}, or set ${spec.binEnv})`, "-", usersOf(spec.name)]),
+            onSuccess: (binary) =>
+              Effect.map(versionOf(binary.path, scratch, spec.name), (version) => [
+                spec.name,
+                "yes",
+                binary.source === "PATH" ? binary.path : `${binary.path} (${binary.source})`,
+                version,
+                usersOf(spec.name)
+              ])
+          })
+        ),
+      { concurrency: 4 }
+    )
+    const mockUsers = Option.match(config, {
+      onNone: () => "",
+      onSome: (c) =>
+        configuredModels(c)
+          .filter((entry) => entry.model.harness === "mock")
+          .flatMap((entry) => entry.users)
+          .join(", ")
+    })
+    const header = ["harness", "installed", "where", "version", Option.isSome(config) ? "used by" : ""]
+    return table([header, ...rows, ["mock", "built in", "-", "-", mockUsers]])
+  })
+
+interface ProbeRow {
+  readonly ok: boolean
+  readonly cells: ReadonlyArray<string>
+}
+
+const probeModels = (config: OompaConfig, scratch: string) =>
+  Effect.gen(function* () {
+    const harnesses = yield* CliHarnesses
+    const rows = yield* Effect.forEach(
+      configuredModels(config),
+      ({ model }, index) => {
+        const name = formatModel(model)
+        if (model.harness === "mock") return Effect.succeed<ProbeRow>({ ok: true, cells: [name, "skipped", "-", "the mock harness is built in"] })
+        if (!isCliHarness(model.harness)) return Effect.succeed<ProbeRow>({ ok: false, cells: [name, "FAIL", "-", "unknown harness"] })
+        const harness = harnesses[model.harness]
+        return harness
+          .runTurn({
+            prompt: probePrompt,
+            cwd: scratch,
+            model,
+            session: { _tag: "New" },
+            mode: "review",
+            timeout: probeTimeout,
+            logPath: `${scratch}/probe-${index}.log`
+          })
+          .pipe(
+            Effect.map((result): ProbeRow => {
+              const seconds = `${(result.durationMs / 1000).toFixed(1)}s`
+              if (result.timedOut) {
+                return { ok: false, cells: [name, "FAIL", seconds, `${model.harness} ${model.model ?? "(default model)"}: no answer within ${Duration.format(probeTimeout)}`] }
+              }
+              if (result.exitCode !== 0 || result.text.trim().length === 0) {
+                const why = result.error ?? (result.exitCode !== 0 ? `exit code ${result.exitCode}` : "empty answer")
+                return { ok: false, cells: [name, "FAIL", seconds, `${model.harness} ${model.model ?? "(default model)"}: ${firstLine(why, 200)}`] }
+              }
+              return { ok: true, cells: [name, "OK", seconds, `answered: ${firstLine(result.text, 60)}`] }
+            }),
+            Effect.catchTag("HarnessError", (error) =>
+              Effect.succeed<ProbeRow>({
+                ok: false,
+                cells: [name, "FAIL", "-", `${model.harness} ${model.model ?? "(default model)"}: ${error.message}`]
+              })
+            )
+          )
+      },
+      { concurrency: 4 }
+    )
+    return rows
+  })
+
+const handler = (args: { readonly config: Option.Option<string>; readonly probe: boolean }) =>
+  Effect.scoped(
+    Effect.gen(function* () {
+      const cwd = process.cwd()
+      const path = yield* Path.Path
+      const fs = yield* FileSystem.FileSystem
+      const configPath = Option.getOrUndefined(args.config)
+      // With no --config and nothing discovered, still list the harnesses.
+      const found = configPath === undefined ? yield* Effect.option(discoverConfig({ cwd })) : Option.some(configPath)
+      const config = Option.isSome(found) ? Option.some(yield* loadConfig({ cwd, configPath })) : Option.none<OompaConfig>()
+      if (Option.isSome(config)) {
+        const c = config.value
+        const reviewers = c.reviewers.length
+        yield* Console.log(
+          `config: ${path.relative(cwd, c.configPath) || c.configPath} is valid (${c.workers.length} worker${c.workers.length === 1 ? "" : "s"}, ${reviewers} reviewer${reviewers === 1 ? "" : "s"}${c.planner ? ", a planner" : ""})`
+        )
+      } else {
+        yield* Console.log("config: no oompa.json found (run `oompa init` to create one); listing all harnesses")
+      }
+      const scratch = yield* fs.makeTempDirectoryScoped({ prefix: "oompa-check-" })
+      yield* Console.log("")
+      yield* Console.log(yield* installedTable(config, scratch))
+      if (!args.probe) return
+      if (Option.isNone(config)) {
+        yield* Console.log("\nprobe: no config, so no models to probe")
+        return
+      }
+      yield* Console.log(`\nprobing ${configuredModels(config.value).length} model(s), ${Duration.format(probeTimeout)} limit each…`)
+      const rows = yield* probeModels(config.value, scratch)
+      yield* Console.log(table([["model", "probe", "time", "result"], ...rows.map((row) => row.cells)]))
+      const failed = rows.filter((row) => !row.ok).length
+      if (failed > 0) return yield* new ProbeFailed({ failed, total: rows.length })
+    })
+  ).pipe(Effect.provide(Layer.merge(CliHarnessesLive, ProcessRunner.Default)))
+
+export const checkCommand = Command.make("check", { config: configOption, probe: probeOption }, handler).pipe(
+  Command.withDescription("Validate oompa.json and show which agent CLIs are installed (--probe: try each model)")
 )
