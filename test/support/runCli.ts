@@ -95,7 +95,7 @@ if (built < sources) {
   let emitted = 0;
   try { emitted = fs.statSync(path.join(root, "dist", "bin.js")).mtimeMs } catch {}
   if (emitted >= started) {
-    process.stderr.write("ensureBuilt: npm run build reported errors but dist/ was emitted; testing it anyway\n");
+    process.stderr.write("ensureBuilt: npm run build reported errors but dist/ was emitted; testing it anyway\\n");
     process.exit(0);
   }
   process.exit(r.status === null ? 1 : r.status);

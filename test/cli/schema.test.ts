@@ -1,0 +1,42 @@
+import { NodeContext } from "@effect/platform-node"
+import { expect, layer } from "@effect/vitest"
+import { Effect, JSONSchema } from "effect"
+import { beforeAll } from "vitest"
+import { OompaJson } from "../../src/config/OompaJson.js"
+import { ensureBuilt, repoRoot, runCliEffect } from "../support/runCli.js"
+import { makeProject } from "../config/support.js"
+
+beforeAll(() => ensureBuilt(), 300_000)
+
+layer(NodeContext.layer)("oompa schema (the built binary)", (it) => {
+  it.scoped("prints the JSON Schema of oompa.json, made from the same Schema", () =>
+    Effect.gen(function* () {
+      const dir = yield* makeProject({})
+      const result = yield* runCliEffect(["schema"], { cwd: dir })
+      expect(result.stderr).toBe("")
+      expect(result.code).toBe(0)
+      const printed = JSON.parse(result.stdout) as { $defs: Record<string, { properties: Record<string, unknown> }> }
+      expect(printed).toEqual(JSONSchema.make(OompaJson))
+      expect(Object.keys(printed.$defs["Worker"]?.properties ?? {})).toContain("max_cycle")
+    })
+  )
+
+  it.scoped("takes the schema's name", () =>
+    Effect.gen(function* () {
+      const byName = yield* runCliEffect(["schema", "oompa.json"], { cwd: repoRoot })
+      const byDefault = yield* runCliEffect(["schema"], { cwd: repoRoot })
+      expect(byName.code).toBe(0)
+      expect(byName.stdout).toBe(byDefault.stdout)
+    })
+  )
+
+  it.scoped("an unknown name exits 2 and lists the known schemas", () =>
+    Effect.gen(function* () {
+      const result = yield* runCliEffect(["schema", "nope.json"], { cwd: repoRoot })
+      expect(result.code).toBe(2)
+      expect(result.stdout).toBe("")
+      expect(result.stderr).toContain('unknown schema "nope.json"')
+      expect(result.stderr).toContain("oompa.json")
+    })
+  )
+})
