@@ -1,7 +1,214 @@
-import { Command } from "@effect/cli"
-import { Console } from "effect"
+import { Args, Command, Options } from "@effect/cli"
+import { Path } from "@effect/platform"
+import { Console, Effect, Either, Logger, LogLevel, Option, Schema } from "effect"
+import { discoverConfig, loadConfig } from "../config/loadConfig.js"
+import { UsageError } from "../domain/errors.js"
+import { availableTasks, countsOf, missingDependencies, nextTaskId, oneLine } from "../domain/queue.js"
+import type { QueueListing, QueuedTask } from "../domain/queue.js"
+import { TaskId, type Task } from "../domain/Task.js"
+import { parseTaskFileName } from "../domain/taskFile.js"
+import { makeTaskQueue, TaskExistsError, type TaskQueue } from "../services/TaskQueue.js"
 
-// Placeholder: filled in by the foundation work.
-export const tasksCommand = Command.make("tasks", {}, () => Console.log("tasks: not yet implemented")).pipe(
-  Command.withDescription("tasks")
+/**
+ * `oompa tasks` (SPEC §10): the queue's counts and lists, `tasks add`, and
+ * `tasks requeue`. The queue folder comes from oompa.json (`tasks_dir`); with
+ * no oompa.json found, it is `./tasks`. Thin: everything happens in TaskQueue.
+ */
+
+const configOption = Options.file("config").pipe(
+  Options.withAlias("c"),
+  Options.withDescription("Path to oompa.json (default: ./oompa.json, then ./oompa/oompa.json, else the queue is ./tasks)"),
+  Options.optional
+)
+
+/** The queue root as the user would type it: relative to the current folder when inside it. */
+const displayRoot = (root: string): string => {
+  const cwd = process.cwd()
+  return root.startsWith(cwd + "/") ? root.slice(cwd.length + 1) : root
+}
+
+/** The queue for this invocation: `tasks_dir` of the config, or ./tasks when there is no config. */
+const openQueue = (config: Option.Option<string>) =>
+  Effect.gen(function* () {
+    const path = yield* Path.Path
+    const cwd = process.cwd()
+    const configPath = Option.isSome(config)
+      ? config.value
+      : Option.getOrUndefined(yield* Effect.option(discoverConfig({ cwd })))
+    const tasksDir =
+      configPath === undefined ? path.resolve(cwd, "tasks") : (yield* loadConfig({ cwd, configPath })).tasksDir
+    const queue = yield* makeTaskQueue(tasksDir)
+    // Tell the user (on stderr) about files the queue refuses, rather than through the log.
+    for (const moved of yield* queue.sweepInvalid) {
+      yield* Console.error(`note: moved an undecodable task file to ${displayRoot(moved.file)}: ${moved.reason ?? ""}`)
+    }
+    return queue
+  })
+
+/** The queue's own diagnostics go to the log; this command reports to the user itself. */
+const quietLog = <A, E, R>(effect: Effect.Effect<A, E, R>) => Logger.withMinimumLogLevel(effect, LogLevel.Error)
+
+
+const taskLine = (entry: QueuedTask, extra: string): string => {
+  const summary = entry.task.summary ?? entry.task.description
+  return `  ${entry.id}${summary === undefined ? "" : `  ${oneLine(summary, 100)}`}${extra}`
+}
+
+export const formatListing = (root: string, listing: QueueListing): string => {
+  const counts = countsOf(listing)
+  const completeIds = new Set<string>(listing.complete.map((entry) => entry.id))
+  const available = new Set<string>(availableTasks(listing).map((entry) => entry.id))
+  const lines: Array<string> = [
+    `Task queue ${displayRoot(root)}: ${counts.pending} pending (${counts.available} available), ` +
+      `${counts.current} in progress, ${counts.complete} complete, ${counts.invalid} invalid`
+  ]
+  const section = (title: string, rows: ReadonlyArray<string>) => {
+    if (rows.length === 0) return
+    lines.push("", `${title}:`, ...rows)
+  }
+  section(
+    "pending",
+    listing.pending.map((entry) =>
+      taskLine(
+        entry,
+        available.has(entry.id) ? "" : `  [waits on ${missingDependencies(entry.task, completeIds).join(", ")}]`
+      )
+    )
+  )
+  section(
+    "current",
+    listing.current.map((entry) =>
+      taskLine(entry, entry.task.claimed_by === undefined ? "" : `  [claimed by ${entry.task.claimed_by}]`)
+    )
+  )
+  section(
+    "complete",
+    listing.complete.map((entry) =>
+      taskLine(entry, entry.task.merged_commit === undefined ? "" : `  [merged ${entry.task.merged_commit.slice(0, 12)}]`)
+    )
+  )
+  section(
+    "invalid",
+    listing.invalid.map((file) => `  ${file.name}${file.reason === undefined ? "" : `  ${oneLine(file.reason, 160)}`}`)
+  )
+  return lines.join("\n")
+}
+
+// ---- oompa tasks ------------------------------------------------------------
+
+const listCommand = Command.make("tasks", { config: configOption }, ({ config }) =>
+  Effect.gen(function* () {
+    const queue = yield* openQueue(config)
+    yield* Console.log(formatListing(queue.root, yield* queue.list))
+  }).pipe(quietLog)
+)
+
+// ---- oompa tasks add ----------------------------------------------------------
+
+const summaryArg = Args.text({ name: "summary" }).pipe(Args.withDescription("One line saying what the task is"))
+const descriptionOption = Options.text("description").pipe(
+  Options.withAlias("d"),
+  Options.withDescription("Longer description of the task"),
+  Options.optional
+)
+const filesOption = Options.text("files").pipe(
+  Options.withDescription("Comma-separated files the task is about: --files src/a.ts,src/b.ts"),
+  Options.optional
+)
+const idOption = Options.text("id").pipe(
+  Options.withDescription("The task id (letters, digits, . _ -); default task-<n>"),
+  Options.optional
+)
+
+const decodeTaskId = Schema.decodeUnknownEither(TaskId)
+
+const addTask = (queue: TaskQueue, fields: Omit<Task, "id">, id: Option.Option<string>) =>
+  Effect.gen(function* () {
+    if (Option.isSome(id)) {
+      const decoded = decodeTaskId(id.value)
+      if (Either.isLeft(decoded)) {
+        return yield* new UsageError({
+          message: `--id ${JSON.stringify(id.value)}: a task id uses only letters, digits, ".", "_" and "-" (and is not "." or "..")`
+        })
+      }
+      return yield* queue.add({ ...fields, id: decoded.right })
+    }
+    // A generated id can lose a race with another writer: pick the next one and retry.
+    for (let attempt = 0; ; attempt++) {
+      const listing = yield* queue.list
+      const stems = [
+        ...[...listing.pending, ...listing.current, ...listing.complete].map((entry) => entry.id),
+        ...listing.invalid.flatMap((file) => {
+          const name = parseTaskFileName(file.name)
+          return name === undefined ? [] : [name.stem]
+        })
+      ]
+      const generated = TaskId.make(nextTaskId(stems))
+      const added = yield* Effect.either(queue.add({ ...fields, id: generated }))
+      if (Either.isRight(added)) return added.right
+      if (!(added.left instanceof TaskExistsError) || attempt >= 5) return yield* added.left
+    }
+  })
+
+const addCommand = Command.make(
+  "add",
+  { config: configOption, summary: summaryArg, description: descriptionOption, files: filesOption, id: idOption },
+  ({ config, summary, description, files, id }) =>
+    Effect.gen(function* () {
+      const queue = yield* openQueue(config)
+      const fileList = Option.map(files, (text) =>
+        text
+          .split(",")
+          .map((file) => file.trim())
+          .filter((file) => file.length > 0)
+      )
+      const fields: Omit<Task, "id"> = {
+        summary,
+        ...(Option.isSome(description) ? { description: description.value } : {}),
+        ...(Option.isSome(fileList) && fileList.value.length > 0 ? { files: fileList.value } : {})
+      }
+      const added = yield* addTask(queue, fields, id)
+      yield* Console.log(added.id)
+    }).pipe(quietLog)
+).pipe(Command.withDescription("Add a pending task; prints its id"))
+
+// ---- oompa tasks requeue --------------------------------------------------------
+
+const idsArg = Args.text({ name: "id" }).pipe(
+  Args.withDescription("Tasks to move from current back to pending (default: every task in current)"),
+  Args.repeated
+)
+
+const requeueCommand = Command.make("requeue", { config: configOption, ids: idsArg }, ({ config, ids }) =>
+  Effect.gen(function* () {
+    const queue = yield* openQueue(config)
+    const listing = yield* queue.list
+    const current = new Set<string>(listing.current.map((entry) => entry.id))
+    const wanted = ids.length === 0 ? [...current] : [...new Set(ids)]
+    // Check every id before moving any, so a typo moves nothing.
+    const unknown = wanted.filter((id) => !current.has(id))
+    if (unknown.length > 0) {
+      const where = (id: string) => {
+        const state = (["pending", "complete"] as const).find((s) => listing[s].some((entry) => entry.id === id))
+        return state === undefined ? `${JSON.stringify(id)} (no such task)` : `${JSON.stringify(id)} (it is in ${state}/)`
+      }
+      return yield* new UsageError({
+        message: `not in progress, cannot requeue: ${unknown.map(where).join(", ")}`
+      })
+    }
+    if (wanted.length === 0) {
+      yield* Console.log("nothing to requeue: no task is in progress")
+      return
+    }
+    const result = yield* queue.recycle(wanted)
+    if (result.moved.length > 0) yield* Console.log(`requeued ${result.moved.join(", ")}`)
+    if (result.missing.length > 0) {
+      return yield* new UsageError({ message: `not in progress, cannot requeue: ${result.missing.join(", ")}` })
+    }
+  }).pipe(quietLog)
+).pipe(Command.withDescription("Move tasks from current back to pending (all of them when no id is given)"))
+
+export const tasksCommand = listCommand.pipe(
+  Command.withDescription("Show the task queue: counts and the tasks in each folder"),
+  Command.withSubcommands([addCommand, requeueCommand])
 )

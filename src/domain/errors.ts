@@ -26,4 +26,7 @@ export class UsageError extends Schema.TaggedError<UsageError>()("UsageError", {
   get exitCode() {
     return 2
   }
+  override toString() {
+    return this.message
+  }
 }

@@ -94,3 +94,13 @@ export const oneLine = (text: string, max: number): string => {
   const flat = text.replace(/\s+/g, " ").trim()
   return flat.length <= max ? flat : `${flat.slice(0, Math.max(0, max - 1))}…`
 }
+
+/** `task-<n>` with n one more than the largest `task-<n>` among `existing` (ids or file stems). */
+export const nextTaskId = (existing: Iterable<string>): string => {
+  let max = 0
+  for (const id of existing) {
+    const match = /^task-(\d+)$/.exec(id)
+    if (match !== null) max = Math.max(max, Number(match[1]))
+  }
+  return `task-${max + 1}`
+}
