@@ -15,7 +15,7 @@ export interface PromptSource {
 
 export interface ReviewerSpec {
   readonly model: ModelSpec
-  /** Empty `files` means: the bundled reviewer prompt. */
+  /** Without a `prompt` in oompa.json: the bundled reviewer.md (listed in `files`). */
   readonly prompt: PromptSource
 }
 
@@ -44,7 +44,7 @@ export interface PlannerSpec {
 export interface OompaConfig {
   /** Absolute path of the oompa.json this came from. */
   readonly configPath: string
-  /** The git project root (the folder holding the config, or its parent for `oompa/oompa.json`). */
+  /** The project root: the folder oompa runs in (`cwd` of loadConfig), whichever config file was found. */
   readonly projectRoot: string
   readonly workers: ReadonlyArray<WorkerSpec>
   readonly reviewers: ReadonlyArray<ReviewerSpec>

@@ -122,6 +122,31 @@ layer(NodeContext.layer)("config errors", (it) => {
       'oompa.json: expected a JSON object such as {"workers": [{"model": "claude:opus"}]}, got []'
     ],
     [
+      "a worker given as a bare model string",
+      config({ workers: ["claude:opus"] }),
+      'oompa.json: workers[0]: expected a worker object such as {"model": "claude:opus"}, got "claude:opus"'
+    ],
+    [
+      "a planner given as a string",
+      config({ workers: [{ model: "mock" }], planner: "claude:opus" }),
+      'oompa.json: planner: expected an object {"model", "prompt", "max_pending"}, got "claude:opus"'
+    ],
+    [
+      "an empty tasks_dir",
+      config({ workers: [{ model: "mock" }], tasks_dir: "" }),
+      'oompa.json: tasks_dir: expected a folder path (non-empty string), got ""'
+    ],
+    [
+      "an empty prompt path",
+      workers({ model: "mock", prompt: "" }),
+      "oompa.json: workers[0].prompt: expected a prompt file path, got an empty string"
+    ],
+    [
+      "a null value",
+      workers({ model: "mock", count: null }),
+      "oompa.json: workers[0].count: expected a whole number >= 1, got null"
+    ],
+    [
       "iterations and max_cycle together",
       workers({ model: "mock", max_cycle: 3, iterations: 4 }),
       'oompa.json: workers[0].iterations: "iterations" is the 0.6 name of "max_cycle"; give only one of them'
