@@ -96,6 +96,13 @@ export const didYouMean = (key: string, allowed: ReadonlyArray<string>): string 
   return best !== undefined && bestDistance <= Math.max(2, Math.floor(best.length / 3)) ? best : undefined
 }
 
+/** Where a key that is valid somewhere else belongs, for misplaced keys. */
+const keyHomes: ReadonlyArray<{ readonly keys: ReadonlyArray<string>; readonly where: string }> = [
+  { keys: topLevelKeys, where: "at the top level of oompa.json" },
+  { keys: workerKeys, where: 'inside each entry of "workers"' },
+  { keys: plannerKeys, where: 'inside "planner"' }
+]
+
 /** What the value at `path` should be, in words. */
 const expectedAt = (path: JsonPath): string => {
   if (path.length === 0) return 'a JSON object such as {"workers": [{"model": "claude:opus"}]}'
@@ -122,8 +129,10 @@ const messageFor = (issue: ParseResult.ArrayFormatterIssue, input: unknown): str
       const key = String(path[path.length - 1])
       const allowed = allowedKeysAt(path.slice(0, -1))
       const guess = didYouMean(key, allowed)
-      return guess !== undefined
-        ? `unknown key (did you mean "${guess}"?)`
+      if (guess !== undefined) return `unknown key (did you mean "${guess}"?)`
+      const elsewhere = keyHomes.find((home) => home.keys.includes(key))
+      return elsewhere !== undefined
+        ? `unknown key here: "${key}" belongs ${elsewhere.where}`
         : `unknown key (allowed here: ${allowed.join(", ")})`
     }
     case "Missing":

@@ -54,6 +54,16 @@ layer(NodeContext.layer)("config errors", (it) => {
       "oompa.json: banana: unknown key (allowed here: $schema, workers, reviewer, reviewers, review_model, review_models, planner, target_branch, tasks_dir, test_command, max_review_rounds, max_consecutive_errors)"
     ],
     [
+      "a worker key at the top level",
+      config({ workers: [{ model: "mock" }], max_cycle: 3 }),
+      'oompa.json: max_cycle: unknown key here: "max_cycle" belongs inside each entry of "workers"'
+    ],
+    [
+      "a top-level key inside a worker",
+      workers({ model: "mock", test_command: "npm test" }),
+      'oompa.json: workers[0].test_command: unknown key here: "test_command" belongs at the top level of oompa.json'
+    ],
+    [
       "an unknown key inside a reviewer object",
       config({ workers: [{ model: "mock" }], reviewer: { model: "claude:opus", promt: "r.md" } }),
       'oompa.json: reviewer.promt: unknown key (did you mean "prompt"?)'
