@@ -703,6 +703,21 @@ export const makeGit = (options: GitOptions = {}) =>
         Effect.asVoid
       )
 
+    /** Is `branchRef` being rebased in this worktree (HEAD detached, rebase state naming the branch)? */
+    const isRebasing = (worktree: Worktree, branchRef: string) =>
+      worktree.bare || !worktree.detached
+        ? Effect.succeed(false)
+        : Effect.gen(function* () {
+            const gitDir = yield* out(worktree.path, ["rev-parse", "--absolute-git-dir"])
+            for (const state of ["rebase-merge", "rebase-apply"]) {
+              const headName = yield* fs
+                .readFileString(NodePath.join(gitDir, state, "head-name"))
+                .pipe(Effect.orElseSucceed(() => ""))
+              if (headName.trim() === branchRef) return true
+            }
+            return false
+          }).pipe(Effect.catchAll(() => Effect.succeed(false)))
+
     const advanceBranch = Effect.fn("Git.advanceBranch")(function* (
       repo: string,
       target: string,
@@ -718,6 +733,15 @@ export const makeGit = (options: GitOptions = {}) =>
       }
       if (oldSha !== newSha) {
         const worktrees = yield* listWorktrees(repo)
+        const rebasing = yield* Effect.findFirst(worktrees, (w) => isRebasing(w, targetRef))
+        if (Option.isSome(rebasing)) {
+          // Moving a branch under a rebase would be undone when the rebase finishes.
+          return yield* new FastForwardBlocked({
+            target,
+            worktree: rebasing.value.path,
+            reason: "the branch is being rebased there"
+          })
+        }
         const holder = worktrees.find((w) => Option.contains(w.branch, targetRef))
         if (holder === undefined) {
           // Not checked out anywhere: compare-and-swap the ref.

@@ -489,6 +489,29 @@ layer(TestLayer, { excludeTestServices: true })("Git", (it) => {
       })
     )
 
+    it.scoped("target being rebased in the user's checkout: blocked, the rebase is left alone", () =>
+      Effect.gen(function* () {
+        const { git, repo } = yield* worker({ "new.txt": "n\n" })
+        // the user rebases main onto a branch that conflicts with it, and stops on the conflict
+        yield* repo.git("checkout", "-q", "-b", "upstream", "main~0")
+        yield* repo.write("app.txt", "upstream\n")
+        yield* repo.commit("upstream change")
+        yield* repo.git("checkout", "-q", "main")
+        yield* repo.write("app.txt", "mine\n")
+        yield* repo.commit("my change")
+        const mainBefore = yield* repo.revParse("main")
+        const rebase = yield* repo.gitRaw(repo.path, "rebase", "upstream")
+        expect(rebase.exitCode).not.toBe(0)
+        expect(yield* git.currentBranch(repo.path)).toEqual(Option.none())
+        // a tip that descends from main
+        const worktreeTip = yield* repo.git("commit-tree", "-p", mainBefore, "-m", "on top", `${mainBefore}^{tree}`)
+        const error = yield* Effect.flip(git.advanceBranch(repo.path, "main", worktreeTip))
+        expect(error._tag).toBe("FastForwardBlocked")
+        if (error._tag === "FastForwardBlocked") expect(error.reason).toContain("rebased")
+        expect(yield* repo.revParse("main")).toBe(mainBefore)
+      })
+    )
+
     it.scoped("advancing to the current tip is a verified no-op", () =>
       Effect.gen(function* () {
         const git = yield* Git
