@@ -1,14 +1,60 @@
+import { spawn } from "node:child_process"
+import * as fs from "node:fs"
+import * as path from "node:path"
 import { Args, Command, Options } from "@effect/cli"
-import { Console } from "effect"
+import { Console, Effect, Option } from "effect"
+import { loadConfig } from "../config/loadConfig.js"
+import { UsageError } from "../domain/errors.js"
+import { newSwarmId, runSwarm } from "../engine/swarm.js"
 
-const configOption = Options.file("config").pipe(Options.withDescription("Path to oompa.json"), Options.optional)
-const configArg = Args.file({ name: "config" }).pipe(Args.optional)
+const configOption = Options.file("config").pipe(
+  Options.withAlias("c"),
+  Options.withDescription("Path to oompa.json (default: ./oompa.json, then ./oompa/oompa.json)"),
+  Options.optional
+)
+const configArg = Args.file({ name: "config" }).pipe(Args.withDescription("Path to oompa.json"), Args.optional)
+const detachOption = Options.boolean("detach").pipe(
+  Options.withDescription("Run in the background; output goes to .oompa/swarm-<id>.log")
+)
+const swarmIdOption = Options.text("swarm-id").pipe(
+  Options.withDescription("Use this swarm id (8 hex characters) instead of a random one"),
+  Options.optional
+)
 
-const handler = () => Console.log("swarm: arrives with the engine")
+const options = { config: configOption, configPath: configArg, detach: detachOption, swarmId: swarmIdOption }
 
-export const swarmCommand = Command.make("swarm", { config: configOption, configPath: configArg }, handler).pipe(
+const handler = (args: {
+  readonly config: Option.Option<string>
+  readonly configPath: Option.Option<string>
+  readonly detach: boolean
+  readonly swarmId: Option.Option<string>
+}) =>
+  Effect.gen(function* () {
+    const cwd = process.cwd()
+    const configPath = Option.getOrUndefined(Option.orElse(args.config, () => args.configPath))
+    // Validate before anything is touched (and before detaching, so errors reach the user).
+    const config = yield* loadConfig({ cwd, configPath })
+    const swarmId = Option.getOrElse(args.swarmId, newSwarmId)
+    if (!/^[0-9a-f]{8}$/.test(swarmId)) {
+      return yield* new UsageError({ message: `--swarm-id: expected 8 hex characters (like 3fa2b1c9), got ${JSON.stringify(swarmId)}` })
+    }
+    if (args.detach) {
+      const logDir = path.join(cwd, ".oompa")
+      fs.mkdirSync(logDir, { recursive: true })
+      const logFile = path.join(logDir, `swarm-${swarmId}.log`)
+      const out = fs.openSync(logFile, "a")
+      const argv = [process.argv[1]!, "swarm", "--swarm-id", swarmId, "--config", config.configPath]
+      const child = spawn(process.execPath, argv, { cwd, detached: true, stdio: ["ignore", out, out] })
+      child.unref()
+      fs.closeSync(out)
+      yield* Console.log(`swarm ${swarmId} started in the background (pid ${child.pid}); output: ${path.relative(cwd, logFile)}`)
+      yield* Console.log(`run files: .oompa/runs/${swarmId}/   stop it with: kill -INT ${child.pid}`)
+      return
+    }
+    yield* runSwarm(config, { swarmId })
+  })
+
+export const swarmCommand = Command.make("swarm", options, handler).pipe(
   Command.withDescription("Run the swarm described by oompa.json")
 )
-export const runCommand = Command.make("run", { config: configOption, configPath: configArg }, handler).pipe(
-  Command.withDescription("Alias of swarm")
-)
+export const runCommand = Command.make("run", options, handler).pipe(Command.withDescription("Alias of swarm"))

@@ -1,0 +1,42 @@
+import type { OompaConfig, WorkerSpec } from "../config/OompaConfig.js"
+import type { DecideConfig } from "../domain/WorkerState.js"
+import type { RunLog } from "../services/RunLog.js"
+import type { TaskQueue } from "../services/TaskQueue.js"
+
+/** What every part of one swarm run shares; built once by `runSwarm`. */
+export interface SwarmContext {
+  readonly swarm: string
+  /** The git top level of the project. */
+  readonly root: string
+  readonly targetBranch: string
+  readonly config: OompaConfig
+  readonly queue: TaskQueue
+  readonly runLog: RunLog
+  /** The bundled task header, includes inlined, tokens not rendered. */
+  readonly taskHeader: string
+  /** The bundled reviewer prompt, used by reviewers configured without one. */
+  readonly reviewerPrompt: string
+}
+
+/** Conflict-resolution attempts the agent gets per cycle (SPEC §7). */
+export const MAX_CONFLICT_TRIES = 3
+
+export const decideConfigOf = (ctx: SwarmContext, spec: WorkerSpec): DecideConfig => ({
+  canPlan: spec.canPlan,
+  maxCycle: spec.maxCycle,
+  maxResumes: spec.maxResumes,
+  maxWorkingResumes: spec.maxWorkingResumes,
+  maxReviewRounds: ctx.config.maxReviewRounds,
+  maxConsecutiveErrors: ctx.config.maxConsecutiveErrors,
+  maxConflictTries: MAX_CONFLICT_TRIES
+})
+
+/** The owner string stamped into `claimed_by`: unique across swarms on one repo. */
+export const ownerOf = (ctx: Pick<SwarmContext, "swarm">, worker: string): string => `${worker}@${ctx.swarm}`
+
+export const cycleName = (worker: string, cycle: number): string => `${worker}-c${cycle}`
+export const branchOf = (swarm: string, worker: string, cycle: number): string => `oompa/${swarm}/${cycleName(worker, cycle)}`
+export const keptRefOf = (swarm: string, worker: string, cycle: number): string =>
+  `refs/oompa/kept/${swarm}/${cycleName(worker, cycle)}`
+export const worktreePathOf = (root: string, swarm: string, worker: string, cycle: number): string =>
+  `${root}/.oompa/worktrees/${swarm}-${cycleName(worker, cycle)}`

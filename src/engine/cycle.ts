@@ -1,0 +1,293 @@
+import { Cause, Clock, Effect, Exit, Option, Ref } from "effect"
+import type { WorkerSpec } from "../config/OompaConfig.js"
+import { formatModel } from "../domain/Model.js"
+import { describeClaimResult } from "../domain/queue.js"
+import { formatQueueStatus } from "../domain/queueStatus.js"
+import {
+  decide,
+  type CycleOutcome,
+  type Decision,
+  type WorkerAction,
+  type WorkerEvent,
+  type WorkerState
+} from "../domain/WorkerState.js"
+import type { Usage } from "../harness/Harness.js"
+import { Git } from "../services/Git.js"
+import { nowIso } from "../services/RunLog.js"
+import {
+  branchOf,
+  cycleName,
+  decideConfigOf,
+  keptRefOf,
+  ownerOf,
+  worktreePathOf,
+  type SwarmContext
+} from "./context.js"
+import { deliverWork } from "./deliver.js"
+import { makeProgress, type CycleProgress } from "./progress.js"
+import { initialPrompt, resumeBody, resumePrompt, type PromptContext } from "./prompts.js"
+import { runWorkerTurn } from "./turn.js"
+
+export interface CycleResult {
+  readonly next: WorkerState
+  readonly end: Extract<WorkerAction, { _tag: "EndCycle" }>
+  readonly turns: number
+  readonly usage: Usage
+  readonly costUsd: number
+}
+
+/**
+ * One cycle (SPEC §5): a fresh worktree from the target tip, agent turns driven
+ * by `decide`, delivery, and the ending. The worktree is a scoped resource:
+ * whatever ends the cycle — an outcome, a failure, a defect, an interruption —
+ * its release keeps unmerged work under `refs/oompa/kept/…`, puts claims back,
+ * records the cycle and removes the worktree.
+ */
+export const runCycle = (ctx: SwarmContext, spec: WorkerSpec, start: WorkerState) =>
+  Effect.scoped(
+    Effect.gen(function* () {
+      const git = yield* Git
+      const cycle = start.cycle
+      const path = worktreePathOf(ctx.root, ctx.swarm, spec.id, cycle)
+      const branch = branchOf(ctx.swarm, spec.id, cycle)
+      const base = yield* git.revParse(ctx.root, `refs/heads/${ctx.targetBranch}`)
+      const progress = yield* makeProgress(yield* nowIso, yield* Clock.currentTimeMillis, base)
+
+      yield* Effect.acquireRelease(
+        git.addWorktree(ctx.root, path, branch, base),
+        (_, exit) => releaseWorktree(ctx, spec, { cycle, path, branch, progress, exit })
+      )
+      yield* ctx.runLog.emit("cycle-started", `cycle ${cycle} started on ${branch}`, {
+        worker: spec.id,
+        cycle,
+        data: { branch, worktree: path, base }
+      })
+
+      const promptContext = (queueStatus: string): PromptContext => ({
+        swarm: ctx.swarm,
+        worker: spec.id,
+        tasksRoot: ctx.queue.root,
+        targetBranch: ctx.targetBranch,
+        queueStatus
+      })
+      const queueStatus = ctx.queue.list.pipe(Effect.map((listing) => formatQueueStatus(listing)))
+      const config = decideConfigOf(ctx, spec)
+
+      let state = start
+      let event: WorkerEvent = yield* runWorkerTurn(ctx, spec, {
+        cycle,
+        turn: 1,
+        kind: "start",
+        prompt: initialPrompt(promptContext(yield* queueStatus), ctx.taskHeader, spec.prompt.text),
+        session: undefined,
+        cwd: path,
+        progress
+      })
+      let claimReport = ""
+      for (;;) {
+        const decision: Decision = decide(config, state, event)
+        state = decision.next
+        const action = decision.action
+        switch (action._tag) {
+          case "Resume": {
+            const body = resumeBody(action.prompt, {
+              claimReport,
+              silentTurns: state.silentTurns,
+              round: state.reviewRounds,
+              maxRounds: ctx.config.maxReviewRounds
+            })
+            event = yield* runWorkerTurn(ctx, spec, {
+              cycle,
+              turn: state.turn + 1,
+              kind: action.prompt._tag === "Feedback" ? `${action.prompt.kind}-feedback` : action.prompt._tag.toLowerCase(),
+              prompt: resumePrompt(promptContext(yield* queueStatus), body),
+              session: state.session,
+              cwd: path,
+              progress
+            })
+            break
+          }
+          case "Claim": {
+            const results = yield* ctx.queue.claim(action.ids, ownerOf(ctx, spec.id))
+            const claimed = results.flatMap((r) => (r._tag === "Claimed" ? [r.id] : []))
+            yield* Ref.update(progress, (p) => ({ ...p, claims: [...p.claims, ...claimed.filter((id) => !p.claims.includes(id))] }))
+            claimReport = results.map((r) => `- ${describeClaimResult(r)}`).join("\n")
+            yield* ctx.runLog.emit("claim", `claim ${action.ids.join(", ")}: ${results.map((r) => `${r.id} ${r._tag}`).join(", ")}`, {
+              worker: spec.id,
+              cycle,
+              data: { results: results.map((r) => ({ id: r.id, result: r._tag })) }
+            })
+            event = { _tag: "Claimed", claimed }
+            break
+          }
+          case "Deliver": {
+            event = yield* deliverWork(ctx, spec, {
+              cycle,
+              cwd: path,
+              skipReview: action.skipReview,
+              progress,
+              promptContext: promptContext("")
+            })
+            break
+          }
+          case "EndCycle": {
+            yield* finishCycle(ctx, spec, { cycle, path, branch, progress }, action.outcome, action.detail)
+            const done = yield* Ref.get(progress)
+            return {
+              next: state,
+              end: action,
+              turns: done.turns.length,
+              usage: done.usage,
+              costUsd: Option.getOrElse(done.costUsd, () => 0)
+            } satisfies CycleResult
+          }
+        }
+      }
+    })
+  )
+
+interface CycleHandle {
+  readonly cycle: number
+  readonly path: string
+  readonly branch: string
+  readonly progress: Ref.Ref<CycleProgress>
+}
+
+/**
+ * Records how the cycle ended, once: completes claims of merged work, puts the
+ * others back in pending, keeps unmerged work under a ref, writes the cycle file.
+ * Failures here are logged, never raised: the ending must always be recorded.
+ */
+const finishCycle = (ctx: SwarmContext, spec: WorkerSpec, handle: CycleHandle, outcome: CycleOutcome, detail: string) =>
+  Effect.gen(function* () {
+    const git = yield* Git
+    const before = yield* Ref.get(handle.progress)
+    if (Option.isSome(before.finished)) return
+    yield* Ref.update(handle.progress, (p) => ({ ...p, finished: Option.some(outcome) }))
+    const warn = (what: string) => (error: { readonly message: string }) =>
+      ctx.runLog.emit("warning", `${what}: ${error.message}`, { worker: spec.id, cycle: handle.cycle })
+
+    let keptRef: string | undefined
+    if (outcome === "merged" && Option.isSome(before.mergedCommit)) {
+      if (before.claims.length > 0) {
+        yield* ctx.queue
+          .complete(before.claims, {
+            by: ownerOf(ctx, spec.id),
+            mergedCommit: before.mergedCommit.value,
+            reviewRounds: before.reviewRounds
+          })
+          .pipe(Effect.catchAll(warn("could not move claims to complete")))
+      }
+    } else {
+      keptRef = yield* keepWork(ctx, spec, handle, outcome).pipe(
+        Effect.catchAll((error) => warn("could not keep the work")(error).pipe(Effect.as(undefined)))
+      )
+      if (before.claims.length > 0) {
+        yield* ctx.queue.recycle(before.claims).pipe(Effect.catchAll(warn("could not put claims back")))
+      }
+    }
+    const endedAt = yield* nowIso
+    const endedMs = yield* Clock.currentTimeMillis
+    const p = yield* Ref.get(handle.progress)
+    yield* ctx.runLog.writeCycle({
+      swarm: ctx.swarm,
+      worker: spec.id,
+      cycle: handle.cycle,
+      model: formatModel(spec.model),
+      outcome,
+      detail,
+      branch: handle.branch,
+      claims: p.claims,
+      turns: p.turns,
+      signals: p.signals,
+      reviewRounds: p.reviewRounds,
+      ...(Option.isSome(p.mergedCommit) && outcome === "merged" ? { mergedCommit: p.mergedCommit.value } : {}),
+      ...(keptRef !== undefined ? { keptRef } : {}),
+      startedAt: p.startedAt,
+      endedAt,
+      durationMs: endedMs - p.startedMs,
+      usage: p.usage,
+      ...(Option.isSome(p.costUsd) ? { costUsd: p.costUsd.value } : {})
+    })
+    const claims = p.claims.length > 0 ? ` [${p.claims.join(", ")}${outcome === "merged" ? " complete" : " back to pending"}]` : ""
+    yield* ctx.runLog.emit("cycle-ended", `cycle ${handle.cycle} ${outcome}: ${detail}${claims}`, {
+      worker: spec.id,
+      cycle: handle.cycle,
+      data: { outcome, detail, claims: p.claims, ...(keptRef !== undefined ? { keptRef } : {}) }
+    })
+  })
+
+/**
+ * SPEC §8: commit whatever the agent left (aborting a half-done merge first)
+ * and point `refs/oompa/kept/<swarm>/<worker>-c<N>` at it. Returns the ref, or
+ * undefined when the branch holds nothing beyond the cycle's base.
+ */
+const keepWork = (ctx: SwarmContext, spec: WorkerSpec, handle: CycleHandle, outcome: CycleOutcome) =>
+  Effect.gen(function* () {
+    const git = yield* Git
+    const progress = yield* Ref.get(handle.progress)
+    if (yield* git.isMergeInProgress(handle.path)) yield* git.abortMerge(handle.path)
+    yield* git.commitAll(handle.path, `oompa: work kept from ${cycleName(spec.id, handle.cycle)} (${outcome})`)
+    const tip = yield* git.revParse(handle.path, "HEAD")
+    if (tip === progress.base) return undefined
+    const ref = keptRefOf(ctx.swarm, spec.id, handle.cycle)
+    yield* git.keepWork(ctx.root, ref, tip, `oompa: ${outcome}`)
+    yield* ctx.runLog.emit("work-kept", `work kept at ${ref} (${tip.slice(0, 12)})`, {
+      worker: spec.id,
+      cycle: handle.cycle,
+      data: { ref, commit: tip }
+    })
+    return ref
+  })
+
+/** The worktree's release: record an unrecorded ending, then remove the worktree and its branch. */
+const releaseWorktree = (
+  ctx: SwarmContext,
+  spec: WorkerSpec,
+  handle: CycleHandle & { readonly exit: Exit.Exit<unknown, unknown> }
+) =>
+  Effect.gen(function* () {
+    const git = yield* Git
+    if (Exit.isFailure(handle.exit)) {
+      const interrupted = Exit.isInterrupted(handle.exit)
+      yield* finishCycle(
+        ctx,
+        spec,
+        handle,
+        interrupted ? "interrupted" : "error",
+        interrupted ? "the swarm was stopped" : `the cycle failed: ${failureText(handle.exit)}`
+      )
+    }
+    const progress = yield* Ref.get(handle.progress)
+    const keptOrMerged = Option.isSome(progress.mergedCommit) && Option.getOrUndefined(progress.finished) === "merged"
+      ? ctx.targetBranch
+      : keptRefOf(ctx.swarm, spec.id, handle.cycle)
+    yield* git.removeWorktree(ctx.root, handle.path).pipe(
+      Effect.catchAll((error) => ctx.runLog.emit("warning", `could not remove worktree ${handle.path}: ${error.message}`, { worker: spec.id, cycle: handle.cycle }))
+    )
+    // Only delete the branch once its tip is safe elsewhere (the target or a kept ref);
+    // a branch with nothing new on it is contained in the target and goes too.
+    const holder = (yield* git.branchExists(ctx.root, handle.branch).pipe(Effect.orElseSucceed(() => false)))
+      ? yield* git.revParse(ctx.root, keptOrMerged).pipe(
+          Effect.as(keptOrMerged),
+          Effect.orElseSucceed(() => ctx.targetBranch)
+        )
+      : undefined
+    if (holder !== undefined) {
+      yield* git.deleteBranch(ctx.root, handle.branch, { verifiedMergedInto: holder }).pipe(
+        Effect.catchAll((error) =>
+          ctx.runLog.emit("warning", `kept branch ${handle.branch}: ${error.message}`, { worker: spec.id, cycle: handle.cycle })
+        )
+      )
+    }
+  })
+
+export const failureText = (exit: Exit.Exit<unknown, unknown>): string => {
+  if (Exit.isSuccess(exit)) return ""
+  const failure = Cause.failureOption(exit.cause)
+  if (Option.isSome(failure)) {
+    const error = failure.value
+    return typeof error === "object" && error !== null && "message" in error ? String(error.message) : String(error)
+  }
+  return Cause.pretty(exit.cause)
+}

@@ -1,0 +1,133 @@
+import { randomUUID } from "node:crypto"
+import { Clock, Effect, Either, Option, Ref } from "effect"
+import type { ReviewerSpec, WorkerSpec } from "../config/OompaConfig.js"
+import { formatModel } from "../domain/Model.js"
+import { parseVerdict } from "../domain/Signal.js"
+import type { WorkerEvent } from "../domain/WorkerState.js"
+import { Harnesses, turnFailed } from "../harness/Harness.js"
+import { Git } from "../services/Git.js"
+import { nowIso } from "../services/RunLog.js"
+import type { SwarmContext } from "./context.js"
+import { addCost, type CycleProgress } from "./progress.js"
+import { reviewPrompt, type PromptContext } from "./prompts.js"
+
+/** Diff shown to reviewers is capped (SPEC §6); the full file list is always given. */
+export const REVIEW_DIFF_MAX_CHARS = 48_000
+
+/**
+ * One review round (SPEC §6): the reviewers of the worker, then the global
+ * chain, are tried in order until one gives a verdict. A reviewer that fails or
+ * gives no `VERDICT:` line falls through; no verdict at all is not an approval.
+ */
+export const reviewWork = Effect.fn("engine.reviewWork")(function* (
+  ctx: SwarmContext,
+  spec: WorkerSpec,
+  options: {
+    readonly cycle: number
+    readonly cwd: string
+    readonly progress: Ref.Ref<CycleProgress>
+    readonly promptContext: PromptContext
+  }
+) {
+  const chain: ReadonlyArray<ReviewerSpec> = [...spec.reviewers, ...ctx.config.reviewers]
+  if (chain.length === 0) return { _tag: "Approved" } satisfies WorkerEvent
+  const git = yield* Git
+  const harnesses = yield* Harnesses
+  const progress = yield* Ref.get(options.progress)
+  const round = progress.reviewRounds + 1
+  yield* Ref.update(options.progress, (p) => ({ ...p, reviewRounds: round }))
+
+  const base = yield* git.mergeBase(options.cwd, ctx.targetBranch, "HEAD")
+  const diff = yield* git.diff(options.cwd, base, "HEAD", { maxChars: REVIEW_DIFF_MAX_CHARS })
+  const log = yield* git.log(options.cwd, `${base}..HEAD`)
+  const listing = yield* ctx.queue.list
+  const tasks = listing.current
+    .filter((entry) => progress.claims.includes(entry.id))
+    .map((entry) => ({ id: entry.id, json: JSON.stringify(entry.task, null, 2) }))
+
+  for (const [index, reviewer] of chain.entries()) {
+    const name = formatModel(reviewer.model)
+    const prompt = reviewPrompt(options.promptContext, reviewer.prompt.files.length > 0 ? reviewer.prompt.text : ctx.reviewerPrompt, {
+      tasks,
+      log: log.join("\n"),
+      base,
+      diff: diff.text,
+      truncated: diff.truncated,
+      files: diff.files,
+      round
+    })
+    const logPath = ctx.runLog.reviewLogPath(spec.id, options.cycle, round, index)
+    const startedAt = yield* nowIso
+    const started = yield* Clock.currentTimeMillis
+    const outcome = yield* harnesses
+      .get(reviewer.model.harness)
+      .runTurn({
+        prompt,
+        cwd: options.cwd,
+        model: reviewer.model,
+        session: { _tag: "New", id: randomUUID() },
+        mode: "review",
+        timeout: spec.timeout,
+        logPath
+      })
+      .pipe(Effect.either)
+    const finished = yield* Clock.currentTimeMillis
+    const error = Either.isLeft(outcome)
+      ? outcome.left.message
+      : turnFailed(outcome.right)
+        ? outcome.right.timedOut
+          ? "reviewer timed out"
+          : `reviewer exited with ${outcome.right.exitCode ?? "a signal"}`
+        : undefined
+    const text = Either.isRight(outcome) ? outcome.right.text : ""
+    const verdict = error === undefined ? parseVerdict(text) : undefined
+    if (Either.isRight(outcome)) yield* addCost(options.progress, outcome.right.usage, outcome.right.costUsd)
+    yield* ctx.runLog.writeReview({
+      swarm: ctx.swarm,
+      worker: spec.id,
+      cycle: options.cycle,
+      round,
+      reviewer: name,
+      verdict: verdict ?? null,
+      text,
+      ...(error !== undefined ? { error } : verdict === undefined ? { error: "no VERDICT line in the final message" } : {}),
+      diffTruncated: diff.truncated,
+      files: diff.files,
+      startedAt,
+      durationMs: finished - started,
+      usage: Either.isRight(outcome) ? outcome.right.usage : { inputTokens: 0, outputTokens: 0, cachedInputTokens: 0 },
+      ...(Either.isRight(outcome) && Option.isSome(outcome.right.costUsd) ? { costUsd: outcome.right.costUsd.value } : {}),
+      log: logPath
+    })
+    if (verdict === undefined) {
+      yield* ctx.runLog.emit(
+        "review",
+        `review round ${round}: ${name} gave no verdict (${error ?? "no VERDICT line"})${index + 1 < chain.length ? ", trying the next reviewer" : ""}`,
+        { worker: spec.id, cycle: options.cycle, data: { round, reviewer: name, verdict: null } }
+      )
+      continue
+    }
+    yield* ctx.runLog.emit("review", `review round ${round}: ${name} says ${verdict}`, {
+      worker: spec.id,
+      cycle: options.cycle,
+      data: { round, reviewer: name, verdict }
+    })
+    switch (verdict) {
+      case "APPROVED":
+        return { _tag: "Approved" } satisfies WorkerEvent
+      case "NEEDS_CHANGES":
+        return { _tag: "Feedback", kind: "review", text: feedbackOf(text) } satisfies WorkerEvent
+      case "REJECTED":
+        return { _tag: "Rejected", reason: `rejected by ${name} in review round ${round}` } satisfies WorkerEvent
+    }
+  }
+  return { _tag: "Rejected", reason: `no reviewer gave a verdict in review round ${round}` } satisfies WorkerEvent
+})
+
+/** The reviewer's message without its verdict line: what the worker is told. */
+const feedbackOf = (text: string): string =>
+  text
+    .split("\n")
+    .filter((line) => !/VERDICT:/.test(line))
+    .join("\n")
+    .trim() || "The reviewer asked for changes without saying which."

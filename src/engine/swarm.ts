@@ -1,0 +1,213 @@
+import { randomBytes } from "node:crypto"
+import * as os from "node:os"
+import { FileSystem, Path } from "@effect/platform"
+import { Cause, Duration, Effect, Exit, Option, Ref, Schema } from "effect"
+import { loadBundledPrompt } from "../config/bundled.js"
+import type { OompaConfig, WorkerSpec } from "../config/OompaConfig.js"
+import { formatModel } from "../domain/Model.js"
+import type { StoppedFile, WorkerSummary } from "../domain/RunFiles.js"
+import { emptyUsage } from "../harness/Harness.js"
+import { Git } from "../services/Git.js"
+import { makeRunLog, nowIso, runDirOf } from "../services/RunLog.js"
+import { makeTaskQueue } from "../services/TaskQueue.js"
+import { version } from "../version.js"
+import type { SwarmContext } from "./context.js"
+import { recoverDeadRuns } from "./recover.js"
+import { formatSummaryTable } from "./summary.js"
+import { runWorker } from "./worker.js"
+
+/** The swarm could not start: not a git repository, no target branch, … Bad input: exit 2. */
+export class SwarmSetupError extends Schema.TaggedError<SwarmSetupError>()("SwarmSetupError", {
+  message: Schema.String
+}) {
+  get exitCode() {
+    return 2
+  }
+  override toString() {
+    return this.message
+  }
+}
+
+/** The swarm ran and a worker stopped on errors: exit 1 (SPEC §10). */
+export class SwarmWorkerFailed extends Schema.TaggedError<SwarmWorkerFailed>()("SwarmWorkerFailed", {
+  workers: Schema.Array(Schema.String),
+  swarm: Schema.String
+}) {
+  get exitCode() {
+    return 1
+  }
+  override toString() {
+    return `swarm ${this.swarm}: worker(s) ${this.workers.join(", ")} stopped after too many consecutive errors`
+  }
+}
+
+export interface SwarmOptions {
+  readonly swarmId?: string
+  readonly print?: (line: string) => Effect.Effect<void>
+}
+
+export interface SwarmResult {
+  readonly swarm: string
+  readonly runDir: string
+  readonly workers: ReadonlyArray<WorkerSummary>
+}
+
+export const newSwarmId = (): string => randomBytes(4).toString("hex")
+
+/**
+ * Runs one swarm (SPEC §5–§8, §11): checks the repository, recovers leftovers
+ * of crashed runs, writes started.json, runs the planner (when the queue is
+ * short) and then every worker concurrently, and always writes stopped.json
+ * with the true reason — completed, interrupted or error.
+ */
+export const runSwarm = Effect.fn("engine.runSwarm")(function* (config: OompaConfig, options: SwarmOptions = {}) {
+  const git = yield* Git
+  const fs = yield* FileSystem.FileSystem
+  const path = yield* Path.Path
+  const swarm = options.swarmId ?? newSwarmId()
+
+  const root = yield* git
+    .toplevel(config.projectRoot)
+    .pipe(Effect.mapError(() => new SwarmSetupError({ message: `${config.projectRoot} is not inside a git repository (run git init first)` })))
+  const targetBranch =
+    config.targetBranch ??
+    Option.getOrUndefined(yield* git.currentBranch(root)) ??
+    (yield* new SwarmSetupError({ message: `HEAD is detached in ${root}: check out a branch or set "target_branch" in ${config.configPath}` }))
+  if (!(yield* git.branchExists(root, targetBranch))) {
+    return yield* new SwarmSetupError({
+      message: `target branch ${targetBranch} does not exist in ${root} (it needs at least one commit): fix "target_branch" in ${config.configPath}`
+    })
+  }
+  yield* git.ensureExcluded(root, ".oompa/")
+
+  const queue = yield* makeTaskQueue(config.tasksDir)
+  yield* queue.ensureDirs
+  const runLog = yield* makeRunLog({ dir: runDirOf(root, swarm), ...(options.print ? { print: options.print } : {}) })
+  yield* recoverDeadRuns({ root, queue, runLog })
+  for (const invalid of yield* queue.sweepInvalid) {
+    yield* runLog.emit("task-invalid", `task file ${invalid.name} is invalid and was moved to invalid/: ${invalid.reason ?? "?"}`)
+  }
+
+  const ctx: SwarmContext = {
+    swarm,
+    root,
+    targetBranch,
+    config,
+    queue,
+    runLog,
+    taskHeader: yield* loadBundledPrompt("_task_header.md").pipe(Effect.orDie),
+    reviewerPrompt: yield* loadBundledPrompt("reviewer.md").pipe(Effect.orDie)
+  }
+  const rawConfig = yield* fs.readFileString(config.configPath).pipe(
+    Effect.map((text) => JSON.parse(text) as unknown),
+    Effect.orElseSucceed(() => null)
+  )
+  const workers: ReadonlyArray<WorkerSpec> = config.workers
+  yield* runLog.writeStarted({
+    swarm,
+    pid: process.pid,
+    host: os.hostname(),
+    startedAt: yield* nowIso,
+    projectRoot: root,
+    configPath: config.configPath,
+    targetBranch,
+    tasksDir: queue.root,
+    versions: { oompa: version, node: process.version },
+    workers: workers.map((w) => ({ id: w.id, model: formatModel(w.model), canPlan: w.canPlan })),
+    config: rawConfig
+  })
+  const counts = yield* queue.counts
+  yield* runLog.emit(
+    "swarm-started",
+    `swarm ${swarm} on ${targetBranch}: ${workers.length} worker(s), ${counts.pending} pending task(s); run files in ${path.relative(root, runLog.dir)}`,
+    { data: { swarm, targetBranch, workers: workers.length } }
+  )
+
+  const summaries = yield* Ref.make<ReadonlyArray<WorkerSummary>>([])
+  const report = (summary: WorkerSummary) =>
+    Ref.update(summaries, (all) => [...all.filter((s) => s.id !== summary.id), summary])
+
+  const body = Effect.gen(function* () {
+    const planner = plannerSpec(config, workers)
+    if (planner !== undefined && counts.available < planner.maxPending) {
+      yield* runLog.emit("worker-started", `planner runs first: ${counts.available} available task(s) < max_pending ${planner.maxPending}`, {
+        worker: planner.spec.id
+      })
+      yield* runWorker(ctx, planner.spec, report)
+    }
+    return yield* Effect.forEach(workers, (spec) => runWorker(ctx, spec, report), { concurrency: "unbounded" })
+  })
+
+  const finish = (exit: Exit.Exit<unknown, unknown>) =>
+    Effect.gen(function* () {
+      const interrupted = Exit.isFailure(exit) && Cause.isInterruptedOnly(exit.cause)
+      const all = (yield* Ref.get(summaries)).map((s) =>
+        s.stopReason === "running" ? { ...s, stopReason: interrupted ? "interrupted" : "error" } : s
+      )
+      const ordered = [...workers.map((w) => w.id), "planner"].flatMap((id) => all.filter((s) => s.id === id))
+      const withIdle = workers.map(
+        (w) =>
+          ordered.find((s) => s.id === w.id) ?? {
+            id: w.id,
+            model: formatModel(w.model),
+            cycles: 0,
+            merged: 0,
+            rejected: 0,
+            errors: 0,
+            other: 0,
+            turns: 0,
+            durationMs: 0,
+            usage: emptyUsage,
+            costUsd: 0,
+            stopReason: interrupted ? "interrupted" : "error"
+          }
+      )
+      const failedWorkers = withIdle.filter((s) => s.stopReason === "too-many-errors").map((s) => s.id)
+      const reason: StoppedFile["reason"] = Exit.isSuccess(exit) ? "completed" : interrupted ? "interrupted" : "error"
+      const exitCode = interrupted ? 130 : Exit.isFailure(exit) ? 1 : failedWorkers.length > 0 ? 1 : 0
+      yield* runLog.writeStopped({
+        swarm,
+        reason,
+        ...(Exit.isFailure(exit) && !interrupted ? { detail: Cause.pretty(exit.cause) } : {}),
+        stoppedAt: yield* nowIso,
+        exitCode,
+        workers: withIdle
+      })
+      const merged = withIdle.reduce((n, s) => n + s.merged, 0)
+      yield* runLog.emit("swarm-stopped", `swarm ${swarm} ${reason}: ${merged} cycle(s) merged into ${targetBranch}`, {
+        data: { reason, exitCode }
+      })
+      yield* (options.print ?? ((line: string) => Effect.sync(() => console.log(line))))("\n" + formatSummaryTable(withIdle))
+      return { withIdle, failedWorkers }
+    })
+
+  // onExit, not Effect.exit: the ending must be written on interruption too.
+  const outcome = yield* Ref.make<{ readonly withIdle: ReadonlyArray<WorkerSummary>; readonly failedWorkers: ReadonlyArray<string> }>({
+    withIdle: [],
+    failedWorkers: []
+  })
+  yield* body.pipe(Effect.onExit((exit) => finish(exit).pipe(Effect.flatMap((o) => Ref.set(outcome, o)))))
+  const { failedWorkers, withIdle } = yield* Ref.get(outcome)
+  if (failedWorkers.length > 0) return yield* new SwarmWorkerFailed({ swarm, workers: failedWorkers })
+  return { swarm, runDir: runLog.dir, workers: withIdle } satisfies SwarmResult
+})
+
+/** The planner as a one-cycle worker that may say __DONE__. */
+const plannerSpec = (config: OompaConfig, workers: ReadonlyArray<WorkerSpec>) => {
+  if (config.planner === undefined) return undefined
+  const template = workers[0]
+  const spec: WorkerSpec = {
+    id: "planner",
+    model: config.planner.model,
+    prompt: config.planner.prompt,
+    maxCycle: 1,
+    canPlan: true,
+    maxWaitForTasks: template?.maxWaitForTasks ?? Duration.zero,
+    maxResumes: template?.maxResumes ?? 7,
+    maxWorkingResumes: template?.maxWorkingResumes ?? 5,
+    waitBetween: template?.waitBetween ?? Duration.zero,
+    timeout: template?.timeout ?? Duration.minutes(30),
+    reviewers: []
+  }
+  return { spec, maxPending: config.planner.maxPending }
+}

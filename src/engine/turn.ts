@@ -1,0 +1,118 @@
+import { randomUUID } from "node:crypto"
+import { Effect, Either, Option, Ref } from "effect"
+import type { WorkerSpec } from "../config/OompaConfig.js"
+import { parseSignals, type Signals } from "../domain/Signal.js"
+import type { WorkerEvent } from "../domain/WorkerState.js"
+import { Harnesses, turnFailed } from "../harness/Harness.js"
+import { cycleName, type SwarmContext } from "./context.js"
+import { addCost, type CycleProgress } from "./progress.js"
+
+export const signalNames = (signals: Signals): ReadonlyArray<string> => [
+  ...(signals.merge ? ["COMPLETE_AND_READY_FOR_MERGE"] : []),
+  ...(signals.done ? ["__DONE__"] : []),
+  ...signals.claims.map((id) => `CLAIM(${id})`),
+  ...(signals.followup ? ["NEEDS_FOLLOWUP"] : [])
+]
+
+/**
+ * Runs one agent turn in the cycle's worktree and turns its result into the
+ * event `decide` reads. A CLI that cannot start, exits non-zero or times out is
+ * a failed turn; signals are read from the final message only.
+ */
+export const runWorkerTurn = Effect.fn("engine.runWorkerTurn")(function* (
+  ctx: SwarmContext,
+  spec: WorkerSpec,
+  options: {
+    readonly cycle: number
+    readonly turn: number
+    readonly kind: string
+    readonly prompt: string
+    readonly session: string | undefined
+    readonly cwd: string
+    readonly progress: Ref.Ref<CycleProgress>
+  }
+) {
+  const harnesses = yield* Harnesses
+  const harness = harnesses.get(spec.model.harness)
+  const logPath = ctx.runLog.turnLogPath(spec.id, options.cycle, options.turn)
+  const requested = options.session ?? randomUUID()
+  yield* ctx.runLog.emit("turn-started", `turn ${options.turn} (${options.kind})`, {
+    worker: spec.id,
+    cycle: options.cycle,
+    data: { turn: options.turn, kind: options.kind, log: logPath }
+  })
+  const outcome = yield* harness
+    .runTurn({
+      prompt: options.prompt,
+      cwd: options.cwd,
+      model: spec.model,
+      session: options.session === undefined ? { _tag: "New", id: requested } : { _tag: "Resume", id: requested },
+      mode: "work",
+      timeout: spec.timeout,
+      logPath
+    })
+    .pipe(Effect.either)
+
+  if (Either.isLeft(outcome)) {
+    const reason = `${outcome.left.harness}: ${outcome.left.message}`
+    yield* recordTurn(ctx, spec, options, {
+      turn: options.turn,
+      kind: options.kind,
+      exitCode: null,
+      timedOut: false,
+      signals: [],
+      durationMs: 0,
+      usage: { inputTokens: 0, outputTokens: 0, cachedInputTokens: 0 },
+      log: logPath,
+      error: reason
+    }, `turn ${options.turn} could not run: ${reason}`)
+    return { _tag: "TurnFailed", reason, session: undefined } satisfies WorkerEvent
+  }
+  const result = outcome.right
+  const session = Option.getOrElse(result.sessionId, () => requested)
+  yield* addCost(options.progress, result.usage, result.costUsd)
+  const failed = turnFailed(result)
+  const signals = failed ? undefined : parseSignals(result.text)
+  const names = signals ? signalNames(signals) : []
+  const cost = Option.match(result.costUsd, { onNone: () => "", onSome: (c) => `, $${c.toFixed(4)}` })
+  const summary = result.timedOut
+    ? `turn ${options.turn} timed out after ${Math.round(result.durationMs / 1000)} s`
+    : result.exitCode !== 0
+      ? `turn ${options.turn} failed: exit ${result.exitCode ?? "by signal"}`
+      : `turn ${options.turn} ended: ${names.length > 0 ? names.join(" ") : "no signal"} (${(result.durationMs / 1000).toFixed(1)} s${cost})`
+  yield* recordTurn(ctx, spec, options, {
+    turn: options.turn,
+    kind: options.kind,
+    sessionId: session,
+    exitCode: result.exitCode,
+    timedOut: result.timedOut,
+    signals: names,
+    durationMs: result.durationMs,
+    usage: result.usage,
+    ...(Option.isSome(result.costUsd) ? { costUsd: result.costUsd.value } : {}),
+    log: logPath
+  }, summary)
+  if (failed || signals === undefined) {
+    const why = result.timedOut ? "agent timed out" : `agent exited with ${result.exitCode ?? "a signal"}`
+    const reason = `${why}${result.error ? `: ${result.error}` : ""} (log: ${logPath})`
+    return { _tag: "TurnFailed", reason, session } satisfies WorkerEvent
+  }
+  return { _tag: "TurnEnded", signals, session } satisfies WorkerEvent
+})
+
+const recordTurn = (
+  ctx: SwarmContext,
+  spec: WorkerSpec,
+  options: { readonly cycle: number; readonly progress: Ref.Ref<CycleProgress> },
+  record: CycleProgress["turns"][number],
+  message: string
+) =>
+  Ref.update(options.progress, (p) => ({ ...p, turns: [...p.turns, record], signals: [...p.signals, ...record.signals] })).pipe(
+    Effect.zipRight(
+      ctx.runLog.emit("turn-ended", message, {
+        worker: spec.id,
+        cycle: options.cycle,
+        data: { ...record, cycleName: cycleName(spec.id, options.cycle) }
+      })
+    )
+  )

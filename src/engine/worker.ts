@@ -1,0 +1,106 @@
+import { Clock, Duration, Effect, Either } from "effect"
+import type { WorkerSpec } from "../config/OompaConfig.js"
+import { formatModel } from "../domain/Model.js"
+import type { WorkerSummary } from "../domain/RunFiles.js"
+import { decide, initialWorkerState, type StopReason, type WorkerState } from "../domain/WorkerState.js"
+import { addUsage, emptyUsage } from "../harness/Harness.js"
+import { decideConfigOf, type SwarmContext } from "./context.js"
+import { runCycle, type CycleResult } from "./cycle.js"
+
+/**
+ * One worker (SPEC §5): cycles until `max_cycle`, DONE, too many errors, no
+ * tasks for an executor, or interruption. Executors wait on the queue watch
+ * (no polling) before each cycle. Returns the worker's summary line.
+ */
+export const runWorker = Effect.fn("engine.runWorker")(function* (
+  ctx: SwarmContext,
+  spec: WorkerSpec,
+  /** Updated after every cycle, so an interrupted swarm still reports what happened. */
+  report: (summary: WorkerSummary) => Effect.Effect<void>
+) {
+  const started = yield* Clock.currentTimeMillis
+  let state: WorkerState = initialWorkerState
+  const tally = { cycles: 0, merged: 0, rejected: 0, errors: 0, other: 0, turns: 0, usage: emptyUsage, costUsd: 0 }
+  let stopReason: StopReason = "max-cycle"
+  yield* ctx.runLog.emit("worker-started", `${formatModel(spec.model)}${spec.canPlan ? "" : " (executor)"}, up to ${spec.maxCycle} cycles`, {
+    worker: spec.id
+  })
+
+  for (;;) {
+    if (!spec.canPlan) {
+      const ready = yield* ctx.queue.awaitAvailable(Duration.zero)
+      if (!ready) {
+        yield* ctx.runLog.emit("waiting-for-tasks", `waiting up to ${Duration.format(spec.maxWaitForTasks)} for a task`, {
+          worker: spec.id
+        })
+        if (!(yield* ctx.queue.awaitAvailable(spec.maxWaitForTasks))) {
+          stopReason = "no-tasks"
+          break
+        }
+      }
+    }
+    const cycle = yield* runCycle(ctx, spec, state).pipe(Effect.either)
+    const result: CycleResult = Either.isRight(cycle) ? cycle.right : failedCycle(ctx, spec, state, messageOf(cycle.left))
+    if (Either.isLeft(cycle)) {
+      yield* ctx.runLog.emit("warning", `cycle ${state.cycle} failed: ${messageOf(cycle.left)}`, { worker: spec.id, cycle: state.cycle })
+    }
+    state = result.next
+    tally.cycles += 1
+    tally.turns += result.turns
+    tally.usage = addUsage(tally.usage, result.usage)
+    tally.costUsd += result.costUsd
+    switch (result.end.outcome) {
+      case "merged":
+        tally.merged += 1
+        break
+      case "rejected":
+        tally.rejected += 1
+        break
+      case "error":
+        tally.errors += 1
+        break
+      default:
+        tally.other += 1
+    }
+    const now = yield* Clock.currentTimeMillis
+    yield* report({ id: spec.id, model: formatModel(spec.model), ...tally, durationMs: now - started, stopReason: "running" })
+    if (result.end.stop !== undefined) {
+      stopReason = result.end.stop
+      break
+    }
+    const pause = Duration.sum(result.end.backoff, spec.waitBetween)
+    if (Duration.greaterThan(pause, Duration.zero)) {
+      if (Duration.greaterThan(result.end.backoff, Duration.zero)) {
+        yield* ctx.runLog.emit("warning", `backing off ${Duration.format(result.end.backoff)} after ${state.consecutiveErrors} consecutive error(s)`, {
+          worker: spec.id
+        })
+      }
+      yield* Effect.sleep(pause)
+    }
+  }
+  const finished = yield* Clock.currentTimeMillis
+  yield* ctx.runLog.emit("worker-stopped", `stopped (${stopReason}) after ${tally.cycles} cycle(s), ${tally.merged} merged`, {
+    worker: spec.id,
+    data: { reason: stopReason, ...tally }
+  })
+  const summary: WorkerSummary = { id: spec.id, model: formatModel(spec.model), ...tally, durationMs: finished - started, stopReason }
+  yield* report(summary)
+  return summary
+})
+
+/**
+ * A cycle that failed outside the agent (git, the queue) counts as an error
+ * cycle, exactly like a failed turn; its release already kept the work and
+ * recorded the ending.
+ */
+const failedCycle = (ctx: SwarmContext, spec: WorkerSpec, state: WorkerState, reason: string): CycleResult => {
+  const { next, action } = decide(decideConfigOf(ctx, spec), state, { _tag: "TurnFailed", reason, session: undefined })
+  const end =
+    action._tag === "EndCycle"
+      ? action
+      : ({ _tag: "EndCycle", outcome: "error", detail: reason, backoff: Duration.zero, stop: undefined } as const)
+  return { next, end, turns: 0, usage: emptyUsage, costUsd: 0 }
+}
+
+const messageOf = (error: unknown): string =>
+  typeof error === "object" && error !== null && "message" in error ? String(error.message) : String(error)

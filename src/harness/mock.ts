@@ -1,0 +1,141 @@
+import * as os from "node:os"
+import * as path from "node:path"
+import * as fs from "node:fs"
+import * as readline from "node:readline"
+import { Clock, Effect, Either, Option, Schema } from "effect"
+import { packageRoot } from "../config/bundled.js"
+import { ProcessRunner } from "../services/ProcessRunner.js"
+import { runMockTurn } from "./mock/agent.js"
+import { readScenario, scenarioPathOf } from "./mock/scenarioFile.js"
+import { HarnessError, type Harness, type TurnRequest, type TurnResult } from "./Harness.js"
+
+const stateDirDefault = () => process.env["OOMPA_MOCK_STATE_DIR"] ?? path.join(os.tmpdir(), "oompa-mock-sessions")
+
+/**
+ * The mock agent run inside this process: fast and deterministic, for engine
+ * tests. `baseDir` resolves relative scenario paths in `mock:<file>` models.
+ */
+export const makeInProcessMockHarness = (options: { readonly baseDir: string; readonly stateDir?: string }): Harness => ({
+  name: "mock",
+  runTurn: (request) =>
+    Effect.gen(function* () {
+      const scenario = readScenario(scenarioPathOf(request.model.model, options.baseDir))
+      if (Either.isLeft(scenario)) return yield* new HarnessError({ harness: "mock", message: scenario.left })
+      const started = yield* Clock.currentTimeMillis
+      const run = runMockTurn({
+        prompt: request.prompt,
+        cwd: request.cwd,
+        sessionId: request.session.id,
+        resume: request.session._tag === "Resume",
+        mode: request.mode,
+        scenario: scenario.right,
+        stateDir: options.stateDir ?? stateDirDefault()
+      }).pipe(Effect.flatMap((output) => (output.hang ? Effect.never : Effect.succeed(output))))
+      const output = yield* Effect.timeoutOption(run, request.timeout)
+      const finished = yield* Clock.currentTimeMillis
+      const text = Option.match(output, { onNone: () => "", onSome: (o) => o.text })
+      yield* Effect.sync(() => {
+        fs.mkdirSync(path.dirname(request.logPath), { recursive: true })
+        fs.writeFileSync(request.logPath, JSON.stringify({ type: "result", text }) + "\n")
+      })
+      return Option.match(output, {
+        onNone: (): TurnResult => ({
+          text: "",
+          sessionId: Option.fromNullable(request.session.id),
+          exitCode: null,
+          timedOut: true,
+          usage: { inputTokens: 0, outputTokens: 0, cachedInputTokens: 0 },
+          costUsd: Option.none(),
+          logPath: request.logPath,
+          durationMs: finished - started
+        }),
+        onSome: (o): TurnResult => ({
+          text: o.text,
+          sessionId: Option.some(o.sessionId),
+          exitCode: o.exitCode,
+          timedOut: false,
+          usage: o.usage,
+          costUsd: Option.some(o.costUsd),
+          logPath: request.logPath,
+          durationMs: finished - started
+        })
+      })
+    })
+})
+
+const MockEvent = Schema.Struct({
+  type: Schema.String,
+  session_id: Schema.optional(Schema.String),
+  text: Schema.optional(Schema.String),
+  usage: Schema.optional(
+    Schema.Struct({ inputTokens: Schema.Number, outputTokens: Schema.Number, cachedInputTokens: Schema.Number })
+  ),
+  cost_usd: Schema.optional(Schema.Number)
+})
+const decodeEvent = Schema.decodeUnknownOption(Schema.parseJson(MockEvent))
+
+/** Folds the mock agent's stdout log line by line (bounded memory, however big the log). */
+const readMockLog = (file: string) =>
+  Effect.promise(async () => {
+    let sessionId: string | undefined
+    let result: typeof MockEvent.Type | undefined
+    const lines = readline.createInterface({ input: fs.createReadStream(file), crlfDelay: Infinity })
+    for await (const line of lines) {
+      if (!line.startsWith("{")) continue
+      const event = decodeEvent(line)
+      if (Option.isNone(event)) continue
+      if (event.value.session_id !== undefined) sessionId = event.value.session_id
+      if (event.value.type === "result") result = event.value
+    }
+    return { sessionId, result }
+  })
+
+/** The mock agent as a real child process (`dist/mock-agent.js`), run by ProcessRunner. */
+export const makeProcessMockHarness = (options: { readonly baseDir: string; readonly stateDir?: string }) =>
+  Effect.gen(function* () {
+    const runner = yield* ProcessRunner
+    const harness: Harness = {
+      name: "mock",
+      runTurn: (request: TurnRequest) =>
+        Effect.gen(function* () {
+          const scenario = scenarioPathOf(request.model.model, options.baseDir)
+          const args = [
+            path.join(packageRoot, "dist", "mock-agent.js"),
+            ...(request.session._tag === "Resume"
+              ? ["--resume", request.session.id]
+              : request.session.id !== undefined
+                ? ["--session", request.session.id]
+                : []),
+            ...(request.mode === "review" ? ["--review"] : []),
+            ...(scenario !== undefined ? ["--scenario", scenario] : []),
+            "--state-dir",
+            options.stateDir ?? stateDirDefault()
+          ]
+          const run = yield* runner
+            .run({
+              command: process.execPath,
+              args,
+              cwd: request.cwd,
+              env: request.env,
+              stdin: request.prompt,
+              stdoutPath: request.logPath,
+              stderrPath: request.logPath.replace(/\.log$/, "") + ".stderr.log",
+              timeout: request.timeout
+            })
+            .pipe(Effect.mapError((error) => new HarnessError({ harness: "mock", message: error.message })))
+          const decoded = yield* readMockLog(request.logPath)
+          return {
+            text: decoded.result?.text ?? "",
+            sessionId: Option.fromNullable(decoded.sessionId ?? request.session.id),
+            exitCode: run.exitCode,
+            timedOut: run.timedOut,
+            usage: decoded.result?.usage ?? { inputTokens: 0, outputTokens: 0, cachedInputTokens: 0 },
+            costUsd: Option.fromNullable(decoded.result?.cost_usd),
+            logPath: request.logPath,
+            durationMs: run.durationMs
+          } satisfies TurnResult
+        })
+    }
+    return harness
+  })
+

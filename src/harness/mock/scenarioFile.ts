@@ -1,0 +1,25 @@
+import * as fs from "node:fs"
+import * as path from "node:path"
+import { Either, Schema } from "effect"
+import { emptyScenario, MockScenario } from "./Scenario.js"
+
+/**
+ * The scenario named by a mock model string: `mock` / `mock:diligent` is the
+ * built-in behaviour, `mock:<path>.json` a scenario file (relative paths are
+ * resolved against `baseDir`, the project root).
+ */
+export const scenarioPathOf = (model: string | undefined, baseDir: string): string | undefined =>
+  model === undefined || model === "diligent" ? undefined : path.resolve(baseDir, model)
+
+export const readScenario = (file: string | undefined): Either.Either<MockScenario, string> => {
+  if (file === undefined) return Either.right(emptyScenario)
+  let raw: unknown
+  try {
+    raw = JSON.parse(fs.readFileSync(file, "utf8"))
+  } catch (error) {
+    return Either.left(`cannot read mock scenario ${file}: ${error instanceof Error ? error.message : String(error)}`)
+  }
+  return Schema.decodeUnknownEither(MockScenario, { onExcessProperty: "error" })(raw).pipe(
+    Either.mapLeft((error) => `mock scenario ${file}: ${error.message}`)
+  )
+}

@@ -1,0 +1,63 @@
+#!/usr/bin/env node
+/**
+ * `oompa-mock-agent`: the scripted agent as a real process, so scenarios also
+ * run through ProcessRunner (timeouts, process groups, log streaming) and power
+ * `oompa demo`. Prompt on stdin; JSON lines on stdout, the last one
+ * `{"type":"result",…}`. Flags: --session <id> | --resume <id>, --review,
+ * --scenario <file>, --state-dir <dir>.
+ */
+import * as os from "node:os"
+import * as path from "node:path"
+import { Effect, Either } from "effect"
+import { runMockTurn } from "./harness/mock/agent.js"
+import { readScenario } from "./harness/mock/scenarioFile.js"
+
+const args = process.argv.slice(2)
+const flag = (name: string): string | undefined => {
+  const index = args.indexOf(name)
+  return index === -1 ? undefined : args[index + 1]
+}
+
+const readStdin = async (): Promise<string> => {
+  const chunks: Array<Buffer> = []
+  for await (const chunk of process.stdin) chunks.push(chunk as Buffer)
+  return Buffer.concat(chunks).toString("utf8")
+}
+
+const main = async () => {
+  const scenario = readScenario(flag("--scenario"))
+  if (Either.isLeft(scenario)) {
+    process.stderr.write(scenario.left + "\n")
+    process.exit(2)
+  }
+  const resumeId = flag("--resume")
+  const prompt = await readStdin()
+  const output = await Effect.runPromise(
+    runMockTurn({
+      prompt,
+      cwd: process.cwd(),
+      sessionId: resumeId ?? flag("--session"),
+      resume: resumeId !== undefined,
+      mode: args.includes("--review") ? "review" : "work",
+      scenario: scenario.right,
+      stateDir: flag("--state-dir") ?? path.join(os.tmpdir(), "oompa-mock-sessions")
+    })
+  )
+  const write = (line: unknown) => process.stdout.write(JSON.stringify(line) + "\n")
+  write({ type: "session", session_id: output.sessionId })
+  if (output.noiseBytes > 0) {
+    const chunk = "x".repeat(1023) + "\n"
+    for (let written = 0; written < output.noiseBytes; written += chunk.length) {
+      if (!process.stdout.write(chunk)) await new Promise((resolve) => process.stdout.once("drain", resolve))
+    }
+  }
+  if (output.hang) {
+    write({ type: "status", text: "thinking forever" })
+    setInterval(() => {}, 1 << 30)
+    return
+  }
+  write({ type: "result", session_id: output.sessionId, text: output.text, usage: output.usage, cost_usd: output.costUsd })
+  process.exitCode = output.exitCode
+}
+
+void main()
