@@ -310,9 +310,7 @@ export const makeTaskQueue = (
 
     const moveToInvalid = (name: string, reason: string) =>
       Effect.gen(function* () {
-        yield* fs
-          .makeDirectory(dirOf("invalid"), { recursive: true })
-          .pipe(Effect.mapError(ioError("makeDirectory", dirOf("invalid"))))
+        yield* ensureDirs
         const target = yield* invalidTarget(name)
         const moved = yield* renameIfPresent(fileIn("pending", name), fileIn("invalid", target))
         if (!moved) return Option.none<InvalidTaskFile>()
@@ -422,6 +420,8 @@ export const makeTaskQueue = (
       })
 
     const claim = Effect.fn("TaskQueue.claim")(function* (ids: ReadonlyArray<string>, owner: string) {
+      // rename(2) also fails with ENOENT when the target folder is missing: make sure it is not.
+      yield* ensureDirs
       const results: Array<ClaimResult> = []
       for (const id of ids) results.push(yield* claimOne(id, owner))
       return results as ReadonlyArray<ClaimResult>
@@ -434,6 +434,7 @@ export const makeTaskQueue = (
       edit: (raw: Record<string, unknown>) => Record<string, unknown>
     ) =>
       Effect.gen(function* () {
+        yield* ensureDirs
         const moved: Array<TaskId> = []
         const missing: Array<string> = []
         for (const rawId of ids) {

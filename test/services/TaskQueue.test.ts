@@ -254,6 +254,22 @@ describe("TaskQueue", () => {
     })
   )
 
+  it.scoped("moves work when a target folder does not exist yet (rename would fail with ENOENT)", () =>
+    Effect.gen(function* () {
+      const root = yield* tempRoot
+      const tasksDir = path.join(root, "tasks")
+      const queue = yield* makeTaskQueue(tasksDir, { invalidGrace: 0 })
+      write(tasksDir, "current/a.json", { id: "a", claimed_by: "w0" })
+      write(tasksDir, "current/b.json", { id: "b" })
+      expect(yield* queue.recycle(["a"])).toEqual({ moved: ["a"], missing: [] })
+      expect(yield* queue.complete(["b"], { by: "w0" })).toEqual({ moved: ["b"], missing: [] })
+      expect(ls(tasksDir, "pending")).toEqual(["a.json"])
+      expect(ls(tasksDir, "complete")).toEqual(["b.json"])
+      fs.rmSync(path.join(tasksDir, "current"), { recursive: true })
+      expect((yield* queue.claim(["a"], "w1"))[0]?._tag).toBe("Claimed")
+    }).pipe(Effect.provide(NodeContext.layer))
+  )
+
   it.scoped("stamps edit the raw JSON: unknown keys agents wrote are preserved through claim, annotate, complete", () =>
     Effect.gen(function* () {
       const { tasksDir, queue } = yield* setup
