@@ -406,6 +406,9 @@ export const makeTaskQueue = (
         if (decoded._tag === "Left") return ClaimResult.NotFound({ id })
         const missing = missingDependencies(decoded.right.task, yield* stemsIn("complete"))
         if (missing.length > 0) return ClaimResult.Blocked({ id, missing })
+        // A pending file whose id is already in current/ or complete/ is a duplicate (the
+        // sweep moves it to invalid/); renaming it would overwrite the task in progress.
+        if (Option.isSome(yield* whereIs(id, ["current", "complete"]))) return ClaimResult.AlreadyTaken({ id })
         // The claim itself: one atomic rename. Whoever renames first wins.
         const target = fileIn("current", located.value.name)
         const won = yield* renameIfPresent(located.value.path, target)

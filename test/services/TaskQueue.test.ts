@@ -132,6 +132,10 @@ describe("TaskQueue", () => {
         ])
         // The loser did not overwrite the winner's stamp.
         expect(readJson(tasksDir, "current/t1.json").claimed_by).toBe("w0")
+        // A pending duplicate of a task in progress is not claimed over it.
+        write(tasksDir, "pending/t1.json", { id: "t1", summary: "impostor" })
+        expect(yield* queue.claim(["t1"], "w2")).toEqual([ClaimResult.AlreadyTaken({ id: "t1" })])
+        expect(readJson(tasksDir, "current/t1.json")).toMatchObject({ claimed_by: "w0" })
       })
     )
 
