@@ -63,7 +63,12 @@ export const ClaudeEvent = Schema.Union(
   Schema.Struct({
     type: Schema.Literal("system"),
     subtype: Schema.optional(Schema.String),
-    session_id: Schema.optional(Schema.String)
+    session_id: Schema.optional(Schema.String),
+    // subtype "api_retry": the API call failed and will be retried.
+    error: Schema.optional(Schema.NullOr(Schema.String)),
+    error_status: Schema.optional(Schema.NullOr(Schema.Number)),
+    attempt: Schema.optional(Schema.Number),
+    max_retries: Schema.optional(Schema.Number)
   }),
   Schema.Struct({
     type: Schema.Literal("assistant"),
@@ -91,6 +96,7 @@ interface State {
   readonly usage: Usage
   readonly costUsd: Option.Option<number>
   readonly error: Option.Option<string>
+  readonly retryError: Option.Option<string>
 }
 
 const initial: State = {
@@ -99,7 +105,8 @@ const initial: State = {
   sessionId: Option.none(),
   usage: emptyUsage,
   costUsd: Option.none(),
-  error: Option.none()
+  error: Option.none(),
+  retryError: Option.none()
 }
 
 const count = (value: number | null | undefined): number => value ?? 0
@@ -115,8 +122,13 @@ const toUsage = (usage: typeof ClaudeUsage.Type): Usage => ({
 const step = (state: State, event: ClaudeEvent): State => {
   const sessionId = event.session_id !== undefined ? Option.some(event.session_id) : state.sessionId
   switch (event.type) {
-    case "system":
-      return { ...state, sessionId }
+    case "system": {
+      if (event.subtype !== "api_retry") return { ...state, sessionId }
+      // A run that times out while retrying (a bad key is retried too) has no result event: say why.
+      const status = event.error_status !== undefined && event.error_status !== null ? ` (HTTP ${event.error_status})` : ""
+      const attempt = event.attempt !== undefined ? `, retry ${event.attempt}${event.max_retries !== undefined ? `/${event.max_retries}` : ""}` : ""
+      return { ...state, sessionId, retryError: Option.some(`API error: ${event.error ?? "unknown"}${status}${attempt}`) }
+    }
     case "assistant": {
       // Sub-agent messages are not the agent's final word.
       if (event.parent_tool_use_id) return { ...state, sessionId }
@@ -151,7 +163,7 @@ const finish = (state: State): Decoded => ({
   sessionId: state.sessionId,
   usage: state.usage,
   costUsd: state.costUsd,
-  error: state.error
+  error: Option.orElse(state.error, () => state.retryError)
 })
 
 export const decodeText = (text: string): Decoded => finish(foldJsonText(text, ClaudeEvent, initial, step))

@@ -86,6 +86,22 @@ const initial: State = {
   lastError: Option.none()
 }
 
+/** codex passes the API's error body through as a JSON string: show its message. */
+export const unwrapApiError = (message: string): string => {
+  if (!message.trimStart().startsWith("{")) return message
+  try {
+    const body: unknown = JSON.parse(message)
+    const inner = typeof body === "object" && body !== null && "error" in body ? body.error : body
+    if (typeof inner === "object" && inner !== null && "message" in inner && typeof inner.message === "string") {
+      const type = "type" in inner && typeof inner.type === "string" ? `${inner.type}: ` : ""
+      return type + inner.message
+    }
+  } catch {
+    // not JSON after all
+  }
+  return message
+}
+
 const step = (state: State, event: CodexEvent): State => {
   switch (event.type) {
     case "thread.started":
@@ -111,9 +127,9 @@ const step = (state: State, event: CodexEvent): State => {
             })
           }
     case "turn.failed":
-      return { ...state, turnError: Option.some(event.error?.message ?? "turn failed") }
+      return { ...state, turnError: Option.some(unwrapApiError(event.error?.message ?? "turn failed")) }
     case "error":
-      return { ...state, lastError: Option.some(event.message) }
+      return { ...state, lastError: Option.some(unwrapApiError(event.message)) }
   }
 }
 

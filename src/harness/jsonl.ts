@@ -19,6 +19,9 @@ interface SplitState {
 }
 
 const NEWLINE = 0x0a
+const NEWLINE_BYTES = new Uint8Array([NEWLINE])
+/** Marks the end of the byte stream (compared by identity). */
+const END = new Uint8Array(0)
 const decoder = new TextDecoder("utf-8")
 
 const concatParts = (parts: ReadonlyArray<Uint8Array>, length: number): Uint8Array => {
@@ -73,10 +76,12 @@ export const splitLines =
   (maxLineBytes: number = defaultMaxLineBytes) =>
   <E, R>(bytes: Stream.Stream<Uint8Array, E, R>): Stream.Stream<string, E, R> =>
     bytes.pipe(
-      // A final newline flushes a last line that has none.
-      Stream.concat(Stream.succeed(new Uint8Array([NEWLINE]))),
+      // The end marker flushes a last line that has no newline.
+      Stream.concat(Stream.succeed(END)),
       Stream.mapAccum({ parts: [], length: 0, overflow: false } as SplitState, (state, chunk) =>
-        splitChunk(state, chunk, maxLineBytes)
+        chunk === END
+          ? ([state, state.length > 0 && !state.overflow ? splitChunk(state, NEWLINE_BYTES, maxLineBytes)[1] : []] as const)
+          : splitChunk(state, chunk, maxLineBytes)
       ),
       Stream.mapConcatChunk((lines) => Chunk.unsafeFromArray(lines))
     )
