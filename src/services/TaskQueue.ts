@@ -520,6 +520,9 @@ export const makeTaskQueue = (
     const watch = Effect.zipRight(ensureDirs, watchDirs([dirOf("pending"), dirOf("complete")]))
 
     const awaitAvailable = Effect.fn("TaskQueue.awaitAvailable")(function* (timeout: Duration.DurationInput) {
+      // Check outside the timeout, so a zero timeout still means "is anything available now?".
+      if ((yield* available).length > 0) return true
+      if (Duration.lessThanOrEqualTo(Duration.decode(timeout), Duration.zero)) return false
       const wait = Effect.scoped(
         Effect.gen(function* () {
           // Watch first, then check: a task added after the check still wakes us.

@@ -4,7 +4,7 @@ import { describe, expect, it } from "@effect/vitest"
 import * as fs from "node:fs"
 import * as os from "node:os"
 import * as path from "node:path"
-import { Deferred, Duration, Effect, Exit, Fiber, Layer, TestClock } from "effect"
+import { Deferred, Duration, Effect, Exit, Fiber, Layer, Ref, TestClock } from "effect"
 import type { Task, TaskId } from "../../src/domain/Task.js"
 import { ClaimResult, makeTaskQueue, TaskExistsError, TaskQueue, TaskQueueTag } from "../../src/services/TaskQueue.js"
 
@@ -390,20 +390,29 @@ describe("TaskQueue", () => {
   describe("awaitAvailable", () => {
     /**
      * A queue whose FileSystem completes `checked` when a listing has read
-     * invalid/ (the last folder it reads): after that the waiter is past its
-     * first check, so a file added then can only be seen through the watch.
+     * invalid/ (the last folder it reads) for the second time: awaitAvailable
+     * checks once, then registers its watch and its timeout and checks again.
+     * After that a file added can only be seen through the watch, and the
+     * timeout's sleep is registered with the TestClock.
      */
     const instrumented = Effect.gen(function* () {
       const root = yield* tempRoot
       const tasksDir = path.join(root, "tasks")
       const checked = yield* Deferred.make<void>()
+      const invalidReads = yield* Ref.make(0)
       const real = yield* FileSystem.FileSystem
       const spy: FileSystem.FileSystem = {
         ...real,
         readDirectory: (dir, options) =>
-          real
-            .readDirectory(dir, options)
-            .pipe(Effect.tap(() => (path.basename(dir) === "invalid" ? Deferred.succeed(checked, undefined) : Effect.void)))
+          real.readDirectory(dir, options).pipe(
+            Effect.tap(() =>
+              path.basename(dir) === "invalid"
+                ? Effect.flatMap(Ref.updateAndGet(invalidReads, (n) => n + 1), (n) =>
+                    n === 2 ? Deferred.succeed(checked, undefined) : Effect.void
+                  )
+                : Effect.void
+            )
+          )
       }
       const queue = yield* makeTaskQueue(tasksDir, { invalidGrace: 0 }).pipe(
         Effect.provideService(FileSystem.FileSystem, spy)
@@ -412,11 +421,14 @@ describe("TaskQueue", () => {
       return { tasksDir, queue, checked }
     }).pipe(Effect.provide(NodeContext.layer))
 
-    it.scoped("returns at once when a task is already available", () =>
+    it.scoped("returns at once when a task is already available (even with a zero timeout)", () =>
       Effect.gen(function* () {
         const { tasksDir, queue } = yield* setup
+        expect(yield* queue.awaitAvailable(Duration.zero)).toBe(false)
         write(tasksDir, "pending/t.json", { id: "t" })
         expect(yield* queue.awaitAvailable("1 hour")).toBe(true)
+        // A zero timeout still answers "is anything available now?".
+        expect(yield* queue.awaitAvailable(Duration.zero)).toBe(true)
       })
     )
 
