@@ -9,6 +9,8 @@
  * by the CLI. As root it refuses to skip permissions unless IS_SANDBOX=1 is in
  * its environment: oompa adds it then (and only then), and says so in the log.
  * Reasoning maps to `--effort` (low, medium, high, xhigh, max; `minimal` → low).
+ * Cost: `total_cost_usd` is cumulative over a resumed session; the turn's own
+ * cost is the sum of `model_usage_since_last_result[*].costUSD` when present.
  */
 import { Effect, Option, Schema } from "effect"
 import type { Reasoning } from "../domain/Model.js"
@@ -84,7 +86,13 @@ export const ClaudeEvent = Schema.Union(
     session_id: Schema.optional(Schema.String),
     total_cost_usd: Schema.optional(Schema.NullOr(Schema.Number)),
     usage: Schema.optional(ClaudeUsage),
-    errors: Schema.optional(Schema.Array(Schema.String))
+    errors: Schema.optional(Schema.Array(Schema.String)),
+    // Per model, for this run only (total_cost_usd is cumulative over a resumed session).
+    model_usage_since_last_result: Schema.optional(
+      Schema.NullOr(
+        Schema.Record({ key: Schema.String, value: Schema.Struct({ costUSD: Schema.optional(Schema.NullOr(Schema.Number)) }) })
+      )
+    )
   })
 )
 export type ClaudeEvent = typeof ClaudeEvent.Type
@@ -139,18 +147,20 @@ const step = (state: State, event: ClaudeEvent): State => {
     }
     case "result": {
       const isError = event.is_error === true || (event.subtype !== undefined && event.subtype !== "success")
-      const errorText = [event.subtype, ...(event.errors ?? []), event.result]
+      const errorText = [event.subtype === "success" ? undefined : event.subtype, ...(event.errors ?? []), event.result]
         .filter((part): part is string => part !== undefined && part.length > 0)
         .join(": ")
+      const sinceLast = event.model_usage_since_last_result
+      const turnCost =
+        sinceLast !== undefined && sinceLast !== null && Object.keys(sinceLast).length > 0
+          ? Object.values(sinceLast).reduce((sum, model) => sum + (model.costUSD ?? 0), 0)
+          : event.total_cost_usd
       return {
         ...state,
         sessionId,
         resultText: event.result !== undefined ? Option.some(event.result) : state.resultText,
         usage: event.usage !== undefined ? toUsage(event.usage) : state.usage,
-        costUsd:
-          event.total_cost_usd !== undefined && event.total_cost_usd !== null
-            ? Option.some(event.total_cost_usd)
-            : state.costUsd,
+        costUsd: turnCost !== undefined && turnCost !== null ? Option.some(turnCost) : state.costUsd,
         error: isError ? Option.some(errorText.length > 0 ? errorText : "error") : state.error
       }
     }

@@ -1,8 +1,8 @@
 /**
  * opencode (`opencode-ai`, checked against 1.18).
  *
- *   new:    opencode run --format json --auto [-m provider/model] [--variant r] <prompt>
- *   resume: opencode run --format json --auto -s <ses_…> [-m provider/model] [--variant r] <prompt>
+ *   new:    opencode run --format json --dir <worktree> --auto [-m provider/model] [--variant r] <prompt>
+ *   resume: opencode run --format json --dir <worktree> --auto -s <ses_…> [-m provider/model] [--variant r] <prompt>
  *   review: `--agent plan` (opencode's read-only planning agent) instead of `--auto`
  *
  * stdin is closed (it waits on an open stdin). The session id (`ses_…`) comes
@@ -16,7 +16,8 @@ import { addUsage, emptyUsage, type TurnRequest, type Usage } from "./Harness.js
 import { foldJsonLines, foldJsonText } from "./jsonl.js"
 
 export const buildInvocation = (binary: string, request: TurnRequest, _facts: EnvFacts): Invocation => {
-  const args: Array<string> = ["run", "--format", "json"]
+  // opencode works in $PWD, not in its process's cwd: --dir names the worktree explicitly.
+  const args: Array<string> = ["run", "--format", "json", "--dir", request.cwd]
   if (request.mode === "review") args.push("--agent", "plan")
   else args.push("--auto")
   if (request.session._tag === "Resume") args.push("-s", request.session.id)

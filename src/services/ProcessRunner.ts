@@ -31,7 +31,7 @@ export interface RunOptions {
   readonly command: string
   readonly args: ReadonlyArray<string>
   readonly cwd: string
-  /** Added on top of `process.env` (the user's environment passes through untouched). */
+  /** Added on top of `process.env` (the user's environment passes through untouched; PWD is set to `cwd`). */
   readonly env?: Readonly<Record<string, string>> | undefined
   /** Written to the child's stdin, which is then closed. Without it stdin is /dev/null. */
   readonly stdin?: string | undefined
@@ -168,7 +168,8 @@ const spawnLeader = (
     try {
       child = spawn(options.command, [...options.args], {
         cwd: options.cwd,
-        env: { ...process.env, ...options.env },
+        // PWD as a shell would set it: some CLIs (opencode) work in $PWD rather than their cwd.
+        env: { ...process.env, PWD: options.cwd, ...options.env },
         stdio: [options.stdin === undefined ? "ignore" : "pipe", stdoutFd, stderrFd],
         detached: true,
         shell: false,

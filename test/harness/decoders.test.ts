@@ -32,9 +32,10 @@ describe("claude stream-json", () => {
     expect(Option.getOrThrow(d.costUsd)).toBeCloseTo(0.097892, 6)
     expect(d.error).toEqual(Option.none())
   })
-  it("resume keeps the session id", () => {
+  it("resume keeps the session id; cost is the turn's own (total_cost_usd is cumulative)", () => {
     const d = claude.decodeText(read("claude-resume.jsonl"))
     expect(d.text).toBe("again")
+    expect(Option.getOrThrow(d.costUsd)).toBeCloseTo(0.04912, 6)
     expect(d.sessionId).toEqual(Option.some("5b0c6c1a-3f55-4c1e-9a43-3c3f1b0b2a11"))
   })
   it("a run cut short while retrying a rejected key reports the API error", () => {
@@ -179,4 +180,32 @@ describe("jsonl line splitting", () => {
       expect(Chunk.size(all)).toBe(6)
     }).pipe(Effect.provide(NodeFileSystem.layer))
   )
+})
+
+/** The shared captures of test/cli-e2e/direct.test.ts (a shell-tool commit, a resume, an API 400). */
+describe("test/fixtures/cli-output (captured by the CLI facts work)", () => {
+  const dir = path.resolve(captured, "..", "..", "cli-output")
+  const mods = { claude, codex, opencode, gemini } as const
+  for (const [name, mod] of Object.entries(mods)) {
+    const load = (file: string) => mod.decodeText(fs.readFileSync(path.join(dir, name, `${file}.jsonl`), "utf8"))
+    it(`${name}: new session, resume of the same session, API error`, () => {
+      const first = load("new-session")
+      expect(first.text).toBe("I wrote out/hello.txt and committed it.\nCOMPLETE_AND_READY_FOR_MERGE")
+      expect(Option.isSome(first.sessionId)).toBe(true)
+      expect(first.usage.inputTokens).toBeGreaterThan(0)
+      expect(first.usage.outputTokens).toBeGreaterThan(0)
+      expect(first.error).toEqual(Option.none())
+      const second = load("resumed-session")
+      expect(second.text).toBe("Resumed after 2 turns: I remember writing out/hello.txt.")
+      expect(second.sessionId).toEqual(first.sessionId)
+      const failed = load("api-error")
+      expect(Option.getOrThrow(failed.error)).toContain("scripted failure for tests")
+    })
+  }
+  it("claude: a resumed turn's cost is its own, not the session's running total", () => {
+    const second = claude.decodeText(fs.readFileSync(path.join(dir, "claude", "resumed-session.jsonl"), "utf8"))
+    expect(Option.getOrThrow(second.costUsd)).toBeCloseTo(0.066705, 6)
+    const first = claude.decodeText(fs.readFileSync(path.join(dir, "claude", "new-session.jsonl"), "utf8"))
+    expect(Option.getOrThrow(first.costUsd)).toBeCloseTo(0.132873, 6)
+  })
 })

@@ -142,17 +142,17 @@ describe("opencode argv", () => {
     {
       name: "new session with provider/model and variant",
       req: request({ harness: "opencode", model: "anthropic/claude-sonnet-4", reasoning: "high" }, { _tag: "New" }),
-      args: ["run", "--format", "json", "--auto", "-m", "anthropic/claude-sonnet-4", "--variant", "high", P]
+      args: ["run", "--format", "json", "--dir", "/repo/.oompa/worktrees/w0", "--auto", "-m", "anthropic/claude-sonnet-4", "--variant", "high", P]
     },
     {
       name: "resume with -s",
       req: request({ harness: "opencode" }, { _tag: "Resume", id: "ses_abc" }),
-      args: ["run", "--format", "json", "--auto", "-s", "ses_abc", P]
+      args: ["run", "--format", "json", "--dir", "/repo/.oompa/worktrees/w0", "--auto", "-s", "ses_abc", P]
     },
     {
       name: "review uses the plan agent",
       req: request({ harness: "opencode", model: "openai/gpt-5" }, { _tag: "New" }, "review"),
-      args: ["run", "--format", "json", "--agent", "plan", "-m", "openai/gpt-5", P]
+      args: ["run", "--format", "json", "--dir", "/repo/.oompa/worktrees/w0", "--agent", "plan", "-m", "openai/gpt-5", P]
     }
   ]
   for (const c of cases) {

@@ -67,7 +67,9 @@ describe("ProcessRunner", () => {
       expect(JSON.parse(fs.readFileSync(stdoutPath, "utf8"))).toEqual({
         argv: ["3", "a b", "$HOME;`x`"],
         stdin: "the prompt\nline 2",
-        extra: "yes"
+        extra: "yes",
+        // PWD follows cwd, as a shell would set it (opencode works in $PWD).
+        pwd: dir
       })
       expect(fs.readFileSync(stderrPath, "utf8")).toBe("# oompa: a note\nsome stderr\n")
       expect(liveChildGroups()).not.toContain(result.pid)

@@ -2,13 +2,14 @@ import { execFile } from "node:child_process"
 import { randomUUID } from "node:crypto"
 import * as fs from "node:fs/promises"
 import * as path from "node:path"
-import { Duration, Effect } from "effect"
 import type { MockScenario, MockStep } from "./Scenario.js"
 
 /**
  * The mock agent's brain, shared by the in-process harness (engine tests) and
  * the `oompa-mock-agent` executable (process-level tests and `oompa demo`).
- * It is a test double, so it uses node's fs and child_process directly.
+ * It is a test double, so it is plain async code on node's fs and
+ * child_process: the executable then starts without loading Effect, which
+ * keeps each mock turn cheap.
  */
 export interface MockTurnInput {
   readonly prompt: string
@@ -37,20 +38,17 @@ interface SessionMemory {
   readonly reviewRounds: number
 }
 
-const TAG = /^\[oompa:([^:\]]+):([^\]]+)\]/
-const CLAIMED = /^- ([A-Za-z0-9._-]+): claimed\b/gm
+const TAG = /^\[oompa:([^:\]]+):([^:\]]+)(?::review)?\]/
+const CLAIMED = /^- ([A-Za-z0-9._-]+): claimed(?: \((.*)\))?$/gm
 const AVAILABLE_LINE = /^- ([A-Za-z0-9._-]+)(?::|$)/
 
 const sh = (command: string, cwd: string) =>
-  Effect.async<{ code: number; out: string }>((resume) => {
-    const child = execFile("/bin/sh", ["-c", command], { cwd, maxBuffer: 16 * 1024 * 1024 }, (error, stdout, stderr) => {
+  new Promise<{ code: number; out: string }>((resolve) => {
+    execFile("/bin/sh", ["-c", command], { cwd, maxBuffer: 16 * 1024 * 1024 }, (error, stdout, stderr) => {
       const code = error ? (typeof error.code === "number" ? error.code : 1) : 0
-      resume(Effect.succeed({ code, out: `${stdout}${stderr}` }))
+      resolve({ code, out: `${stdout}${stderr}` })
     })
-    return Effect.sync(() => child.kill("SIGKILL"))
   })
-
-const io = <A>(f: () => Promise<A>) => Effect.promise(f)
 
 /** The cycle number from a worktree folder named `<swarm>-<worker>-c<N>`. */
 const cycleOf = (cwd: string): number | undefined => {
@@ -78,16 +76,15 @@ export const availableIds = (prompt: string): ReadonlyArray<string> => {
 const render = (text: string, worker: string, task: string) =>
   text.split("{{TASK}}").join(task).split("{{WORKER}}").join(worker)
 
-export const runMockTurn = (input: MockTurnInput): Effect.Effect<MockTurnOutput> =>
-  Effect.gen(function* () {
+export const runMockTurn = async (input: MockTurnInput): Promise<MockTurnOutput> => {
     const tag = TAG.exec(input.prompt)
     const worker = tag?.[2] ?? "worker"
     const cycle = cycleOf(input.cwd)
     const sessionId = input.sessionId ?? randomUUID()
     const memoryFile = path.join(input.stateDir, `${sessionId}.json`)
-    yield* io(() => fs.mkdir(input.stateDir, { recursive: true }))
+    await ( fs.mkdir(input.stateDir, { recursive: true }))
     const memory: SessionMemory = input.resume
-      ? yield* io(() =>
+      ? await (
           fs.readFile(memoryFile, "utf8").then(
             (text) => JSON.parse(text) as SessionMemory,
             () => ({ turns: 0, claimed: [], reviewRounds: 0 })
@@ -95,10 +92,12 @@ export const runMockTurn = (input: MockTurnInput): Effect.Effect<MockTurnOutput>
         )
       : { turns: 0, claimed: [], reviewRounds: 0 }
 
-    const newlyClaimed = [...input.prompt.matchAll(CLAIMED)].map((match) => match[1]!)
+    const claimLines = [...input.prompt.matchAll(CLAIMED)]
+    const newlyClaimed = claimLines.map((match) => match[1]!)
+    const summaries = new Map(claimLines.map((match) => [match[1]!, match[2] ?? match[1]!]))
     const claimed = [...memory.claimed, ...newlyClaimed.filter((id) => !memory.claimed.includes(id))]
     const save = (patch: Partial<SessionMemory>) =>
-      io(() =>
+      (
         fs.writeFile(memoryFile, JSON.stringify({ turns: memory.turns + 1, claimed, reviewRounds: memory.reviewRounds, ...patch }))
       )
     const usage = { inputTokens: input.prompt.length, outputTokens: 0, cachedInputTokens: 0 }
@@ -117,7 +116,7 @@ export const runMockTurn = (input: MockTurnInput): Effect.Effect<MockTurnOutput>
       const round = Number(/## Review round (\d+)/.exec(input.prompt)?.[1] ?? memory.reviewRounds + 1)
       const verdicts = lookup(input.scenario.reviews, worker, cycle) ?? []
       const verdict = verdicts[Math.min(round, verdicts.length) - 1] ?? "APPROVED"
-      yield* save({ reviewRounds: round })
+      await save({ reviewRounds: round })
       if (verdict === "FAIL") return { ...output("reviewer crashed"), exitCode: 1 }
       if (verdict === "NONE") return output("Looks fine to me, I think. NOT APPROVED yet though.")
       const feedback = verdict === "NEEDS_CHANGES" ? "Please add a short note on how this was checked.\n" : ""
@@ -126,67 +125,68 @@ export const runMockTurn = (input: MockTurnInput): Effect.Effect<MockTurnOutput>
 
     const steps = lookup(input.scenario.turns, worker, cycle) ?? []
     const step: MockStep = steps[memory.turns] ?? { auto: true }
-    if (step.delayMs) yield* Effect.sleep(Duration.millis(step.delayMs))
+    if (step.delayMs) await new Promise((resolve) => setTimeout(resolve, step.delayMs))
     const task = claimed[claimed.length - 1] ?? "none"
     for (const [file, content] of Object.entries(step.write ?? {})) {
       const target = path.join(input.cwd, render(file, worker, task))
-      yield* io(() => fs.mkdir(path.dirname(target), { recursive: true }).then(() => fs.writeFile(target, render(content, worker, task))))
+      await ( fs.mkdir(path.dirname(target), { recursive: true }).then(() => fs.writeFile(target, render(content, worker, task))))
     }
     for (const [file, content] of Object.entries(step.append ?? {})) {
       const target = path.join(input.cwd, render(file, worker, task))
-      yield* io(() => fs.mkdir(path.dirname(target), { recursive: true }).then(() => fs.appendFile(target, render(content, worker, task) + "\n")))
+      await ( fs.mkdir(path.dirname(target), { recursive: true }).then(() => fs.appendFile(target, render(content, worker, task) + "\n")))
     }
     for (const command of step.run ?? []) {
-      const result = yield* sh(render(command, worker, task), input.cwd)
+      const result = await sh(render(command, worker, task), input.cwd)
       if (result.code !== 0) {
-        yield* save({})
+        await save({})
         return { ...output(`command failed: ${command}\n${result.out}`), exitCode: result.code }
       }
     }
-    const autoText = step.auto || step.say === undefined ? yield* autoBehaviour(input, worker, claimed, newlyClaimed) : ""
-    yield* save({})
+    const autoText =
+      step.auto || step.say === undefined ? await autoBehaviour(input, worker, claimed, newlyClaimed, summaries) : ""
+    await save({})
     return output(step.say ?? autoText, step)
-  })
+}
 
 /** The diligent agent: what a good agent does with each kind of prompt. */
-const autoBehaviour = (
+const autoBehaviour = async (
   input: MockTurnInput,
   worker: string,
   claimed: ReadonlyArray<string>,
-  newlyClaimed: ReadonlyArray<string>
-): Effect.Effect<string> =>
-  Effect.gen(function* () {
+  newlyClaimed: ReadonlyArray<string>,
+  summaries: ReadonlyMap<string, string>
+): Promise<string> => {
     const prompt = input.prompt
     if (prompt.includes("## Merge conflict")) {
-      const unmerged = yield* sh("git diff --name-only --diff-filter=U", input.cwd)
+      const unmerged = await sh("git diff --name-only --diff-filter=U", input.cwd)
       for (const file of unmerged.out.split("\n").filter((line) => line.trim().length > 0)) {
         const target = path.join(input.cwd, file)
-        const text = yield* io(() => fs.readFile(target, "utf8"))
+        const text = await ( fs.readFile(target, "utf8"))
         // Keep both sides: drop only the marker lines.
         const resolved = text
           .split("\n")
           .filter((line) => !/^(<<<<<<<|=======|>>>>>>>)( |$)/.test(line))
           .join("\n")
-        yield* io(() => fs.writeFile(target, resolved))
+        await ( fs.writeFile(target, resolved))
       }
-      yield* sh("git add -A && git commit --no-edit -q", input.cwd)
+      await sh("git add -A && git commit --no-edit -q", input.cwd)
       return "Resolved the merge conflict by keeping both sides.\nCOMPLETE_AND_READY_FOR_MERGE"
     }
     if (prompt.includes("## Review feedback") || prompt.includes("## Test failure")) {
       for (const id of claimed) {
-        yield* io(() => fs.appendFile(path.join(input.cwd, "work", `${id}.md`), `\nChecked by reading it twice (${worker}).\n`))
+        await ( fs.appendFile(path.join(input.cwd, "work", `${id}.md`), `\nChecked by reading it twice (${worker}).\n`))
       }
       return "Addressed the feedback.\nCOMPLETE_AND_READY_FOR_MERGE"
     }
     const doable = newlyClaimed.length > 0 ? newlyClaimed : prompt.includes("## Claim results") ? [] : claimed
     if (doable.length > 0) {
-      yield* io(() => fs.mkdir(path.join(input.cwd, "work"), { recursive: true }))
+      await ( fs.mkdir(path.join(input.cwd, "work"), { recursive: true }))
       for (const id of doable) {
-        yield* io(() => fs.writeFile(path.join(input.cwd, "work", `${id}.md`), `# ${id}\n\nDone by ${worker}.\n`))
+        await ( fs.writeFile(path.join(input.cwd, "work", `${id}.md`), `# ${id}\n\n${summaries.get(id) ?? id}: done by ${worker}.\n`))
       }
       return `Finished ${doable.join(", ")}.\nCOMPLETE_AND_READY_FOR_MERGE`
     }
     const next = availableIds(prompt).find((id) => !claimed.includes(id))
     if (next !== undefined) return `I will take ${next}.\nCLAIM(${next})`
     return "Nothing is left for me to do.\n__DONE__\nCOMPLETE_AND_READY_FOR_MERGE"
-  })
+}

@@ -1,15 +1,23 @@
 import * as fs from "node:fs"
 import * as path from "node:path"
 import { Either, Schema } from "effect"
+import { packageRoot } from "../../config/bundled.js"
 import { emptyScenario, MockScenario } from "./Scenario.js"
 
 /**
  * The scenario named by a mock model string: `mock` / `mock:diligent` is the
- * built-in behaviour, `mock:<path>.json` a scenario file (relative paths are
- * resolved against `baseDir`, the project root).
+ * built-in behaviour, `mock:<name>` a bundled scenario, `mock:<path>.json` a
+ * scenario file (relative paths are resolved against `baseDir`, where oompa runs).
  */
-export const scenarioPathOf = (model: string | undefined, baseDir: string): string | undefined =>
-  model === undefined || model === "diligent" ? undefined : path.resolve(baseDir, model)
+export const scenarioPathOf = (model: string | undefined, baseDir: string): string | undefined => {
+  if (model === undefined || model === "diligent") return undefined
+  // A bare name is a scenario bundled with oompa (config/scenarios/<name>.json), e.g. `mock:demo`.
+  if (/^[a-z][a-z0-9-]*$/.test(model)) {
+    const bundled = path.join(packageRoot, "config", "scenarios", `${model}.json`)
+    if (fs.existsSync(bundled)) return bundled
+  }
+  return path.resolve(baseDir, model)
+}
 
 export const readScenario = (file: string | undefined): Either.Either<MockScenario, string> => {
   if (file === undefined) return Either.right(emptyScenario)
