@@ -1,0 +1,130 @@
+/**
+ * A real `oompa swarm` (the built binary) of 2 workers and a reviewer, all on
+ * one real CLI, against the fake model server. The server plays the model:
+ *
+ *   worker, first turn        → CLAIM(<first available task>)
+ *   worker, after "claimed"   → shell: write out/<task>.txt, git add, commit → "… COMPLETE_AND_READY_FOR_MERGE"
+ *   worker, "already taken"   → CLAIM(<first available task now>)
+ *   reviewer, round 1         → VERDICT: NEEDS_CHANGES
+ *   worker, review feedback   → shell: append a line, commit → "… COMPLETE_AND_READY_FOR_MERGE"
+ *   reviewer, round 2         → VERDICT: APPROVED
+ *   worker, nothing to claim  → __DONE__
+ *
+ * Then: both tasks complete, their files on main, a resumed worker session
+ * carried its history to the server, no worktree and no oompa/* branch left.
+ */
+import { NodeContext } from "@effect/platform-node"
+import { describe, expect, it } from "@effect/vitest"
+import { Duration, Effect } from "effect"
+import * as fs from "node:fs"
+import * as path from "node:path"
+import * as FakeModelServer from "../fake-model-server/server.js"
+import { CLIS, cliBinDir, cliEnv, clisInstalled, git, initRepo, MODEL, repoRoot, runProcess, tempDir } from "./support.js"
+
+const ID = "[A-Za-z0-9._-]+"
+
+const workerScript: FakeModelServer.Script = {
+  name: "worker",
+  match: "\\[oompa:[0-9a-f]+:w\\d+\\]",
+  captures: {
+    TASK: `^Available tasks:\\n- (${ID})`,
+    CLAIMED: `^- (${ID}): claimed`
+  },
+  rules: [
+    { lastUser: "## Review feedback", afterToolResult: true, step: { text: "Added the second line.\nCOMPLETE_AND_READY_FOR_MERGE" } },
+    {
+      lastUser: "## Review feedback",
+      step: { shell: `echo "second line" >> out/{{CLAIMED}}.txt && git add out && git commit -qm "{{CLAIMED}}: second line" && echo fixed` }
+    },
+    { lastUser: `^- ${ID}: claimed`, afterToolResult: true, step: { text: "Wrote out/{{CLAIMED}}.txt.\nCOMPLETE_AND_READY_FOR_MERGE" } },
+    {
+      lastUser: `^- ${ID}: claimed`,
+      step: {
+        shell: `mkdir -p out && echo "{{CLAIMED}} done" > out/{{CLAIMED}}.txt && git add out && git commit -qm "{{CLAIMED}}: write out/{{CLAIMED}}.txt" && echo committed`
+      }
+    },
+    { lastUser: "No pending tasks are available to claim", step: { text: "Nothing left for me.\n__DONE__" } },
+    { lastUser: "^Available tasks:", step: { text: "I will take the first task.\nCLAIM({{TASK}})" } }
+  ],
+  fallback: { text: "Nothing left for me.\n__DONE__" }
+}
+
+const reviewerScript: FakeModelServer.Script = {
+  name: "reviewer",
+  match: "\\[oompa:[0-9a-f]+:w\\d+:review\\]",
+  rules: [
+    { lastUser: "## Review round 1 of", step: { text: "The file needs a second line.\nVERDICT: NEEDS_CHANGES" } },
+    { lastUser: "## Review round \\d+ of", step: { text: "Good now.\nVERDICT: APPROVED" } }
+  ]
+}
+
+const TASKS = ["task-01", "task-02"]
+
+describe.skipIf(!clisInstalled() || !fs.existsSync(path.join(repoRoot, "dist", "bin.js")))("oompa swarm on the real CLIs", () => {
+  for (const cli of CLIS) {
+    it.scopedLive(`${cli}: 2 workers + reviewer: claim, commit, NEEDS_CHANGES then APPROVED, merged, nothing left behind`, () =>
+      Effect.gen(function* () {
+        const server = yield* FakeModelServer.make({ scripts: [reviewerScript, workerScript] })
+        const tmp = yield* tempDir(`oompa-swarm-${cli}-`)
+        const project = path.join(tmp, "project")
+        yield* initRepo(project)
+        fs.writeFileSync(path.join(project, "README.md"), "# e2e project\n")
+        yield* git(project, "add", "README.md")
+        yield* git(project, "commit", "-qm", "readme")
+        fs.mkdirSync(path.join(project, "tasks", "pending"), { recursive: true })
+        for (const id of TASKS) {
+          fs.writeFileSync(
+            path.join(project, "tasks", "pending", `${id}.json`),
+            JSON.stringify({ id, summary: `Write out/${id}.txt` }, null, 2)
+          )
+        }
+        const model = `${cli}:${MODEL[cli]}`
+        fs.writeFileSync(
+          path.join(tmp, "oompa.json"),
+          JSON.stringify({ workers: [{ model, count: 2, max_cycle: 3, max_wait_for_tasks: 5 }], reviewer: { model } }, null, 2)
+        )
+        const env = {
+          ...cliEnv(cli, server, path.join(tmp, "home")),
+          PATH: `${cliBinDir}:${process.env.PATH ?? ""}`
+        }
+        const run = yield* runProcess(
+          process.execPath,
+          [path.join(repoRoot, "dist", "bin.js"), "swarm", "--config", path.join(tmp, "oompa.json")],
+          { cwd: project, env }
+        ).pipe(Effect.timeoutFail({ duration: Duration.minutes(8), onTimeout: () => new Error(`${cli} swarm: no exit after 8 minutes`) }))
+        const requests = yield* server.requests
+        const summary = requests
+          .filter((r) => r.script !== undefined)
+          .map((r) => `${r.script}:${r.step}:${r.conversation?.assistantTurns}:${JSON.stringify(r.reply).slice(0, 80)}`)
+        expect(run.exitCode, `${run.stdout}\n${run.stderr}\n${summary.join("\n")}`).toBe(0)
+
+        // Both tasks complete, their work on main.
+        expect(fs.readdirSync(path.join(project, "tasks", "complete")).sort()).toEqual(TASKS.map((t) => `${t}.json`))
+        expect(fs.readdirSync(path.join(project, "tasks", "pending"))).toEqual([])
+        for (const id of TASKS) {
+          expect(yield* git(project, "show", `main:out/${id}.txt`)).toBe(`${id} done\nsecond line`)
+        }
+        // Reviewed twice per task: NEEDS_CHANGES, then APPROVED.
+        const verdicts = requests.filter((r) => r.script === "reviewer").map((r) => r.reply?.text?.split("\n").pop())
+        expect(verdicts.filter((v) => v === "VERDICT: NEEDS_CHANGES")).toHaveLength(2)
+        expect(verdicts.filter((v) => v === "VERDICT: APPROVED")).toHaveLength(2)
+        // The session really resumed: the review-feedback turn carried the claim turn and the first prompt.
+        const fixTurns = requests.filter((r) => r.script === "worker" && r.reply?.tool !== undefined && r.conversation?.userTexts.at(-1)?.includes("## Review feedback"))
+        expect(fixTurns).toHaveLength(2)
+        for (const r of fixTurns) {
+          const conv = r.conversation!
+          expect(conv.assistantTurns).toBeGreaterThanOrEqual(3)
+          expect(conv.userTexts.join("\n")).toContain("Available tasks:")
+          expect(conv.userTexts.join("\n")).toMatch(/: claimed/)
+        }
+        // Nothing left behind.
+        const worktrees = path.join(project, ".oompa", "worktrees")
+        expect(fs.existsSync(worktrees) ? fs.readdirSync(worktrees) : []).toEqual([])
+        expect(yield* git(project, "branch", "--list", "oompa/*")).toBe("")
+        expect(yield* git(project, "worktree", "list", "--porcelain").pipe(Effect.map((s) => s.split("\n").filter((l) => l.startsWith("worktree ")).length))).toBe(1)
+        expect(yield* git(repoRoot, "log", "-30", "--author=e2e@oompa.invalid", "--format=%h %s")).toBe("")
+        console.log(`${cli} swarm: ${run.durationMs} ms, ${requests.length} requests`)
+      }).pipe(Effect.provide(NodeContext.layer))
+    )
+  }
+})
