@@ -1,9 +1,9 @@
 #!/usr/bin/env node
-import { NodeContext } from "@effect/platform-node"
 import { Effect, Exit, Fiber } from "effect"
 import { cli } from "./cli/main.js"
 import { describeFailure, exitCodeOf } from "./cli/exitCode.js"
 import { killAllChildGroups } from "./services/childGroups.js"
+import { mainLayer } from "./layers.js"
 
 /**
  * The edge. We run the program ourselves rather than with NodeRuntime.runMain
@@ -11,7 +11,7 @@ import { killAllChildGroups } from "./services/childGroups.js"
  * agents and keeps their work), a second one kills every agent process group
  * at once and exits 130, and the exit code follows SPEC §10.
  */
-const program = cli(process.argv).pipe(Effect.provide(NodeContext.layer))
+const program = cli(process.argv).pipe(Effect.provide(mainLayer({ baseDir: process.cwd() })))
 const fiber = Effect.runFork(program)
 
 let signals = 0

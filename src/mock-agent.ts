@@ -4,13 +4,14 @@
  * run through ProcessRunner (timeouts, process groups, log streaming) and power
  * `oompa demo`. Prompt on stdin; JSON lines on stdout, the last one
  * `{"type":"result",…}`. Flags: --session <id> | --resume <id>, --review,
- * --scenario <file>, --state-dir <dir>.
+ * --scenario <file>, --state-dir <dir>. The harness validates the scenario
+ * before starting us, and we load no Effect, so a turn starts fast.
  */
 import * as os from "node:os"
 import * as path from "node:path"
-import { Effect, Either } from "effect"
+import * as fs from "node:fs"
 import { runMockTurn } from "./harness/mock/agent.js"
-import { readScenario } from "./harness/mock/scenarioFile.js"
+import type { MockScenario } from "./harness/mock/Scenario.js"
 
 const args = process.argv.slice(2)
 const flag = (name: string): string | undefined => {
@@ -25,24 +26,25 @@ const readStdin = async (): Promise<string> => {
 }
 
 const main = async () => {
-  const scenario = readScenario(flag("--scenario"))
-  if (Either.isLeft(scenario)) {
-    process.stderr.write(scenario.left + "\n")
+  const scenarioFile = flag("--scenario")
+  let scenario: MockScenario = {}
+  try {
+    if (scenarioFile !== undefined) scenario = JSON.parse(fs.readFileSync(scenarioFile, "utf8")) as MockScenario
+  } catch (error) {
+    process.stderr.write(`cannot read mock scenario ${scenarioFile}: ${String(error)}\n`)
     process.exit(2)
   }
   const resumeId = flag("--resume")
   const prompt = await readStdin()
-  const output = await Effect.runPromise(
-    runMockTurn({
+  const output = await runMockTurn({
       prompt,
       cwd: process.cwd(),
       sessionId: resumeId ?? flag("--session"),
       resume: resumeId !== undefined,
       mode: args.includes("--review") ? "review" : "work",
-      scenario: scenario.right,
+      scenario,
       stateDir: flag("--state-dir") ?? path.join(os.tmpdir(), "oompa-mock-sessions")
     })
-  )
   const write = (line: unknown) => process.stdout.write(JSON.stringify(line) + "\n")
   write({ type: "session", session_id: output.sessionId })
   if (output.noiseBytes > 0) {

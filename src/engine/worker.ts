@@ -29,6 +29,11 @@ export const runWorker = Effect.fn("engine.runWorker")(function* (
   for (;;) {
     if (!spec.canPlan) {
       const ready = yield* ctx.queue.awaitAvailable(Duration.zero)
+      if (!ready && !swarmCanPlan(ctx) && (yield* queueDrained(ctx))) {
+        // Nothing pending, nothing in progress, and no worker that may create tasks: waiting is pointless.
+        stopReason = "no-tasks"
+        break
+      }
       if (!ready) {
         yield* ctx.runLog.emit("waiting-for-tasks", `waiting up to ${Duration.format(spec.maxWaitForTasks)} for a task`, {
           worker: spec.id
@@ -87,6 +92,14 @@ export const runWorker = Effect.fn("engine.runWorker")(function* (
   yield* report(summary)
   return summary
 })
+
+/** Whether any worker of this swarm (or its planner) may create new tasks. */
+const swarmCanPlan = (ctx: SwarmContext): boolean =>
+  ctx.config.planner !== undefined || ctx.config.workers.some((worker) => worker.canPlan)
+
+/** No task is pending or in progress (a task in progress may still come back to pending). */
+const queueDrained = (ctx: SwarmContext) =>
+  ctx.queue.counts.pipe(Effect.map((counts) => counts.pending === 0 && counts.current === 0))
 
 /**
  * A cycle that failed outside the agent (git, the queue) counts as an error

@@ -22,7 +22,7 @@ export const makeInProcessMockHarness = (options: { readonly baseDir: string; re
       const scenario = readScenario(scenarioPathOf(request.model.model, options.baseDir))
       if (Either.isLeft(scenario)) return yield* new HarnessError({ harness: "mock", message: scenario.left })
       const started = yield* Clock.currentTimeMillis
-      const run = runMockTurn({
+      const run = Effect.promise(() => runMockTurn({
         prompt: request.prompt,
         cwd: request.cwd,
         sessionId: request.session.id,
@@ -30,7 +30,7 @@ export const makeInProcessMockHarness = (options: { readonly baseDir: string; re
         mode: request.mode,
         scenario: scenario.right,
         stateDir: options.stateDir ?? stateDirDefault()
-      }).pipe(Effect.flatMap((output) => (output.hang ? Effect.never : Effect.succeed(output))))
+      })).pipe(Effect.flatMap((output) => (output.hang ? Effect.never : Effect.succeed(output))))
       const output = yield* Effect.timeoutOption(run, request.timeout)
       const finished = yield* Clock.currentTimeMillis
       const text = Option.match(output, { onNone: () => "", onSome: (o) => o.text })
@@ -99,6 +99,8 @@ export const makeProcessMockHarness = (options: { readonly baseDir: string; read
       runTurn: (request: TurnRequest) =>
         Effect.gen(function* () {
           const scenario = scenarioPathOf(request.model.model, options.baseDir)
+          const valid = readScenario(scenario)
+          if (Either.isLeft(valid)) return yield* new HarnessError({ harness: "mock", message: valid.left })
           const args = [
             path.join(packageRoot, "dist", "mock-agent.js"),
             ...(request.session._tag === "Resume"

@@ -10,7 +10,7 @@
  * files that build at the same time never read a half-written dist/.
  * Type errors elsewhere do not stop it as long as tsc emitted dist/ (it warns).
  */
-import { spawnSync } from "node:child_process"
+import { spawn, spawnSync } from "node:child_process"
 import * as fs from "node:fs"
 import * as os from "node:os"
 import * as path from "node:path"
@@ -67,9 +67,37 @@ export const runCli = (args: ReadonlyArray<string>, options: RunCliOptions): Cli
   return { stdout: result.stdout ?? "", stderr: result.stderr ?? "", code }
 }
 
-/** `runCli` as an Effect, for use inside `it.effect` / `it.scoped` / `it.live`. */
+/**
+ * `runCli` without blocking the test worker: use it for anything that runs
+ * more than a moment (a swarm, the demo), or vitest's own RPC times out.
+ */
+export const runCliAsync = (args: ReadonlyArray<string>, options: RunCliOptions): Promise<CliResult> =>
+  new Promise((resolve, reject) => {
+    const child = spawn(process.execPath, [binPath, ...args], {
+      cwd: options.cwd,
+      env: childEnv(options.env),
+      stdio: ["pipe", "pipe", "pipe"]
+    })
+    let stdout = ""
+    let stderr = ""
+    child.stdout.on("data", (chunk: Buffer) => (stdout += chunk.toString("utf8")))
+    child.stderr.on("data", (chunk: Buffer) => (stderr += chunk.toString("utf8")))
+    const timer = setTimeout(() => child.kill("SIGKILL"), options.timeoutMs ?? 60_000)
+    child.on("error", (error) => {
+      clearTimeout(timer)
+      reject(error)
+    })
+    child.on("close", (status, signal) => {
+      clearTimeout(timer)
+      const code = status !== null ? status : 128 + (signal !== null ? (signalNumbers[signal] ?? 0) : 0)
+      resolve({ stdout, stderr, code })
+    })
+    child.stdin.end(options.input ?? "")
+  })
+
+/** `runCliAsync` as an Effect, for use inside `it.effect` / `it.scoped` / `it.live`. */
 export const runCliEffect = (args: ReadonlyArray<string>, options: RunCliOptions): Effect.Effect<CliResult> =>
-  Effect.sync(() => runCli(args, options))
+  Effect.promise(() => runCliAsync(args, options))
 
 // Runs under the lock: rebuild only if dist/bin.js is missing or older than a source file.
 const buildIfStale = `

@@ -1,0 +1,116 @@
+import { execFileSync, spawn } from "node:child_process"
+import * as fs from "node:fs"
+import * as os from "node:os"
+import * as path from "node:path"
+import { beforeAll, describe, expect, it } from "@effect/vitest"
+import { binPath, ensureBuilt, runCli, runCliAsync } from "../support/runCli.js"
+
+const git = (cwd: string, ...args: ReadonlyArray<string>) =>
+  execFileSync("git", [...args], { cwd, encoding: "utf8", stdio: ["ignore", "pipe", "pipe"] }).trim()
+
+/** A temp git project with tasks and an oompa.json, as a user would set one up. */
+const makeProject = (config: unknown, tasks: number, scenario?: unknown): string => {
+  const dir = fs.realpathSync(fs.mkdtempSync(path.join(os.tmpdir(), "oompa-cli-swarm-")))
+  git(dir, "init", "-q", "-b", "main")
+  git(dir, "config", "user.name", "test")
+  git(dir, "config", "user.email", "test@example.invalid")
+  fs.writeFileSync(path.join(dir, "README.md"), "# project\n")
+  git(dir, "add", ".")
+  git(dir, "commit", "-q", "-m", "init")
+  fs.writeFileSync(path.join(dir, "oompa.json"), JSON.stringify(config))
+  if (scenario !== undefined) fs.writeFileSync(path.join(dir, "scenario.json"), JSON.stringify(scenario))
+  fs.mkdirSync(path.join(dir, "tasks", "pending"), { recursive: true })
+  for (let i = 1; i <= tasks; i++) {
+    fs.writeFileSync(path.join(dir, "tasks", "pending", `t${i}.json`), JSON.stringify({ id: `t${i}`, summary: `task ${i}` }))
+  }
+  return dir
+}
+
+const listDir = (dir: string) => (fs.existsSync(dir) ? fs.readdirSync(dir) : [])
+
+describe("oompa swarm (built binary, mock agents as real processes)", () => {
+  beforeAll(() => ensureBuilt(), 300_000)
+
+  it("runs a swarm to completion: tasks complete, work merged, exit 0", async () => {
+    const dir = makeProject({ workers: [{ model: "mock", count: 2, max_cycle: 3 }], reviewer: "mock" }, 3)
+    const result = await runCliAsync(["swarm"], { cwd: dir, timeoutMs: 120_000 })
+    expect(result.code).toBe(0)
+    expect(result.stdout).toMatch(/\[w[01]\] c1 cycle 1 merged/)
+    expect(result.stdout).toContain("worker  model")
+    expect(listDir(path.join(dir, "tasks", "complete")).sort()).toEqual(["t1.json", "t2.json", "t3.json"])
+    for (const id of ["t1", "t2", "t3"]) expect(git(dir, "show", `main:work/${id}.md`)).toContain(`task ${id.slice(1)}`)
+    expect(listDir(path.join(dir, ".oompa", "worktrees"))).toEqual([])
+    expect(git(dir, "branch", "--list", "oompa/*")).toBe("")
+  }, 180_000)
+
+  it("a bad config exits 2 with the file and JSON path, and touches nothing", () => {
+    const dir = makeProject({ workers: [{ model: "opus" }] }, 1)
+    const result = runCli(["run"], { cwd: dir })
+    expect(result.code).toBe(2)
+    expect(result.stderr).toContain("workers[0].model")
+    expect(listDir(path.join(dir, ".oompa"))).toEqual([])
+    expect(listDir(path.join(dir, "tasks", "pending"))).toEqual(["t1.json"])
+  })
+
+  it("a worker that keeps failing makes the swarm exit 1", async () => {
+    const dir = makeProject(
+      { workers: [{ model: "mock:scenario.json", max_cycle: 3 }], max_consecutive_errors: 1 },
+      1,
+      { turns: { w0: [{ exit: 7 }] } }
+    )
+    const result = await runCliAsync(["swarm"], { cwd: dir, timeoutMs: 120_000 })
+    expect(result.code).toBe(1)
+    expect(result.stdout).toContain("too-many-errors")
+    expect(result.stderr).toContain("stopped after too many consecutive errors")
+    expect(listDir(path.join(dir, "tasks", "pending"))).toEqual(["t1.json"])
+  }, 180_000)
+
+  it("SIGINT mid-turn: exit 130, agent process gone, work kept, claim back, no worktree, stopped.json interrupted", async () => {
+    const dir = makeProject({ workers: [{ model: "mock:scenario.json", max_cycle: 1 }] }, 1, undefined)
+    const fifo = path.join(dir, "..", `${path.basename(dir)}.fifo`)
+    execFileSync("mkfifo", [fifo])
+    fs.writeFileSync(
+      path.join(dir, "scenario.json"),
+      JSON.stringify({
+        turns: {
+          // Turn 2 writes work, reports the agent's pid through the FIFO, then never ends.
+          w0: [{ auto: true }, { write: { "wip.txt": "half done\n" }, run: [`echo $PPID > ${fifo}`], hang: true }]
+        }
+      })
+    )
+    const child = spawn(process.execPath, [binPath, "swarm"], { cwd: dir, stdio: ["ignore", "pipe", "pipe"] })
+    let stdout = ""
+    child.stdout.on("data", (chunk) => (stdout += chunk))
+    const exited = new Promise<number | null>((resolve) => child.on("exit", (code) => resolve(code)))
+    // Blocks until the agent has written to the FIFO: the turn is running.
+    const agentPid = Number(await fs.promises.readFile(fifo, "utf8"))
+    expect(agentPid).toBeGreaterThan(0)
+    child.kill("SIGINT")
+    expect(await exited).toBe(130)
+
+    expect(() => process.kill(agentPid, 0)).toThrow()
+    expect(listDir(path.join(dir, ".oompa", "worktrees"))).toEqual([])
+    expect(git(dir, "branch", "--list", "oompa/*")).toBe("")
+    expect(listDir(path.join(dir, "tasks", "pending"))).toEqual(["t1.json"])
+    expect(listDir(path.join(dir, "tasks", "current"))).toEqual([])
+    const [swarm] = listDir(path.join(dir, ".oompa", "runs"))
+    const stopped = JSON.parse(fs.readFileSync(path.join(dir, ".oompa", "runs", swarm!, "stopped.json"), "utf8"))
+    expect(stopped.reason).toBe("interrupted")
+    expect(stopped.exitCode).toBe(130)
+    expect(git(dir, "show", `refs/oompa/kept/${swarm}/w0-c1:wip.txt`)).toBe("half done")
+    expect(stdout).toContain("cycle 1 interrupted")
+  }, 180_000)
+
+  it("oompa demo builds a repository whose history shows the merged work", async () => {
+    const dir = path.join(fs.realpathSync(fs.mkdtempSync(path.join(os.tmpdir(), "oompa-demo-test-"))), "demo")
+    const result = await runCliAsync(["demo", "--dir", dir], { cwd: os.tmpdir(), timeoutMs: 170_000 })
+    expect(result.code).toBe(0)
+    expect(result.stdout).toContain("says NEEDS_CHANGES")
+    const complete = listDir(path.join(dir, "tasks", "complete"))
+    expect(complete).toHaveLength(8)
+    const work = git(dir, "ls-tree", "--name-only", "main", "work/").split("\n")
+    expect(work).toHaveLength(8)
+    expect(git(dir, "log", "--oneline", "main")).toContain("slugify")
+    expect(listDir(path.join(dir, ".oompa", "worktrees"))).toEqual([])
+  }, 180_000)
+})
