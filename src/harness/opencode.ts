@@ -3,7 +3,7 @@
  *
  *   new:    opencode run --format json --dir <worktree> --auto [-m provider/model] [--variant r] <prompt>
  *   resume: opencode run --format json --dir <worktree> --auto -s <ses_…> [-m provider/model] [--variant r] <prompt>
- *   review: `--agent plan` (opencode's read-only planning agent) instead of `--auto`
+ *   review: `--agent plan` instead of `--auto`, and OPENCODE_PERMISSION denying edit, bash and webfetch
  *
  * stdin is closed (it waits on an open stdin). The session id (`ses_…`) comes
  * from its JSON events. `--auto` approves the permission requests a headless
@@ -15,17 +15,32 @@ import type { CliSpec, Decoded, EnvFacts, Invocation } from "./cliAdapter.js"
 import { addUsage, emptyUsage, type TurnRequest, type Usage } from "./Harness.js"
 import { foldJsonLines, foldJsonText } from "./jsonl.js"
 
+/**
+ * Review mode's permissions, given as OPENCODE_PERMISSION (merged over the
+ * user's config): the `plan` agent alone still lets bash write files (checked
+ * against 1.18.33), so the reviewer gets no shell and no edits; it reads with
+ * read/grep/glob and has the diff in its prompt.
+ */
+export const reviewPermission = JSON.stringify({ edit: "deny", bash: "deny", webfetch: "deny" })
+
 export const buildInvocation = (binary: string, request: TurnRequest, _facts: EnvFacts): Invocation => {
   // opencode works in $PWD, not in its process's cwd: --dir names the worktree explicitly.
   const args: Array<string> = ["run", "--format", "json", "--dir", request.cwd]
-  if (request.mode === "review") args.push("--agent", "plan")
-  else args.push("--auto")
+  const env: Record<string, string> = {}
+  const notes: Array<string> = []
+  if (request.mode === "review") {
+    args.push("--agent", "plan")
+    env.OPENCODE_PERMISSION = reviewPermission
+    notes.push(`review mode: OPENCODE_PERMISSION=${reviewPermission}`)
+  } else {
+    args.push("--auto")
+  }
   if (request.session._tag === "Resume") args.push("-s", request.session.id)
   if (request.model.model !== undefined) args.push("-m", request.model.model)
   if (request.model.reasoning !== undefined) args.push("--variant", request.model.reasoning)
   // The message is positional; a leading "-" would be read as an option.
   args.push(request.prompt.startsWith("-") ? ` ${request.prompt}` : request.prompt)
-  return { command: binary, args, env: {}, notes: [] }
+  return { command: binary, args, env, notes }
 }
 
 const Count = Schema.optional(Schema.NullOr(Schema.Number))

@@ -162,6 +162,11 @@ describe("opencode argv", () => {
       expect(inv.stdin).toBeUndefined()
     })
   }
+  it("review mode denies edits, bash and webfetch through OPENCODE_PERMISSION; work mode adds no env", () => {
+    const review = opencode.buildInvocation("opencode", request({ harness: "opencode" }, { _tag: "New" }, "review"), user)
+    expect(JSON.parse(review.env.OPENCODE_PERMISSION ?? "{}")).toEqual({ edit: "deny", bash: "deny", webfetch: "deny" })
+    expect(opencode.buildInvocation("opencode", request({ harness: "opencode" }, { _tag: "New" }), user).env).toEqual({})
+  })
   it("a prompt starting with - cannot become an option", () => {
     const inv = opencode.buildInvocation("opencode", { ...request({ harness: "opencode" }, { _tag: "New" }), prompt: "--help" }, user)
     expect(inv.args.at(-1)).toBe(" --help")
@@ -204,6 +209,7 @@ describe("gemini argv", () => {
 describe("IS_SANDBOX is claude's alone", () => {
   it("no other adapter adds environment", () => {
     for (const [mod, harness] of [[codex, "codex"], [opencode, "opencode"], [gemini, "gemini"]] as const) {
+      // (work mode; opencode's review mode sets OPENCODE_PERMISSION, tested above)
       expect(mod.buildInvocation(harness, request({ harness }, { _tag: "New", id: UUID }), root).env).toEqual({})
     }
   })
