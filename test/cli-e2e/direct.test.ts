@@ -6,7 +6,7 @@
  * stdout is saved under test/fixtures/cli-output/<cli>/ for the adapters' tests.
  */
 import { NodeContext } from "@effect/platform-node"
-import { describe, expect, it } from "@effect/vitest"
+import { beforeAll, describe, expect, it } from "@effect/vitest"
 import { Effect, Option } from "effect"
 import * as crypto from "node:crypto"
 import * as fs from "node:fs"
@@ -17,7 +17,6 @@ import {
   CLIS,
   type CliName,
   cliEnv,
-  clisInstalled,
   directArgs,
   finalTextOf,
   fixturesDir,
@@ -26,6 +25,7 @@ import {
   repoRoot,
   runProcess,
   sessionIdOf,
+  requireSetup,
   tempDir
 } from "./support.js"
 
@@ -48,7 +48,8 @@ const scripts = (cli: CliName): ReadonlyArray<FakeModelServer.Script> => [
 const sanitize = (text: string, tmp: string, server: FakeModelServer.FakeModelServer): string =>
   text.split(tmp).join("<TMP>").split(server.url).join("http://127.0.0.1:<PORT>")
 
-describe.skipIf(!clisInstalled())("real CLIs, run directly against the fake model server", () => {
+describe("real CLIs, run directly against the fake model server", () => {
+  beforeAll(() => requireSetup())
   for (const cli of CLIS) {
     it.scopedLive(`${cli}: new session (shell tool call + commit + final text), resume with history, API error`, () =>
       Effect.gen(function* () {

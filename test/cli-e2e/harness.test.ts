@@ -5,7 +5,7 @@
  * usage, and the server must see the first turn's history on the resume.
  */
 import { NodeContext } from "@effect/platform-node"
-import { describe, expect, it } from "@effect/vitest"
+import { beforeAll, describe, expect, it } from "@effect/vitest"
 import { ConfigProvider, Duration, Effect, Layer, Option } from "effect"
 import * as fs from "node:fs"
 import * as path from "node:path"
@@ -14,7 +14,7 @@ import { makeCliHarness } from "../../src/harness/cliAdapter.js"
 import type { TurnRequest } from "../../src/harness/Harness.js"
 import { ProcessRunner } from "../../src/services/ProcessRunner.js"
 import * as FakeModelServer from "../fake-model-server/server.js"
-import { binOf, CLIS, cliEnv, clisInstalled, git, initRepo, MODEL, repoRoot, tempDir } from "./support.js"
+import { binOf, CLIS, cliEnv, git, initRepo, MODEL, repoRoot, requireSetup, tempDir } from "./support.js"
 
 const script = (cli: string): FakeModelServer.Script => ({
   name: "harness",
@@ -28,7 +28,8 @@ const script = (cli: string): FakeModelServer.Script => ({
 
 const layer = Layer.mergeAll(ProcessRunner.Default, NodeContext.layer)
 
-describe.skipIf(!clisInstalled())("adapters (src/harness) against the real CLIs", () => {
+describe("adapters (src/harness) against the real CLIs", () => {
+  beforeAll(() => requireSetup())
   for (const cli of CLIS) {
     it.scopedLive(`${cli}: new turn (text, session id, usage), then a resumed turn the server sees the history of`, () =>
       Effect.gen(function* () {

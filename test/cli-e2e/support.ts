@@ -346,3 +346,15 @@ export const git = (cwd: string, ...args: Array<string>) =>
 
 /** Whether the CLIs are installed (scripts/install-test-clis.sh). */
 export const clisInstalled = (): boolean => CLIS.every((c) => fs.existsSync(binOf(c)))
+
+/**
+ * For `beforeAll`: fail loudly (never skip) when the CLIs or dist/ are missing,
+ * so a broken setup cannot pass as "skipped". `npm run test:cli` builds and installs first.
+ */
+export const requireSetup = (options: { readonly dist?: boolean } = {}): void => {
+  const missing = CLIS.filter((c) => !fs.existsSync(binOf(c)))
+  if (missing.length > 0) throw new Error(`real CLIs not installed (${missing.join(", ")}): run bash scripts/install-test-clis.sh`)
+  if (options.dist === true && !fs.existsSync(path.join(repoRoot, "dist", "bin.js"))) {
+    throw new Error("dist/bin.js missing: run npm run build")
+  }
+}

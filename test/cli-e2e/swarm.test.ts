@@ -14,12 +14,12 @@
  * carried its history to the server, no worktree and no oompa/* branch left.
  */
 import { NodeContext } from "@effect/platform-node"
-import { describe, expect, it } from "@effect/vitest"
+import { beforeAll, describe, expect, it } from "@effect/vitest"
 import { Duration, Effect } from "effect"
 import * as fs from "node:fs"
 import * as path from "node:path"
 import * as FakeModelServer from "../fake-model-server/server.js"
-import { CLIS, cliBinDir, cliEnv, clisInstalled, git, initRepo, MODEL, repoRoot, runProcess, tempDir } from "./support.js"
+import { CLIS, cliBinDir, cliEnv, git, initRepo, MODEL, repoRoot, runProcess, requireSetup, tempDir } from "./support.js"
 
 const ID = "[A-Za-z0-9._-]+"
 
@@ -60,7 +60,8 @@ const reviewerScript: FakeModelServer.Script = {
 
 const TASKS = ["task-01", "task-02"]
 
-describe.skipIf(!clisInstalled() || !fs.existsSync(path.join(repoRoot, "dist", "bin.js")))("oompa swarm on the real CLIs", () => {
+describe("oompa swarm on the real CLIs", () => {
+  beforeAll(() => requireSetup({ dist: true }))
   for (const cli of CLIS) {
     it.scopedLive(`${cli}: 2 workers + reviewer: claim, commit, NEEDS_CHANGES then APPROVED, merged, nothing left behind`, () =>
       Effect.gen(function* () {
