@@ -182,8 +182,9 @@ const spawnLeader = (
     child.on("exit", (code, signal) => {
       Deferred.unsafeDone(exited, Exit.succeed({ exitCode: code, signal }))
     })
-    child.once("error", (error) => {
-      // Only reported before 'spawn' (ENOENT, EACCES, bad cwd); later errors are about signals we send.
+    // Kept for the child's lifetime: an 'error' event without a listener would crash the process.
+    child.on("error", (error) => {
+      // Before 'spawn' it means the child never started (ENOENT, EACCES, bad cwd).
       if (child.pid === undefined) {
         resume(Effect.fail(new ProcessError({ command: options.command, message: error.message })))
       }
