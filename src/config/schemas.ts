@@ -1,4 +1,6 @@
 import type { Schema } from "effect"
+import { CycleFile, ReviewFile, RunEvent, StartedFile, StoppedFile } from "../domain/RunFiles.js"
+import { MockScenario } from "../harness/mock/Scenario.js"
 import { OompaJson } from "./OompaJson.js"
 
 /**
@@ -12,7 +14,13 @@ export interface RegisteredSchema {
 }
 
 export const schemaRegistry: ReadonlyMap<string, RegisteredSchema> = new Map<string, RegisteredSchema>([
-  ["oompa.json", { schema: OompaJson, description: "the swarm configuration file" }]
+  ["oompa.json", { schema: OompaJson, description: "the swarm configuration file" }],
+  ["started.json", { schema: StartedFile, description: "runs/<swarm>/started.json: config, pid, versions" }],
+  ["events.jsonl", { schema: RunEvent, description: "one line of runs/<swarm>/events.jsonl" }],
+  ["cycle", { schema: CycleFile, description: "runs/<swarm>/cycles/<worker>-c<N>.json" }],
+  ["review", { schema: ReviewFile, description: "runs/<swarm>/reviews/<worker>-c<N>-r<R>.json" }],
+  ["stopped.json", { schema: StoppedFile, description: "runs/<swarm>/stopped.json" }],
+  ["mock-scenario", { schema: MockScenario, description: "a mock agent scenario (mock:<file>.json)" }]
 ])
 
 export const defaultSchemaName = "oompa.json"

@@ -1,4 +1,4 @@
-import { Clock, Duration, Effect, Either } from "effect"
+import { Clock, Duration, Effect, Either, Option, Queue } from "effect"
 import type { WorkerSpec } from "../config/OompaConfig.js"
 import { formatModel } from "../domain/Model.js"
 import type { WorkerSummary } from "../domain/RunFiles.js"
@@ -28,20 +28,10 @@ export const runWorker = Effect.fn("engine.runWorker")(function* (
 
   for (;;) {
     if (!spec.canPlan) {
-      const ready = yield* ctx.queue.awaitAvailable(Duration.zero)
-      if (!ready && !swarmCanPlan(ctx) && (yield* queueDrained(ctx))) {
-        // Nothing pending, nothing in progress, and no worker that may create tasks: waiting is pointless.
+      const waited = yield* waitForTask(ctx, spec)
+      if (waited !== "ready") {
         stopReason = "no-tasks"
         break
-      }
-      if (!ready) {
-        yield* ctx.runLog.emit("waiting-for-tasks", `waiting up to ${Duration.format(spec.maxWaitForTasks)} for a task`, {
-          worker: spec.id
-        })
-        if (!(yield* ctx.queue.awaitAvailable(spec.maxWaitForTasks))) {
-          stopReason = "no-tasks"
-          break
-        }
       }
     }
     const cycle = yield* runCycle(ctx, spec, state).pipe(Effect.either)
@@ -93,9 +83,37 @@ export const runWorker = Effect.fn("engine.runWorker")(function* (
   return summary
 })
 
-/** Whether any worker of this swarm (or its planner) may create new tasks. */
-const swarmCanPlan = (ctx: SwarmContext): boolean =>
-  ctx.config.planner !== undefined || ctx.config.workers.some((worker) => worker.canPlan)
+/**
+ * An executor's wait before a cycle (SPEC §5): until a task it may claim
+ * exists, woken by the queue watch (no polling). It gives up at
+ * `max_wait_for_tasks`, or at once when nothing is pending or in progress and
+ * no worker of the swarm may create tasks.
+ */
+const waitForTask = (ctx: SwarmContext, spec: WorkerSpec) =>
+  Effect.scoped(
+    Effect.gen(function* () {
+      const changes = yield* ctx.queue.watch
+      const deadline = (yield* Clock.currentTimeMillis) + Duration.toMillis(spec.maxWaitForTasks)
+      let announced = false
+      for (;;) {
+        if ((yield* ctx.queue.available).length > 0) return "ready" as const
+        if (!swarmCanPlan(ctx) && (yield* queueDrained(ctx))) return "drained" as const
+        const remaining = deadline - (yield* Clock.currentTimeMillis)
+        if (remaining <= 0) return "timeout" as const
+        if (!announced) {
+          announced = true
+          yield* ctx.runLog.emit("waiting-for-tasks", `waiting up to ${Duration.format(Duration.millis(remaining))} for a task`, {
+            worker: spec.id
+          })
+        }
+        const woke = yield* Queue.take(changes).pipe(Effect.timeoutOption(Duration.millis(remaining)))
+        if (Option.isNone(woke)) return "timeout" as const
+      }
+    })
+  )
+
+/** Whether any worker of this swarm may create new tasks (the planner has finished before workers start). */
+const swarmCanPlan = (ctx: SwarmContext): boolean => ctx.config.workers.some((worker) => worker.canPlan)
 
 /** No task is pending or in progress (a task in progress may still come back to pending). */
 const queueDrained = (ctx: SwarmContext) =>
