@@ -87,6 +87,10 @@ export const cliEnv = (cli: CliName, server: FakeModelServer, home: string): Rec
           `[analytics]`,
           `enabled = false`,
           ``,
+          // Else it tries to sync its curated plugins repo from github.com at start-up.
+          `[features]`,
+          `plugins = false`,
+          ``,
           `[model_providers.fake]`,
           `name = "fake"`,
           `base_url = "${server.openaiUrl}"`,
