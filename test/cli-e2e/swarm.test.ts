@@ -92,7 +92,7 @@ describe("oompa swarm on the real CLIs", () => {
           process.execPath,
           [path.join(repoRoot, "dist", "bin.js"), "swarm", "--config", path.join(tmp, "oompa.json")],
           { cwd: project, env }
-        ).pipe(Effect.timeoutFail({ duration: Duration.minutes(8), onTimeout: () => new Error(`${cli} swarm: no exit after 8 minutes`) }))
+        ).pipe(Effect.timeoutFail({ duration: Duration.minutes(7), onTimeout: () => new Error(`${cli} swarm: no exit after 7 minutes`) }))
         const requests = yield* server.requests
         const summary = requests
           .filter((r) => r.script !== undefined)
@@ -105,6 +105,11 @@ describe("oompa swarm on the real CLIs", () => {
         for (const id of TASKS) {
           expect(yield* git(project, "show", `main:out/${id}.txt`)).toBe(`${id} done\nsecond line`)
         }
+        // Each worker claimed and committed one task (both start at once, so neither can finish a cycle before the other claims).
+        const committers = requests
+          .filter((r) => r.script === "worker" && r.reply?.tool !== undefined && /: claimed/.test(r.conversation?.userTexts.at(-1) ?? ""))
+          .map((r) => /\[oompa:[0-9a-f]+:(w\d+)\]/.exec(r.conversation?.userTexts.at(-1) ?? "")?.[1])
+        expect(committers.sort()).toEqual(["w0", "w1"])
         // Reviewed twice per task: NEEDS_CHANGES, then APPROVED.
         const verdicts = requests.filter((r) => r.script === "reviewer").map((r) => r.reply?.text?.split("\n").pop())
         expect(verdicts.filter((v) => v === "VERDICT: NEEDS_CHANGES")).toHaveLength(2)
@@ -125,7 +130,9 @@ describe("oompa swarm on the real CLIs", () => {
         expect(yield* git(project, "worktree", "list", "--porcelain").pipe(Effect.map((s) => s.split("\n").filter((l) => l.startsWith("worktree ")).length))).toBe(1)
         expect(yield* git(repoRoot, "log", "-30", "--author=e2e@oompa.invalid", "--format=%h %s")).toBe("")
         console.log(`${cli} swarm: ${run.durationMs} ms, ${requests.length} requests`)
-      }).pipe(Effect.provide(NodeContext.layer))
+      }).pipe(Effect.provide(NodeContext.layer)),
+      // opencode needs ~2 min on a busy 2-core machine (7-10 s start-up per turn).
+      480_000
     )
   }
 })
