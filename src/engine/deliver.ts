@@ -53,8 +53,9 @@ export const deliverWork = Effect.fn("engine.deliverWork")(function* (
     })
   }
   const base = yield* git.mergeBase(options.cwd, ctx.targetBranch, "HEAD")
-  const changed = yield* git.diff(options.cwd, base, "HEAD", { maxChars: 0 })
-  if (changed.files.length === 0) return { _tag: "NoChanges" } satisfies WorkerEvent
+  // One `diff --quiet` (exit 1 = differences) is all it takes to know whether there is work.
+  const changed = yield* git.run(options.cwd, ["diff", "--quiet", base, "HEAD", "--"], { okExitCodes: [0, 1] })
+  if (changed.exitCode === 0) return { _tag: "NoChanges" } satisfies WorkerEvent
   if (!options.skipReview) return yield* reviewWork(ctx, spec, options)
   return yield* mergeWork(ctx, spec, options)
 })

@@ -1,0 +1,100 @@
+#!/usr/bin/env node
+// Benchmarks (not part of `npm test`): `npm run bench`.
+//
+// swarm-4x12: 4 mock workers (real child processes) and a mock reviewer do 12
+// tasks in a temp repository through the built binary. Reports the wall time
+// and splits it roughly into git, agent turns and the rest (oompa itself):
+// a `git` shim on PATH records every git call's duration; the cycle files give
+// each agent turn's duration. Sums of concurrent work can exceed the wall time,
+// so the split is given as busy-seconds next to the wall time.
+import { execFileSync, spawnSync } from "node:child_process"
+import * as fs from "node:fs"
+import * as os from "node:os"
+import * as path from "node:path"
+import { fileURLToPath } from "node:url"
+
+const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), "..")
+const bin = path.join(root, "dist", "bin.js")
+const runs = Number(process.env.BENCH_RUNS ?? 3)
+const realGit = execFileSync("sh", ["-c", "command -v git"], { encoding: "utf8" }).trim()
+
+const once = () => {
+  const dir = fs.realpathSync(fs.mkdtempSync(path.join(os.tmpdir(), "oompa-bench-")))
+  const repo = path.join(dir, "repo")
+  fs.mkdirSync(repo)
+  const git = (...args) => execFileSync(realGit, args, { cwd: repo, stdio: "ignore" })
+  git("init", "-q", "-b", "main")
+  git("config", "user.name", "bench")
+  git("config", "user.email", "bench@oompa.invalid")
+  fs.writeFileSync(path.join(repo, "README.md"), "# bench\n")
+  git("add", ".")
+  git("commit", "-q", "-m", "init")
+  fs.mkdirSync(path.join(repo, "tasks", "pending"), { recursive: true })
+  for (let i = 1; i <= 12; i++) {
+    fs.writeFileSync(path.join(repo, "tasks", "pending", `t${i}.json`), JSON.stringify({ id: `t${i}`, summary: `task ${i}` }))
+  }
+  fs.writeFileSync(
+    path.join(repo, "oompa.json"),
+    JSON.stringify({ workers: [{ model: "mock", count: 4, max_cycle: 6, can_plan: false }], reviewer: "mock" })
+  )
+  // The git shim: time every call in nanoseconds.
+  const shimDir = path.join(dir, "shim")
+  const gitLog = path.join(dir, "git-times.log")
+  fs.mkdirSync(shimDir)
+  fs.writeFileSync(
+    path.join(shimDir, "git"),
+    `#!/bin/sh\ns=$(date +%s%N)\n"${realGit}" "$@"\nrc=$?\necho "$(( $(date +%s%N) - s )) $1" >> "${gitLog}"\nexit $rc\n`,
+    { mode: 0o755 }
+  )
+  // oompa's own CPU time (children excluded), written at exit by a preloaded hook.
+  const cpuFile = path.join(dir, "oompa-cpu.json")
+  const hook = `import fs from "node:fs"; process.on("exit", () => fs.writeFileSync(${JSON.stringify(cpuFile)}, JSON.stringify(process.cpuUsage())))`
+  const started = process.hrtime.bigint()
+  const result = spawnSync(process.execPath, ["--import", `data:text/javascript,${encodeURIComponent(hook)}`, bin, "swarm"], {
+    cwd: repo,
+    env: { ...process.env, PATH: `${shimDir}:${process.env.PATH}` },
+    encoding: "utf8"
+  })
+  const wallMs = Number(process.hrtime.bigint() - started) / 1e6
+  if (result.status !== 0) throw new Error(`swarm failed (${result.status}):\n${result.stdout}\n${result.stderr}`)
+  const complete = fs.readdirSync(path.join(repo, "tasks", "complete")).length
+  const gitCalls = fs.readFileSync(gitLog, "utf8").trim().split("\n").map((l) => l.split(" "))
+  const gitMs = gitCalls.reduce((n, [ns]) => n + Number(ns) / 1e6, 0)
+  const byCommand = {}
+  for (const [ns, cmd] of gitCalls) byCommand[cmd] = (byCommand[cmd] ?? 0) + Number(ns) / 1e6
+  const runDir = path.join(repo, ".oompa", "runs", fs.readdirSync(path.join(repo, ".oompa", "runs"))[0])
+  let agentMs = 0
+  let turns = 0
+  for (const name of fs.readdirSync(path.join(runDir, "cycles"))) {
+    const cycle = JSON.parse(fs.readFileSync(path.join(runDir, "cycles", name), "utf8"))
+    for (const turn of cycle.turns) {
+      agentMs += turn.durationMs
+      turns += 1
+    }
+  }
+  for (const name of fs.readdirSync(path.join(runDir, "reviews"))) {
+    agentMs += JSON.parse(fs.readFileSync(path.join(runDir, "reviews", name), "utf8")).durationMs
+    turns += 1
+  }
+  const cpu = JSON.parse(fs.readFileSync(cpuFile, "utf8"))
+  const oompaCpuMs = (cpu.user + cpu.system) / 1000
+  fs.rmSync(dir, { recursive: true, force: true })
+  return { wallMs, complete, gitCalls: gitCalls.length, gitMs, agentMs, turns, byCommand, oompaCpuMs }
+}
+
+const results = []
+for (let i = 0; i < runs; i++) results.push(once())
+const median = (xs) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)]
+const s = (ms) => `${(ms / 1000).toFixed(1)} s`
+const wall = median(results.map((r) => r.wallMs))
+const gitMs = median(results.map((r) => r.gitMs))
+const agentMs = median(results.map((r) => r.agentMs))
+console.log(`swarm-4x12 (${runs} runs, median; ${os.cpus().length} cores, node ${process.version})`)
+console.log(`  wall time          ${s(wall)}   (all runs: ${results.map((r) => s(r.wallMs)).join(", ")})`)
+console.log(`  tasks complete     ${results.map((r) => r.complete).join(", ")} of 12`)
+console.log(`  git                ${median(results.map((r) => r.gitCalls))} calls, ${s(gitMs)} busy (${s(gitMs / 4)} per worker if evenly spread)`)
+console.log(`  agent turns        ${median(results.map((r) => r.turns))} turns (mock agent processes), ${s(agentMs)} busy`)
+const top = Object.entries(results[0].byCommand).sort((a, b) => b[1] - a[1]).slice(0, 6)
+console.log(`  git by command     ${top.map(([c, ms]) => `${c} ${s(ms)}`).join(", ")}`)
+console.log(`  oompa process CPU  ${s(median(results.map((r) => r.oompaCpuMs)))} (user+system, its children excluded)`)
+console.log(`  per worker: wall ${s(wall)} ≈ git ${s(gitMs / 4)} + agents ${s(agentMs / 4)} + oompa/waiting ${s(Math.max(0, wall - gitMs / 4 - agentMs / 4))}`)
