@@ -27,7 +27,10 @@ const decodeStarted = Schema.decodeUnknownOption(Schema.parseJson(StartedFile))
 export const recoverDeadRuns = Effect.fn("engine.recoverDeadRuns")(function* (options: {
   readonly root: string
   readonly queue: TaskQueue
-  readonly runLog: RunLog
+  /** Where the recovery is reported; only `dir` (this run's own folder, skipped) and `emit` are used. */
+  readonly runLog: Pick<RunLog, "dir" | "emit">
+  /** Who recovered, for stopped.json's detail; default `swarm <id of runLog.dir>`. */
+  readonly recoveredBy?: string
 }) {
   const fs = yield* FileSystem.FileSystem
   const path = yield* Path.Path
@@ -77,7 +80,7 @@ export const recoverDeadRuns = Effect.fn("engine.recoverDeadRuns")(function* (op
     yield* deadLog.writeStopped({
       swarm,
       reason: "error",
-      detail: `crashed (pid ${started.value.pid} gone without stopped.json); recovered by swarm ${options.runLog.dir.split("/").pop()}`,
+      detail: `crashed (pid ${started.value.pid} gone without stopped.json); recovered by ${options.recoveredBy ?? `swarm ${options.runLog.dir.split("/").pop()}`}`,
       stoppedAt: yield* nowIso,
       exitCode: 1,
       workers: []
