@@ -131,7 +131,8 @@ export const runCycle = (ctx: SwarmContext, spec: WorkerSpec, start: WorkerState
             break
           }
           case "EndCycle": {
-            yield* finishCycle(ctx, spec, { cycle, path, branch, progress }, action.outcome, action.detail)
+            // Uninterruptible: a Ctrl-C now must not leave the ending half recorded.
+            yield* Effect.uninterruptible(finishCycle(ctx, spec, { cycle, path, branch, progress }, action.outcome, action.detail))
             const done = yield* Ref.get(progress)
             return {
               next: state,
@@ -258,28 +259,25 @@ const releaseWorktree = (
         interrupted ? "the swarm was stopped" : `the cycle failed: ${failureText(handle.exit)}`
       )
     }
-    const progress = yield* Ref.get(handle.progress)
-    const keptOrMerged = Option.isSome(progress.mergedCommit) && Option.getOrUndefined(progress.finished) === "merged"
-      ? ctx.targetBranch
-      : keptRefOf(ctx.swarm, spec.id, handle.cycle)
     yield* git.removeWorktree(ctx.root, handle.path).pipe(
-      Effect.catchAll((error) => ctx.runLog.emit("warning", `could not remove worktree ${handle.path}: ${error.message}`, { worker: spec.id, cycle: handle.cycle }))
-    )
-    // Only delete the branch once its tip is safe elsewhere (the target or a kept ref);
-    // a branch with nothing new on it is contained in the target and goes too.
-    const holder = (yield* git.branchExists(ctx.root, handle.branch).pipe(Effect.orElseSucceed(() => false)))
-      ? yield* git.revParse(ctx.root, keptOrMerged).pipe(
-          Effect.as(keptOrMerged),
-          Effect.orElseSucceed(() => ctx.targetBranch)
-        )
-      : undefined
-    if (holder !== undefined) {
-      yield* git.deleteBranch(ctx.root, handle.branch, { verifiedMergedInto: holder }).pipe(
-        Effect.catchAll((error) =>
-          ctx.runLog.emit("warning", `kept branch ${handle.branch}: ${error.message}`, { worker: spec.id, cycle: handle.cycle })
-        )
+      Effect.catchAll((error) =>
+        ctx.runLog.emit("warning", `could not remove worktree ${handle.path}: ${error.message}`, { worker: spec.id, cycle: handle.cycle })
       )
-    }
+    )
+    // The branch goes only where its tip is safe elsewhere: under its kept ref, or
+    // in the target (merged, or nothing new on it). deleteBranch re-checks the
+    // ancestry and refuses otherwise, so a branch whose work could not be kept stays.
+    if (!(yield* git.branchExists(ctx.root, handle.branch).pipe(Effect.orElseSucceed(() => false)))) return
+    const keptRef = keptRefOf(ctx.swarm, spec.id, handle.cycle)
+    const kept = yield* git.revParse(ctx.root, keptRef).pipe(
+      Effect.as(true),
+      Effect.orElseSucceed(() => false)
+    )
+    yield* git.deleteBranch(ctx.root, handle.branch, { verifiedMergedInto: kept ? keptRef : ctx.targetBranch }).pipe(
+      Effect.catchAll((error) =>
+        ctx.runLog.emit("warning", `kept branch ${handle.branch}: ${error.message}`, { worker: spec.id, cycle: handle.cycle })
+      )
+    )
   })
 
 export const failureText = (exit: Exit.Exit<unknown, unknown>): string => {

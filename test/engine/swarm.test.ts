@@ -4,7 +4,7 @@ import { describe, expect, it } from "@effect/vitest"
 import { Deferred, Effect, Exit, Fiber } from "effect"
 import { runSwarm } from "../../src/engine/swarm.js"
 import type { Harness } from "../../src/harness/Harness.js"
-import { makeGitRepo } from "../support/gitRepo.js"
+import { makeGitRepo, type GitRepo } from "../support/gitRepo.js"
 import { engineTestLayer, inProcessMock, makeTasks, readTasks, setupProject, validateRunFiles } from "../support/swarmProject.js"
 import { NodeContext } from "@effect/platform-node"
 
@@ -20,6 +20,22 @@ const expectCleanRepo = (repo: { git: (...args: ReadonlyArray<string>) => Effect
     expect(fs.existsSync(leftover) ? fs.readdirSync(leftover) : []).toEqual([])
     expect(Object.keys(readTasks(repo.path, "current"))).toEqual([])
   })
+
+/** The mock agent, while the user commits a conflicting line to shared.txt on main after the claim. */
+const userCommitsWhileAgentWorks = (repo: GitRepo): Harness => {
+  const mock = inProcessMock(repo.path)
+  return {
+    name: "mock",
+    runTurn: (request) =>
+      mock.runTurn(request).pipe(
+        Effect.tap(() =>
+          request.prompt.includes("## Claim results")
+            ? repo.write("shared.txt", "base\nfrom the user\n").pipe(Effect.zipRight(repo.commit("user edit")))
+            : Effect.void
+        )
+      )
+  }
+}
 
 describe("swarm end to end (real git, in-process mock agents)", () => {
   it.live("4 workers and 12 tasks: every task complete, its commit on main, nothing left behind", () =>
@@ -117,19 +133,7 @@ describe("swarm end to end (real git, in-process mock agents)", () => {
         tasks: makeTasks(1),
         scenario: { turns: { w0: [{ auto: true }, { write: { "shared.txt": "base\nfrom the agent\n" }, auto: true }] } }
       })
-      // While the agent works, the user commits a conflicting line on main.
-      const mock = inProcessMock(repo.path)
-      const harness: Harness = {
-        name: "mock",
-        runTurn: (request) =>
-          mock.runTurn(request).pipe(
-            Effect.tap(() =>
-              request.prompt.includes("## Claim results")
-                ? repo.write("shared.txt", "base\nfrom the user\n").pipe(Effect.zipRight(repo.commit("user edit")))
-                : Effect.void
-            )
-          )
-      }
+      const harness = userCommitsWhileAgentWorks(repo)
       const result = yield* runSwarm(config, { print: quiet }).pipe(
         Effect.provide(engineTestLayer({ baseDir: repo.path, harness }))
       )
@@ -158,18 +162,7 @@ describe("swarm end to end (real git, in-process mock agents)", () => {
           turns: { w0: [{ auto: true }, { write: { "shared.txt": "base\nfrom the agent\n" }, auto: true }, stubborn, stubborn, stubborn, stubborn] }
         }
       })
-      const mock = inProcessMock(repo.path)
-      const harness: Harness = {
-        name: "mock",
-        runTurn: (request) =>
-          mock.runTurn(request).pipe(
-            Effect.tap(() =>
-              request.prompt.includes("## Claim results")
-                ? repo.write("shared.txt", "base\nfrom the user\n").pipe(Effect.zipRight(repo.commit("user edit")))
-                : Effect.void
-            )
-          )
-      }
+      const harness = userCommitsWhileAgentWorks(repo)
       const result = yield* runSwarm(config, { print: quiet }).pipe(
         Effect.provide(engineTestLayer({ baseDir: repo.path, harness }))
       )
