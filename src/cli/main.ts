@@ -1,10 +1,15 @@
 import { Command } from "@effect/cli"
 import { checkCommand } from "./check.js"
+import { cleanupCommand } from "./cleanup.js"
 import { demoCommand } from "./demo.js"
 import { initCommand } from "./init.js"
+import { listCommand } from "./list.js"
+import { logsCommand } from "./logs.js"
 import { schemaCommand } from "./schema.js"
+import { stopCommand } from "./stop.js"
 import { runCommand, swarmCommand } from "./swarm.js"
 import { tasksCommand } from "./tasks.js"
+import { viewCommand } from "./view.js"
 import { version } from "../version.js"
 
 const root = Command.make("oompa").pipe(
@@ -16,7 +21,12 @@ const root = Command.make("oompa").pipe(
     initCommand,
     tasksCommand,
     checkCommand,
-    schemaCommand
+    schemaCommand,
+    listCommand,
+    viewCommand,
+    logsCommand,
+    stopCommand,
+    cleanupCommand
   ])
 )
 

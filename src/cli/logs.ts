@@ -1,0 +1,134 @@
+import { Command, Options } from "@effect/cli"
+import { FileSystem, Path } from "@effect/platform"
+import { Console, Duration, Effect, Logger, LogLevel, Option, Queue, Stream } from "effect"
+import { UsageError } from "../domain/errors.js"
+import type { RunEvent } from "../domain/RunFiles.js"
+import { pidAlive } from "../engine/recover.js"
+import {
+  decodeEventLines,
+  describeProblems,
+  findRuns,
+  formatEvent,
+  listRuns,
+  selectRun,
+  type RunInfo
+} from "../runs/readRuns.js"
+import { watchDirs } from "../services/taskQueue/watchDirs.js"
+import { swarmArg } from "./view.js"
+
+const workerOption = Options.text("worker").pipe(
+  Options.withAlias("w"),
+  Options.withDescription("Only this worker's events (w0, w1, …, planner)"),
+  Options.optional
+)
+const followOption = Options.boolean("follow").pipe(
+  Options.withAlias("f"),
+  Options.withDescription("Keep printing new events until the run stops (or Ctrl-C)")
+)
+const turnOption = Options.text("turn").pipe(
+  Options.withDescription("Print the raw agent output of one turn instead: <worker>-c<N>-t<T> (e.g. w0-c1-t2)"),
+  Options.optional
+)
+
+const NEWLINE = 10
+
+/** Prints the raw log file `logs/<name>.log` of a run, streamed. */
+const printTurnLog = (run: RunInfo, name: string) =>
+  Effect.gen(function* () {
+    const fs = yield* FileSystem.FileSystem
+    const path = yield* Path.Path
+    const logsDir = path.join(run.dir, "logs")
+    const file = path.join(logsDir, `${name}.log`)
+    const exists = /^[A-Za-z0-9._-]+$/.test(name) && (yield* fs.exists(file).pipe(Effect.orElseSucceed(() => false)))
+    if (!exists) {
+      const known = (yield* fs.readDirectory(logsDir).pipe(Effect.orElseSucceed(() => [] as Array<string>)))
+        .filter((n) => n.endsWith(".log"))
+        .map((n) => n.slice(0, -".log".length))
+        .sort()
+      return yield* new UsageError({
+        message: `run ${run.id} has no turn log ${JSON.stringify(name)}; ${
+          known.length === 0 ? "it has no turn logs" : `its turn logs: ${known.join(", ")}`
+        }`
+      })
+    }
+    yield* fs.stream(file).pipe(
+      Stream.runForEach((chunk) => Effect.sync(() => process.stdout.write(chunk))),
+      Effect.orDie
+    )
+  })
+
+/**
+ * Prints events.jsonl from the start and, with `follow`, every line appended
+ * after, woken by a watch on the run folder (no polling). It stops once
+ * stopped.json exists and the swarm's last event is in (its `swarm-stopped`
+ * line, or its process is gone).
+ */
+const printEvents = (run: RunInfo, worker: Option.Option<string>, follow: boolean) =>
+  Effect.gen(function* () {
+    const fs = yield* FileSystem.FileSystem
+    const path = yield* Path.Path
+    const eventsPath = path.join(run.dir, "events.jsonl")
+    const stoppedPath = path.join(run.dir, "stopped.json")
+    const decoder = new TextDecoder()
+    // Registered before the first read, so nothing appended after it goes unnoticed.
+    const wake = follow
+      ? Option.some(yield* watchDirs([run.dir]).pipe(Effect.mapError((e) => new UsageError({ message: e.message }))))
+      : Option.none<Queue.Dequeue<void>>()
+    let offset = 0
+    let line = 1
+    let sawEnd = false
+    const show = (event: RunEvent) => Option.isNone(worker) || event.worker === worker.value
+
+    const drain = Effect.gen(function* () {
+      const bytes = yield* fs.readFile(eventsPath).pipe(Effect.orElseSucceed(() => new Uint8Array()))
+      if (bytes.length <= offset) return
+      const rest = bytes.subarray(offset)
+      const end = rest.lastIndexOf(NEWLINE)
+      if (end === -1) return // a line still being written
+      const text = decoder.decode(rest.subarray(0, end + 1))
+      offset += end + 1
+      const { events, problems } = decodeEventLines(text, line)
+      line += text.split("\n").length - 1
+      for (const event of events) {
+        if (event.type === "swarm-stopped") sawEnd = true
+        if (show(event)) yield* Console.log(formatEvent(event))
+      }
+      for (const problem of describeProblems(run, problems)) yield* Console.error(problem)
+    })
+
+    if (Option.isNone(wake)) return yield* drain
+    const pid = Option.map(run.started, (s) => s.pid)
+    for (;;) {
+      const stopped = yield* fs.exists(stoppedPath).pipe(Effect.orElseSucceed(() => false))
+      yield* drain
+      if (stopped && (sawEnd || Option.isNone(pid) || !pidAlive(pid.value))) return
+      if (stopped) {
+        // stopped.json is written just before the swarm's last event: wait for it, within bounds.
+        yield* Queue.take(wake.value).pipe(Effect.timeout(Duration.seconds(5)), Effect.ignore)
+        yield* drain
+        return
+      }
+      yield* Queue.take(wake.value)
+    }
+  }).pipe(Effect.scoped)
+
+/** `oompa logs [swarm] [--worker w0] [--follow] [--turn w0-c1-t2]` (SPEC §10). */
+export const logsCommand = Command.make(
+  "logs",
+  { swarm: swarmArg, worker: workerOption, follow: followOption, turn: turnOption },
+  ({ follow, swarm, turn, worker }) =>
+    Effect.gen(function* () {
+      const { runsDir } = yield* findRuns(process.cwd())
+      const run = yield* selectRun(yield* listRuns(runsDir), swarm)
+      if (Option.isSome(turn)) return yield* printTurnLog(run, turn.value)
+      if (Option.isSome(worker) && Option.isSome(run.started)) {
+        const ids = [...run.started.value.workers.map((w) => w.id), "planner"]
+        if (!ids.includes(worker.value)) {
+          return yield* new UsageError({
+            message: `run ${run.id} has no worker ${JSON.stringify(worker.value)}; its workers: ${ids.join(", ")}`
+          })
+        }
+      }
+      yield* printEvents(run, worker, follow)
+    }).pipe(Logger.withMinimumLogLevel(LogLevel.Error))
+).pipe(Command.withDescription("Print a run's events (the swarm's terminal lines), or one turn's raw agent output"))

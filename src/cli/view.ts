@@ -1,0 +1,72 @@
+import { Args, Command } from "@effect/cli"
+import { Console, Effect, Logger, LogLevel, Option } from "effect"
+import { formatSummaryTable } from "../engine/summary.js"
+import {
+  describeProblems,
+  findRuns,
+  formatCost,
+  formatDuration,
+  formatEvent,
+  formatTable,
+  listRuns,
+  localDateTime,
+  readEvents,
+  selectRun,
+  workerSummaries,
+  type RunInfo
+} from "../runs/readRuns.js"
+
+export const swarmArg = Args.text({ name: "swarm" }).pipe(
+  Args.withDescription("The swarm id, or a unique prefix of it (default: the newest run)"),
+  Args.optional
+)
+
+const header = (run: RunInfo): string => {
+  const started = Option.getOrUndefined(run.started)
+  const stopped = Option.getOrUndefined(run.stopped)
+  const status =
+    stopped === undefined
+      ? run.status
+      : `${run.status} (exit ${stopped.exitCode}${stopped.detail === undefined ? "" : `: ${stopped.detail.split("\n")[0]}`})`
+  return formatTable([
+    ["swarm", run.id],
+    ["status", status],
+    ["pid", started === undefined ? "?" : `${started.pid} on ${started.host}`],
+    ["started", started === undefined ? "?" : localDateTime(started.startedAt)],
+    ...(stopped === undefined ? [] : [["stopped", localDateTime(stopped.stoppedAt)]]),
+    ["target", started?.targetBranch ?? "?"],
+    ["config", started?.configPath ?? "?"]
+  ])
+}
+
+const cycleLines = (run: RunInfo): string =>
+  formatTable(
+    run.cycles.map((c) => [
+      `${c.worker}-c${c.cycle}`,
+      c.outcome,
+      c.claims.length === 0 ? "no claims" : `claims ${c.claims.join(",")}`,
+      `review rounds ${c.reviewRounds}`,
+      c.mergedCommit !== undefined
+        ? `merged ${c.mergedCommit.slice(0, 12)}`
+        : c.keptRef !== undefined
+          ? `kept ${c.keptRef}`
+          : "-",
+      formatDuration(c.durationMs),
+      formatCost(c.costUsd ?? 0)
+    ])
+  )
+
+/** `oompa view [swarm]` (SPEC §10): one run from its run files. */
+export const viewCommand = Command.make("view", { swarm: swarmArg }, ({ swarm }) =>
+  Effect.gen(function* () {
+    const { runsDir } = yield* findRuns(process.cwd())
+    const run = yield* selectRun(yield* listRuns(runsDir), swarm)
+    const { events, problems } = yield* readEvents(run.dir)
+    const out: Array<string> = [header(run), "", formatSummaryTable(workerSummaries(run)), ""]
+    out.push(run.cycles.length === 0 ? "no cycle has ended yet" : `cycles:\n${cycleLines(run)}`)
+    out.push("", events.length > 15 ? `last 15 of ${events.length} events:` : "events:")
+    out.push(...events.slice(-15).map(formatEvent))
+    yield* Console.log(out.join("\n"))
+    for (const line of describeProblems(run, [...run.problems, ...problems])) yield* Console.error(line)
+  }).pipe(Logger.withMinimumLogLevel(LogLevel.Error))
+).pipe(Command.withDescription("Show one run: status, per-worker summary, cycles, last events"))

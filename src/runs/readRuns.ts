@@ -1,0 +1,362 @@
+import * as os from "node:os"
+import { FileSystem, Path } from "@effect/platform"
+import { DateTime, Effect, Either, Option, ParseResult, Schema } from "effect"
+import {
+  CycleFile,
+  RunEvent,
+  StartedFile,
+  StoppedFile,
+  type WorkerSummary
+} from "../domain/RunFiles.js"
+import { pidAlive } from "../engine/recover.js"
+import { Git } from "../services/Git.js"
+
+/**
+ * The reader of the run files of SPEC §11 (`.oompa/runs/<swarm>/`), for
+ * `list`, `view`, `logs`, `stop` and `cleanup`. It reads only those files:
+ * each is decoded with the Schema it was written with, and a file that does
+ * not decode is reported as a `RunProblem` beside the rest, never a crash.
+ */
+
+// ---------------------------------------------------------------------------
+// Errors (exit code 2: bad input)
+
+/** The current folder is not inside a git repository, so there is no runs folder to read. */
+export class NotInRepository extends Schema.TaggedError<NotInRepository>()("NotInRepository", {
+  cwd: Schema.String
+}) {
+  get exitCode() {
+    return 2
+  }
+  override get message(): string {
+    return `${this.cwd} is not inside a git repository: oompa keeps its runs under <git toplevel>/.oompa/runs`
+  }
+  override toString() {
+    return this.message
+  }
+}
+
+/** No run matches what the user asked for (unknown id, ambiguous prefix, nothing running, no runs at all). */
+export class RunNotFound extends Schema.TaggedError<RunNotFound>()("RunNotFound", {
+  message: Schema.String
+}) {
+  get exitCode() {
+    return 2
+  }
+  override toString() {
+    return this.message
+  }
+}
+
+// ---------------------------------------------------------------------------
+// Data
+
+/** A run file (or one line of events.jsonl) that could not be read or decoded. */
+export interface RunProblem {
+  /** Path relative to the run folder, with `:<line>` for events.jsonl. */
+  readonly file: string
+  readonly message: string
+}
+
+/**
+ * `running`: no stopped.json and the owner pid is alive on this host (a run
+ * started on another host, seen through a shared folder, counts as running:
+ * its pid cannot be checked from here). `crashed`: no stopped.json and the
+ * pid is gone. `starting`: no started.json yet (nor stopped.json): the run
+ * folder exists but the swarm has not written its start. Otherwise
+ * stopped.json's reason.
+ */
+export type RunStatus = "running" | "crashed" | "starting" | StoppedFile["reason"]
+
+export interface RunInfo {
+  readonly id: string
+  readonly dir: string
+  readonly started: Option.Option<StartedFile>
+  readonly stopped: Option.Option<StoppedFile>
+  readonly status: RunStatus
+  /** Ordered by worker (as in started.json), then cycle. */
+  readonly cycles: ReadonlyArray<CycleFile>
+  readonly problems: ReadonlyArray<RunProblem>
+  /** started.json's startedAt, else the folder's modification time (ms since the epoch); for ordering. */
+  readonly sortKey: number
+}
+
+export interface RunsLocation {
+  readonly root: string
+  readonly runsDir: string
+}
+
+// ---------------------------------------------------------------------------
+// Reading
+
+const formatParseError = (error: ParseResult.ParseError): string =>
+  ParseResult.TreeFormatter.formatErrorSync(error).split("\n").slice(0, 6).join("\n")
+
+/** Finds `<git toplevel>/.oompa/runs` from `cwd` through the Git service. */
+export const findRuns = Effect.fn("runs.findRuns")(function* (cwd: string) {
+  const git = yield* Git
+  const path = yield* Path.Path
+  const root = yield* git.toplevel(cwd).pipe(Effect.mapError(() => new NotInRepository({ cwd })))
+  return { root, runsDir: path.join(root, ".oompa", "runs") } satisfies RunsLocation
+})
+
+const isNotFound = (error: unknown): boolean =>
+  typeof error === "object" && error !== null && "reason" in error && error.reason === "NotFound"
+
+/**
+ * Reads and decodes one JSON run file: `None` when it does not exist, a
+ * problem when it cannot be read or decoded.
+ */
+const readJsonFile = <A, I>(schema: Schema.Schema<A, I>, dir: string, relative: string) =>
+  Effect.gen(function* () {
+    const fs = yield* FileSystem.FileSystem
+    const path = yield* Path.Path
+    const text = yield* Effect.either(fs.readFileString(path.join(dir, relative)))
+    if (Either.isLeft(text)) {
+      if (isNotFound(text.left)) return { value: Option.none<A>(), problem: Option.none<RunProblem>() }
+      return { value: Option.none<A>(), problem: Option.some<RunProblem>({ file: relative, message: text.left.message }) }
+    }
+    const decoded = Schema.decodeUnknownEither(Schema.parseJson(schema))(text.right)
+    if (Either.isLeft(decoded)) {
+      return {
+        value: Option.none<A>(),
+        problem: Option.some<RunProblem>({ file: relative, message: formatParseError(decoded.left) })
+      }
+    }
+    return { value: Option.some(decoded.right), problem: Option.none<RunProblem>() }
+  })
+
+const statusOf = (started: Option.Option<StartedFile>, stopped: Option.Option<StoppedFile>): RunStatus => {
+  if (Option.isSome(stopped)) return stopped.value.reason
+  if (Option.isNone(started)) return "starting"
+  if (started.value.host !== os.hostname()) return "running"
+  return pidAlive(started.value.pid) ? "running" : "crashed"
+}
+
+const isoMillis = (iso: string): number | undefined =>
+  Option.getOrUndefined(Option.map(DateTime.make(iso), DateTime.toEpochMillis))
+
+/** Reads one run folder: started.json, stopped.json, every cycles/*.json. */
+export const readRun = Effect.fn("runs.readRun")(function* (dir: string) {
+  const fs = yield* FileSystem.FileSystem
+  const path = yield* Path.Path
+  const problems: Array<RunProblem> = []
+  const started = yield* readJsonFile(StartedFile, dir, "started.json")
+  const stopped = yield* readJsonFile(StoppedFile, dir, "stopped.json")
+  for (const problem of [started.problem, stopped.problem]) if (Option.isSome(problem)) problems.push(problem.value)
+
+  const cycleNames = yield* fs
+    .readDirectory(path.join(dir, "cycles"))
+    .pipe(Effect.orElseSucceed(() => [] as Array<string>))
+  const cycles: Array<CycleFile> = []
+  for (const name of cycleNames.filter((n) => n.endsWith(".json")).sort()) {
+    const cycle = yield* readJsonFile(CycleFile, dir, `cycles/${name}`)
+    if (Option.isSome(cycle.value)) cycles.push(cycle.value.value)
+    if (Option.isSome(cycle.problem)) problems.push(cycle.problem.value)
+  }
+  const workerOrder = Option.match(started.value, {
+    onNone: () => [] as Array<string>,
+    onSome: (s) => s.workers.map((w) => w.id)
+  })
+  const rank = (worker: string) => {
+    const index = workerOrder.indexOf(worker)
+    return index === -1 ? workerOrder.length : index
+  }
+  cycles.sort((a, b) => rank(a.worker) - rank(b.worker) || a.worker.localeCompare(b.worker) || a.cycle - b.cycle)
+
+  const fromStarted = Option.flatMap(started.value, (s) => Option.fromNullable(isoMillis(s.startedAt)))
+  const sortKey = Option.isSome(fromStarted)
+    ? fromStarted.value
+    : yield* fs.stat(dir).pipe(
+        Effect.map((info) => Option.getOrElse(Option.map(info.mtime, (d) => d.getTime()), () => 0)),
+        Effect.orElseSucceed(() => 0)
+      )
+  return {
+    id: path.basename(dir),
+    dir,
+    started: started.value,
+    stopped: stopped.value,
+    status: statusOf(started.value, stopped.value),
+    cycles,
+    problems,
+    sortKey
+  } satisfies RunInfo
+})
+
+/** Every run under `runsDir`, newest first. No runs folder: no runs. */
+export const listRuns = Effect.fn("runs.listRuns")(function* (runsDir: string) {
+  const fs = yield* FileSystem.FileSystem
+  const path = yield* Path.Path
+  const names = yield* fs.readDirectory(runsDir).pipe(Effect.orElseSucceed(() => [] as Array<string>))
+  const runs: Array<RunInfo> = []
+  for (const name of names) {
+    const dir = path.join(runsDir, name)
+    const isDir = yield* fs.stat(dir).pipe(
+      Effect.map((info) => info.type === "Directory"),
+      Effect.orElseSucceed(() => false)
+    )
+    if (isDir) runs.push(yield* readRun(dir))
+  }
+  return runs.sort((a, b) => b.sortKey - a.sortKey || b.id.localeCompare(a.id))
+})
+
+/**
+ * The run the user names: an exact id or a unique prefix of one; with no
+ * name, the newest run. Unknown or ambiguous: `RunNotFound` naming the known ids.
+ */
+export const selectRun = (
+  runs: ReadonlyArray<RunInfo>,
+  wanted: Option.Option<string>
+): Effect.Effect<RunInfo, RunNotFound> => {
+  if (runs.length === 0) return Effect.fail(new RunNotFound({ message: "No runs yet" }))
+  if (Option.isNone(wanted)) return Effect.succeed(runs[0]!)
+  const exact = runs.find((run) => run.id === wanted.value)
+  if (exact !== undefined) return Effect.succeed(exact)
+  const matches = wanted.value === "" ? [] : runs.filter((run) => run.id.startsWith(wanted.value))
+  if (matches.length === 1) return Effect.succeed(matches[0]!)
+  const known = (matches.length > 1 ? matches : runs).map((run) => run.id).join(", ")
+  return Effect.fail(
+    new RunNotFound({
+      message:
+        matches.length > 1
+          ? `${JSON.stringify(wanted.value)} matches several runs: ${known}`
+          : `no run ${JSON.stringify(wanted.value)}; known runs: ${known}`
+    })
+  )
+}
+
+/** One line of events.jsonl decoded, or the problem with it. */
+export const decodeEventLines = (
+  text: string,
+  firstLine = 1
+): { readonly events: ReadonlyArray<RunEvent>; readonly problems: ReadonlyArray<RunProblem> } => {
+  const events: Array<RunEvent> = []
+  const problems: Array<RunProblem> = []
+  const decode = Schema.decodeUnknownEither(Schema.parseJson(RunEvent))
+  text.split("\n").forEach((line, index) => {
+    if (line.trim() === "") return
+    const decoded = decode(line)
+    if (Either.isRight(decoded)) events.push(decoded.right)
+    else problems.push({ file: `events.jsonl:${firstLine + index}`, message: formatParseError(decoded.left) })
+  })
+  return { events, problems }
+}
+
+/** All of a run's events. A missing events.jsonl is no events. */
+export const readEvents = Effect.fn("runs.readEvents")(function* (dir: string) {
+  const fs = yield* FileSystem.FileSystem
+  const path = yield* Path.Path
+  const text = yield* Effect.either(fs.readFileString(path.join(dir, "events.jsonl")))
+  if (Either.isLeft(text)) {
+    if (isNotFound(text.left)) return { events: [] as ReadonlyArray<RunEvent>, problems: [] as ReadonlyArray<RunProblem> }
+    return { events: [] as ReadonlyArray<RunEvent>, problems: [{ file: "events.jsonl", message: text.left.message }] }
+  }
+  return decodeEventLines(text.right)
+})
+
+// ---------------------------------------------------------------------------
+// Derived figures
+
+const emptyUsage = { inputTokens: 0, outputTokens: 0, cachedInputTokens: 0 }
+
+export interface RunTotals {
+  readonly cycles: number
+  readonly merged: number
+  readonly inputTokens: number
+  readonly outputTokens: number
+  readonly costUsd: number
+}
+
+/** Sums over the cycle files. */
+export const totalsOf = (cycles: ReadonlyArray<CycleFile>): RunTotals =>
+  cycles.reduce(
+    (acc, c) => ({
+      cycles: acc.cycles + 1,
+      merged: acc.merged + (c.outcome === "merged" ? 1 : 0),
+      inputTokens: acc.inputTokens + c.usage.inputTokens,
+      outputTokens: acc.outputTokens + c.usage.outputTokens,
+      costUsd: acc.costUsd + (c.costUsd ?? 0)
+    }),
+    { cycles: 0, merged: 0, inputTokens: 0, outputTokens: 0, costUsd: 0 }
+  )
+
+/**
+ * The per-worker summary: stopped.json's when it has one, else computed from
+ * the cycle files (every worker of started.json, idle ones included).
+ */
+export const workerSummaries = (run: RunInfo): ReadonlyArray<WorkerSummary> => {
+  if (Option.isSome(run.stopped) && run.stopped.value.workers.length > 0) return run.stopped.value.workers
+  const declared = Option.match(run.started, { onNone: () => [], onSome: (s) => s.workers })
+  const ids = [...declared.map((w) => w.id)]
+  for (const cycle of run.cycles) if (!ids.includes(cycle.worker)) ids.push(cycle.worker)
+  const stopReason = run.status
+  return ids.map((id) => {
+    const cycles = run.cycles.filter((c) => c.worker === id)
+    const model = declared.find((w) => w.id === id)?.model ?? cycles[0]?.model ?? "?"
+    const count = (outcome: CycleFile["outcome"]) => cycles.filter((c) => c.outcome === outcome).length
+    const merged = count("merged")
+    const rejected = count("rejected")
+    const errors = count("error")
+    return {
+      id,
+      model,
+      cycles: cycles.length,
+      merged,
+      rejected,
+      errors,
+      other: cycles.length - merged - rejected - errors,
+      turns: cycles.reduce((n, c) => n + c.turns.length, 0),
+      durationMs: cycles.reduce((n, c) => n + c.durationMs, 0),
+      usage: cycles.reduce(
+        (u, c) => ({
+          inputTokens: u.inputTokens + c.usage.inputTokens,
+          outputTokens: u.outputTokens + c.usage.outputTokens,
+          cachedInputTokens: u.cachedInputTokens + c.usage.cachedInputTokens
+        }),
+        emptyUsage
+      ),
+      costUsd: cycles.reduce((n, c) => n + (c.costUsd ?? 0), 0),
+      stopReason
+    }
+  })
+}
+
+// ---------------------------------------------------------------------------
+// Formatting helpers shared by the commands
+
+const pad2 = (n: number) => String(n).padStart(2, "0")
+
+/** An ISO timestamp as local `YYYY-MM-DD HH:MM:SS` (the text itself when it does not parse). */
+export const localDateTime = (iso: string): string =>
+  Option.match(DateTime.make(iso), {
+    onNone: () => iso,
+    onSome: (dt) => {
+      const p = DateTime.toParts(DateTime.setZone(dt, DateTime.zoneMakeLocal()))
+      return `${p.year}-${pad2(p.month)}-${pad2(p.day)} ${pad2(p.hours)}:${pad2(p.minutes)}:${pad2(p.seconds)}`
+    }
+  })
+
+/** An ISO timestamp as local `HH:MM:SS`. */
+export const localTime = (iso: string): string => localDateTime(iso).split(" ")[1] ?? iso
+
+export const formatDuration = (ms: number): string =>
+  ms >= 60_000 ? `${Math.floor(ms / 60_000)}m${Math.round((ms % 60_000) / 1000)}s` : `${(ms / 1000).toFixed(1)}s`
+
+export const formatCost = (usd: number): string => `$${usd.toFixed(4)}`
+
+/** The terminal line of an event, as the swarm printed it, with the local time in front. */
+export const formatEvent = (event: RunEvent): string => {
+  const prefix = event.worker !== undefined ? `[${event.worker}]` : "[oompa]"
+  const cycle = event.cycle !== undefined ? ` c${event.cycle}` : ""
+  return `${localTime(event.at)} ${prefix}${cycle} ${event.message}`
+}
+
+/** Left-aligned columns, two spaces apart. */
+export const formatTable = (rows: ReadonlyArray<ReadonlyArray<string>>): string => {
+  const widths: Array<number> = []
+  for (const row of rows) row.forEach((cell, i) => (widths[i] = Math.max(widths[i] ?? 0, cell.length)))
+  return rows.map((row) => row.map((cell, i) => cell.padEnd(widths[i]!)).join("  ").trimEnd()).join("\n")
+}
+
+export const describeProblems = (run: RunInfo, problems: ReadonlyArray<RunProblem> = run.problems): ReadonlyArray<string> =>
+  problems.map((p) => `warning: run ${run.id}: ${p.file} does not decode: ${p.message.replace(/\n/g, " ")}`)
