@@ -43,6 +43,25 @@ describe("oompa swarm (built binary, mock agents as real processes)", () => {
     expect(git(dir, "branch", "--list", "oompa/*")).toBe("")
   }, 180_000)
 
+  it("two swarms on one repository share the queue and serialise their merges: every task merged once", async () => {
+    const dir = makeProject({ workers: [{ model: "mock", count: 2, max_cycle: 4, can_plan: false }], reviewer: "mock" }, 6)
+    const [a, b] = await Promise.all([
+      runCliAsync(["swarm"], { cwd: dir, timeoutMs: 150_000 }),
+      runCliAsync(["swarm"], { cwd: dir, timeoutMs: 150_000 })
+    ])
+    expect([a!.code, b!.code]).toEqual([0, 0])
+    const complete = listDir(path.join(dir, "tasks", "complete")).sort()
+    expect(complete).toEqual(["t1.json", "t2.json", "t3.json", "t4.json", "t5.json", "t6.json"])
+    for (const file of complete) {
+      const task = JSON.parse(fs.readFileSync(path.join(dir, "tasks", "complete", file), "utf8"))
+      // Each merge commit is on main: no fast-forward overwrote another swarm's merge.
+      expect(git(dir, "merge-base", "--is-ancestor", task.merged_commit, "main")).toBe("")
+    }
+    expect(git(dir, "ls-tree", "--name-only", "main", "work/").split("\n")).toHaveLength(6)
+    expect(listDir(path.join(dir, ".oompa", "runs"))).toHaveLength(2)
+    expect(listDir(path.join(dir, ".oompa", "worktrees"))).toEqual([])
+  }, 180_000)
+
   it("a bad config exits 2 with the file and JSON path, and touches nothing", () => {
     const dir = makeProject({ workers: [{ model: "opus" }] }, 1)
     const result = runCli(["run"], { cwd: dir })
