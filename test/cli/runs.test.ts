@@ -1,9 +1,9 @@
-import { execFileSync } from "node:child_process"
+import { execFileSync, spawn } from "node:child_process"
 import * as fs from "node:fs"
 import * as os from "node:os"
 import * as path from "node:path"
 import { afterEach, beforeAll, describe, expect, it } from "@effect/vitest"
-import { ensureBuilt, runCli, runCliAsync } from "../support/runCli.js"
+import { binPath, ensureBuilt, runCli, runCliAsync } from "../support/runCli.js"
 
 /**
  * Binary-level tests of the run-inspection commands (SPEC §10, §11, §8):
@@ -243,8 +243,16 @@ describe("oompa list / view with no runs, outside a repository, and with a file 
 describe("oompa stop on a live detached swarm", () => {
   beforeAll(() => ensureBuilt(), 300_000)
   let livePid: number | undefined
+  let followerPid: number | undefined
 
   afterEach(() => {
+    if (followerPid !== undefined) {
+      try {
+        process.kill(followerPid, "SIGKILL")
+      } catch {
+        // already gone
+      }
+    }
     // Only if the test failed half-way: do not leave the swarm running.
     if (livePid !== undefined) {
       try {
@@ -281,6 +289,23 @@ describe("oompa stop on a live detached swarm", () => {
     const list = runCli(["list"], { cwd: dir })
     expect(list.stdout).toMatch(new RegExp(`^${swarm}\\s+\\S+ \\S+\\s+running\\s`, "m"))
 
+    // `logs --follow` is live: it has printed the turn's start before the swarm is stopped,
+    // then prints the lines appended while it stops, and ends by itself.
+    const follower = spawn(process.execPath, [binPath, "logs", "--follow", "--worker", "w0"], {
+      cwd: dir,
+      stdio: ["ignore", "pipe", "pipe"]
+    })
+    followerPid = follower.pid
+    let followed = ""
+    const followerExit = new Promise<number | null>((resolve) => follower.on("exit", (code) => resolve(code)))
+    await new Promise<void>((resolve) =>
+      follower.stdout.on("data", (chunk: Buffer) => {
+        followed += chunk.toString("utf8")
+        if (followed.includes("[w0] c1 turn 1 (start)")) resolve()
+      })
+    )
+    expect(followed).not.toContain("interrupted")
+
     const stop = await runCliAsync(["stop"], { cwd: dir, timeoutMs: 90_000 })
     expect(stop.stderr).toBe("")
     expect(stop.code).toBe(0)
@@ -291,7 +316,11 @@ describe("oompa stop on a live detached swarm", () => {
     expect(listDir(path.join(dir, "tasks", "current"))).toEqual([])
     expect(listDir(path.join(oompaDir, "worktrees"))).toEqual([])
     expect(runCli(["view", swarm], { cwd: dir }).stdout).toMatch(/^status\s+interrupted \(exit 130\)$/m)
+    expect(await followerExit).toBe(0)
+    expect(followed).toMatch(/\[w0\] c1 cycle 1 interrupted/)
+    expect(followed).not.toContain("[oompa]")
     livePid = undefined
+    followerPid = undefined
   }, 120_000)
 })
 
