@@ -1,6 +1,6 @@
-import { randomUUID } from "node:crypto"
 import { Clock, Effect, Either, Option, Ref } from "effect"
 import type { ReviewerSpec, WorkerSpec } from "../config/OompaConfig.js"
+import { randomUuid } from "../domain/ids.js"
 import { formatModel } from "../domain/Model.js"
 import { parseVerdict } from "../domain/Signal.js"
 import type { WorkerEvent } from "../domain/WorkerState.js"
@@ -57,6 +57,7 @@ export const reviewWork = Effect.fn("engine.reviewWork")(function* (
       round
     })
     const logPath = ctx.runLog.reviewLogPath(spec.id, options.cycle, round, index)
+    const sessionId = yield* randomUuid
     const startedAt = yield* nowIso
     const started = yield* Clock.currentTimeMillis
     const outcome = yield* harnesses
@@ -65,7 +66,7 @@ export const reviewWork = Effect.fn("engine.reviewWork")(function* (
         prompt,
         cwd: options.cwd,
         model: reviewer.model,
-        session: { _tag: "New", id: randomUUID() },
+        session: { _tag: "New", id: sessionId },
         mode: "review",
         timeout: spec.timeout,
         logPath

@@ -1,9 +1,9 @@
-import { randomBytes } from "node:crypto"
 import * as os from "node:os"
 import { FileSystem, Path } from "@effect/platform"
 import { Cause, Duration, Effect, Exit, Option, Ref, Schema } from "effect"
 import { loadBundledPrompt } from "../config/bundled.js"
 import type { OompaConfig, WorkerSpec } from "../config/OompaConfig.js"
+import { randomSwarmId } from "../domain/ids.js"
 import { formatModel } from "../domain/Model.js"
 import type { StoppedFile, WorkerSummary } from "../domain/RunFiles.js"
 import { emptyUsage } from "../harness/Harness.js"
@@ -52,8 +52,6 @@ export interface SwarmResult {
   readonly workers: ReadonlyArray<WorkerSummary>
 }
 
-export const newSwarmId = (): string => randomBytes(4).toString("hex")
-
 /**
  * Runs one swarm (SPEC §5–§8, §11): checks the repository, recovers leftovers
  * of crashed runs, writes started.json, runs the planner (when the queue is
@@ -64,7 +62,7 @@ export const runSwarm = Effect.fn("engine.runSwarm")(function* (config: OompaCon
   const git = yield* Git
   const fs = yield* FileSystem.FileSystem
   const path = yield* Path.Path
-  const swarm = options.swarmId ?? newSwarmId()
+  const swarm = options.swarmId ?? (yield* randomSwarmId)
 
   const root = yield* git
     .toplevel(config.projectRoot)

@@ -1,6 +1,6 @@
-import { randomUUID } from "node:crypto"
 import { Effect, Either, Option, Ref } from "effect"
 import type { WorkerSpec } from "../config/OompaConfig.js"
+import { randomUuid } from "../domain/ids.js"
 import { parseSignals, type Signals } from "../domain/Signal.js"
 import type { WorkerEvent } from "../domain/WorkerState.js"
 import { Harnesses, turnFailed } from "../harness/Harness.js"
@@ -35,7 +35,7 @@ export const runWorkerTurn = Effect.fn("engine.runWorkerTurn")(function* (
   const harnesses = yield* Harnesses
   const harness = harnesses.get(spec.model.harness)
   const logPath = ctx.runLog.turnLogPath(spec.id, options.cycle, options.turn)
-  const requested = options.session ?? randomUUID()
+  const requested = options.session ?? (yield* randomUuid)
   yield* ctx.runLog.emit("turn-started", `turn ${options.turn} (${options.kind})`, {
     worker: spec.id,
     cycle: options.cycle,

@@ -8,7 +8,8 @@ import { FileSystem } from "@effect/platform"
 import type { PlatformError } from "@effect/platform/Error"
 import * as fs from "node:fs"
 import * as path from "node:path"
-import { Config, Duration, Effect, Option, Random } from "effect"
+import { Config, Duration, Effect, Option } from "effect"
+import { randomUuid } from "../domain/ids.js"
 import type { HarnessName } from "../domain/Model.js"
 import { ProcessRunner } from "../services/ProcessRunner.js"
 import { type Harness, HarnessError, type TurnRequest, type TurnResult, type Usage } from "./Harness.js"
@@ -122,16 +123,6 @@ export const resolveBinary = (spec: Pick<CliSpec, "name" | "binary" | "binEnv" |
     }
     return { path: found.value, source: "PATH" } satisfies ResolvedBinary
   })
-
-/** A random RFC 4122 v4 uuid, from Effect's Random (so tests can seed it). */
-export const randomUuid: Effect.Effect<string> = Effect.gen(function* () {
-  const bytes: Array<number> = []
-  for (let i = 0; i < 16; i++) bytes.push(yield* Random.nextIntBetween(0, 256))
-  bytes[6] = (bytes[6]! & 0x0f) | 0x40
-  bytes[8] = (bytes[8]! & 0x3f) | 0x80
-  const hex = bytes.map((b) => b.toString(16).padStart(2, "0")).join("")
-  return `${hex.slice(0, 8)}-${hex.slice(8, 12)}-${hex.slice(12, 16)}-${hex.slice(16, 20)}-${hex.slice(20)}`
-})
 
 /** The last `maxBytes` of a file as text, trimmed; empty when unreadable. */
 const tailOf = (file: string, maxBytes: number): string => {

@@ -48,7 +48,11 @@ describe("swarm end to end (real git, in-process mock agents)", () => {
       const result = yield* runSwarm(config, { print: quiet }).pipe(Effect.provide(engineTestLayer({ baseDir: repo.path })))
 
       const complete = readTasks(repo.path, "complete")
-      expect(Object.keys(complete).sort()).toEqual(makeTasks(12).map((t) => t["id"]))
+      // On failure, say which cycles did not merge and why.
+      const notMerged = validateRunFiles(result.runDir)
+        .cycles.filter((c) => c.outcome !== "merged")
+        .map((c) => `${c.worker}-c${c.cycle} ${c.outcome}: ${c.detail}`)
+      expect(Object.keys(complete).sort(), notMerged.join("\n")).toEqual(makeTasks(12).map((t) => t["id"]))
       expect(readTasks(repo.path, "pending")).toEqual({})
       for (const [id, task] of Object.entries(complete)) {
         expect(task["completed_by"]).toMatch(/^w[0-3]@[0-9a-f]{8}$/)
