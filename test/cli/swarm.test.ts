@@ -26,6 +26,23 @@ const makeProject = (config: unknown, tasks: number, scenario?: unknown): string
   return dir
 }
 
+/**
+ * Whether a process is alive (a zombie is not: this machine's init does not
+ * reap orphans, so kill(pid, 0) alone would say yes). Waits up to 3 s for a
+ * process that was just sent SIGKILL to be gone.
+ */
+const aliveAfterKill = async (pid: number): Promise<boolean> => {
+  const alive = () => {
+    try {
+      return !/^\d+ \(.*\) Z/.test(fs.readFileSync(`/proc/${pid}/stat`, "utf8"))
+    } catch {
+      return false
+    }
+  }
+  for (let waited = 0; waited < 3000 && alive(); waited += 50) await new Promise((r) => setTimeout(r, 50))
+  return alive()
+}
+
 const listDir = (dir: string) => (fs.existsSync(dir) ? fs.readdirSync(dir) : [])
 
 describe("oompa swarm (built binary, mock agents as real processes)", () => {
@@ -107,7 +124,7 @@ describe("oompa swarm (built binary, mock agents as real processes)", () => {
     child.kill("SIGINT")
     expect(await exited).toBe(130)
 
-    expect(() => process.kill(agentPid, 0)).toThrow()
+    expect(await aliveAfterKill(agentPid)).toBe(false)
     expect(listDir(path.join(dir, ".oompa", "worktrees"))).toEqual([])
     expect(git(dir, "branch", "--list", "oompa/*")).toBe("")
     expect(listDir(path.join(dir, "tasks", "pending"))).toEqual(["t1.json"])
@@ -118,6 +135,44 @@ describe("oompa swarm (built binary, mock agents as real processes)", () => {
     expect(stopped.exitCode).toBe(130)
     expect(git(dir, "show", `refs/oompa/kept/${swarm}/w0-c1:wip.txt`)).toBe("half done")
     expect(stdout).toContain("cycle 1 interrupted")
+  }, 180_000)
+
+  it("a second SIGINT kills the agents at once (even one ignoring SIGTERM); the next run recovers the leftovers", async () => {
+    const dir = makeProject({ workers: [{ model: "mock:scenario.json", max_cycle: 1 }] }, 1, undefined)
+    const fifo = path.join(dir, "..", `${path.basename(dir)}.fifo`)
+    execFileSync("mkfifo", [fifo])
+    // Turn 2 starts a grandchild that ignores SIGTERM and reports its pid, then the agent hangs.
+    const stubborn = `trap '' TERM; sh -c 'echo $$ > ${fifo}; exec sleep 1000' >/dev/null 2>&1 &`
+    fs.writeFileSync(
+      path.join(dir, "scenario.json"),
+      JSON.stringify({ turns: { w0: [{ auto: true }, { write: { "wip.txt": "half done\n" }, run: [stubborn], hang: true }] } })
+    )
+    const child = spawn(process.execPath, [binPath, "swarm"], { cwd: dir, stdio: ["ignore", "pipe", "pipe"] })
+    let stderr = ""
+    const exited = new Promise<number | null>((resolve) => child.on("exit", (code) => resolve(code)))
+    const stopping = new Promise<void>((resolve) =>
+      child.stderr.on("data", (chunk) => {
+        stderr += chunk
+        if (stderr.includes("oompa: stopping")) resolve()
+      })
+    )
+    const sleeperPid = Number(await fs.promises.readFile(fifo, "utf8"))
+    child.kill("SIGINT")
+    await stopping
+    child.kill("SIGINT")
+    expect(await exited).toBe(130)
+    expect(stderr).toContain("killed agent processes")
+    expect(await aliveAfterKill(sleeperPid)).toBe(false)
+
+    // The run stopped at once, so its worktree and claim are still there; a new run recovers them.
+    const [swarm] = listDir(path.join(dir, ".oompa", "runs"))
+    expect(listDir(path.join(dir, "tasks", "current"))).toEqual(["t1.json"])
+    fs.writeFileSync(path.join(dir, "oompa.json"), JSON.stringify({ workers: [{ model: "mock", max_cycle: 1 }] }))
+    const next = await runCliAsync(["swarm"], { cwd: dir, timeoutMs: 120_000 })
+    expect(next.code).toBe(0)
+    expect(next.stdout).toContain(`recovered crashed run ${swarm}`)
+    expect(git(dir, "show", `refs/oompa/kept/${swarm}/w0-c1:wip.txt`)).toBe("half done")
+    expect(listDir(path.join(dir, "tasks", "complete"))).toEqual(["t1.json"])
   }, 180_000)
 
   it("oompa demo builds a repository whose history shows the merged work", async () => {
