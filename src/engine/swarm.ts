@@ -139,27 +139,13 @@ export const runSwarm = Effect.fn("engine.runSwarm")(function* (config: OompaCon
   const finish = (exit: Exit.Exit<unknown, unknown>) =>
     Effect.gen(function* () {
       const interrupted = Exit.isFailure(exit) && Cause.isInterruptedOnly(exit.cause)
-      const all = (yield* Ref.get(summaries)).map((s) =>
-        s.stopReason === "running" ? { ...s, stopReason: interrupted ? "interrupted" : "error" } : s
-      )
-      const ordered = [...workers.map((w) => w.id), "planner"].flatMap((id) => all.filter((s) => s.id === id))
-      const withIdle = workers.map(
-        (w) =>
-          ordered.find((s) => s.id === w.id) ?? {
-            id: w.id,
-            model: formatModel(w.model),
-            cycles: 0,
-            merged: 0,
-            rejected: 0,
-            errors: 0,
-            other: 0,
-            turns: 0,
-            durationMs: 0,
-            usage: emptyUsage,
-            costUsd: 0,
-            stopReason: interrupted ? "interrupted" : "error"
-          }
-      )
+      const ended = interrupted ? "interrupted" : "error"
+      const reported = new Map((yield* Ref.get(summaries)).map((s) => [s.id, s.stopReason === "running" ? { ...s, stopReason: ended } : s]))
+      // The planner (when it ran) first, then every configured worker, those that never reported included.
+      const withIdle = [
+        ...(reported.has("planner") ? [reported.get("planner")!] : []),
+        ...workers.map((w) => reported.get(w.id) ?? idleSummary(w, ended))
+      ]
       const failedWorkers = withIdle.filter((s) => s.stopReason === "too-many-errors").map((s) => s.id)
       const reason: StoppedFile["reason"] = Exit.isSuccess(exit) ? "completed" : interrupted ? "interrupted" : "error"
       const exitCode = interrupted ? 130 : Exit.isFailure(exit) ? 1 : failedWorkers.length > 0 ? 1 : 0
@@ -188,6 +174,22 @@ export const runSwarm = Effect.fn("engine.runSwarm")(function* (config: OompaCon
   const { failedWorkers, withIdle } = yield* Ref.get(outcome)
   if (failedWorkers.length > 0) return yield* new SwarmWorkerFailed({ swarm, workers: failedWorkers })
   return { swarm, runDir: runLog.dir, workers: withIdle } satisfies SwarmResult
+})
+
+/** The summary of a worker that never finished a cycle. */
+const idleSummary = (spec: WorkerSpec, stopReason: string): WorkerSummary => ({
+  id: spec.id,
+  model: formatModel(spec.model),
+  cycles: 0,
+  merged: 0,
+  rejected: 0,
+  errors: 0,
+  other: 0,
+  turns: 0,
+  durationMs: 0,
+  usage: emptyUsage,
+  costUsd: 0,
+  stopReason
 })
 
 /** The planner as a one-cycle worker that may say __DONE__. */

@@ -37,12 +37,12 @@ describe("swarm: planner, executors, blocked merges, defects", () => {
       const result = yield* runSwarm(config, { print: quiet }).pipe(Effect.provide(engineTestLayer({ baseDir: repo.path })))
       expect(yield* repo.git("show", "main:PLAN.md")).toBe("# plan")
       expect(Object.keys(readTasks(repo.path, "complete")).sort()).toEqual(["p1", "p2"])
-      const planner = result.workers.find((w) => w.id === "planner")
-      expect(planner).toBeUndefined() // the summary lists the configured workers
+      expect(result.workers.map((w) => w.id)).toEqual(["planner", "w0", "w1"])
+      expect(result.workers[0]?.merged).toBe(1)
       const cycles = validateRunFiles(result.runDir).cycles
       expect(cycles.find((c) => c.worker === "planner")?.outcome).toBe("merged")
       // Executors stop on their own once the queue is drained (no worker may plan).
-      expect(result.workers.every((w) => w.stopReason === "no-tasks")).toBe(true)
+      expect(result.workers.slice(1).every((w) => w.stopReason === "no-tasks")).toBe(true)
     }).pipe(Effect.scoped, Effect.provide(NodeContext.layer))
   )
 
