@@ -91,6 +91,38 @@ describe("swarm end to end (real git, in-process mock agents)", () => {
     }).pipe(Effect.scoped, Effect.provide(NodeContext.layer))
   )
 
+  it.live("sessions: turns of a cycle resume one session with short prompts; each cycle starts a new session", () =>
+    Effect.gen(function* () {
+      const repo = yield* makeGitRepo()
+      const config = yield* setupProject(repo, {
+        config: { workers: [{ model: "mock:diligent", max_cycle: 2, can_plan: false }] },
+        tasks: makeTasks(2)
+      })
+      const mock = inProcessMock(repo.path)
+      const seen: Array<{ readonly session: string; readonly resume: boolean; readonly prompt: string }> = []
+      const harness: Harness = {
+        name: "mock",
+        runTurn: (request) =>
+          Effect.sync(() =>
+            seen.push({ session: request.session.id ?? "", resume: request.session._tag === "Resume", prompt: request.prompt })
+          ).pipe(Effect.zipRight(mock.runTurn(request)))
+      }
+      yield* runSwarm(config, { print: quiet }).pipe(Effect.provide(engineTestLayer({ baseDir: repo.path, harness })))
+      expect(seen.map((t) => t.resume)).toEqual([false, true, false, true])
+      expect(seen[0]!.session).toBe(seen[1]!.session)
+      expect(seen[2]!.session).toBe(seen[3]!.session)
+      expect(seen[2]!.session).not.toBe(seen[0]!.session)
+      const [first, resumed] = seen
+      expect(first!.prompt).toMatch(/^\[oompa:[0-9a-f]{8}:w0\]/)
+      expect(first!.prompt).toContain(path.join(repo.path, "tasks")) // the task header, rendered
+      expect(first!.prompt).toContain("- task-01: Write note number 1")
+      expect(resumed!.prompt).toMatch(/^\[oompa:[0-9a-f]{8}:w0\]/)
+      expect(resumed!.prompt).toContain("## Claim results")
+      expect(resumed!.prompt).not.toContain(path.join(repo.path, "tasks"))
+      expect(resumed!.prompt.length).toBeLessThan(first!.prompt.length / 2)
+    }).pipe(Effect.scoped, Effect.provide(NodeContext.layer))
+  )
+
   it.live("rejection: the work is kept under refs/oompa/kept and the task goes back to pending", () =>
     Effect.gen(function* () {
       const repo = yield* makeGitRepo()
