@@ -1,9 +1,9 @@
 import { Duration, Effect, Option, Ref } from "effect"
-import * as fs from "node:fs"
 import type { WorkerSpec } from "../config/OompaConfig.js"
 import type { WorkerEvent } from "../domain/WorkerState.js"
 import { Git } from "../services/Git.js"
 import { MergeLock } from "../services/MergeLock.js"
+import { fileTail } from "../services/fileTail.js"
 import { ProcessRunner } from "../services/ProcessRunner.js"
 import { cycleName, type SwarmContext } from "./context.js"
 import type { CycleProgress } from "./progress.js"
@@ -150,24 +150,7 @@ const runTestCommand = (ctx: SwarmContext, spec: WorkerSpec, options: DeliverOpt
       .pipe(Effect.either)
     if (result._tag === "Left") return Option.some(`test_command could not start: ${result.left.message}`)
     if (result.right.exitCode === 0 && !result.right.timedOut) return Option.none()
-    const tail = yield* Effect.sync(() => readTail(logPath, TEST_OUTPUT_TAIL))
+    const tail = (yield* Effect.sync(() => fileTail(logPath, TEST_OUTPUT_TAIL))) || "(no output)"
     const status = result.right.timedOut ? "timed out" : `exited with ${result.right.exitCode ?? "a signal"}`
     return Option.some(`The test command \`${command}\` ${status}. The end of its output:\n\n\`\`\`\n${tail}\n\`\`\``)
   })
-
-const readTail = (file: string, bytes: number): string => {
-  try {
-    const size = fs.statSync(file).size
-    const fd = fs.openSync(file, "r")
-    try {
-      const length = Math.min(size, bytes)
-      const buffer = Buffer.alloc(length)
-      fs.readSync(fd, buffer, 0, length, size - length)
-      return buffer.toString("utf8")
-    } finally {
-      fs.closeSync(fd)
-    }
-  } catch {
-    return "(no output)"
-  }
-}

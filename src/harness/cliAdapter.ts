@@ -11,6 +11,7 @@ import * as path from "node:path"
 import { Config, Duration, Effect, Option } from "effect"
 import { randomUuid } from "../domain/ids.js"
 import type { HarnessName } from "../domain/Model.js"
+import { fileTail } from "../services/fileTail.js"
 import { ProcessRunner } from "../services/ProcessRunner.js"
 import { type Harness, HarnessError, type TurnRequest, type TurnResult, type Usage } from "./Harness.js"
 
@@ -124,27 +125,10 @@ export const resolveBinary = (spec: Pick<CliSpec, "name" | "binary" | "binEnv" |
     return { path: found.value, source: "PATH" } satisfies ResolvedBinary
   })
 
-/** The last `maxBytes` of a file as text, trimmed; empty when unreadable. */
-const tailOf = (file: string, maxBytes: number): string => {
-  try {
-    const fd = fs.openSync(file, "r")
-    try {
-      const size = fs.fstatSync(fd).size
-      const length = Math.min(size, maxBytes)
-      const buffer = Buffer.alloc(length)
-      fs.readSync(fd, buffer, 0, length, size - length)
-      return buffer.toString("utf8").trim()
-    } finally {
-      fs.closeSync(fd)
-    }
-  } catch {
-    return ""
-  }
-}
 
 /** The stderr log without oompa's own `# oompa:` header lines. */
 const stderrTail = (file: string): string => {
-  const lines = tailOf(file, 4096)
+  const lines = fileTail(file, 4096)
     .split("\n")
     .filter((line) => !line.startsWith("# oompa:"))
     .map((line) => line.trimEnd())

@@ -3,6 +3,7 @@ import * as fs from "node:fs"
 import * as os from "node:os"
 import * as path from "node:path"
 import { afterEach, beforeAll, describe, expect, it } from "@effect/vitest"
+import { git, listDir, makeProject } from "../support/cliProject.js"
 import { binPath, ensureBuilt, runCli, runCliAsync } from "../support/runCli.js"
 
 /**
@@ -11,27 +12,6 @@ import { binPath, ensureBuilt, runCli, runCliAsync } from "../support/runCli.js"
  * real swarm of mock agents, or fabricated leftovers of dead and live runs.
  */
 
-const git = (cwd: string, ...args: ReadonlyArray<string>) =>
-  execFileSync("git", [...args], { cwd, encoding: "utf8", stdio: ["ignore", "pipe", "pipe"] }).trim()
-
-const makeProject = (config: unknown, tasks: number, scenario?: unknown): string => {
-  const dir = fs.realpathSync(fs.mkdtempSync(path.join(os.tmpdir(), "oompa-cli-runs-")))
-  git(dir, "init", "-q", "-b", "main")
-  git(dir, "config", "user.name", "test")
-  git(dir, "config", "user.email", "test@example.invalid")
-  fs.writeFileSync(path.join(dir, "README.md"), "# project\n")
-  git(dir, "add", ".")
-  git(dir, "commit", "-q", "-m", "init")
-  fs.writeFileSync(path.join(dir, "oompa.json"), JSON.stringify(config))
-  if (scenario !== undefined) fs.writeFileSync(path.join(dir, "scenario.json"), JSON.stringify(scenario))
-  for (const state of ["pending", "current", "complete"]) fs.mkdirSync(path.join(dir, "tasks", state), { recursive: true })
-  for (let i = 1; i <= tasks; i++) {
-    fs.writeFileSync(path.join(dir, "tasks", "pending", `t${i}.json`), JSON.stringify({ id: `t${i}`, summary: `task ${i}` }))
-  }
-  return dir
-}
-
-const listDir = (dir: string) => (fs.existsSync(dir) ? fs.readdirSync(dir) : [])
 const readJson = (file: string) => JSON.parse(fs.readFileSync(file, "utf8"))
 
 /**

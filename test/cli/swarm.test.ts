@@ -3,28 +3,9 @@ import * as fs from "node:fs"
 import * as os from "node:os"
 import * as path from "node:path"
 import { beforeAll, describe, expect, it } from "@effect/vitest"
+import { git, listDir, makeProject } from "../support/cliProject.js"
 import { binPath, ensureBuilt, runCli, runCliAsync } from "../support/runCli.js"
 
-const git = (cwd: string, ...args: ReadonlyArray<string>) =>
-  execFileSync("git", [...args], { cwd, encoding: "utf8", stdio: ["ignore", "pipe", "pipe"] }).trim()
-
-/** A temp git project with tasks and an oompa.json, as a user would set one up. */
-const makeProject = (config: unknown, tasks: number, scenario?: unknown): string => {
-  const dir = fs.realpathSync(fs.mkdtempSync(path.join(os.tmpdir(), "oompa-cli-swarm-")))
-  git(dir, "init", "-q", "-b", "main")
-  git(dir, "config", "user.name", "test")
-  git(dir, "config", "user.email", "test@example.invalid")
-  fs.writeFileSync(path.join(dir, "README.md"), "# project\n")
-  git(dir, "add", ".")
-  git(dir, "commit", "-q", "-m", "init")
-  fs.writeFileSync(path.join(dir, "oompa.json"), JSON.stringify(config))
-  if (scenario !== undefined) fs.writeFileSync(path.join(dir, "scenario.json"), JSON.stringify(scenario))
-  fs.mkdirSync(path.join(dir, "tasks", "pending"), { recursive: true })
-  for (let i = 1; i <= tasks; i++) {
-    fs.writeFileSync(path.join(dir, "tasks", "pending", `t${i}.json`), JSON.stringify({ id: `t${i}`, summary: `task ${i}` }))
-  }
-  return dir
-}
 
 /**
  * Whether a process is alive (a zombie is not: this machine's init does not
@@ -43,7 +24,6 @@ const aliveAfterKill = async (pid: number): Promise<boolean> => {
   return alive()
 }
 
-const listDir = (dir: string) => (fs.existsSync(dir) ? fs.readdirSync(dir) : [])
 
 describe("oompa swarm (built binary, mock agents as real processes)", () => {
   beforeAll(() => ensureBuilt(), 300_000)

@@ -86,6 +86,28 @@ describe("swarm: planner, executors, blocked merges, defects", () => {
     }).pipe(Effect.scoped, Effect.provide(NodeContext.layer))
   )
 
+  it.live("test_command gates the merge: a failure goes back to the agent, the fixed work is reviewed again and merged", () =>
+    Effect.gen(function* () {
+      const repo = yield* makeGitRepo()
+      const config = yield* setupProject(repo, {
+        config: {
+          workers: [{ model: "mock:diligent", max_cycle: 1 }],
+          reviewer: "mock:diligent",
+          // Passes only once the agent has addressed feedback (the mock then adds this line).
+          test_command: "grep -q 'Checked by reading it twice' work/task-01.md || { echo 'work/task-01.md: not checked'; exit 1; }"
+        },
+        tasks: makeTasks(1)
+      })
+      const result = yield* runSwarm(config, { print: quiet }).pipe(Effect.provide(engineTestLayer({ baseDir: repo.path })))
+      const [cycle] = validateRunFiles(result.runDir).cycles
+      expect(cycle.outcome).toBe("merged")
+      expect(cycle.turns.map((t: { kind: string }) => t.kind)).toEqual(["start", "claimresults", "tests-feedback"])
+      expect(cycle.reviewRounds).toBe(2)
+      expect(fs.readFileSync(path.join(result.runDir, "logs", "w0-c1-test1.log"), "utf8")).toContain("not checked")
+      expect(yield* repo.git("show", "main:work/task-01.md")).toContain("Checked by reading it twice")
+    }).pipe(Effect.scoped, Effect.provide(NodeContext.layer))
+  )
+
   it.live("a defect inside a turn still removes the worktree, keeps the work and puts the claim back", () =>
     Effect.gen(function* () {
       const repo = yield* makeGitRepo()
