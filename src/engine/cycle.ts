@@ -251,12 +251,15 @@ const releaseWorktree = (
     const git = yield* Git
     if (Exit.isFailure(handle.exit)) {
       const interrupted = Exit.isInterrupted(handle.exit)
+      const why = interrupted ? "the swarm was stopped" : `the cycle failed: ${failureText(handle.exit)}`
+      // Stopped after the target moved: the work is merged, so its claims complete.
+      const merged = Option.isSome((yield* Ref.get(handle.progress)).mergedCommit)
       yield* finishCycle(
         ctx,
         spec,
         handle,
-        interrupted ? "interrupted" : "error",
-        interrupted ? "the swarm was stopped" : `the cycle failed: ${failureText(handle.exit)}`
+        merged ? "merged" : interrupted ? "interrupted" : "error",
+        merged ? `merged; then ${why}` : why
       )
     }
     yield* git.removeWorktree(ctx.root, handle.path).pipe(

@@ -107,7 +107,13 @@ const mergeWork = (ctx: SwarmContext, spec: WorkerSpec, options: DeliverOptions)
           }
         }
         const head = yield* git.revParse(options.cwd, "HEAD")
-        const advanced = yield* git.advanceBranch(ctx.root, ctx.targetBranch, head).pipe(Effect.either)
+        // Uninterruptible, together with recording the merge: a Ctrl-C must neither kill git
+        // half-way through updating the user's checkout nor lose the fact that the target moved.
+        const advanced = yield* git.advanceBranch(ctx.root, ctx.targetBranch, head).pipe(
+          Effect.tap(() => Ref.update(options.progress, (p) => ({ ...p, mergedCommit: Option.some(head) }))),
+          Effect.either,
+          Effect.uninterruptible
+        )
         if (advanced._tag === "Left") {
           const error = advanced.left
           const reason =
@@ -120,7 +126,6 @@ const mergeWork = (ctx: SwarmContext, spec: WorkerSpec, options: DeliverOptions)
                   : error.message
           return { _tag: "MergeFailed", reason } satisfies WorkerEvent
         }
-        yield* Ref.update(options.progress, (p) => ({ ...p, mergedCommit: Option.some(head) }))
         yield* ctx.runLog.emit("merge", `merged into ${ctx.targetBranch} at ${head.slice(0, 12)}`, {
           worker: spec.id,
           cycle: options.cycle,
