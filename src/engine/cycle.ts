@@ -108,9 +108,16 @@ export const runCycle = (ctx: SwarmContext, spec: WorkerSpec, start: WorkerState
             break
           }
           case "Claim": {
-            const results = yield* ctx.queue.claim(action.ids, ownerOf(ctx, spec.id))
+            // Claim and record together, uninterruptibly: a claim the release does not know of
+            // would stay in current/ for ever.
+            const results = yield* ctx.queue.claim(action.ids, ownerOf(ctx, spec.id)).pipe(
+              Effect.tap((results) => {
+                const ids = results.flatMap((r) => (r._tag === "Claimed" ? [r.id] : []))
+                return Ref.update(progress, (p) => ({ ...p, claims: [...p.claims, ...ids.filter((id) => !p.claims.includes(id))] }))
+              }),
+              Effect.uninterruptible
+            )
             const claimed = results.flatMap((r) => (r._tag === "Claimed" ? [r.id] : []))
-            yield* Ref.update(progress, (p) => ({ ...p, claims: [...p.claims, ...claimed.filter((id) => !p.claims.includes(id))] }))
             claimReport = results.map((r) => `- ${describeClaimResult(r)}`).join("\n")
             yield* ctx.runLog.emit("claim", `claim ${action.ids.join(", ")}: ${results.map((r) => `${r.id} ${r._tag}`).join(", ")}`, {
               worker: spec.id,
@@ -186,6 +193,18 @@ const finishCycle = (ctx: SwarmContext, spec: WorkerSpec, handle: CycleHandle, o
       if (before.claims.length > 0) {
         yield* ctx.queue.recycle(before.claims).pipe(Effect.catchAll(warn("could not put claims back")))
       }
+    }
+    // A claim the cycle never recorded (its claim call failed half-way) still carries
+    // this worker's stamp: put it back too, so no task is left in current/.
+    const owner = ownerOf(ctx, spec.id)
+    const strays = yield* ctx.queue.list.pipe(
+      Effect.map((listing) =>
+        listing.current.filter((entry) => entry.task.claimed_by === owner && !before.claims.includes(entry.id)).map((entry) => entry.id)
+      ),
+      Effect.orElseSucceed((): ReadonlyArray<string> => [])
+    )
+    if (strays.length > 0) {
+      yield* ctx.queue.recycle(strays).pipe(Effect.catchAll(warn("could not put claims back")))
     }
     const endedAt = yield* nowIso
     const endedMs = yield* Clock.currentTimeMillis

@@ -108,6 +108,32 @@ describe("swarm: planner, executors, blocked merges, defects", () => {
     }).pipe(Effect.scoped, Effect.provide(NodeContext.layer))
   )
 
+  it.live("a claim the cycle never recorded (stamped with this worker) is still put back when the cycle ends", () =>
+    Effect.gen(function* () {
+      const repo = yield* makeGitRepo()
+      const config = yield* setupProject(repo, { config: { workers: [{ model: "mock:diligent", max_cycle: 1 }] }, tasks: makeTasks(1) })
+      // Moves the task to current/ with this worker's stamp behind the engine's back, then fails the turn.
+      const harness: Harness = {
+        name: "mock",
+        runTurn: (request) =>
+          Effect.gen(function* () {
+            const swarm = /^\[oompa:([0-9a-f]{8}):w0\]/.exec(request.prompt)![1]
+            fs.rmSync(path.join(repo.path, "tasks", "pending", "task-01.json"))
+            fs.writeFileSync(
+              path.join(repo.path, "tasks", "current", "task-01.json"),
+              JSON.stringify({ id: "task-01", claimed_by: `w0@${swarm}` })
+            )
+            return yield* inProcessMock(repo.path).runTurn({ ...request, prompt: "[oompa:x:w0]" }).pipe(
+              Effect.map((result) => ({ ...result, exitCode: 1 }))
+            )
+          })
+      }
+      yield* runSwarm(config, { print: quiet }).pipe(Effect.provide(engineTestLayer({ baseDir: repo.path, harness })))
+      expect(Object.keys(readTasks(repo.path, "pending"))).toEqual(["task-01"])
+      expect(readTasks(repo.path, "current")).toEqual({})
+    }).pipe(Effect.scoped, Effect.provide(NodeContext.layer))
+  )
+
   it.live("a defect inside a turn still removes the worktree, keeps the work and puts the claim back", () =>
     Effect.gen(function* () {
       const repo = yield* makeGitRepo()
