@@ -1,4 +1,3 @@
-import * as os from "node:os"
 import * as path from "node:path"
 import * as fs from "node:fs"
 import * as readline from "node:readline"
@@ -9,7 +8,12 @@ import { runMockTurn } from "./mock/agent.js"
 import { readScenario, scenarioPathOf } from "./mock/scenarioFile.js"
 import { HarnessError, type Harness, type TurnRequest, type TurnResult } from "./Harness.js"
 
-const stateDirDefault = () => process.env["OOMPA_MOCK_STATE_DIR"] ?? path.join(os.tmpdir(), "oompa-mock-sessions")
+/**
+ * Where the mock keeps session memory between turns: beside the run's logs
+ * (`.oompa/runs/<swarm>/mock-sessions/`), so nothing accumulates in /tmp.
+ */
+const stateDirFor = (logPath: string) =>
+  process.env["OOMPA_MOCK_STATE_DIR"] ?? path.join(path.dirname(logPath), "..", "mock-sessions")
 
 /**
  * The mock agent run inside this process: fast and deterministic, for engine
@@ -29,7 +33,7 @@ export const makeInProcessMockHarness = (options: { readonly baseDir: string; re
         resume: request.session._tag === "Resume",
         mode: request.mode,
         scenario: scenario.right,
-        stateDir: options.stateDir ?? stateDirDefault()
+        stateDir: options.stateDir ?? stateDirFor(request.logPath)
       })).pipe(Effect.flatMap((output) => (output.hang ? Effect.never : Effect.succeed(output))))
       const output = yield* Effect.timeoutOption(run, request.timeout)
       const finished = yield* Clock.currentTimeMillis
@@ -111,7 +115,7 @@ export const makeProcessMockHarness = (options: { readonly baseDir: string; read
             ...(request.mode === "review" ? ["--review"] : []),
             ...(scenario !== undefined ? ["--scenario", scenario] : []),
             "--state-dir",
-            options.stateDir ?? stateDirDefault()
+            options.stateDir ?? stateDirFor(request.logPath)
           ]
           const run = yield* runner
             .run({
