@@ -7,6 +7,7 @@ import { loadConfig } from "../config/loadConfig.js"
 import { UsageError } from "../domain/errors.js"
 import { randomSwarmId } from "../domain/ids.js"
 import { runSwarm } from "../engine/swarm.js"
+import { requireClis } from "./requireClis.js"
 
 const configOption = Options.file("config").pipe(
   Options.withAlias("c"),
@@ -35,6 +36,7 @@ const handler = (args: {
     const configPath = Option.getOrUndefined(Option.orElse(args.config, () => args.configPath))
     // Validate before anything is touched (and before detaching, so errors reach the user).
     const config = yield* loadConfig({ cwd, configPath })
+    yield* requireClis(config)
     const swarmId = Option.isSome(args.swarmId) ? args.swarmId.value : yield* randomSwarmId
     if (!/^[0-9a-f]{8}$/.test(swarmId)) {
       return yield* new UsageError({ message: `--swarm-id: expected 8 hex characters (like 3fa2b1c9), got ${JSON.stringify(swarmId)}` })

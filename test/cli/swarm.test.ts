@@ -68,6 +68,19 @@ describe("oompa swarm (built binary, mock agents as real processes)", () => {
     expect(listDir(path.join(dir, "tasks", "pending"))).toEqual(["t1.json"])
   })
 
+  it("a configured agent CLI that is not installed stops the swarm before anything is touched (exit 2)", () => {
+    const dir = makeProject({ workers: [{ model: "mock" }], reviewer: "claude:opus" }, 1)
+    const emptyBin = fs.mkdtempSync(path.join(os.tmpdir(), "oompa-empty-bin-"))
+    const result = runCli(["swarm"], {
+      cwd: dir,
+      env: { PATH: `${emptyBin}:/usr/bin:/bin`, OOMPA_CLAUDE_BIN: undefined }
+    })
+    expect(result.code).toBe(2)
+    expect(result.stderr).toContain("claude CLI not found on PATH; install @anthropic-ai/claude-code")
+    expect(listDir(path.join(dir, ".oompa"))).toEqual([])
+    expect(listDir(path.join(dir, "tasks", "pending"))).toEqual(["t1.json"])
+  })
+
   it("a worker that keeps failing makes the swarm exit 1", async () => {
     const dir = makeProject(
       { workers: [{ model: "mock:scenario.json", max_cycle: 3 }], max_consecutive_errors: 1 },
