@@ -27,7 +27,7 @@ const TASKS: ReadonlyArray<{ readonly id: string; readonly summary: string; read
 ]
 
 const CONFIG = {
-  workers: [{ model: "mock", count: 3, max_cycle: 4, can_plan: false, max_wait_for_tasks: 60 }],
+  workers: [{ model: "mock", count: 3, max_cycle: 6, can_plan: false, max_wait_for_tasks: 60 }],
   reviewer: "mock:demo"
 }
 
