@@ -302,12 +302,13 @@ const releaseWorktree = (
     )
   })
 
+/** The message of a typed failure (every oompa error has one), or the value as text. */
+export const messageOf = (error: unknown): string =>
+  typeof error === "object" && error !== null && "message" in error ? String(error.message) : String(error)
+
+/** What ended a failed cycle: the typed error's message, or the whole cause for a defect. */
 export const failureText = (exit: Exit.Exit<unknown, unknown>): string => {
   if (Exit.isSuccess(exit)) return ""
   const failure = Cause.failureOption(exit.cause)
-  if (Option.isSome(failure)) {
-    const error = failure.value
-    return typeof error === "object" && error !== null && "message" in error ? String(error.message) : String(error)
-  }
-  return Cause.pretty(exit.cause)
+  return Option.isSome(failure) ? messageOf(failure.value) : Cause.pretty(exit.cause)
 }

@@ -5,7 +5,7 @@ import type { WorkerSummary } from "../domain/RunFiles.js"
 import { decide, initialWorkerState, type StopReason, type WorkerState } from "../domain/WorkerState.js"
 import { addUsage, emptyUsage } from "../harness/Harness.js"
 import { decideConfigOf, type SwarmContext } from "./context.js"
-import { runCycle, type CycleResult } from "./cycle.js"
+import { messageOf, runCycle, type CycleResult } from "./cycle.js"
 
 /**
  * One worker (SPEC §5): cycles until `max_cycle`, DONE, too many errors, no
@@ -133,5 +133,3 @@ const failedCycle = (ctx: SwarmContext, spec: WorkerSpec, state: WorkerState, re
   return { next, end, turns: 0, usage: emptyUsage, costUsd: 0 }
 }
 
-const messageOf = (error: unknown): string =>
-  typeof error === "object" && error !== null && "message" in error ? String(error.message) : String(error)
