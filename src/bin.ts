@@ -7,9 +7,13 @@ import { mainLayer } from "./layers.js"
 
 /**
  * The edge. We run the program ourselves rather than with NodeRuntime.runMain
- * so that: the first SIGINT/SIGTERM interrupts the program (which ends its
- * agents and keeps their work), a second one kills every agent process group
- * at once and exits 130, and the exit code follows SPEC §10.
+ * so that the exit code follows SPEC §10 and signals escalate (SPEC §8):
+ * - the first SIGINT/SIGTERM interrupts the program, which ends its agents
+ *   (SIGTERM, then SIGKILL after the grace), keeps their work, puts claims back
+ *   and writes stopped.json;
+ * - a second one SIGKILLs every agent process at once — the interruption then
+ *   finishes in a few seconds, still recording the ending;
+ * - only a third one exits at once, without waiting for that record.
  */
 const program = cli(process.argv).pipe(Effect.provide(mainLayer({ baseDir: process.cwd() })))
 const fiber = Effect.runFork(program)
@@ -20,9 +24,12 @@ const onSignal = () => {
   if (signals === 1) {
     process.stderr.write("\noompa: stopping (agents get 5 s to exit; press Ctrl-C again to kill them now)\n")
     Effect.runFork(Fiber.interrupt(fiber))
+  } else if (signals === 2) {
+    killAllChildGroups("SIGKILL")
+    process.stderr.write("oompa: killed agent processes; recording the ending (Ctrl-C again to exit without it)\n")
   } else {
     killAllChildGroups("SIGKILL")
-    process.stderr.write("oompa: killed agent processes, exiting\n")
+    process.stderr.write("oompa: exiting without recording the ending (`oompa cleanup` recovers it)\n")
     process.exit(130)
   }
 }

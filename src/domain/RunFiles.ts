@@ -138,13 +138,20 @@ export const WorkerSummary = Schema.Struct({
   cycles: Schema.Number,
   merged: Schema.Number,
   rejected: Schema.Number,
+  // Added in 0.8: older stopped.json files lack them (read as 0).
+  mergeFailed: Schema.optionalWith(Schema.Number, { default: () => 0 }),
+  stuck: Schema.optionalWith(Schema.Number, { default: () => 0 }),
+  noChanges: Schema.optionalWith(Schema.Number, { default: () => 0 }),
   errors: Schema.Number,
+  /** Cycles that ended done or interrupted. */
   other: Schema.Number,
   turns: Schema.Number,
   durationMs: Schema.Number,
   usage: UsageRecord,
   costUsd: Schema.Number,
-  stopReason: Schema.String
+  stopReason: Schema.String,
+  /** The last cycle of this worker that failed, "c3 error: agent exited with 1 (log: …)". */
+  lastFailure: Schema.optional(Schema.String)
 })
 export type WorkerSummary = typeof WorkerSummary.Type
 

@@ -2,7 +2,7 @@ import { FileSystem, Path } from "@effect/platform"
 import { Effect, Option, Schema } from "effect"
 import { StartedFile } from "../domain/RunFiles.js"
 import { Git } from "../services/Git.js"
-import { makeRunLog, nowIso, type RunLog } from "../services/RunLog.js"
+import { makeRunLog, nowIso, stagingPidOf, type RunLog } from "../services/RunLog.js"
 import type { TaskQueue } from "../services/TaskQueue.js"
 
 /** Is a process with this pid alive on this machine? (EPERM: alive, not ours.) */
@@ -38,6 +38,12 @@ export const recoverDeadRuns = Effect.fn("engine.recoverDeadRuns")(function* (op
   const runsDir = path.join(options.root, ".oompa", "runs")
   const runs = yield* fs.readDirectory(runsDir).pipe(Effect.orElseSucceed(() => [] as Array<string>))
   for (const swarm of runs) {
+    // A run folder whose creation was cut short (its creator is gone): nothing in it ran.
+    const stagingPid = stagingPidOf(swarm)
+    if (stagingPid !== undefined) {
+      if (!pidAlive(stagingPid)) yield* fs.remove(path.join(runsDir, swarm), { recursive: true }).pipe(Effect.ignore)
+      continue
+    }
     const dir = path.join(runsDir, swarm)
     if (dir === options.runLog.dir) continue
     if (yield* fs.exists(path.join(dir, "stopped.json")).pipe(Effect.orElseSucceed(() => true))) continue

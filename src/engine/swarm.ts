@@ -5,10 +5,11 @@ import { loadBundledPrompt } from "../config/bundled.js"
 import type { OompaConfig, WorkerSpec } from "../config/OompaConfig.js"
 import { randomSwarmId } from "../domain/ids.js"
 import { formatModel } from "../domain/Model.js"
-import type { StoppedFile, WorkerSummary } from "../domain/RunFiles.js"
+import { addOutcomeCounts, describeFailedCycles, failedCycles, noOutcomes } from "../domain/outcomeCounts.js"
+import { WorkerSummary as WorkerSummarySchema, type StartedFile, type StoppedFile, type WorkerSummary } from "../domain/RunFiles.js"
 import { emptyUsage } from "../harness/Harness.js"
 import { Git } from "../services/Git.js"
-import { makeRunLog, nowIso, runDirOf } from "../services/RunLog.js"
+import { makeRunLog, nowIso, runDirOf, type RunLog } from "../services/RunLog.js"
 import { makeTaskQueue } from "../services/TaskQueue.js"
 import { version } from "../version.js"
 import type { SwarmContext } from "./context.js"
@@ -31,13 +32,35 @@ export class SwarmSetupError extends Schema.TaggedError<SwarmSetupError>()("Swar
 /** The swarm ran and a worker stopped on errors: exit 1 (SPEC §10). */
 export class SwarmWorkerFailed extends Schema.TaggedError<SwarmWorkerFailed>()("SwarmWorkerFailed", {
   workers: Schema.Array(Schema.String),
-  swarm: Schema.String
+  swarm: Schema.String,
+  /** Each worker's last failed cycle, "w0: c3 error: …". */
+  failures: Schema.Array(Schema.String)
 }) {
   get exitCode() {
     return 1
   }
   override toString() {
-    return `swarm ${this.swarm}: worker(s) ${this.workers.join(", ")} stopped after too many consecutive errors`
+    return [
+      `swarm ${this.swarm}: worker(s) ${this.workers.join(", ")} stopped after too many consecutive errors`,
+      ...this.failures.map((f) => `  ${f}`)
+    ].join("\n")
+  }
+}
+
+/** The swarm ran to its end, its cycles failed and nothing merged: exit 1 (SPEC §10). */
+export class SwarmMergedNothing extends Schema.TaggedError<SwarmMergedNothing>()("SwarmMergedNothing", {
+  swarm: Schema.String,
+  runDir: Schema.String,
+  workers: Schema.Array(WorkerSummarySchema),
+  /** "3 error, 1 merge-failed" */
+  failed: Schema.String,
+  failures: Schema.Array(Schema.String)
+}) {
+  get exitCode() {
+    return 1
+  }
+  override toString() {
+    return [`swarm ${this.swarm} merged nothing: ${this.failed} cycle(s)`, ...this.failures.map((f) => `  ${f}`)].join("\n")
   }
 }
 
@@ -80,28 +103,14 @@ export const runSwarm = Effect.fn("engine.runSwarm")(function* (config: OompaCon
 
   const queue = yield* makeTaskQueue(config.tasksDir)
   yield* queue.ensureDirs
-  const runLog = yield* makeRunLog({ dir: runDirOf(root, swarm), ...(options.print ? { print: options.print } : {}) })
-  yield* recoverDeadRuns({ root, queue, runLog })
-  for (const invalid of yield* queue.sweepInvalid) {
-    yield* runLog.emit("task-invalid", `task file ${invalid.name} is invalid and was moved to invalid/: ${invalid.reason ?? "?"}`)
-  }
-
-  const ctx: SwarmContext = {
-    swarm,
-    root,
-    targetBranch,
-    config,
-    queue,
-    runLog,
-    taskHeader: yield* loadBundledPrompt("_task_header.md").pipe(Effect.orDie),
-    reviewerPrompt: yield* loadBundledPrompt("reviewer.md").pipe(Effect.orDie)
-  }
+  const taskHeader = yield* loadBundledPrompt("_task_header.md").pipe(Effect.orDie)
+  const reviewerPrompt = yield* loadBundledPrompt("reviewer.md").pipe(Effect.orDie)
   const rawConfig = yield* fs.readFileString(config.configPath).pipe(
     Effect.map((text) => JSON.parse(text) as unknown),
     Effect.orElseSucceed(() => null)
   )
   const workers: ReadonlyArray<WorkerSpec> = config.workers
-  yield* runLog.writeStarted({
+  const started: StartedFile = {
     swarm,
     pid: process.pid,
     host: os.hostname(),
@@ -113,30 +122,36 @@ export const runSwarm = Effect.fn("engine.runSwarm")(function* (config: OompaCon
     versions: { oompa: version, node: process.version },
     workers: workers.map((w) => ({ id: w.id, model: formatModel(w.model), canPlan: w.canPlan })),
     config: rawConfig
-  })
-  const counts = yield* queue.counts
-  yield* runLog.emit(
-    "swarm-started",
-    `swarm ${swarm} on ${targetBranch}: ${workers.length} worker(s), ${counts.pending} pending task(s); run files in ${path.relative(root, runLog.dir)}`,
-    { data: { swarm, targetBranch, workers: workers.length } }
-  )
+  }
 
   const summaries = yield* Ref.make<ReadonlyArray<WorkerSummary>>([])
   const report = (summary: WorkerSummary) =>
     Ref.update(summaries, (all) => [...all.filter((s) => s.id !== summary.id), summary])
 
-  const body = Effect.gen(function* () {
-    const planner = plannerSpec(config, workers)
-    if (planner !== undefined && counts.available < planner.maxPending) {
-      yield* runLog.emit("worker-started", `planner runs first: ${counts.available} available task(s) < max_pending ${planner.maxPending}`, {
-        worker: planner.spec.id
-      })
-      yield* runWorker(ctx, planner.spec, report)
-    }
-    return yield* Effect.forEach(workers, (spec) => runWorker(ctx, spec, report), { concurrency: "unbounded" })
-  })
+  const body = (runLog: RunLog) =>
+    Effect.gen(function* () {
+      yield* recoverDeadRuns({ root, queue, runLog })
+      for (const invalid of yield* queue.sweepInvalid) {
+        yield* runLog.emit("task-invalid", `task file ${invalid.name} is invalid and was moved to invalid/: ${invalid.reason ?? "?"}`)
+      }
+      const ctx: SwarmContext = { swarm, root, targetBranch, config, queue, runLog, taskHeader, reviewerPrompt }
+      const counts = yield* queue.counts
+      yield* runLog.emit(
+        "swarm-started",
+        `swarm ${swarm} on ${targetBranch}: ${workers.length} worker(s), ${counts.pending} pending task(s); run files in ${path.relative(root, runLog.dir)}`,
+        { data: { swarm, targetBranch, workers: workers.length } }
+      )
+      const planner = plannerSpec(config, workers)
+      if (planner !== undefined && counts.available < planner.maxPending) {
+        yield* runLog.emit("worker-started", `planner runs first: ${counts.available} available task(s) < max_pending ${planner.maxPending}`, {
+          worker: planner.spec.id
+        })
+        yield* runWorker(ctx, planner.spec, report)
+      }
+      return yield* Effect.forEach(workers, (spec) => runWorker(ctx, spec, report), { concurrency: "unbounded" })
+    })
 
-  const finish = (exit: Exit.Exit<unknown, unknown>) =>
+  const finish = (runLog: RunLog, exit: Exit.Exit<unknown, unknown>) =>
     Effect.gen(function* () {
       const interrupted = Exit.isFailure(exit) && Cause.isInterruptedOnly(exit.cause)
       const ended = interrupted ? "interrupted" : "error"
@@ -147,44 +162,53 @@ export const runSwarm = Effect.fn("engine.runSwarm")(function* (config: OompaCon
         ...workers.map((w) => reported.get(w.id) ?? idleSummary(w, ended))
       ]
       const failedWorkers = withIdle.filter((s) => s.stopReason === "too-many-errors").map((s) => s.id)
+      const totals = withIdle.reduce(addOutcomeCounts, noOutcomes)
+      // SPEC §10: a swarm whose cycles failed and that landed nothing has failed, whatever stopped it.
+      const nothingMerged = Exit.isSuccess(exit) && totals.merged === 0 && failedCycles(totals) > 0
       const reason: StoppedFile["reason"] = Exit.isSuccess(exit) ? "completed" : interrupted ? "interrupted" : "error"
-      const exitCode = interrupted ? 130 : Exit.isFailure(exit) ? 1 : failedWorkers.length > 0 ? 1 : 0
+      const exitCode = interrupted ? 130 : Exit.isFailure(exit) || failedWorkers.length > 0 || nothingMerged ? 1 : 0
+      const failures = withIdle.flatMap((s) => (s.lastFailure !== undefined ? [`${s.id}: ${s.lastFailure}`] : []))
       yield* runLog.writeStopped({
         swarm,
         reason,
-        ...(Exit.isFailure(exit) && !interrupted ? { detail: Cause.pretty(exit.cause) } : {}),
+        ...(Exit.isFailure(exit) && !interrupted
+          ? { detail: Cause.pretty(exit.cause) }
+          : nothingMerged
+            ? { detail: `nothing merged: ${describeFailedCycles(totals)}` }
+            : {}),
         stoppedAt: yield* nowIso,
         exitCode,
         workers: withIdle
       })
-      const merged = withIdle.reduce((n, s) => n + s.merged, 0)
-      yield* runLog.emit("swarm-stopped", `swarm ${swarm} ${reason}: ${merged} cycle(s) merged into ${targetBranch}`, {
+      const failedPart = failedCycles(totals) > 0 ? ` (${describeFailedCycles(totals)})` : ""
+      yield* runLog.emit("swarm-stopped", `swarm ${swarm} ${reason}: ${totals.merged} cycle(s) merged into ${targetBranch}${failedPart}`, {
         data: { reason, exitCode }
       })
       yield* (options.print ?? ((line: string) => Effect.sync(() => console.log(line))))("\n" + formatSummaryTable(withIdle))
-      return { withIdle, failedWorkers }
+      return { withIdle, failedWorkers, nothingMerged, totals, failures }
     })
 
-  // onExit, not Effect.exit: the ending must be written on interruption too.
-  const outcome = yield* Ref.make<{ readonly withIdle: ReadonlyArray<WorkerSummary>; readonly failedWorkers: ReadonlyArray<string> }>({
-    withIdle: [],
-    failedWorkers: []
-  })
-  yield* body.pipe(Effect.onExit((exit) => finish(exit).pipe(Effect.flatMap((o) => Ref.set(outcome, o)))))
-  const { failedWorkers, withIdle } = yield* Ref.get(outcome)
-  if (failedWorkers.length > 0) return yield* new SwarmWorkerFailed({ swarm, workers: failedWorkers })
-  return { swarm, runDir: runLog.dir, workers: withIdle } satisfies SwarmResult
+  // Creating the run folder (with started.json) and arming its ending are one
+  // uninterruptible step: a run that wrote started.json always gets a stopped.json.
+  const { failedWorkers, withIdle, nothingMerged, totals, failures } = yield* Effect.uninterruptibleMask((restore) =>
+    Effect.gen(function* () {
+      const runLog = yield* makeRunLog({ dir: runDirOf(root, swarm), started, ...(options.print ? { print: options.print } : {}) })
+      const outcome = yield* restore(body(runLog)).pipe(Effect.exit)
+      const ending = yield* finish(runLog, outcome)
+      if (Exit.isFailure(outcome)) return yield* Effect.failCause(outcome.cause)
+      return ending
+    })
+  )
+  if (failedWorkers.length > 0) return yield* new SwarmWorkerFailed({ swarm, workers: failedWorkers, failures })
+  if (nothingMerged) return yield* new SwarmMergedNothing({ swarm, runDir: runDirOf(root, swarm), workers: withIdle, failed: describeFailedCycles(totals), failures })
+  return { swarm, runDir: runDirOf(root, swarm), workers: withIdle } satisfies SwarmResult
 })
 
 /** The summary of a worker that never finished a cycle. */
 const idleSummary = (spec: WorkerSpec, stopReason: string): WorkerSummary => ({
   id: spec.id,
   model: formatModel(spec.model),
-  cycles: 0,
-  merged: 0,
-  rejected: 0,
-  errors: 0,
-  other: 0,
+  ...noOutcomes,
   turns: 0,
   durationMs: 0,
   usage: emptyUsage,

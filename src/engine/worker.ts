@@ -1,6 +1,7 @@
 import { Clock, Duration, Effect, Either, Option, Queue } from "effect"
 import type { WorkerSpec } from "../config/OompaConfig.js"
 import { formatModel } from "../domain/Model.js"
+import { countOutcome, failedOutcomes, noOutcomes } from "../domain/outcomeCounts.js"
 import type { WorkerSummary } from "../domain/RunFiles.js"
 import { decide, initialWorkerState, type StopReason, type WorkerState } from "../domain/WorkerState.js"
 import { addUsage, emptyUsage } from "../harness/Harness.js"
@@ -20,7 +21,12 @@ export const runWorker = Effect.fn("engine.runWorker")(function* (
 ) {
   const started = yield* Clock.currentTimeMillis
   let state: WorkerState = initialWorkerState
-  const tally = { cycles: 0, merged: 0, rejected: 0, errors: 0, other: 0, turns: 0, usage: emptyUsage, costUsd: 0 }
+  let tally: Omit<WorkerSummary, "id" | "model" | "durationMs" | "stopReason"> = {
+    ...noOutcomes,
+    turns: 0,
+    usage: emptyUsage,
+    costUsd: 0
+  }
   let stopReason: StopReason = "max-cycle"
   yield* ctx.runLog.emit("worker-started", `${formatModel(spec.model)}${spec.canPlan ? "" : " (executor)"}, up to ${spec.maxCycle} cycles`, {
     worker: spec.id
@@ -34,28 +40,19 @@ export const runWorker = Effect.fn("engine.runWorker")(function* (
         break
       }
     }
+    const cycleNumber = state.cycle
     const cycle = yield* runCycle(ctx, spec, state).pipe(Effect.either)
     const result: CycleResult = Either.isRight(cycle) ? cycle.right : failedCycle(ctx, spec, state, messageOf(cycle.left))
     if (Either.isLeft(cycle)) {
       yield* ctx.runLog.emit("warning", `cycle ${state.cycle} failed: ${messageOf(cycle.left)}`, { worker: spec.id, cycle: state.cycle })
     }
     state = result.next
-    tally.cycles += 1
-    tally.turns += result.turns
-    tally.usage = addUsage(tally.usage, result.usage)
-    tally.costUsd += result.costUsd
-    switch (result.end.outcome) {
-      case "merged":
-        tally.merged += 1
-        break
-      case "rejected":
-        tally.rejected += 1
-        break
-      case "error":
-        tally.errors += 1
-        break
-      default:
-        tally.other += 1
+    tally = {
+      ...countOutcome(tally, result.end.outcome),
+      turns: tally.turns + result.turns,
+      usage: addUsage(tally.usage, result.usage),
+      costUsd: tally.costUsd + result.costUsd,
+      ...(failedOutcomes.has(result.end.outcome) ? { lastFailure: `c${cycleNumber} ${result.end.outcome}: ${result.end.detail}` } : {})
     }
     const now = yield* Clock.currentTimeMillis
     yield* report({ id: spec.id, model: formatModel(spec.model), ...tally, durationMs: now - started, stopReason: "running" })

@@ -8,6 +8,7 @@ import {
   StoppedFile,
   type WorkerSummary
 } from "../domain/RunFiles.js"
+import { countOutcomes } from "../domain/outcomeCounts.js"
 import { pidAlive } from "../engine/recover.js"
 import { Git } from "../services/Git.js"
 
@@ -190,6 +191,8 @@ export const listRuns = Effect.fn("runs.listRuns")(function* (runsDir: string) {
   const names = yield* fs.readDirectory(runsDir).pipe(Effect.orElseSucceed(() => [] as Array<string>))
   const runs: Array<RunInfo> = []
   for (const name of names) {
+    // Hidden: a run folder still being created (RunLog's staging name).
+    if (name.startsWith(".")) continue
     const dir = path.join(runsDir, name)
     const isDir = yield* fs.stat(dir).pipe(
       Effect.map((info) => info.type === "Directory"),
@@ -293,18 +296,10 @@ export const workerSummaries = (run: RunInfo): ReadonlyArray<WorkerSummary> => {
   return ids.map((id) => {
     const cycles = run.cycles.filter((c) => c.worker === id)
     const model = declared.find((w) => w.id === id)?.model ?? cycles[0]?.model ?? "?"
-    const count = (outcome: CycleFile["outcome"]) => cycles.filter((c) => c.outcome === outcome).length
-    const merged = count("merged")
-    const rejected = count("rejected")
-    const errors = count("error")
     return {
       id,
       model,
-      cycles: cycles.length,
-      merged,
-      rejected,
-      errors,
-      other: cycles.length - merged - rejected - errors,
+      ...countOutcomes(cycles.map((c) => c.outcome)),
       turns: cycles.reduce((n, c) => n + c.turns.length, 0),
       durationMs: cycles.reduce((n, c) => n + c.durationMs, 0),
       usage: cycles.reduce(

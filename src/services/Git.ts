@@ -15,7 +15,7 @@
  */
 import { Command, CommandExecutor, FileSystem } from "@effect/platform"
 import type { PlatformError } from "@effect/platform/Error"
-import { Context, Duration, Effect, Layer, Option, Schema, Stream } from "effect"
+import { Context, Duration, Effect, Layer, Option, Schedule, Schema, Stream } from "effect"
 import * as NodePath from "node:path"
 
 // ---------------------------------------------------------------------------
@@ -340,6 +340,11 @@ export const makeGit = (options: GitOptions = {}) =>
     const killGrace = Duration.decode(options.killGrace ?? Duration.seconds(2))
     const env = { ...BASE_ENV, ...options.env }
     const excludeLock = yield* Effect.makeSemaphore(1)
+    // `git worktree add`, `remove` and `prune` edit .git/worktrees/ without a lock of git's
+    // own: a prune while another add is half-way removes the new entry ("failed to read
+    // .git/worktrees/<x>/commondir"). This process runs them one at a time; another
+    // process (a second swarm) is covered by addWorktree's retry.
+    const worktreeAdmin = yield* Effect.makeSemaphore(1)
 
     const run = (
       cwd: string,
@@ -484,8 +489,32 @@ export const makeGit = (options: GitOptions = {}) =>
     ) {
       const args = ["worktree", "add", "-b", branch, path, base]
       yield* guard(repo, args, [path, branch, base])
-      yield* run(repo, args, callOptions)
+      if (yield* branchExists(repo, branch)) {
+        return yield* new GitError({ args, cwd: repo, exitCode: 128, stderr: `fatal: a branch named '${branch}' already exists` })
+      }
+      const attempt = Effect.gen(function* () {
+        const folderExisted = yield* fs.exists(NodePath.resolve(repo, path)).pipe(Effect.orElseSucceed(() => true))
+        // A failed add can leave its branch (and a half-made folder) behind: remove both
+        // before the error goes on, so nothing it created outlives it.
+        yield* run(repo, args, callOptions).pipe(Effect.tapError(() => undoFailedAdd(repo, path, branch, folderExisted)))
+      }).pipe(worktreeAdmin.withPermits(1))
+      // Spurious failures come from a concurrent prune in another process: retry twice.
+      yield* attempt.pipe(Effect.retry({ times: 2, schedule: Schedule.spaced(Duration.millis(200)) }))
     })
+
+    /** Removes what a failed `worktree add -b` may have created: the branch, the folder, the admin entry. */
+    const undoFailedAdd = (repo: string, path: string, branch: string, folderExisted: boolean) =>
+      Effect.gen(function* () {
+        const wanted = yield* realPath(NodePath.resolve(repo, path))
+        const registered = yield* listWorktrees(repo).pipe(Effect.flatMap((ws) => Effect.forEach(ws, (w) => realPath(w.path))))
+        if (!folderExisted && !registered.includes(wanted)) {
+          yield* fs.remove(wanted, { recursive: true }).pipe(Effect.ignore)
+        }
+        yield* run(repo, ["worktree", "prune"])
+        // The branch was created by this add (it did not exist before): it holds nothing but the base.
+        const checkedOut = (yield* listWorktrees(repo)).some((w) => Option.contains(w.branch, `refs/heads/${branch}`))
+        if (!checkedOut && (yield* branchExists(repo, branch))) yield* run(repo, ["branch", "-D", branch])
+      }).pipe(Effect.ignore)
 
     const parseWorktrees = (text: string): Array<Worktree> => {
       const result: Array<Worktree> = []
@@ -541,8 +570,10 @@ export const makeGit = (options: GitOptions = {}) =>
     ) {
       const args = ["worktree", "remove", "--force", "--force", path]
       yield* guard(repo, args, [path])
-      const removed = yield* run(repo, args, { ...callOptions, okExitCodes: [0, 128] })
-      yield* run(repo, ["worktree", "prune"], callOptions)
+      const removed = yield* Effect.zipLeft(
+        run(repo, args, { ...callOptions, okExitCodes: [0, 128] }),
+        run(repo, ["worktree", "prune"], callOptions)
+      ).pipe(worktreeAdmin.withPermits(1))
       if (removed.exitCode === 0) return
       // Failed: fine if the worktree is not registered (already gone), an error otherwise.
       const wanted = yield* realPath(NodePath.resolve(repo, path))

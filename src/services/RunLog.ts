@@ -22,7 +22,6 @@ export interface RunLog {
     message: string,
     fields?: { readonly worker?: string; readonly cycle?: number; readonly data?: Record<string, unknown> }
   ) => Effect.Effect<void>
-  readonly writeStarted: (file: StartedFile) => Effect.Effect<void>
   readonly writeCycle: (file: CycleFile) => Effect.Effect<void>
   readonly writeReview: (file: ReviewFile) => Effect.Effect<void>
   readonly writeStopped: (file: StoppedFile) => Effect.Effect<void>
@@ -36,6 +35,24 @@ export interface RunLogOptions {
   readonly dir: string
   /** Where terminal lines go; Console.log by default. */
   readonly print?: (line: string) => Effect.Effect<void>
+  /**
+   * For a new run: the folder is made under a hidden staging name, started.json
+   * is written into it and only then is it renamed into place, so no run folder
+   * ever exists without its started.json (SPEC §11), whatever stops oompa.
+   */
+  readonly started?: StartedFile
+}
+
+/** The staging folder of a run being created (hidden: readers skip names starting with "."). */
+export const stagingDirOf = (dir: string, pid: number): string => {
+  const slash = dir.lastIndexOf("/")
+  return `${dir.slice(0, slash)}/.${dir.slice(slash + 1)}.starting-${pid}`
+}
+
+/** The pid in a staging folder's name, or undefined for any other name. */
+export const stagingPidOf = (name: string): number | undefined => {
+  const match = /^\..+\.starting-(\d+)$/.exec(name)
+  return match ? Number(match[1]) : undefined
 }
 
 export const nowIso = DateTime.now.pipe(Effect.map(DateTime.formatIso))
@@ -45,9 +62,6 @@ export const makeRunLog = Effect.fn("RunLog.make")(function* (options: RunLogOpt
   const path = yield* Path.Path
   const dir = options.dir
   const print = options.print ?? ((line: string) => Console.log(line))
-  for (const sub of ["cycles", "reviews", "logs"]) {
-    yield* fs.makeDirectory(path.join(dir, sub), { recursive: true }).pipe(Effect.orDie)
-  }
   const eventsPath = path.join(dir, "events.jsonl")
   const encodeEvent = Schema.encodeSync(RunEvent)
 
@@ -78,10 +92,25 @@ export const makeRunLog = Effect.fn("RunLog.make")(function* (options: RunLogOpt
       yield* print(`${prefix}${cycle} ${message}`)
     }).pipe(Effect.uninterruptible)
 
+  const makeFolders = (into: string) =>
+    Effect.forEach(["cycles", "reviews", "logs"], (sub) => fs.makeDirectory(path.join(into, sub), { recursive: true })).pipe(
+      Effect.orDie
+    )
+  if (options.started === undefined) {
+    yield* makeFolders(dir)
+  } else {
+    const staging = stagingDirOf(dir, process.pid)
+    yield* Effect.gen(function* () {
+      yield* fs.remove(staging, { recursive: true }).pipe(Effect.ignore)
+      yield* makeFolders(staging)
+      yield* writeJson(StartedFile, path.join(staging, "started.json"), options.started!)
+      yield* fs.rename(staging, dir).pipe(Effect.orDie)
+    }).pipe(Effect.uninterruptible)
+  }
+
   const log: RunLog = {
     dir,
     emit,
-    writeStarted: (file) => writeJson(StartedFile, path.join(dir, "started.json"), file),
     writeCycle: (file) => writeJson(CycleFile, path.join(dir, "cycles", `${file.worker}-c${file.cycle}.json`), file),
     writeReview: (file) =>
       writeJson(ReviewFile, path.join(dir, "reviews", `${file.worker}-c${file.cycle}-r${file.round}.json`), file),

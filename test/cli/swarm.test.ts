@@ -130,11 +130,11 @@ describe("oompa swarm (built binary, mock agents as real processes)", () => {
     expect(stdout).toContain("cycle 1 interrupted")
   }, 180_000)
 
-  it("a second SIGINT kills the agents at once (even one ignoring SIGTERM); the next run recovers the leftovers", async () => {
+  /** A swarm whose agent hangs in turn 2 after starting a grandchild that ignores SIGTERM; resolves once it runs. */
+  const startStubbornSwarm = async () => {
     const dir = makeProject({ workers: [{ model: "mock:scenario.json", max_cycle: 1 }] }, 1, undefined)
     const fifo = path.join(dir, "..", `${path.basename(dir)}.fifo`)
     execFileSync("mkfifo", [fifo])
-    // Turn 2 starts a grandchild that ignores SIGTERM and reports its pid, then the agent hangs.
     const stubborn = `trap '' TERM; sh -c 'echo $$ > ${fifo}; exec sleep 1000' >/dev/null 2>&1 &`
     fs.writeFileSync(
       path.join(dir, "scenario.json"),
@@ -143,29 +143,78 @@ describe("oompa swarm (built binary, mock agents as real processes)", () => {
     const child = spawn(process.execPath, [binPath, "swarm"], { cwd: dir, stdio: ["ignore", "pipe", "pipe"] })
     let stderr = ""
     const exited = new Promise<number | null>((resolve) => child.on("exit", (code) => resolve(code)))
-    const stopping = new Promise<void>((resolve) =>
-      child.stderr.on("data", (chunk) => {
-        stderr += chunk
-        if (stderr.includes("oompa: stopping")) resolve()
+    const stderrShows = (text: string) =>
+      new Promise<void>((resolve) => {
+        const check = () => stderr.includes(text) && resolve()
+        child.stderr.on("data", (chunk) => {
+          stderr += chunk
+          check()
+        })
+        check()
       })
-    )
     const sleeperPid = Number(await fs.promises.readFile(fifo, "utf8"))
-    child.kill("SIGINT")
-    await stopping
-    child.kill("SIGINT")
-    expect(await exited).toBe(130)
-    expect(stderr).toContain("killed agent processes")
-    expect(await aliveAfterKill(sleeperPid)).toBe(false)
+    return { dir, child, exited, stderrShows, sleeperPid, stderr: () => stderr }
+  }
 
-    // The run stopped at once, so its worktree and claim are still there; a new run recovers them.
-    const [swarm] = listDir(path.join(dir, ".oompa", "runs"))
-    expect(listDir(path.join(dir, "tasks", "current"))).toEqual(["t1.json"])
-    fs.writeFileSync(path.join(dir, "oompa.json"), JSON.stringify({ workers: [{ model: "mock", max_cycle: 1 }] }))
-    const next = await runCliAsync(["swarm"], { cwd: dir, timeoutMs: 120_000 })
+  it("a second SIGINT kills the agents at once (even one ignoring SIGTERM) and still records the ending", async () => {
+    const run = await startStubbornSwarm()
+    run.child.kill("SIGINT")
+    await run.stderrShows("oompa: stopping")
+    const second = Date.now()
+    run.child.kill("SIGINT")
+    expect(await run.exited).toBe(130)
+    const tookMs = Date.now() - second
+    expect(run.stderr()).toContain("killed agent processes")
+    expect(await aliveAfterKill(run.sleeperPid)).toBe(false)
+
+    // The ending is recorded as for a first Ctrl-C: nothing is left for a later run to recover.
+    const [swarm] = listDir(path.join(run.dir, ".oompa", "runs"))
+    const stopped = JSON.parse(fs.readFileSync(path.join(run.dir, ".oompa", "runs", swarm!, "stopped.json"), "utf8"))
+    expect(stopped.reason).toBe("interrupted")
+    expect(listDir(path.join(run.dir, "tasks", "current"))).toEqual([])
+    expect(listDir(path.join(run.dir, "tasks", "pending"))).toEqual(["t1.json"])
+    expect(listDir(path.join(run.dir, ".oompa", "worktrees"))).toEqual([])
+    expect(git(run.dir, "branch", "--list", "oompa/*")).toBe("")
+    expect(git(run.dir, "show", `refs/oompa/kept/${swarm}/w0-c1:wip.txt`)).toBe("half done")
+    // Not a timed assertion of speed, a bound: without the kill the stubborn child would hold the ending for the 5 s grace.
+    expect(tookMs).toBeLessThan(5_000)
+  }, 180_000)
+
+  it("a third SIGINT exits without recording the ending; the next run recovers the leftovers", async () => {
+    const run = await startStubbornSwarm()
+    run.child.kill("SIGINT")
+    await run.stderrShows("oompa: stopping")
+    run.child.kill("SIGINT")
+    await run.stderrShows("killed agent processes")
+    run.child.kill("SIGINT")
+    expect(await run.exited).toBe(130)
+    expect(await aliveAfterKill(run.sleeperPid)).toBe(false)
+    const [swarm] = listDir(path.join(run.dir, ".oompa", "runs"))
+    fs.writeFileSync(path.join(run.dir, "oompa.json"), JSON.stringify({ workers: [{ model: "mock", max_cycle: 1 }] }))
+    const next = await runCliAsync(["swarm"], { cwd: run.dir, timeoutMs: 120_000 })
     expect(next.code).toBe(0)
-    expect(next.stdout).toContain(`recovered crashed run ${swarm}`)
-    expect(git(dir, "show", `refs/oompa/kept/${swarm}/w0-c1:wip.txt`)).toBe("half done")
-    expect(listDir(path.join(dir, "tasks", "complete"))).toEqual(["t1.json"])
+    // Whatever the third signal cut short, the task ends merged exactly once and nothing is left behind.
+    expect(listDir(path.join(run.dir, "tasks", "complete"))).toEqual(["t1.json"])
+    expect(listDir(path.join(run.dir, "tasks", "current"))).toEqual([])
+    expect(listDir(path.join(run.dir, ".oompa", "worktrees"))).toEqual([])
+    expect(fs.existsSync(path.join(run.dir, ".oompa", "runs", swarm!, "stopped.json"))).toBe(true)
+  }, 180_000)
+
+  it("a swarm whose every cycle fails and that merges nothing exits 1 and says what failed", async () => {
+    const dir = makeProject(
+      { workers: [{ model: "mock:scenario.json", max_cycle: 2 }], max_consecutive_errors: 5 },
+      1,
+      { turns: { w0: [{ exit: 7 }] } }
+    )
+    const result = await runCliAsync(["swarm"], { cwd: dir, timeoutMs: 120_000 })
+    expect(result.code).toBe(1)
+    expect(result.stderr).toMatch(/merged nothing: 2 error cycle\(s\)/)
+    expect(result.stderr).toMatch(/w0: c2 error: agent exited with 7/)
+    expect(result.stdout).toMatch(/merge-failed\s+stuck\s+no-changes\s+errors/)
+    const [swarm] = listDir(path.join(dir, ".oompa", "runs"))
+    const stopped = JSON.parse(fs.readFileSync(path.join(dir, ".oompa", "runs", swarm!, "stopped.json"), "utf8"))
+    expect(stopped.exitCode).toBe(1)
+    expect(stopped.detail).toBe("nothing merged: 2 error")
   }, 180_000)
 
   it("oompa demo builds a repository whose history shows the merged work", async () => {

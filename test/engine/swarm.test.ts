@@ -5,7 +5,7 @@ import { Deferred, Effect, Exit, Fiber } from "effect"
 import { runSwarm } from "../../src/engine/swarm.js"
 import type { Harness } from "../../src/harness/Harness.js"
 import { makeGitRepo, type GitRepo } from "../support/gitRepo.js"
-import { engineTestLayer, inProcessMock, makeTasks, readTasks, setupProject, validateRunFiles } from "../support/swarmProject.js"
+import { engineTestLayer, expectMergedNothing, inProcessMock, makeTasks, readTasks, setupProject, validateRunFiles } from "../support/swarmProject.js"
 import { NodeContext } from "@effect/platform-node"
 
 const quiet = () => Effect.void
@@ -134,7 +134,7 @@ describe("swarm end to end (real git, in-process mock agents)", () => {
         tasks: makeTasks(1),
         scenario: { reviews: { "*": ["REJECTED"] } }
       })
-      const result = yield* runSwarm(config, { print: quiet }).pipe(Effect.provide(engineTestLayer({ baseDir: repo.path })))
+      const result = yield* expectMergedNothing(runSwarm(config, { print: quiet }).pipe(Effect.provide(engineTestLayer({ baseDir: repo.path }))))
       const [cycle] = validateRunFiles(result.runDir).cycles
       expect(cycle.outcome).toBe("rejected")
       expect(cycle.keptRef).toBe(`refs/oompa/kept/${result.swarm}/w0-c1`)
@@ -155,7 +155,7 @@ describe("swarm end to end (real git, in-process mock agents)", () => {
         config: { workers: [{ model: "mock:diligent", max_cycle: 1 }], reviewers: ["mock:no-verdict.json", "mock:crash.json"] },
         tasks: makeTasks(1)
       })
-      const result = yield* runSwarm(config, { print: quiet }).pipe(Effect.provide(engineTestLayer({ baseDir: repo.path })))
+      const result = yield* expectMergedNothing(runSwarm(config, { print: quiet }).pipe(Effect.provide(engineTestLayer({ baseDir: repo.path }))))
       const files = validateRunFiles(result.runDir)
       expect(files.cycles[0].outcome).toBe("rejected")
       expect(files.cycles[0].detail).toContain("no reviewer gave a verdict")
@@ -202,9 +202,9 @@ describe("swarm end to end (real git, in-process mock agents)", () => {
         }
       })
       const harness = userCommitsWhileAgentWorks(repo)
-      const result = yield* runSwarm(config, { print: quiet }).pipe(
+      const result = yield* expectMergedNothing(runSwarm(config, { print: quiet }).pipe(
         Effect.provide(engineTestLayer({ baseDir: repo.path, harness }))
-      )
+      ))
       const [cycle] = validateRunFiles(result.runDir).cycles
       expect(cycle.outcome).toBe("merge-failed")
       expect(cycle.keptRef).toBe(`refs/oompa/kept/${result.swarm}/w0-c1`)
@@ -247,7 +247,7 @@ describe("swarm end to end (real git, in-process mock agents)", () => {
         tasks: makeTasks(1),
         scenario: { turns: { w0: [{ auto: true }, { hang: true }] } }
       })
-      const result = yield* runSwarm(config, { print: quiet }).pipe(Effect.provide(engineTestLayer({ baseDir: repo.path })))
+      const result = yield* expectMergedNothing(runSwarm(config, { print: quiet }).pipe(Effect.provide(engineTestLayer({ baseDir: repo.path }))))
       const [cycle] = validateRunFiles(result.runDir).cycles
       expect(cycle.outcome).toBe("error")
       expect(cycle.detail).toContain("timed out")

@@ -6,7 +6,7 @@ import { Deferred, Effect, Fiber } from "effect"
 import { runSwarm } from "../../src/engine/swarm.js"
 import type { Harness } from "../../src/harness/Harness.js"
 import { makeGitRepo } from "../support/gitRepo.js"
-import { engineTestLayer, inProcessMock, makeTasks, readTasks, setupProject, validateRunFiles } from "../support/swarmProject.js"
+import { engineTestLayer, expectMergedNothing, inProcessMock, makeTasks, readTasks, setupProject, validateRunFiles } from "../support/swarmProject.js"
 
 const quiet = () => Effect.void
 
@@ -75,7 +75,7 @@ describe("swarm: planner, executors, blocked merges, defects", () => {
       })
       // The user edits the same file in their checkout without committing.
       yield* repo.write("notes.txt", "user's uncommitted edit\n")
-      const result = yield* runSwarm(config, { print: quiet }).pipe(Effect.provide(engineTestLayer({ baseDir: repo.path })))
+      const result = yield* expectMergedNothing(runSwarm(config, { print: quiet }).pipe(Effect.provide(engineTestLayer({ baseDir: repo.path }))))
       const [cycle] = validateRunFiles(result.runDir).cycles
       expect(cycle.outcome).toBe("merge-failed")
       expect(yield* repo.read("notes.txt")).toBe("user's uncommitted edit\n")
@@ -128,7 +128,7 @@ describe("swarm: planner, executors, blocked merges, defects", () => {
             )
           })
       }
-      yield* runSwarm(config, { print: quiet }).pipe(Effect.provide(engineTestLayer({ baseDir: repo.path, harness })))
+      yield* expectMergedNothing(runSwarm(config, { print: quiet }).pipe(Effect.provide(engineTestLayer({ baseDir: repo.path, harness }))))
       expect(Object.keys(readTasks(repo.path, "pending"))).toEqual(["task-01"])
       expect(readTasks(repo.path, "current")).toEqual({})
     }).pipe(Effect.scoped, Effect.provide(NodeContext.layer))

@@ -143,10 +143,10 @@ describe("readRuns", () => {
       const run = yield* readRun(path.join(runsDir, "dddd0001"))
       expect(run.cycles.map((c) => `${c.worker}-c${c.cycle}`)).toEqual(["w0-c1", "w0-c2", "w1-c1"])
       const summaries = workerSummaries(run)
-      expect(summaries.map((s) => [s.id, s.cycles, s.merged, s.errors, s.other, s.costUsd, s.stopReason])).toEqual([
-        ["w0", 2, 1, 0, 1, 0.75, "crashed"],
-        ["w1", 1, 0, 1, 0, 0, "crashed"],
-        ["w2", 0, 0, 0, 0, 0, "crashed"]
+      expect(summaries.map((s) => [s.id, s.cycles, s.merged, s.errors, s.stuck, s.other, s.costUsd, s.stopReason])).toEqual([
+        ["w0", 2, 1, 0, 1, 0, 0.75, "crashed"],
+        ["w1", 1, 0, 1, 0, 0, 0, "crashed"],
+        ["w2", 0, 0, 0, 0, 0, 0, "crashed"]
       ])
       expect(totalsOf(run.cycles)).toEqual({ cycles: 3, merged: 1, inputTokens: 30, outputTokens: 3, costUsd: 0.75 })
     }).pipe(Effect.provide(TestLayer))

@@ -185,6 +185,41 @@ layer(TestLayer, { excludeTestServices: true })("Git", (it) => {
       })
     )
 
+    it.scoped("a failed add removes the branch it created and leaves an existing folder untouched", () =>
+      Effect.gen(function* () {
+        const git = yield* Git
+        const repo = yield* makeGitRepo()
+        const wt = NodePath.join(yield* repo.tempDir(), "taken")
+        yield* repo.write(NodePath.join(wt, "mine.txt"), "the user's\n")
+        const error = yield* Effect.flip(git.addWorktree(repo.path, wt, "oompa/s/w0-c1", "main"))
+        expect(error._tag === "GitError" && error.stderr).toContain("already exists")
+        // git 2.39 creates the branch before it looks at the folder: the add must take it back.
+        expect(yield* git.branchExists(repo.path, "oompa/s/w0-c1")).toBe(false)
+        expect(yield* repo.read(NodePath.join(wt, "mine.txt"))).toBe("the user's\n")
+        expect(yield* git.listWorktrees(repo.path)).toHaveLength(1)
+      })
+    )
+
+    it.scoped("concurrent adds and removes of many worktrees never fail spuriously", () =>
+      Effect.gen(function* () {
+        const git = yield* Git
+        const repo = yield* makeGitRepo()
+        const tmp = yield* repo.tempDir()
+        // Rounds of 12 adds at once (plain git fails about 1 in 6 of these with
+        // "failed to read .git/worktrees/<x>/commondir"), then 12 removes at once.
+        for (let round = 0; round < 4; round++) {
+          const names = Array.from({ length: 12 }, (_, w) => `w${w}-c${round}`)
+          yield* Effect.forEach(names, (name) => git.addWorktree(repo.path, NodePath.join(tmp, name), `oompa/s/${name}`, "main"), {
+            concurrency: "unbounded"
+          })
+          for (const name of names) expect(yield* repo.exists(NodePath.join(tmp, name, "README.md"))).toBe(true)
+          yield* Effect.forEach(names, (name) => git.removeWorktree(repo.path, NodePath.join(tmp, name)), { concurrency: "unbounded" })
+        }
+        expect(yield* git.listWorktrees(repo.path)).toHaveLength(1)
+        expect((yield* git.listRefs(repo.path, "refs/heads/oompa/")).length).toBe(48)
+      })
+    )
+
     it.scoped("adding a worktree on an existing branch fails with git's message", () =>
       Effect.gen(function* () {
         const git = yield* Git

@@ -9,6 +9,7 @@ import * as path from "node:path"
 import { NodeContext } from "@effect/platform-node"
 import { Effect, Layer, Schema } from "effect"
 import { loadConfig } from "../../src/config/loadConfig.js"
+import { SwarmMergedNothing } from "../../src/engine/swarm.js"
 import { runFileSchemas } from "../../src/domain/RunFiles.js"
 import { Harnesses, type Harness } from "../../src/harness/Harness.js"
 import { makeInProcessMockHarness } from "../../src/harness/mock.js"
@@ -84,3 +85,16 @@ export const validateRunFiles = (runDir: string) => {
   for (const name of reviews) check(runFileSchemas.review, `reviews/${name}`, read(path.join(runDir, "reviews", name)))
   return { events: events.length, cycles: cycles.map((name) => read(path.join(runDir, "cycles", name))), reviews: reviews.length }
 }
+
+/**
+ * A swarm that ran, failed its cycles and merged nothing ends with SwarmMergedNothing (exit 1):
+ * this expects exactly that and gives the run (swarm, runDir, workers) for the test to inspect.
+ */
+export const expectMergedNothing = <R>(swarm: Effect.Effect<unknown, unknown, R>) =>
+  swarm.pipe(
+    Effect.flatMap(() => Effect.die(new Error("expected the swarm to fail with SwarmMergedNothing, it succeeded"))),
+    Effect.catchIf(
+      (error): error is SwarmMergedNothing => error instanceof SwarmMergedNothing,
+      (error) => Effect.succeed(error)
+    )
+  )
