@@ -34,17 +34,15 @@ export const cleanupCommand = Command.make("cleanup", {}, () =>
       yield* Console.log(`left alone: swarm ${run.id} is ${run.status}${pid}`)
     }
     const crashed = runs.filter((r) => r.status === "crashed")
-    if (crashed.length === 0) {
-      yield* Console.log("nothing to recover: no crashed run")
-    } else {
-      const queue = yield* makeTaskQueue(yield* queueDir(cwd))
-      const report: Pick<RunLog, "dir" | "emit"> = {
-        // No run of ours to skip: every dead run is recovered.
-        dir: "",
-        emit: (_type, message) => Console.log(message)
-      }
-      yield* recoverDeadRuns({ root, queue, runLog: report, recoveredBy: "oompa cleanup" })
+    if (crashed.length === 0) yield* Console.log("nothing to recover: no crashed run")
+    const queue = yield* makeTaskQueue(yield* queueDir(cwd))
+    const report: Pick<RunLog, "dir" | "emit"> = {
+      // No run of ours to skip: every dead run is recovered.
+      dir: "",
+      emit: (_type, message) => Console.log(message)
     }
+    // Also without a crashed run: it removes run folders whose creation was cut short.
+    yield* recoverDeadRuns({ root, queue, runLog: report, recoveredBy: "oompa cleanup" })
     const kept = yield* git.listRefs(root, "refs/oompa/kept/")
     if (kept.length === 0) {
       yield* Console.log("no kept work (refs/oompa/kept/* is empty)")

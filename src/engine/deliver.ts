@@ -3,6 +3,7 @@ import type { WorkerSpec } from "../config/OompaConfig.js"
 import type { WorkerEvent } from "../domain/WorkerState.js"
 import { Git } from "../services/Git.js"
 import { MergeLock } from "../services/MergeLock.js"
+import { faultPoint } from "../services/faultPoint.js"
 import { fileTail } from "../services/fileTail.js"
 import { ProcessRunner } from "../services/ProcessRunner.js"
 import { cycleName, type SwarmContext } from "./context.js"
@@ -110,6 +111,7 @@ const mergeWork = (ctx: SwarmContext, spec: WorkerSpec, options: DeliverOptions)
         // Uninterruptible, together with recording the merge: a Ctrl-C must neither kill git
         // half-way through updating the user's checkout nor lose the fact that the target moved.
         const advanced = yield* git.advanceBranch(ctx.root, ctx.targetBranch, head).pipe(
+          Effect.tap(() => faultPoint("after-advance")),
           Effect.tap(() => Ref.update(options.progress, (p) => ({ ...p, mergedCommit: Option.some(head) }))),
           Effect.either,
           Effect.uninterruptible

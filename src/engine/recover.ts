@@ -1,6 +1,7 @@
 import { FileSystem, Path } from "@effect/platform"
 import { Effect, Option, Schema } from "effect"
-import { StartedFile } from "../domain/RunFiles.js"
+import { RunEvent, StartedFile } from "../domain/RunFiles.js"
+import { emptyUsage } from "../harness/Harness.js"
 import { Git } from "../services/Git.js"
 import { makeRunLog, nowIso, stagingPidOf, type RunLog } from "../services/RunLog.js"
 import type { TaskQueue } from "../services/TaskQueue.js"
@@ -65,24 +66,61 @@ export const recoverDeadRuns = Effect.fn("engine.recoverDeadRuns")(function* (op
       }).pipe(Effect.ignore)
       yield* git.removeWorktree(options.root, worktree.path).pipe(Effect.ignore)
     }
+    const target = started.value.targetBranch
+    const bases = yield* cycleBasesOf(path.join(dir, "events.jsonl"))
+    const merged: Array<{ readonly name: string; readonly owner: string; readonly commit: string; readonly startedAt: string }> = []
     const branches = yield* git.listRefs(options.root, `refs/heads/oompa/${swarm}/`)
     for (const { ref, sha } of branches) {
       const name = ref.slice(`refs/heads/oompa/${swarm}/`.length)
       const keptRef = `refs/oompa/kept/${swarm}/${name}`
-      const base = yield* git.isAncestor(options.root, sha, started.value.targetBranch).pipe(Effect.orElseSucceed(() => false))
-      if (!base) {
+      const inTarget = yield* git.isAncestor(options.root, sha, target).pipe(Effect.orElseSucceed(() => false))
+      // In the target with commits of its own: the run died after the fast-forward and
+      // before recording it. Its claims are done, not to be redone (SPEC §8).
+      const cycleStart = bases.get(ref.slice("refs/heads/".length))
+      if (inTarget && cycleStart !== undefined && cycleStart.base !== sha) {
+        merged.push({ name, owner: `${workerOf(name)}@${swarm}`, commit: sha, startedAt: cycleStart.at })
+      }
+      if (!inTarget) {
         yield* git.keepWork(options.root, keptRef, sha, `oompa: recovered from crashed run ${swarm}`)
         kept.push(keptRef)
       }
       yield* git
-        .deleteBranch(options.root, ref.slice("refs/heads/".length), { verifiedMergedInto: base ? started.value.targetBranch : keptRef })
+        .deleteBranch(options.root, ref.slice("refs/heads/".length), { verifiedMergedInto: inTarget ? target : keptRef })
         .pipe(Effect.ignore)
     }
     const listing = yield* options.queue.list
-    const claims = listing.current.filter((entry) => entry.task.claimed_by?.endsWith(`@${swarm}`)).map((entry) => entry.id)
+    const ours = listing.current.filter((entry) => entry.task.claimed_by?.endsWith(`@${swarm}`))
+    const completed: Array<string> = []
+    const deadLog = yield* makeRunLog({ dir, print: () => Effect.void })
+    for (const cycle of merged) {
+      const ids = ours.filter((entry) => entry.task.claimed_by === cycle.owner).map((entry) => entry.id)
+      if (ids.length > 0) yield* options.queue.complete(ids, { by: cycle.owner, mergedCommit: cycle.commit, reviewRounds: 0 })
+      completed.push(...ids)
+      // The cycle file the dead run could not write: `view` and `list` count this merge.
+      const worker = workerOf(cycle.name)
+      if (yield* fs.exists(path.join(dir, "cycles", `${cycle.name}.json`)).pipe(Effect.orElseSucceed(() => true))) continue
+      yield* deadLog.writeCycle({
+        swarm,
+        worker,
+        cycle: Number(cycle.name.slice(worker.length + 2)),
+        model: started.value.workers.find((w) => w.id === worker)?.model ?? "?",
+        outcome: "merged",
+        detail: `merged into ${target} at ${cycle.commit.slice(0, 12)}; the run stopped before recording it (recovered)`,
+        branch: `oompa/${swarm}/${cycle.name}`,
+        claims: ids,
+        turns: [],
+        signals: [],
+        reviewRounds: 0,
+        mergedCommit: cycle.commit,
+        startedAt: cycle.startedAt,
+        endedAt: yield* nowIso,
+        durationMs: 0,
+        usage: emptyUsage
+      })
+    }
+    const claims = ours.map((entry) => entry.id).filter((id) => !completed.includes(id))
     if (claims.length > 0) yield* options.queue.recycle(claims)
 
-    const deadLog = yield* makeRunLog({ dir, print: () => Effect.void })
     yield* deadLog.writeStopped({
       swarm,
       reason: "error",
@@ -93,8 +131,33 @@ export const recoverDeadRuns = Effect.fn("engine.recoverDeadRuns")(function* (op
     })
     yield* options.runLog.emit(
       "recovered",
-      `recovered crashed run ${swarm}: ${kept.length} branch(es) kept${kept.length ? ` (${kept.join(", ")})` : ""}, ${claims.length} claim(s) back to pending`,
-      { data: { swarm, kept, claims } }
+      `recovered crashed run ${swarm}: ${kept.length} branch(es) kept${kept.length ? ` (${kept.join(", ")})` : ""}, ` +
+        `${completed.length > 0 ? `${completed.length} merged claim(s) completed (${completed.join(", ")}), ` : ""}` +
+        `${claims.length} claim(s) back to pending`,
+      { data: { swarm, kept, claims, completed } }
     )
   }
 })
+
+/** `w0-c3` → `w0`. */
+const workerOf = (cycleName: string): string => cycleName.replace(/-c\d+$/, "")
+
+/**
+ * Each cycle's branch, the target tip it started from and when, from the run's
+ * `cycle-started` events. A line that does not parse (the run died mid-write) is skipped.
+ */
+const cycleBasesOf = (eventsPath: string) =>
+  Effect.gen(function* () {
+    const fs = yield* FileSystem.FileSystem
+    const text = yield* fs.readFileString(eventsPath).pipe(Effect.orElseSucceed(() => ""))
+    const bases = new Map<string, { readonly base: string; readonly at: string }>()
+    for (const line of text.split("\n")) {
+      const event = decodeEvent(line)
+      if (Option.isNone(event) || event.value.type !== "cycle-started") continue
+      const { branch, base } = event.value.data ?? {}
+      if (typeof branch === "string" && typeof base === "string") bases.set(branch, { base, at: event.value.at })
+    }
+    return bases
+  })
+
+const decodeEvent = Schema.decodeUnknownOption(Schema.parseJson(RunEvent))
