@@ -18,21 +18,19 @@ export type TaskState = typeof TaskState.Type
  * cycle that claims it starts from the kept work and is told what was tried.
  */
 export const TaskAttempt = Schema.Struct({
-  /** The worker id, e.g. `w0`. */
-  worker: Schema.String,
-  swarm: Schema.String,
-  /** The cycle's name, `<worker>-c<N>`. */
-  cycle: Schema.String,
-  /** How the cycle ended: rejected, merge-failed, stuck, error, interrupted, no-changes, … */
-  outcome: Schema.String,
-  /** The cycle's detail text (why it ended), capped. */
-  reason: Schema.String,
-  /** `refs/oompa/kept/<swarm>/<worker>-c<N>` when the cycle left work. */
-  kept_ref: Schema.optional(Schema.String),
-  /** The commit the kept ref pointed at. */
-  kept_commit: Schema.optional(Schema.String),
-  ended_at: Schema.String
-})
+  worker: Schema.String.annotations({ description: "the worker id, e.g. w0" }),
+  swarm: Schema.String.annotations({ description: "the swarm (run) id" }),
+  cycle: Schema.String.annotations({ description: "the cycle's name, <worker>-c<N>" }),
+  outcome: Schema.String.annotations({
+    description: "how the cycle ended: rejected, merge-failed, stuck, error, interrupted, no-changes, …"
+  }),
+  reason: Schema.String.annotations({ description: "the cycle's detail text: why it ended (capped)" }),
+  kept_ref: Schema.optional(
+    Schema.String.annotations({ description: "refs/oompa/kept/<swarm>/<worker>-c<N>, when the cycle left work" })
+  ),
+  kept_commit: Schema.optional(Schema.String.annotations({ description: "the commit the kept ref pointed at" })),
+  ended_at: Schema.String.annotations({ description: "when the cycle ended (ISO 8601)" })
+}).annotations({ identifier: "TaskAttempt" })
 export type TaskAttempt = typeof TaskAttempt.Type
 
 /** The longest `reason` stamped into an attempt; the rest is cut. */
@@ -72,6 +70,19 @@ export const Task = Schema.Struct({
   merged_commit: Schema.optional(Schema.String),
   review_rounds: Schema.optional(Schema.Number),
   /** Oldest first. */
-  attempts: Schema.optional(Schema.Array(TaskAttempt))
+  attempts: Schema.optional(
+    Schema.Array(TaskAttempt).annotations({
+      description: "stamped by oompa: each cycle that held the task and ended without merging it, oldest first"
+    })
+  )
 })
 export type Task = typeof Task.Type
+
+/**
+ * What a task file may hold, for `oompa schema task`: the Task keys, plus any
+ * keys agents add (the queue keeps them as written).
+ */
+export const TaskFileJson = Schema.Struct(Task.fields, Schema.Record({ key: Schema.String, value: Schema.Unknown })).annotations({
+  title: "task file",
+  description: "tasks/{pending,current,complete}/<id>.json. Only id is required; oompa stamps claimed_*, completed_*, merged_commit, review_rounds and attempts; other keys are kept."
+})
