@@ -1,6 +1,6 @@
 import { Effect } from "effect"
 import type { WorkerSpec } from "../config/OompaConfig.js"
-import { CarriedWork, latestKeptAttempt, type ClaimResult } from "../domain/queue.js"
+import { CarriedWork, latestKeptAttempt, oneLine, type ClaimResult } from "../domain/queue.js"
 import { Git } from "../services/Git.js"
 import { cycleName, type SwarmContext } from "./context.js"
 
@@ -85,7 +85,12 @@ const mergeKept = (ctx: SwarmContext, worktree: string, kept: { readonly ref: st
   }).pipe(
     Effect.catchAll((error) =>
       abortQuietly(worktree).pipe(
-        Effect.as(CarriedWork.NotMerged({ ...kept, why: `merging it failed (${error.message.split("\n")[0]})` }))
+        Effect.as(
+          CarriedWork.NotMerged({
+            ...kept,
+            why: `merging it failed (${oneLine((error._tag === "GitError" ? error.stderr.trim() : "") || error.message, 200)})`
+          })
+        )
       )
     )
   )
