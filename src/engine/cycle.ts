@@ -120,14 +120,14 @@ export const runCycle = (ctx: SwarmContext, spec: WorkerSpec, start: WorkerState
               Effect.uninterruptible
             )
             const claimed = results.flatMap((r) => (r._tag === "Claimed" ? [r.id] : []))
-            // Tasks tried before: their kept work is merged into this worktree (SPEC §8).
-            const carried = yield* carryKeptWork(ctx, spec, { cycle, path }, results)
-            claimReport = results.map((r) => `- ${describeClaimResult(r, carried.get(r.id))}`).join("\n")
             yield* ctx.runLog.emit("claim", `claim ${action.ids.join(", ")}: ${results.map((r) => `${r.id} ${r._tag}`).join(", ")}`, {
               worker: spec.id,
               cycle,
               data: { results: results.map((r) => ({ id: r.id, result: r._tag })) }
             })
+            // Tasks tried before: their kept work is merged into this worktree (SPEC §8).
+            const carried = yield* carryKeptWork(ctx, spec, { cycle, path }, results)
+            claimReport = results.map((r) => `- ${describeClaimResult(r, carried.get(r.id))}`).join("\n")
             event = { _tag: "Claimed", claimed }
             break
           }

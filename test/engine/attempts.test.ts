@@ -189,4 +189,33 @@ describe("attempts: a task put back after a failed cycle is continued, not redon
       expect(attempt).toMatchObject({ outcome: "stuck", cycle: "w0-c1", reason: cycles[0].detail, kept_ref: cycles[0].keptRef })
     }).pipe(Effect.scoped, Effect.provide(NodeContext.layer))
   )
+  it.live("an agent that edited files before claiming: the kept work is not merged over them, and the agent is told where it is", () =>
+    Effect.gen(function* () {
+      const repo = yield* makeGitRepo()
+      const config = yield* setupProject(repo, {
+        config: { workers: [{ model: "mock:scenario.json", max_cycle: 2, can_plan: false }] },
+        tasks: makeTasks(1),
+        scenario: {
+          turns: {
+            "w0-c1": [{ auto: true }, { write: { "half.txt": "half done\n" }, say: "NEEDS_FOLLOWUP" }, { say: "NEEDS_FOLLOWUP" }],
+            "w0-c2": [{ write: { "scratch.txt": "mine\n" }, auto: true }, { run: ["test ! -e half.txt", "grep -q mine scratch.txt"], auto: true }]
+          }
+        }
+      })
+      const seen: Array<SeenTurn> = []
+      const result = yield* runSwarm(config, { print: quiet }).pipe(
+        Effect.provide(engineTestLayer({ baseDir: repo.path, harness: recordingMock(repo, seen) }))
+      )
+      const cycles = validateRunFiles(result.runDir).cycles.sort((a, b) => a.cycle - b.cycle)
+      expect(cycles.map((c) => c.outcome)).toEqual(["stuck", "merged"])
+      const keptRef = `refs/oompa/kept/${result.swarm}/w0-c1`
+      const claim = claimTurn(seen.filter((t) => t.cwd.endsWith("-w0-c2")))!
+      expect(claim.status).toBe("?? scratch.txt")
+      expect(claim.prompt).toContain(
+        `Its work is kept at ${keptRef}; your worktree had uncommitted changes, so it was not merged: look at it with \`git show ${keptRef}\`.`
+      )
+      expect(yield* repo.git("show", "main:scratch.txt")).toBe("mine")
+      expect((yield* repo.gitRaw(repo.path, "show", "main:half.txt")).exitCode).not.toBe(0)
+    }).pipe(Effect.scoped, Effect.provide(NodeContext.layer))
+  )
 })
