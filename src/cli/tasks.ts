@@ -54,6 +54,13 @@ const taskLine = (entry: QueuedTask, extra: string): string => {
   return `  ${entry.id}${summary === undefined ? "" : `  ${oneLine(summary, 100)}`}${extra}`
 }
 
+/** `  [tried 2×, last: rejected in w0-c3]` for a task put back after failed cycles. */
+const triedNote = (entry: QueuedTask): string => {
+  const attempts = entry.task.attempts ?? []
+  const last = attempts[attempts.length - 1]
+  return last === undefined ? "" : `  [tried ${attempts.length}×, last: ${last.outcome} in ${last.cycle}]`
+}
+
 export const formatListing = (root: string, listing: QueueListing): string => {
   const counts = countsOf(listing)
   const completeIds = new Set<string>(listing.complete.map((entry) => entry.id))
@@ -71,7 +78,8 @@ export const formatListing = (root: string, listing: QueueListing): string => {
     listing.pending.map((entry) =>
       taskLine(
         entry,
-        available.has(entry.id) ? "" : `  [waits on ${missingDependencies(entry.task, completeIds).join(", ")}]`
+        (available.has(entry.id) ? "" : `  [waits on ${missingDependencies(entry.task, completeIds).join(", ")}]`) +
+          triedNote(entry)
       )
     )
   )

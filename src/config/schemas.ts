@@ -1,5 +1,6 @@
 import type { Schema } from "effect"
 import { CycleFile, ReviewFile, RunEvent, StartedFile, StoppedFile } from "../domain/RunFiles.js"
+import { TaskFileJson } from "../domain/Task.js"
 import { MockScenario } from "../harness/mock/Scenario.js"
 import { OompaJson } from "./OompaJson.js"
 
@@ -20,6 +21,7 @@ export const schemaRegistry: ReadonlyMap<string, RegisteredSchema> = new Map<str
   ["cycle", { schema: CycleFile, description: "runs/<swarm>/cycles/<worker>-c<N>.json" }],
   ["review", { schema: ReviewFile, description: "runs/<swarm>/reviews/<worker>-c<N>-r<R>.json" }],
   ["stopped.json", { schema: StoppedFile, description: "runs/<swarm>/stopped.json" }],
+  ["task", { schema: TaskFileJson, description: "tasks/<pending|current|complete>/<id>.json: a task, attempts included" }],
   ["mock-scenario", { schema: MockScenario, description: "a mock agent scenario (mock:<file>.json)" }]
 ])
 

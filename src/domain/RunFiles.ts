@@ -25,6 +25,7 @@ export const EventType = Schema.Literal(
   "merge",
   "cycle-ended",
   "work-kept",
+  "work-carried",
   "worker-stopped",
   "swarm-stopped",
   "recovered",

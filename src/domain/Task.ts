@@ -13,8 +13,46 @@ export const TaskState = Schema.Literal("pending", "current", "complete", "inval
 export type TaskState = typeof TaskState.Type
 
 /**
+ * One cycle that held the task and ended without merging it (SPEC §8 "nothing
+ * redone"): stamped by the queue when the task goes back to pending, so the next
+ * cycle that claims it starts from the kept work and is told what was tried.
+ */
+export const TaskAttempt = Schema.Struct({
+  worker: Schema.String.annotations({ description: "the worker id, e.g. w0" }),
+  swarm: Schema.String.annotations({ description: "the swarm (run) id" }),
+  cycle: Schema.String.annotations({ description: "the cycle's name, <worker>-c<N>" }),
+  outcome: Schema.String.annotations({
+    description: "how the cycle ended: rejected, merge-failed, stuck, error, interrupted, no-changes, …"
+  }),
+  reason: Schema.String.annotations({ description: "the cycle's detail text: why it ended (capped)" }),
+  kept_ref: Schema.optional(
+    Schema.String.annotations({ description: "refs/oompa/kept/<swarm>/<worker>-c<N>, when the cycle left work" })
+  ),
+  kept_commit: Schema.optional(Schema.String.annotations({ description: "the commit the kept ref pointed at" })),
+  ended_at: Schema.String.annotations({ description: "when the cycle ended (ISO 8601)" })
+}).annotations({ identifier: "TaskAttempt" })
+export type TaskAttempt = typeof TaskAttempt.Type
+
+/** The longest `reason` stamped into an attempt; the rest is cut. */
+export const MAX_ATTEMPT_REASON = 2000
+
+/** An attempt with its reason capped at MAX_ATTEMPT_REASON characters and no undefined keys. */
+export const taskAttempt = (attempt: TaskAttempt): TaskAttempt => ({
+  worker: attempt.worker,
+  swarm: attempt.swarm,
+  cycle: attempt.cycle,
+  outcome: attempt.outcome,
+  reason:
+    attempt.reason.length <= MAX_ATTEMPT_REASON ? attempt.reason : `${attempt.reason.slice(0, MAX_ATTEMPT_REASON - 1)}…`,
+  ...(attempt.kept_ref !== undefined ? { kept_ref: attempt.kept_ref } : {}),
+  ...(attempt.kept_commit !== undefined ? { kept_commit: attempt.kept_commit } : {}),
+  ended_at: attempt.ended_at
+})
+
+/**
  * A task as agents and users write it. Only `id` is required; the framework
- * stamps the claim / completion fields. Unknown keys written by agents are
+ * stamps the claim / completion fields and, each time a cycle that held the task
+ * ends without merging it, appends to `attempts`. Unknown keys written by agents are
  * preserved on disk by the queue (it edits the raw JSON object).
  */
 export const Task = Schema.Struct({
@@ -30,6 +68,21 @@ export const Task = Schema.Struct({
   completed_by: Schema.optional(Schema.String),
   completed_at: Schema.optional(Schema.String),
   merged_commit: Schema.optional(Schema.String),
-  review_rounds: Schema.optional(Schema.Number)
+  review_rounds: Schema.optional(Schema.Number),
+  /** Oldest first. */
+  attempts: Schema.optional(
+    Schema.Array(TaskAttempt).annotations({
+      description: "stamped by oompa: each cycle that held the task and ended without merging it, oldest first"
+    })
+  )
 })
 export type Task = typeof Task.Type
+
+/**
+ * What a task file may hold, for `oompa schema task`: the Task keys, plus any
+ * keys agents add (the queue keeps them as written).
+ */
+export const TaskFileJson = Schema.Struct(Task.fields, Schema.Record({ key: Schema.String, value: Schema.Unknown })).annotations({
+  title: "task file",
+  description: "tasks/{pending,current,complete}/<id>.json. Only id is required; oompa stamps claimed_*, completed_*, merged_commit, review_rounds and attempts; other keys are kept."
+})

@@ -1,5 +1,5 @@
 import { Data } from "effect"
-import type { Task, TaskId, TaskState } from "./Task.js"
+import type { Task, TaskAttempt, TaskId, TaskState } from "./Task.js"
 
 /**
  * The task queue as data (SPEC §3): what a listing holds and what a claim
@@ -72,10 +72,79 @@ export type ClaimResult = Data.TaggedEnum<{
 }>
 export const ClaimResult = Data.taggedEnum<ClaimResult>()
 
-/** One line per claim result, as the agent is told on its next turn. */
-export const describeClaimResult = (result: ClaimResult): string =>
+/**
+ * What became of the kept work of a claimed task's latest attempt when the engine
+ * tried to carry it into the new cycle's worktree (SPEC §8 "nothing redone").
+ * - Merged: merged into the worktree.
+ * - AlreadyThere: the worktree already contains it (another claimed task shared it, or it landed).
+ * - NotMerged: left where it is; `why` says why (a conflict with the current target, …).
+ * - Gone: the kept ref no longer exists.
+ */
+export type CarriedWork = Data.TaggedEnum<{
+  Merged: { readonly ref: string; readonly commit: string }
+  AlreadyThere: { readonly ref: string; readonly commit: string }
+  NotMerged: { readonly ref: string; readonly commit: string; readonly why: string }
+  Gone: { readonly ref: string }
+}>
+export const CarriedWork = Data.taggedEnum<CarriedWork>()
+
+/** Only work oompa itself kept is carried: a hand-edited `kept_ref` elsewhere is ignored. */
+export const KEPT_REF_PREFIX = "refs/oompa/kept/"
+
+/** The latest attempt that left work under a kept ref, if any. */
+export const latestKeptAttempt = (task: Task): (TaskAttempt & { readonly kept_ref: string }) | undefined => {
+  const attempts = task.attempts ?? []
+  for (let i = attempts.length - 1; i >= 0; i--) {
+    const attempt = attempts[i]!
+    if (attempt.kept_ref !== undefined && attempt.kept_ref.startsWith(KEPT_REF_PREFIX)) {
+      return { ...attempt, kept_ref: attempt.kept_ref }
+    }
+  }
+  return undefined
+}
+
+/** How many earlier attempts a claim result lists, and how much of each reason. */
+const SHOWN_ATTEMPTS = 3
+const SHOWN_REASON = 300
+
+const describeCarried = (carried: CarriedWork): string =>
+  CarriedWork.$match(carried, {
+    Merged: ({ ref, commit }) =>
+      `Its work (${ref}, commit ${commit.slice(0, 12)}) has been merged into your worktree: continue from it.`,
+    AlreadyThere: ({ ref, commit }) => `Its work (${ref}, commit ${commit.slice(0, 12)}) is already in your worktree.`,
+    NotMerged: ({ ref, why }) => `Its work is kept at ${ref}; ${why}: look at it with \`git show ${ref}\`.`,
+    Gone: ({ ref }) => `Its kept work (${ref}) no longer exists.`
+  })
+
+/** The indented lines under a claimed task that was tried before: the last attempts and its kept work. */
+const describeAttempts = (task: Task, carried: CarriedWork | undefined): ReadonlyArray<string> => {
+  const attempts = task.attempts ?? []
+  if (attempts.length === 0) return []
+  const shown = attempts.slice(-SHOWN_ATTEMPTS)
+  const head =
+    attempts.length > shown.length
+      ? `Tried ${attempts.length} times before and not merged; the last ${shown.length}:`
+      : `Tried ${attempts.length === 1 ? "once" : `${attempts.length} times`} before and not merged:`
+  return [
+    head,
+    ...shown.map(
+      (a) => `- ${a.outcome} in ${a.cycle} (run ${a.swarm}, ${a.ended_at}): ${oneLine(a.reason, SHOWN_REASON) || "(no reason given)"}`
+    ),
+    ...(carried !== undefined ? [describeCarried(carried)] : [])
+  ]
+}
+
+/**
+ * One line per claim result, as the agent is told on its next turn; a claimed
+ * task that was tried before gets indented lines under it: what was tried, why
+ * it did not land, and what became of its kept work (`carried`).
+ */
+export const describeClaimResult = (result: ClaimResult, carried?: CarriedWork): string =>
   ClaimResult.$match(result, {
-    Claimed: ({ id, task }) => `${id}: claimed${task.summary ? ` (${oneLine(task.summary, 200)})` : ""}`,
+    Claimed: ({ id, task }) =>
+      [`${id}: claimed${task.summary ? ` (${oneLine(task.summary, 200)})` : ""}`, ...describeAttempts(task, carried).map((line) => `  ${line}`)].join(
+        "\n"
+      ),
     AlreadyTaken: ({ id }) => `${id}: already taken by another worker; pick a different task`,
     NotFound: ({ id }) => `${id}: not found in pending`,
     Blocked: ({ id, missing }) => `${id}: blocked, waiting on ${missing.join(", ")} to complete`,

@@ -2,6 +2,7 @@ import { Cause, Clock, Effect, Exit, Option, Ref } from "effect"
 import type { WorkerSpec } from "../config/OompaConfig.js"
 import { formatModel } from "../domain/Model.js"
 import { describeClaimResult } from "../domain/queue.js"
+import type { TaskAttempt } from "../domain/Task.js"
 import { formatQueueStatus } from "../domain/queueStatus.js"
 import {
   decide,
@@ -23,6 +24,7 @@ import {
   worktreePathOf,
   type SwarmContext
 } from "./context.js"
+import { carryKeptWork } from "./carry.js"
 import { deliverWork } from "./deliver.js"
 import { makeProgress, type CycleProgress } from "./progress.js"
 import { initialPrompt, resumeBody, resumePrompt, type PromptContext } from "./prompts.js"
@@ -118,12 +120,14 @@ export const runCycle = (ctx: SwarmContext, spec: WorkerSpec, start: WorkerState
               Effect.uninterruptible
             )
             const claimed = results.flatMap((r) => (r._tag === "Claimed" ? [r.id] : []))
-            claimReport = results.map((r) => `- ${describeClaimResult(r)}`).join("\n")
             yield* ctx.runLog.emit("claim", `claim ${action.ids.join(", ")}: ${results.map((r) => `${r.id} ${r._tag}`).join(", ")}`, {
               worker: spec.id,
               cycle,
               data: { results: results.map((r) => ({ id: r.id, result: r._tag })) }
             })
+            // Tasks tried before: their kept work is merged into this worktree (SPEC §8).
+            const carried = yield* carryKeptWork(ctx, spec, { cycle, path }, results)
+            claimReport = results.map((r) => `- ${describeClaimResult(r, carried.get(r.id))}`).join("\n")
             event = { _tag: "Claimed", claimed }
             break
           }
@@ -191,7 +195,20 @@ const finishCycle = (ctx: SwarmContext, spec: WorkerSpec, handle: CycleHandle, o
         Effect.catchAll((error) => warn("could not keep the work")(error).pipe(Effect.as(undefined)))
       )
       if (before.claims.length > 0) {
-        yield* ctx.queue.recycle(before.claims).pipe(Effect.catchAll(warn("could not put claims back")))
+        // The tasks carry this attempt, so the next cycle that claims them starts from the kept work.
+        const keptCommit =
+          keptRef === undefined ? undefined : yield* git.revParse(ctx.root, keptRef).pipe(Effect.orElseSucceed(() => undefined))
+        const attempt: TaskAttempt = {
+          worker: spec.id,
+          swarm: ctx.swarm,
+          cycle: cycleName(spec.id, handle.cycle),
+          outcome,
+          reason: detail,
+          ...(keptRef !== undefined ? { kept_ref: keptRef } : {}),
+          ...(keptCommit !== undefined ? { kept_commit: keptCommit } : {}),
+          ended_at: yield* nowIso
+        }
+        yield* ctx.queue.recycle(before.claims, attempt).pipe(Effect.catchAll(warn("could not put claims back")))
       }
     }
     // A claim the cycle never recorded (its claim call failed half-way) still carries

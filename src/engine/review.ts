@@ -2,6 +2,7 @@ import { Clock, Effect, Either, Option, Ref } from "effect"
 import type { ReviewerSpec, WorkerSpec } from "../config/OompaConfig.js"
 import { randomUuid } from "../domain/ids.js"
 import { formatModel } from "../domain/Model.js"
+import { oneLine } from "../domain/queue.js"
 import { parseVerdict } from "../domain/Signal.js"
 import type { WorkerEvent } from "../domain/WorkerState.js"
 import { Harnesses, turnFailed } from "../harness/Harness.js"
@@ -118,17 +119,22 @@ export const reviewWork = Effect.fn("engine.reviewWork")(function* (
         return { _tag: "Approved" } satisfies WorkerEvent
       case "NEEDS_CHANGES":
         return { _tag: "Feedback", kind: "review", text: feedbackOf(text) } satisfies WorkerEvent
-      case "REJECTED":
-        return { _tag: "Rejected", reason: `rejected by ${name} in review round ${round}` } satisfies WorkerEvent
+      case "REJECTED": {
+        // The reviewer's words go with the task's attempt, so the next cycle knows why (SPEC §8).
+        const why = oneLine(withoutVerdict(text), 240)
+        return { _tag: "Rejected", reason: `rejected by ${name} in review round ${round}${why ? `: ${why}` : ""}` } satisfies WorkerEvent
+      }
     }
   }
   return { _tag: "Rejected", reason: `no reviewer gave a verdict in review round ${round}` } satisfies WorkerEvent
 })
 
-/** The reviewer's message without its verdict line: what the worker is told. */
-const feedbackOf = (text: string): string =>
+const withoutVerdict = (text: string): string =>
   text
     .split("\n")
     .filter((line) => !/VERDICT:/.test(line))
     .join("\n")
-    .trim() || "The reviewer asked for changes without saying which."
+    .trim()
+
+/** The reviewer's message without its verdict line: what the worker is told. */
+const feedbackOf = (text: string): string => withoutVerdict(text) || "The reviewer asked for changes without saying which."

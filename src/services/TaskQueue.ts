@@ -3,7 +3,7 @@ import type { PlatformError } from "@effect/platform/Error"
 import { Clock, Context, Duration, Effect, Layer, Option, Queue, Random, Ref, type Scope } from "effect"
 import { ClaimResult, countsOf, availableTasks, missingDependencies } from "../domain/queue.js"
 import type { InvalidTaskFile, MoveResult, QueueCounts, QueueListing, QueuedTask } from "../domain/queue.js"
-import type { Task, TaskId, TaskState } from "../domain/Task.js"
+import { taskAttempt, type Task, type TaskAttempt, type TaskId, type TaskState } from "../domain/Task.js"
 import {
   decodeTaskFile,
   isTaskId,
@@ -62,8 +62,12 @@ export interface TaskQueue {
   ) => Effect.Effect<ReadonlyArray<ClaimResult>, TaskQueueIoError>
   /** current → complete, stamped with who merged it, when, the merge commit and review rounds. */
   readonly complete: (ids: ReadonlyArray<string>, stamp: CompleteStamp) => Effect.Effect<MoveResult, TaskQueueIoError>
-  /** current → pending, removing `claimed_by` / `claimed_at`. */
-  readonly recycle: (ids: ReadonlyArray<string>) => Effect.Effect<MoveResult, TaskQueueIoError>
+  /**
+   * current → pending, removing `claimed_by` / `claimed_at`. With `attempt`
+   * (the cycle that held the tasks and did not merge them), it is appended to
+   * each task's `attempts`, in the same temp file + rename as the other stamps.
+   */
+  readonly recycle: (ids: ReadonlyArray<string>, attempt?: TaskAttempt) => Effect.Effect<MoveResult, TaskQueueIoError>
   /** Merges `fields` into the task file of `id` in `state` (temp file + rename). False when there is no such file. */
   readonly annotate: (
     id: string,
@@ -473,10 +477,13 @@ export const makeTaskQueue = (
       })
     })
 
-    const recycle = Effect.fn("TaskQueue.recycle")(function* (ids: ReadonlyArray<string>) {
+    const recycle = Effect.fn("TaskQueue.recycle")(function* (ids: ReadonlyArray<string>, attempt?: TaskAttempt) {
+      const stamped = attempt === undefined ? undefined : taskAttempt(attempt)
       return yield* moveFromCurrent(ids, "pending", (raw) => {
         const { claimed_by: _by, claimed_at: _at, ...rest } = raw
-        return rest
+        if (stamped === undefined) return rest
+        const earlier = Array.isArray(rest.attempts) ? rest.attempts : []
+        return { ...rest, attempts: [...earlier, stamped] }
       })
     })
 

@@ -3,6 +3,7 @@ import { expect, layer } from "@effect/vitest"
 import { Effect, JSONSchema } from "effect"
 import { beforeAll } from "vitest"
 import { OompaJson } from "../../src/config/OompaJson.js"
+import { TaskFileJson } from "../../src/domain/Task.js"
 import { ensureBuilt, repoRoot, runCliEffect } from "../support/runCli.js"
 import { makeProject } from "../config/support.js"
 
@@ -27,6 +28,26 @@ layer(NodeContext.layer)("oompa schema (the built binary)", (it) => {
       const byDefault = yield* runCliEffect(["schema"], { cwd: repoRoot })
       expect(byName.code).toBe(0)
       expect(byName.stdout).toBe(byDefault.stdout)
+    })
+  )
+
+  it.scoped("task: the task file, with the attempts oompa stamps and room for keys agents add", () =>
+    Effect.gen(function* () {
+      const result = yield* runCliEffect(["schema", "task"], { cwd: repoRoot })
+      expect(result.code).toBe(0)
+      const printed = JSON.parse(result.stdout) as {
+        required: ReadonlyArray<string>
+        properties: Record<string, { items?: { $ref?: string } }>
+        additionalProperties: unknown
+        $defs: Record<string, { required: ReadonlyArray<string>; properties: Record<string, unknown> }>
+      }
+      expect(printed).toEqual(JSONSchema.make(TaskFileJson))
+      expect(printed.required).toEqual(["id"])
+      expect(printed.additionalProperties).not.toBe(false)
+      expect(printed.properties["attempts"]?.items?.$ref).toBe("#/$defs/TaskAttempt")
+      const attempt = printed.$defs["TaskAttempt"]!
+      expect(Object.keys(attempt.properties)).toEqual(["worker", "swarm", "cycle", "outcome", "reason", "kept_ref", "kept_commit", "ended_at"])
+      expect(attempt.required).toEqual(["worker", "swarm", "cycle", "outcome", "reason", "ended_at"])
     })
   )
 

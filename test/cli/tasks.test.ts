@@ -67,16 +67,19 @@ describe("oompa tasks (binary)", () => {
     put(path.join(dir, "tasks", "current", "busy.json"), { id: "busy", summary: "in flight", claimed_by: "ab12cd34:w0" })
     put(path.join(dir, "tasks", "complete", "done.json"), { id: "done", merged_commit: "0123456789abcdef0123" })
     put(path.join(dir, "tasks", "pending", "later.json"), { id: "later", depends_on: ["busy"] })
+    const attempt = (cycle: string, outcome: string) => ({ worker: "w0", swarm: "ab12cd34", cycle, outcome, reason: "r", ended_at: "2031-01-01T00:00:00Z" })
+    put(path.join(dir, "tasks", "pending", "retry.json"), { id: "retry", summary: "again", attempts: [attempt("w0-c1", "error"), attempt("w0-c3", "rejected")] })
 
     const listing = await oompa(dir)
     expect(listing.code).toBe(0)
     expect(listing.stdout).toBe(
       [
-        "Task queue tasks: 4 pending (3 available), 1 in progress, 1 complete, 0 invalid",
+        "Task queue tasks: 5 pending (4 available), 1 in progress, 1 complete, 0 invalid",
         "",
         "pending:",
         "  later  [waits on busy]",
         "  named.one  Named",
+        "  retry  again  [tried 2×, last: rejected in w0-c3]",
         "  task-1  Write the $HOME docs",
         "  task-2  Second",
         "",

@@ -5,7 +5,7 @@ import * as fs from "node:fs"
 import * as os from "node:os"
 import * as path from "node:path"
 import { Deferred, Duration, Effect, Exit, Fiber, Layer, Ref, TestClock } from "effect"
-import type { Task, TaskId } from "../../src/domain/Task.js"
+import { MAX_ATTEMPT_REASON, type Task, type TaskAttempt, type TaskId } from "../../src/domain/Task.js"
 import { ClaimResult, makeTaskQueue, TaskExistsError, TaskQueue, TaskQueueTag } from "../../src/services/TaskQueue.js"
 
 /** A temp folder holding `tasks/`, removed with the scope. */
@@ -255,6 +255,56 @@ describe("TaskQueue", () => {
       expect(ls(tasksDir, "current")).toEqual([])
       expect(readJson(tasksDir, "pending/t.json")).toEqual({ id: "t" })
       expect((yield* queue.claim(["t"], "w1"))[0]?._tag).toBe("Claimed")
+    })
+  )
+
+  it.scoped("recycle with an attempt: appended to the task's attempts (oldest first), claim stamps gone, other keys kept", () =>
+    Effect.gen(function* () {
+      const { tasksDir, queue } = yield* setup
+      write(tasksDir, "pending/t.json", { id: "t", summary: "s", agent_notes: { tried: 1 } })
+      const first: TaskAttempt = {
+        worker: "w0",
+        swarm: "sw1",
+        cycle: "w0-c1",
+        outcome: "rejected",
+        reason: "rejected by mock in review round 1: too small",
+        kept_ref: "refs/oompa/kept/sw1/w0-c1",
+        kept_commit: "a".repeat(40),
+        ended_at: "2031-01-01T00:00:00.000Z"
+      }
+      yield* queue.claim(["t"], "w0@sw1")
+      expect(yield* queue.recycle(["t"], first)).toEqual({ moved: ["t"], missing: [] })
+      expect(readJson(tasksDir, "pending/t.json")).toEqual({ id: "t", summary: "s", agent_notes: { tried: 1 }, attempts: [first] })
+      // A second failure appends; a reason past the cap is cut; no kept work means no kept keys.
+      const second: TaskAttempt = {
+        worker: "w1",
+        swarm: "sw1",
+        cycle: "w1-c3",
+        outcome: "error",
+        reason: "x".repeat(MAX_ATTEMPT_REASON + 50),
+        ended_at: "2031-01-02T00:00:00.000Z"
+      }
+      const [claimed] = yield* queue.claim(["t"], "w1@sw1")
+      expect(claimed?._tag === "Claimed" ? claimed.task.attempts : undefined).toEqual([first])
+      yield* queue.recycle(["t"], second)
+      const onDisk = readJson(tasksDir, "pending/t.json")
+      expect(onDisk).not.toHaveProperty("claimed_by")
+      expect(onDisk).not.toHaveProperty("claimed_at")
+      const attempts = onDisk["attempts"] as ReadonlyArray<Record<string, unknown>>
+      expect(attempts).toHaveLength(2)
+      expect(attempts[0]).toEqual(first)
+      expect(Object.keys(attempts[1]!).sort()).toEqual(["cycle", "ended_at", "outcome", "reason", "swarm", "worker"])
+      expect(String(attempts[1]!["reason"])).toHaveLength(MAX_ATTEMPT_REASON)
+      // The listing decodes it; completing keeps the history; no temp file was left anywhere.
+      expect((yield* queue.list).pending[0]?.task.attempts?.map((a) => a.cycle)).toEqual(["w0-c1", "w1-c3"])
+      yield* queue.claim(["t"], "w2@sw1")
+      yield* queue.complete(["t"], { by: "w2@sw1" })
+      expect(readJson(tasksDir, "complete/t.json")["attempts"]).toEqual(attempts)
+      for (const state of ["pending", "current", "complete"]) expect(ls(tasksDir, state).filter((n) => n.includes(".tmp-"))).toEqual([])
+      // Without an attempt, recycle stamps nothing (recovery, `oompa tasks requeue`).
+      write(tasksDir, "current/u.json", { id: "u", claimed_by: "w0@sw1" })
+      yield* queue.recycle(["u"])
+      expect(readJson(tasksDir, "pending/u.json")).toEqual({ id: "u" })
     })
   )
 
