@@ -37,6 +37,7 @@ export const recoverDeadRuns = Effect.fn("engine.recoverDeadRuns")(function* (op
   const path = yield* Path.Path
   const git = yield* Git
   const runsDir = path.join(options.root, ".oompa", "runs")
+  const recoveredBy = options.recoveredBy ?? `swarm ${options.runLog.dir.split("/").pop()}`
   const runs = yield* fs.readDirectory(runsDir).pipe(Effect.orElseSucceed(() => [] as Array<string>))
   for (const swarm of runs) {
     // A run folder whose creation was cut short (its creator is gone): nothing in it ran.
@@ -69,6 +70,8 @@ export const recoverDeadRuns = Effect.fn("engine.recoverDeadRuns")(function* (op
     const target = started.value.targetBranch
     const bases = yield* cycleBasesOf(path.join(dir, "events.jsonl"))
     const merged: Array<{ readonly name: string; readonly owner: string; readonly commit: string; readonly startedAt: string }> = []
+    // Each worker's unmerged cycle, for the attempt stamped on the claims it held.
+    const unmerged = new Map<string, { readonly name: string; readonly keptRef?: string; readonly commit: string }>()
     const branches = yield* git.listRefs(options.root, `refs/heads/oompa/${swarm}/`)
     for (const { ref, sha } of branches) {
       const name = ref.slice(`refs/heads/oompa/${swarm}/`.length)
@@ -83,6 +86,9 @@ export const recoverDeadRuns = Effect.fn("engine.recoverDeadRuns")(function* (op
       if (!inTarget) {
         yield* git.keepWork(options.root, keptRef, sha, `oompa: recovered from crashed run ${swarm}`)
         kept.push(keptRef)
+        unmerged.set(`${workerOf(name)}@${swarm}`, { name, keptRef, commit: sha })
+      } else if (!merged.some((m) => m.name === name)) {
+        unmerged.set(`${workerOf(name)}@${swarm}`, { name, commit: sha })
       }
       yield* git
         .deleteBranch(options.root, ref.slice("refs/heads/".length), { verifiedMergedInto: inTarget ? target : keptRef })
@@ -119,12 +125,27 @@ export const recoverDeadRuns = Effect.fn("engine.recoverDeadRuns")(function* (op
       })
     }
     const claims = ours.map((entry) => entry.id).filter((id) => !completed.includes(id))
-    if (claims.length > 0) yield* options.queue.recycle(claims)
+    const endedAt = yield* nowIso
+    const owners = new Set(ours.filter((entry) => claims.includes(entry.id)).map((entry) => entry.task.claimed_by!))
+    for (const owner of owners) {
+      const ids = ours.filter((entry) => entry.task.claimed_by === owner && claims.includes(entry.id)).map((entry) => entry.id)
+      const cycle = unmerged.get(owner)
+      const worker = owner.slice(0, owner.length - swarm.length - 1)
+      yield* options.queue.recycle(ids, {
+        worker,
+        swarm,
+        cycle: cycle?.name ?? `${worker}-c?`,
+        outcome: "crashed",
+        reason: `the run died during this cycle (pid ${started.value.pid} gone without stopped.json); recovered by ${recoveredBy}`,
+        ...(cycle?.keptRef !== undefined ? { kept_ref: cycle.keptRef, kept_commit: cycle.commit } : {}),
+        ended_at: endedAt
+      })
+    }
 
     yield* deadLog.writeStopped({
       swarm,
       reason: "error",
-      detail: `crashed (pid ${started.value.pid} gone without stopped.json); recovered by ${options.recoveredBy ?? `swarm ${options.runLog.dir.split("/").pop()}`}`,
+      detail: `crashed (pid ${started.value.pid} gone without stopped.json); recovered by ${recoveredBy}`,
       stoppedAt: yield* nowIso,
       exitCode: 1,
       workers: []

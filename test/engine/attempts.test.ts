@@ -6,7 +6,7 @@ import { Effect } from "effect"
 import { runSwarm } from "../../src/engine/swarm.js"
 import type { Harness, TurnRequest } from "../../src/harness/Harness.js"
 import { makeGitRepo, type GitRepo } from "../support/gitRepo.js"
-import { engineTestLayer, inProcessMock, makeTasks, readTasks, setupProject, validateRunFiles } from "../support/swarmProject.js"
+import { engineTestLayer, expectMergedNothing, inProcessMock, makeTasks, readTasks, setupProject, validateRunFiles } from "../support/swarmProject.js"
 
 const quiet = () => Effect.void
 
@@ -58,7 +58,7 @@ describe("attempts: a task put back after a failed cycle is continued, not redon
           reviews: { "*": ["REJECTED"] }
         }
       })
-      const first = yield* runSwarm(config, { print: quiet }).pipe(Effect.provide(engineTestLayer({ baseDir: repo.path })))
+      const first = yield* expectMergedNothing(runSwarm(config, { print: quiet }).pipe(Effect.provide(engineTestLayer({ baseDir: repo.path }))))
       const [rejected] = validateRunFiles(first.runDir).cycles
       expect(rejected.outcome).toBe("rejected")
       // (1) The task is back in pending with one attempt: who, how it ended, why, where the work is.
