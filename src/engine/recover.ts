@@ -2,6 +2,7 @@ import { FileSystem, Path } from "@effect/platform"
 import { Effect, Option, Schema } from "effect"
 import { StartedFile } from "../domain/RunFiles.js"
 import { Git } from "../services/Git.js"
+import { terminateSwarmProcesses } from "../services/processTree.js"
 import { makeRunLog, nowIso, type RunLog } from "../services/RunLog.js"
 import type { TaskQueue } from "../services/TaskQueue.js"
 
@@ -19,7 +20,8 @@ const decodeStarted = Schema.decodeUnknownOption(Schema.parseJson(StartedFile))
 
 /**
  * Finds runs that crashed (started.json, no stopped.json, owner pid dead) and
- * recovers them as an interruption would have (SPEC §8): work in their
+ * recovers them as an interruption would have (SPEC §8): their agents' processes
+ * (found by the run's turn-marker prefix) are ended, work in their
  * worktrees is committed and kept under `refs/oompa/kept/<swarm>/…`, the
  * worktrees and branches removed, their claims put back in pending, and a
  * stopped.json written saying so. Live runs are never touched.
@@ -46,6 +48,8 @@ export const recoverDeadRuns = Effect.fn("engine.recoverDeadRuns")(function* (op
       Effect.orElseSucceed(() => Option.none())
     )
     if (Option.isNone(started) || pidAlive(started.value.pid)) continue
+    // Its agents may outlive it (a kill -9 leaves them running in its worktrees): end them first.
+    yield* terminateSwarmProcesses(swarm)
 
     const kept: Array<string> = []
     const worktrees = yield* git.listWorktrees(options.root)
