@@ -29,7 +29,9 @@ const workerScript: FakeModelServer.Script = {
     { afterToolResult: true, step: { text: "Still waiting.", delayMs: 600_000 } }
   ],
   // Not a bare `sleep 200`: claude's Bash tool refuses a standalone sleep ("Blocked: standalone sleep 200").
-  fallback: { shell: `echo holding && ${SLEEP}` }
+  // waitMs: the tool's own wait argument, where it has one (codex's exec_command returns after
+  // yield_time_ms, default 10 s, capped at 30 s, leaving the command running in the background).
+  fallback: { shell: `echo holding && ${SLEEP}`, waitMs: 300_000 }
 }
 
 interface Proc {
@@ -87,8 +89,11 @@ const waitFor = async <A>(what: string, probe: () => A | undefined, ms: number):
   }
 }
 
-/** The turn timeout (s) for (i): long enough for the CLI to start and call its tool. */
-const TURN_TIMEOUT: Readonly<Record<CliName, number>> = { claude: 30, codex: 30, gemini: 30, opencode: 45 }
+/**
+ * The turn timeout (s) for (i): long enough for the CLI to start and call its
+ * tool; for codex shorter than its 30 s cap on yield_time_ms, so the call is still waiting.
+ */
+const TURN_TIMEOUT: Readonly<Record<CliName, number>> = { claude: 30, codex: 20, gemini: 30, opencode: 45 }
 
 const setup = (cli: CliName, timeout: number) =>
   Effect.gen(function* () {
@@ -151,6 +156,18 @@ const awaitMarkedSleep = (tmp: string, project: string, ms: number, output: () =
     ).catch((error) => Promise.reject(new Error(`${error.message}\n${output()}\n${turnLogs(project)}`)))
   )
 
+/**
+ * The shell tool was still running the sleep when the turn ended: the CLI
+ * never sent the model a tool result (it did not give up on the command).
+ */
+const expectToolHeld = (server: FakeModelServer.FakeModelServer) =>
+  Effect.gen(function* () {
+    const requests = yield* server.requests
+    const worker = requests.filter((r) => r.script === "worker")
+    expect(worker.filter((r) => r.reply?.tool !== undefined).length).toBeGreaterThanOrEqual(1)
+    expect(worker.filter((r) => r.conversation?.lastIsToolResult === true).map((r) => r.conversation?.toolResults.at(-1))).toEqual([])
+  })
+
 /** Kills whatever a failing test left (so a failure leaks nothing). */
 const reap = (tmp: string, swarm: () => string | undefined) =>
   Effect.addFinalizer(() =>
@@ -172,7 +189,7 @@ describe("no process outlives its turn, on the real CLIs", () => {
       `${cli}: a turn timeout while the shell tool runs sleep 200 leaves nothing running`,
       () =>
         Effect.gen(function* () {
-          const { tmp, project, config, env } = yield* setup(cli, TURN_TIMEOUT[cli])
+          const { tmp, project, config, env, server } = yield* setup(cli, TURN_TIMEOUT[cli])
           let swarm: string | undefined
           yield* reap(tmp, () => swarm)
           const run = yield* startSwarm(project, config, env)
@@ -184,6 +201,7 @@ describe("no process outlives its turn, on the real CLIs", () => {
           expect(code, run.output()).toBe(1)
           expect(alive(sleep.pid)).toBe(false)
           expect(leftovers(tmp, swarm)).toEqual([])
+          yield* expectToolHeld(server)
         }).pipe(Effect.provide(NodeContext.layer)),
       180_000
     )
@@ -192,7 +210,7 @@ describe("no process outlives its turn, on the real CLIs", () => {
       `${cli}: SIGINT to oompa swarm while the shell tool runs sleep 200: exit 130, nothing left running`,
       () =>
         Effect.gen(function* () {
-          const { tmp, project, config, env } = yield* setup(cli, 600)
+          const { tmp, project, config, env, server } = yield* setup(cli, 600)
           let swarm: string | undefined
           yield* reap(tmp, () => swarm)
           const run = yield* startSwarm(project, config, env)
@@ -203,6 +221,7 @@ describe("no process outlives its turn, on the real CLIs", () => {
           expect(code, run.output()).toBe(130)
           expect(alive(sleep.pid)).toBe(false)
           expect(leftovers(tmp, swarm)).toEqual([])
+          yield* expectToolHeld(server)
         }).pipe(Effect.provide(NodeContext.layer)),
       180_000
     )
