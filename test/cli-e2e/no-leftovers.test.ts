@@ -1,8 +1,9 @@
 /**
  * No process outlives its turn, on the real CLIs (SPEC §8 "Processes"). The
- * fake model server makes each CLI's shell tool run `sleep 200`; claude, gemini
- * and opencode run tool commands in a session of their own (setsid), out of
- * reach of a signal to the CLI's process group. Then:
+ * fake model server makes each CLI's shell tool run `sleep 200`; all four run
+ * tool commands in a session of their own (claude, gemini and opencode with
+ * setsid, codex in a pty), out of reach of a signal to the CLI's process group.
+ * Then:
  *
  *   (i)  the turn times out while the sleep runs → oompa exits, and
  *   (ii) SIGINT to `oompa swarm` while the sleep runs → oompa exits 130,
@@ -39,12 +40,20 @@ interface Proc {
   readonly cmdline: string
   readonly cwd: string
   readonly marker: string | undefined
+  readonly ppid: number
+  readonly pgid: number
+  readonly sid: number
+}
+
+/** state, ppid, pgrp, session of /proc/<pid>/stat. */
+const statOf = (pid: number): ReadonlyArray<string> => {
+  const stat = fs.readFileSync(`/proc/${pid}/stat`, "utf8")
+  return stat.slice(stat.lastIndexOf(")") + 2).split(" ")
 }
 
 const alive = (pid: number): boolean => {
   try {
-    const stat = fs.readFileSync(`/proc/${pid}/stat`, "utf8")
-    const state = stat.slice(stat.lastIndexOf(")") + 2).split(" ")[0]
+    const state = statOf(pid)[0]
     return state !== "Z" && state !== "X"
   } catch {
     return false
@@ -65,7 +74,8 @@ const processes = (): ReadonlyArray<Proc> => {
         .split("\0")
         .find((e) => e.startsWith("OOMPA_TURN="))
         ?.slice("OOMPA_TURN=".length)
-      if (alive(pid)) out.push({ pid, cmdline, cwd, marker })
+      const [state, ppid, pgid, sid] = statOf(pid)
+      if (state !== "Z" && state !== "X") out.push({ pid, cmdline, cwd, marker, ppid: Number(ppid), pgid: Number(pgid), sid: Number(sid) })
     } catch {
       // gone, or another user's
     }
@@ -216,6 +226,15 @@ describe("no process outlives its turn, on the real CLIs", () => {
           const run = yield* startSwarm(project, config, env)
           const sleep = yield* awaitMarkedSleep(tmp, project, 90_000, run.output)
           swarm = sleep.marker!.split("/")[0]
+          // The CLI is the marked child of oompa; ProcessRunner made it a group leader.
+          const leader = processes().find((p) => p.ppid === run.child.pid && p.marker === sleep.marker)
+          expect(leader?.pgid).toBe(leader?.pid)
+          console.log(`${cli}: the shell tool's sleep: pgid ${sleep.pgid}, session ${sleep.sid}; the CLI's group ${leader?.pgid}`)
+          // Measured: all four run tool commands in a session of their own, out of the CLI's group
+          // (claude, gemini and opencode with setsid, codex in a pty). claude and codex end them
+          // themselves on SIGTERM; gemini and opencode do not, and nothing does after a SIGKILL.
+          expect(sleep.sid).not.toBe(leader?.pgid)
+          expect(sleep.pgid).not.toBe(leader?.pgid)
           run.child.kill("SIGINT")
           const code = yield* Effect.promise(() => run.exited)
           expect(code, run.output()).toBe(130)
