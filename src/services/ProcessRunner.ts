@@ -48,7 +48,7 @@ export interface RunOptions {
   /** Written to the stderr log before the child starts (oompa's own notes about the run). */
   readonly stderrHeader?: string | undefined
   readonly timeout: Duration.DurationInput
-  /** Time between SIGTERM and SIGKILL to the group. Default 5 s. */
+  /** Time between SIGTERM and SIGKILL to the run's processes. Default 5 s. */
   readonly killGrace?: Duration.DurationInput | undefined
   /**
    * The turn marker (src/domain/turnMarker.ts), set as `OOMPA_TURN` in the
@@ -80,6 +80,10 @@ interface LeaderExit {
  */
 export const terminateTurn = (pgid: number, marker: string, grace: Duration.DurationInput): Effect.Effect<void> =>
   terminateProcesses({ pgid, marker: exactMarker(marker) }, grace, `process group ${pgid} (${TURN_MARKER_ENV}=${marker})`)
+
+/** Ends the members of one process group only (SIGTERM, `grace`, SIGKILL). */
+export const terminateGroup = (pgid: number, grace: Duration.DurationInput): Effect.Effect<void> =>
+  terminateProcesses({ pgid }, grace, `process group ${pgid}`)
 
 const openLog = (file: string, command: string, header: string | undefined) =>
   Effect.acquireRelease(
