@@ -1,5 +1,6 @@
 import { Duration, Effect, Option, Ref } from "effect"
 import type { WorkerSpec } from "../config/OompaConfig.js"
+import { testMarker } from "../domain/turnMarker.js"
 import type { WorkerEvent } from "../domain/WorkerState.js"
 import { Git } from "../services/Git.js"
 import { MergeLock } from "../services/MergeLock.js"
@@ -152,7 +153,8 @@ const runTestCommand = (ctx: SwarmContext, spec: WorkerSpec, options: DeliverOpt
         cwd: options.cwd,
         stdoutPath: logPath,
         stderrPath: logPath.replace(/\.log$/, ".stderr.log"),
-        timeout: TEST_COMMAND_TIMEOUT
+        timeout: TEST_COMMAND_TIMEOUT,
+        marker: testMarker(ctx.swarm, spec.id, options.cycle, progress.reviewRounds)
       })
       .pipe(Effect.either)
     if (result._tag === "Left") return Option.some(`test_command could not start: ${result.left.message}`)

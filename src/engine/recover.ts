@@ -3,6 +3,7 @@ import { Effect, Option, Schema } from "effect"
 import { RunEvent, StartedFile } from "../domain/RunFiles.js"
 import { emptyUsage } from "../harness/Harness.js"
 import { Git } from "../services/Git.js"
+import { terminateSwarmProcesses } from "../services/processTree.js"
 import { makeRunLog, nowIso, stagingPidOf, type RunLog } from "../services/RunLog.js"
 import type { TaskQueue } from "../services/TaskQueue.js"
 
@@ -20,7 +21,8 @@ const decodeStarted = Schema.decodeUnknownOption(Schema.parseJson(StartedFile))
 
 /**
  * Finds runs that crashed (started.json, no stopped.json, owner pid dead) and
- * recovers them as an interruption would have (SPEC §8): work in their
+ * recovers them as an interruption would have (SPEC §8): their agents' processes
+ * (found by the run's turn-marker prefix) are ended, work in their
  * worktrees is committed and kept under `refs/oompa/kept/<swarm>/…`, the
  * worktrees and branches removed, their claims put back in pending, and a
  * stopped.json written saying so. Live runs are never touched.
@@ -54,6 +56,8 @@ export const recoverDeadRuns = Effect.fn("engine.recoverDeadRuns")(function* (op
       Effect.orElseSucceed(() => Option.none())
     )
     if (Option.isNone(started) || pidAlive(started.value.pid)) continue
+    // Its agents may outlive it (a kill -9 leaves them running in its worktrees): end them first.
+    yield* terminateSwarmProcesses(swarm)
 
     const kept: Array<string> = []
     const worktrees = yield* git.listWorktrees(options.root)

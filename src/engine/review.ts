@@ -4,6 +4,7 @@ import { randomUuid } from "../domain/ids.js"
 import { formatModel } from "../domain/Model.js"
 import { oneLine } from "../domain/queue.js"
 import { parseVerdict } from "../domain/Signal.js"
+import { reviewMarker } from "../domain/turnMarker.js"
 import type { WorkerEvent } from "../domain/WorkerState.js"
 import { Harnesses, turnFailed } from "../harness/Harness.js"
 import { Git } from "../services/Git.js"
@@ -70,7 +71,8 @@ export const reviewWork = Effect.fn("engine.reviewWork")(function* (
         session: { _tag: "New", id: sessionId },
         mode: "review",
         timeout: spec.timeout,
-        logPath
+        logPath,
+        marker: reviewMarker(ctx.swarm, spec.id, options.cycle, round, index)
       })
       .pipe(Effect.either)
     const finished = yield* Clock.currentTimeMillis

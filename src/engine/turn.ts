@@ -2,6 +2,7 @@ import { Effect, Either, Option, Ref } from "effect"
 import type { WorkerSpec } from "../config/OompaConfig.js"
 import { randomUuid } from "../domain/ids.js"
 import { parseSignals, type Signals } from "../domain/Signal.js"
+import { turnMarker } from "../domain/turnMarker.js"
 import type { WorkerEvent } from "../domain/WorkerState.js"
 import { Harnesses, turnFailed } from "../harness/Harness.js"
 import { cycleName, type SwarmContext } from "./context.js"
@@ -49,7 +50,8 @@ export const runWorkerTurn = Effect.fn("engine.runWorkerTurn")(function* (
       session: options.session === undefined ? { _tag: "New", id: requested } : { _tag: "Resume", id: requested },
       mode: "work",
       timeout: spec.timeout,
-      logPath
+      logPath,
+      marker: turnMarker(ctx.swarm, spec.id, options.cycle, options.turn)
     })
     .pipe(Effect.either)
 

@@ -21,6 +21,12 @@ export interface TurnRequest {
   readonly logPath: string
   /** Extra environment on top of the user's (never secrets: those come from the user's env). */
   readonly env?: Readonly<Record<string, string>>
+  /**
+   * The turn marker (src/domain/turnMarker.ts): the adapter hands it to
+   * ProcessRunner, which sets `OOMPA_TURN` for the CLI and everything it starts
+   * and ends every process carrying it when the turn ends.
+   */
+  readonly marker?: string
 }
 
 export const Usage = Schema.Struct({

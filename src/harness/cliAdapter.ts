@@ -179,7 +179,8 @@ export const makeCliHarness = (spec: CliSpec) =>
             stdoutPath: request.logPath,
             stderrPath,
             stderrHeader: header,
-            timeout: request.timeout
+            timeout: request.timeout,
+            marker: request.marker
           })
           .pipe(Effect.mapError((error) => new HarnessError({ harness: spec.name, message: error.message })))
         const decoded = yield* spec.decodeLog(request.logPath).pipe(

@@ -126,7 +126,8 @@ export const makeProcessMockHarness = (options: { readonly baseDir: string; read
               stdin: request.prompt,
               stdoutPath: request.logPath,
               stderrPath: request.logPath.replace(/\.log$/, "") + ".stderr.log",
-              timeout: request.timeout
+              timeout: request.timeout,
+              marker: request.marker
             })
             .pipe(Effect.mapError((error) => new HarnessError({ harness: "mock", message: error.message })))
           const decoded = yield* readMockLog(request.logPath)

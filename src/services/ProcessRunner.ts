@@ -1,7 +1,9 @@
 /**
  * Runs one agent CLI process: no shell, its own process group, output streamed
- * straight to log files, a hard timeout, and a guarantee that no member of its
- * process group outlives the call (SPEC §8, §9).
+ * straight to log files, a hard timeout, and a guarantee that no process of the
+ * run outlives the call (SPEC §8, §9): neither a member of its process group nor
+ * any descendant that started a session of its own, found by the turn marker
+ * (`OOMPA_TURN`, set in the child's environment and inherited; processTree.ts).
  *
  * Why `node:child_process` rather than @effect/platform `Command.start`: we need
  * (1) the child's pid as the process-group id, to register it for the edge's
@@ -12,14 +14,19 @@
  * stdout/stderr file descriptors, so the output never passes through this
  * process at all: memory stays flat however much the agent prints, and the log
  * is complete even if we are killed. Everything runs inside Effect: the child is
- * an `acquireRelease` resource whose release ends its group, waiting is a
+ * an `acquireRelease` resource whose release ends its processes, waiting is a
  * `Deferred`, time is `Clock` / `Effect.sleep` / `Effect.timeoutOption`.
  */
 import { spawn, type ChildProcess } from "node:child_process"
 import * as fs from "node:fs"
 import * as path from "node:path"
 import { Clock, Deferred, Duration, Effect, Exit, Option, Schema } from "effect"
+import { randomUuid } from "../domain/ids.js"
+import { TURN_MARKER_ENV } from "../domain/turnMarker.js"
 import { registerChildGroup, unregisterChildGroup } from "./childGroups.js"
+import { exactMarker, liveGroupMembers, terminateProcesses } from "./processTree.js"
+
+export { liveGroupMembers }
 
 /** The process could not be started, or its log files could not be opened. */
 export class ProcessError extends Schema.TaggedError<ProcessError>()("ProcessError", {
@@ -41,8 +48,15 @@ export interface RunOptions {
   /** Written to the stderr log before the child starts (oompa's own notes about the run). */
   readonly stderrHeader?: string | undefined
   readonly timeout: Duration.DurationInput
-  /** Time between SIGTERM and SIGKILL to the group. Default 5 s. */
+  /** Time between SIGTERM and SIGKILL to the run's processes. Default 5 s. */
   readonly killGrace?: Duration.DurationInput | undefined
+  /**
+   * The turn marker (src/domain/turnMarker.ts), set as `OOMPA_TURN` in the
+   * child's environment and so inherited by all its descendants; when the run
+   * ends, every process carrying it is ended with the group. Without one, a
+   * marker of no swarm (`unowned/<uuid>`) is made up, so the run is still covered.
+   */
+  readonly marker?: string | undefined
 }
 
 export interface RunResult {
@@ -60,88 +74,16 @@ interface LeaderExit {
   readonly signal: string | null
 }
 
-const pollInterval = Duration.millis(25)
-
 /**
- * Pids of the live (not zombie) members of a process group. On Linux this reads
- * /proc: `kill(-pgid, 0)` also succeeds for zombies, and an orphaned member that
- * died stays a zombie for ever under an init that does not reap (containers),
- * which would make a dead group look alive. Elsewhere, `kill(-pgid, 0)`.
+ * Ends a turn's processes: its process group and every process carrying its
+ * marker (SIGTERM, `grace`, SIGKILL). Returns at once when none is left.
  */
-export const liveGroupMembers = (pgid: number): ReadonlyArray<number> => {
-  if (process.platform === "linux") {
-    let entries: Array<string>
-    try {
-      entries = fs.readdirSync("/proc")
-    } catch {
-      entries = []
-    }
-    if (entries.length > 0) {
-      const members: Array<number> = []
-      for (const entry of entries) {
-        const c = entry.charCodeAt(0)
-        if (c < 48 || c > 57) continue
-        let stat: string
-        try {
-          stat = fs.readFileSync(`/proc/${entry}/stat`, "utf8")
-        } catch {
-          continue
-        }
-        // "pid (comm) state ppid pgrp ..." — comm may contain spaces and parens.
-        const fields = stat.slice(stat.lastIndexOf(")") + 2).split(" ")
-        const state = fields[0]
-        if (Number(fields[2]) === pgid && state !== "Z" && state !== "X") members.push(Number(entry))
-      }
-      return members
-    }
-  }
-  try {
-    process.kill(-pgid, 0)
-    return [pgid]
-  } catch (error) {
-    return (error as NodeJS.ErrnoException).code === "EPERM" ? [pgid] : []
-  }
-}
+export const terminateTurn = (pgid: number, marker: string, grace: Duration.DurationInput): Effect.Effect<void> =>
+  terminateProcesses({ pgid, marker: exactMarker(marker) }, grace, `process group ${pgid} (${TURN_MARKER_ENV}=${marker})`)
 
-const signalGroup = (pgid: number, signal: NodeJS.Signals): void => {
-  try {
-    process.kill(-pgid, signal)
-  } catch {
-    // ESRCH: the group is gone already.
-  }
-}
-
-/**
- * Waits until the group has no live member, or `limit` passes. True when gone.
- * A deadline loop rather than `Effect.timeoutOption`: this runs inside
- * uninterruptible finalizers, where a timeout could not interrupt the wait.
- */
-const awaitGroupGone = (pgid: number, limit: Duration.DurationInput): Effect.Effect<boolean> =>
-  Effect.gen(function* () {
-    const deadline = (yield* Clock.currentTimeMillis) + Duration.toMillis(limit)
-    while (liveGroupMembers(pgid).length > 0) {
-      if ((yield* Clock.currentTimeMillis) >= deadline) return false
-      yield* Effect.sleep(pollInterval)
-    }
-    return true
-  })
-
-/**
- * Ends every member of the group: SIGTERM, up to `grace` for it to go, then
- * SIGKILL. Returns at once when the group is already gone.
- */
+/** Ends the members of one process group only (SIGTERM, `grace`, SIGKILL). */
 export const terminateGroup = (pgid: number, grace: Duration.DurationInput): Effect.Effect<void> =>
-  Effect.gen(function* () {
-    if (liveGroupMembers(pgid).length === 0) return
-    signalGroup(pgid, "SIGTERM")
-    if (yield* awaitGroupGone(pgid, grace)) return
-    yield* Effect.logWarning(`process group ${pgid} survived SIGTERM for ${Duration.format(grace)}: SIGKILL`)
-    signalGroup(pgid, "SIGKILL")
-    // SIGKILL cannot be ignored; this only waits for the kernel to finish.
-    if (!(yield* awaitGroupGone(pgid, Duration.seconds(5)))) {
-      yield* Effect.logError(`process group ${pgid} still has members after SIGKILL: ${liveGroupMembers(pgid).join(", ")}`)
-    }
-  }).pipe(Effect.uninterruptible)
+  terminateProcesses({ pgid }, grace, `process group ${pgid}`)
 
 const openLog = (file: string, command: string, header: string | undefined) =>
   Effect.acquireRelease(
@@ -159,6 +101,7 @@ const openLog = (file: string, command: string, header: string | undefined) =>
 
 const spawnLeader = (
   options: RunOptions,
+  marker: string,
   stdoutFd: number,
   stderrFd: number,
   exited: Deferred.Deferred<LeaderExit>
@@ -169,7 +112,7 @@ const spawnLeader = (
       child = spawn(options.command, [...options.args], {
         cwd: options.cwd,
         // PWD as a shell would set it: some CLIs (opencode) work in $PWD rather than their cwd.
-        env: { ...process.env, PWD: options.cwd, ...options.env },
+        env: { ...process.env, PWD: options.cwd, ...options.env, [TURN_MARKER_ENV]: marker },
         stdio: [options.stdin === undefined ? "ignore" : "pipe", stdoutFd, stderrFd],
         detached: true,
         shell: false,
@@ -191,7 +134,7 @@ const spawnLeader = (
     })
     child.once("spawn", () => {
       const pid = child.pid!
-      registerChildGroup(pid)
+      registerChildGroup(pid, marker)
       if (options.stdin !== undefined && child.stdin !== null) {
         // The agent may exit without reading: ignore EPIPE.
         child.stdin.on("error", () => {})
@@ -205,6 +148,7 @@ export class ProcessRunner extends Effect.Service<ProcessRunner>()("oompa/Proces
   succeed: {
     run: Effect.fn("ProcessRunner.run")(function* (options: RunOptions) {
       const killGrace = options.killGrace ?? Duration.seconds(5)
+      const marker = options.marker ?? `unowned/${yield* randomUuid}`
       if (!fs.existsSync(options.cwd)) {
         return yield* new ProcessError({ command: options.command, message: `working directory ${options.cwd} does not exist` })
       }
@@ -214,9 +158,10 @@ export class ProcessRunner extends Effect.Service<ProcessRunner>()("oompa/Proces
           const stderrFd = yield* openLog(options.stderrPath, options.command, options.stderrHeader)
           const exited = yield* Deferred.make<LeaderExit>()
           const started = yield* Clock.currentTimeMillis
-          // Release: whatever ended the scope (exit, timeout, interruption), no group member survives.
-          const child = yield* Effect.acquireRelease(spawnLeader(options, stdoutFd, stderrFd, exited), (child) =>
-            terminateGroup(child.pid, killGrace).pipe(Effect.ensuring(Effect.sync(() => unregisterChildGroup(child.pid))))
+          // Release: whatever ended the scope (exit, timeout, interruption), no group
+          // member and no process carrying the marker survives.
+          const child = yield* Effect.acquireRelease(spawnLeader(options, marker, stdoutFd, stderrFd, exited), (child) =>
+            terminateTurn(child.pid, marker, killGrace).pipe(Effect.ensuring(Effect.sync(() => unregisterChildGroup(child.pid))))
           )
           const first = yield* Deferred.await(exited).pipe(Effect.timeoutOption(options.timeout))
           let timedOut = false
@@ -226,9 +171,9 @@ export class ProcessRunner extends Effect.Service<ProcessRunner>()("oompa/Proces
           } else {
             timedOut = true
             yield* Effect.logWarning(
-              `${options.command} (pid ${child.pid}) timed out after ${Duration.format(Duration.decode(options.timeout))}: ending its process group`
+              `${options.command} (pid ${child.pid}) timed out after ${Duration.format(Duration.decode(options.timeout))}: ending its processes`
             )
-            yield* terminateGroup(child.pid, killGrace)
+            yield* terminateTurn(child.pid, marker, killGrace)
             leader = yield* Deferred.await(exited).pipe(
               Effect.timeoutOption(Duration.seconds(5)),
               Effect.map(Option.getOrElse((): LeaderExit => ({ exitCode: null, signal: "SIGKILL" })))

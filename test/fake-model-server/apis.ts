@@ -246,7 +246,7 @@ export interface ToolCall {
 }
 
 /** The call of the offered shell tool that runs `command`, shaped by the tool's schema. */
-export const shellCall = (specs: ReadonlyArray<ToolSpec>, command: string): ToolCall | undefined => {
+export const shellCall = (specs: ReadonlyArray<ToolSpec>, command: string, waitMs?: number): ToolCall | undefined => {
   const spec = SHELL_TOOL_NAMES.map((n) => specs.find((s) => s.name === n)).find((s) => s !== undefined)
   if (spec === undefined) return undefined
   if (spec.kind === "local_shell") {
@@ -261,6 +261,10 @@ export const shellCall = (specs: ReadonlyArray<ToolSpec>, command: string): Tool
     args.command = commandProp.type === "array" ? ["bash", "-lc", command] : command
   }
   if ("description" in props || required.includes("description")) args.description = "run a shell command"
+  if (waitMs !== undefined) {
+    const waitProp = ["yield_time_ms", "timeout_ms", "timeout"].find((name) => name in props)
+    if (waitProp !== undefined) args[waitProp] = waitMs
+  }
   return { name: spec.name, kind: spec.kind, args }
 }
 

@@ -12,6 +12,7 @@
  *   {"shell": "cmd", "text"?}     one call of the shell tool the CLI offered (text, if any, is sent before it)
  *   {"error": 400, "message"?}    an HTTP error in the API's own error shape
  *   {"delayMs": 500, …}           wait before answering (combines with any of the above)
+ *   {"shell": …, "waitMs": 30000} ask the shell tool to wait that long for the command, where it takes such an argument
  *
  * Rules (`rules`) are tried before `steps`: the first rule whose conditions all
  * hold gives the step. `steps[turn]` comes next, then `fallback`.
@@ -28,7 +29,13 @@ export const Step = Schema.Struct({
   shell: Schema.optional(Schema.String),
   error: Schema.optional(Schema.Int),
   message: Schema.optional(Schema.String),
-  delayMs: Schema.optional(Schema.NonNegativeInt)
+  delayMs: Schema.optional(Schema.NonNegativeInt),
+  /**
+   * With `shell`: how long the CLI's shell tool should wait for the command
+   * before it returns, where the tool's schema takes such an argument
+   * (`yield_time_ms` of codex's exec_command, `timeout_ms`, `timeout` in ms).
+   */
+  waitMs: Schema.optional(Schema.NonNegativeInt)
 })
 export type Step = typeof Step.Type
 

@@ -260,7 +260,7 @@ export const make = (options: Options = {}): Effect.Effect<FakeModelServer, Fake
         const text = render(step.text ?? "", script, parsed.conv)
         if (step.shell !== undefined) {
           const command = render(step.shell, script, parsed.conv)
-          const call = shellCall(parsed.toolSpecs, command)
+          const call = shellCall(parsed.toolSpecs, command, step.waitMs)
           if (call !== undefined) {
             yield* record({ ...recorded, ...tag, reply: { text, tool: call.name, args: call.args } })
             return { out: encode(r.api, parsed.stream, { _tag: "Tool", preface: text, call }, ctx(text + command)), delayMs }

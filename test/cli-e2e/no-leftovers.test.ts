@@ -1,0 +1,248 @@
+/**
+ * No process outlives its turn, on the real CLIs (SPEC §8 "Processes"). The
+ * fake model server makes each CLI's shell tool run `sleep 200`; all four run
+ * tool commands in a session of their own (claude, gemini and opencode with
+ * setsid, codex in a pty), out of reach of a signal to the CLI's process group.
+ * Then:
+ *
+ *   (i)  the turn times out while the sleep runs → oompa exits, and
+ *   (ii) SIGINT to `oompa swarm` while the sleep runs → oompa exits 130,
+ *
+ * and in both cases no process carrying an OOMPA_TURN marker of that swarm,
+ * and no `sleep 200` started in the test's folder, is left.
+ */
+import { NodeContext } from "@effect/platform-node"
+import { beforeAll, describe, expect, it } from "@effect/vitest"
+import { spawn } from "node:child_process"
+import { Effect } from "effect"
+import * as fs from "node:fs"
+import * as path from "node:path"
+import * as FakeModelServer from "../fake-model-server/server.js"
+import { CLIS, type CliName, cliBinDir, cliEnv, git, initRepo, MODEL, repoRoot, requireSetup, tempDir } from "./support.js"
+
+const SLEEP = "sleep 200"
+
+const workerScript: FakeModelServer.Script = {
+  name: "worker",
+  match: "\\[oompa:[0-9a-f]+:w\\d+\\]",
+  rules: [
+    // Should the CLI give up on the command and report back: hold the next answer past any timeout here.
+    { afterToolResult: true, step: { text: "Still waiting.", delayMs: 600_000 } }
+  ],
+  // Not a bare `sleep 200`: claude's Bash tool refuses a standalone sleep ("Blocked: standalone sleep 200").
+  // waitMs: the tool's own wait argument, where it has one (codex's exec_command returns after
+  // yield_time_ms, default 10 s, capped at 30 s, leaving the command running in the background).
+  fallback: { shell: `echo holding && ${SLEEP}`, waitMs: 300_000 }
+}
+
+interface Proc {
+  readonly pid: number
+  readonly cmdline: string
+  readonly cwd: string
+  readonly marker: string | undefined
+  readonly ppid: number
+  readonly pgid: number
+  readonly sid: number
+}
+
+/** state, ppid, pgrp, session of /proc/<pid>/stat. */
+const statOf = (pid: number): ReadonlyArray<string> => {
+  const stat = fs.readFileSync(`/proc/${pid}/stat`, "utf8")
+  return stat.slice(stat.lastIndexOf(")") + 2).split(" ")
+}
+
+const alive = (pid: number): boolean => {
+  try {
+    const state = statOf(pid)[0]
+    return state !== "Z" && state !== "X"
+  } catch {
+    return false
+  }
+}
+
+/** Every live process this user can read: command line, cwd, OOMPA_TURN. */
+const processes = (): ReadonlyArray<Proc> => {
+  const out: Array<Proc> = []
+  for (const entry of fs.readdirSync("/proc")) {
+    if (!/^\d+$/.test(entry)) continue
+    const pid = Number(entry)
+    try {
+      const cmdline = fs.readFileSync(`/proc/${pid}/cmdline`, "utf8").split("\0").filter((s) => s.length > 0).join(" ")
+      const cwd = fs.readlinkSync(`/proc/${pid}/cwd`)
+      const marker = fs
+        .readFileSync(`/proc/${pid}/environ`, "utf8")
+        .split("\0")
+        .find((e) => e.startsWith("OOMPA_TURN="))
+        ?.slice("OOMPA_TURN=".length)
+      const [state, ppid, pgid, sid] = statOf(pid)
+      if (state !== "Z" && state !== "X") out.push({ pid, cmdline, cwd, marker, ppid: Number(ppid), pgid: Number(pgid), sid: Number(sid) })
+    } catch {
+      // gone, or another user's
+    }
+  }
+  return out
+}
+
+/** What the swarm (or anything started in `tmp`) left running. */
+const leftovers = (tmp: string, swarm: string | undefined) =>
+  processes().filter(
+    (p) => (swarm !== undefined && p.marker?.startsWith(`${swarm}/`) === true) || (p.cmdline === SLEEP && p.cwd.startsWith(tmp))
+  )
+
+const waitFor = async <A>(what: string, probe: () => A | undefined, ms: number): Promise<A> => {
+  const deadline = Date.now() + ms
+  for (;;) {
+    const value = probe()
+    if (value !== undefined) return value
+    if (Date.now() > deadline) throw new Error(`timed out after ${ms} ms waiting for ${what}`)
+    await new Promise((r) => setTimeout(r, 100))
+  }
+}
+
+/**
+ * The turn timeout (s) for (i): long enough for the CLI to start and call its
+ * tool; for codex shorter than its 30 s cap on yield_time_ms, so the call is still waiting.
+ */
+const TURN_TIMEOUT: Readonly<Record<CliName, number>> = { claude: 30, codex: 20, gemini: 30, opencode: 45 }
+
+const setup = (cli: CliName, timeout: number) =>
+  Effect.gen(function* () {
+    const server = yield* FakeModelServer.make({ scripts: [workerScript] })
+    const tmp = fs.realpathSync(yield* tempDir(`oompa-leftovers-${cli}-`))
+    const project = path.join(tmp, "project")
+    yield* initRepo(project)
+    fs.writeFileSync(path.join(project, "README.md"), "# e2e project\n")
+    yield* git(project, "add", "README.md")
+    yield* git(project, "commit", "-qm", "readme")
+    fs.mkdirSync(path.join(project, "tasks", "pending"), { recursive: true })
+    fs.writeFileSync(path.join(project, "tasks", "pending", "task-01.json"), JSON.stringify({ id: "task-01", summary: "Wait" }))
+    const config = path.join(tmp, "oompa.json")
+    fs.writeFileSync(
+      config,
+      JSON.stringify({ workers: [{ model: `${cli}:${MODEL[cli]}`, max_cycle: 1, timeout }], max_consecutive_errors: 1 }, null, 2)
+    )
+    const env = { ...process.env, ...cliEnv(cli, server, path.join(tmp, "home")), PATH: `${cliBinDir}:${process.env.PATH ?? ""}` }
+    return { tmp, project, config, env, server }
+  })
+
+/** Starts `oompa swarm`; resolves its exit code and output. Killed (SIGKILL) when the scope closes. */
+const startSwarm = (project: string, config: string, env: NodeJS.ProcessEnv) =>
+  Effect.acquireRelease(
+    Effect.sync(() => {
+      const child = spawn(process.execPath, [path.join(repoRoot, "dist", "bin.js"), "swarm", "--config", config], {
+        cwd: project,
+        env,
+        stdio: ["ignore", "pipe", "pipe"]
+      })
+      let output = ""
+      child.stdout.on("data", (chunk) => (output += chunk))
+      child.stderr.on("data", (chunk) => (output += chunk))
+      const exited = new Promise<number | null>((resolve) => child.on("exit", (code) => resolve(code)))
+      return { child, exited, output: () => output }
+    }),
+    ({ child }) => Effect.sync(() => child.kill("SIGKILL"))
+  )
+
+/** The ends of the swarm's turn logs, for a failure message. */
+const turnLogs = (project: string): string => {
+  const runs = path.join(project, ".oompa", "runs")
+  const out: Array<string> = []
+  for (const swarm of fs.existsSync(runs) ? fs.readdirSync(runs) : []) {
+    const logs = path.join(runs, swarm, "logs")
+    for (const name of fs.existsSync(logs) ? fs.readdirSync(logs) : []) {
+      out.push(`--- ${name}\n${fs.readFileSync(path.join(logs, name), "utf8").slice(-3000)}`)
+    }
+  }
+  return out.join("\n")
+}
+
+/** The swarm's sleep 200, once its shell tool runs it. */
+const awaitMarkedSleep = (tmp: string, project: string, ms: number, output: () => string) =>
+  Effect.promise(() =>
+    waitFor(
+      "the shell tool's sleep 200 with an OOMPA_TURN marker",
+      () => processes().find((p) => p.cmdline === SLEEP && p.cwd.startsWith(tmp) && p.marker !== undefined),
+      ms
+    ).catch((error) => Promise.reject(new Error(`${error.message}\n${output()}\n${turnLogs(project)}`)))
+  )
+
+/**
+ * The shell tool was still running the sleep when the turn ended: the CLI
+ * never sent the model a tool result (it did not give up on the command).
+ */
+const expectToolHeld = (server: FakeModelServer.FakeModelServer) =>
+  Effect.gen(function* () {
+    const requests = yield* server.requests
+    const worker = requests.filter((r) => r.script === "worker")
+    expect(worker.filter((r) => r.reply?.tool !== undefined).length).toBeGreaterThanOrEqual(1)
+    expect(worker.filter((r) => r.conversation?.lastIsToolResult === true).map((r) => r.conversation?.toolResults.at(-1))).toEqual([])
+  })
+
+/** Kills whatever a failing test left (so a failure leaks nothing). */
+const reap = (tmp: string, swarm: () => string | undefined) =>
+  Effect.addFinalizer(() =>
+    Effect.sync(() => {
+      for (const p of leftovers(tmp, swarm())) {
+        try {
+          process.kill(p.pid, "SIGKILL")
+        } catch {
+          // gone
+        }
+      }
+    })
+  )
+
+describe("no process outlives its turn, on the real CLIs", () => {
+  beforeAll(() => requireSetup({ dist: true }))
+  for (const cli of CLIS) {
+    it.scopedLive(
+      `${cli}: a turn timeout while the shell tool runs sleep 200 leaves nothing running`,
+      () =>
+        Effect.gen(function* () {
+          const { tmp, project, config, env, server } = yield* setup(cli, TURN_TIMEOUT[cli])
+          let swarm: string | undefined
+          yield* reap(tmp, () => swarm)
+          const run = yield* startSwarm(project, config, env)
+          const sleep = yield* awaitMarkedSleep(tmp, project, TURN_TIMEOUT[cli] * 1000, run.output)
+          swarm = sleep.marker!.split("/")[0]
+          expect(sleep.marker).toBe(`${swarm}/w0-c1-t1`)
+          const code = yield* Effect.promise(() => run.exited)
+          expect(run.output()).toContain("timed out")
+          expect(code, run.output()).toBe(1)
+          expect(alive(sleep.pid)).toBe(false)
+          expect(leftovers(tmp, swarm)).toEqual([])
+          yield* expectToolHeld(server)
+        }).pipe(Effect.provide(NodeContext.layer)),
+      180_000
+    )
+
+    it.scopedLive(
+      `${cli}: SIGINT to oompa swarm while the shell tool runs sleep 200: exit 130, nothing left running`,
+      () =>
+        Effect.gen(function* () {
+          const { tmp, project, config, env, server } = yield* setup(cli, 600)
+          let swarm: string | undefined
+          yield* reap(tmp, () => swarm)
+          const run = yield* startSwarm(project, config, env)
+          const sleep = yield* awaitMarkedSleep(tmp, project, 90_000, run.output)
+          swarm = sleep.marker!.split("/")[0]
+          // The CLI is the marked child of oompa; ProcessRunner made it a group leader.
+          const leader = processes().find((p) => p.ppid === run.child.pid && p.marker === sleep.marker)
+          expect(leader?.pgid).toBe(leader?.pid)
+          console.log(`${cli}: the shell tool's sleep: pgid ${sleep.pgid}, session ${sleep.sid}; the CLI's group ${leader?.pgid}`)
+          // Measured: all four run tool commands in a session of their own, out of the CLI's group
+          // (claude, gemini and opencode with setsid, codex in a pty). claude and codex end them
+          // themselves on SIGTERM; gemini and opencode do not, and nothing does after a SIGKILL.
+          expect(sleep.sid).not.toBe(leader?.pgid)
+          expect(sleep.pgid).not.toBe(leader?.pgid)
+          run.child.kill("SIGINT")
+          const code = yield* Effect.promise(() => run.exited)
+          expect(code, run.output()).toBe(130)
+          expect(alive(sleep.pid)).toBe(false)
+          expect(leftovers(tmp, swarm)).toEqual([])
+          yield* expectToolHeld(server)
+        }).pipe(Effect.provide(NodeContext.layer)),
+      180_000
+    )
+  }
+})
