@@ -82,6 +82,8 @@ type Landing =
   /** The user's checkout refuses the fast forward; nothing was touched. */
   | { readonly _tag: "Blocked"; readonly worktree: string; readonly reason: string; readonly files: ReadonlyArray<string> }
   | { readonly _tag: "Failed"; readonly reason: string }
+  /** A re-merge under the lock ended the delivery (a conflict for the agent, or the retries used up). */
+  | { readonly _tag: "Done"; readonly event: WorkerEvent }
 
 /**
  * Merges approved work (SPEC §7). Outside the merge lock, the target is merged
@@ -110,13 +112,49 @@ const mergeWork = (ctx: SwarmContext, spec: WorkerSpec, options: DeliverOptions)
     /** Since when a blocked checkout has held the work back, and how often in a row for the same reason. */
     let held: { readonly since: number; readonly attempts: number; readonly what: string } | undefined
 
+    /** The target moved under a landing: one retry more, or the cycle's end when they are used up. */
+    const moved = (tip: string) =>
+      Effect.gen(function* () {
+        retries += 1
+        if (retries > maxRetries) {
+          return {
+            _tag: "MergeFailed",
+            reason: `${target} kept moving: it moved to ${tip.slice(0, 12)} before the work could land, ${retries} time${retries === 1 ? "" : "s"} (max_merge_retries ${maxRetries})`
+          } satisfies WorkerEvent
+        }
+        yield* ctx.runLog.emit(
+          "merge",
+          `${target} moved to ${tip.slice(0, 12)} before the work could land: merging it in again (retry ${retries} of ${maxRetries})`,
+          { ...fields, data: { retry: retries, maxRetries, targetTip: tip } }
+        )
+        return undefined
+      })
+
     for (;;) {
       const prepared = yield* prepareLanding(ctx, spec, options, checked)
       if (prepared._tag === "Feedback") return prepared
-      const head = prepared.head
-      checked = head
-      const landing = yield* lock.withLock(ctx.root, land(ctx, options, head))
+      checked = prepared.head
+      const landing: Landing = yield* lock.withLock(
+        ctx.root,
+        Effect.gen(function* () {
+          let head = prepared.head
+          for (;;) {
+            const landing = yield* land(ctx, options, head)
+            // With tests to run, a re-merge goes back outside the lock. Without, it is quick, so
+            // the worker re-merges while it holds the lock: racing the other workers' landings
+            // again would cost a retry per worker that landed meanwhile.
+            if (landing._tag !== "Moved" || ctx.config.testCommand !== undefined) return landing
+            const failed = yield* moved(landing.tip)
+            if (failed !== undefined) return { _tag: "Done", event: failed } satisfies Landing
+            const again = yield* prepareLanding(ctx, spec, options, checked)
+            if (again._tag === "Feedback") return { _tag: "Done", event: again } satisfies Landing
+            checked = head = again.head
+          }
+        })
+      )
       switch (landing._tag) {
+        case "Done":
+          return landing.event
         case "Landed": {
           const after = [
             retries > 0 ? `${retries} re-merge${retries === 1 ? "" : "s"}` : "",
@@ -130,18 +168,8 @@ const mergeWork = (ctx: SwarmContext, spec: WorkerSpec, options: DeliverOptions)
           return { _tag: "Merged", commit: landing.commit } satisfies WorkerEvent
         }
         case "Moved": {
-          retries += 1
-          if (retries > maxRetries) {
-            return {
-              _tag: "MergeFailed",
-              reason: `${target} kept moving: it moved to ${landing.tip.slice(0, 12)} before the work could land, ${retries} time${retries === 1 ? "" : "s"} (max_merge_retries ${maxRetries})`
-            } satisfies WorkerEvent
-          }
-          yield* ctx.runLog.emit(
-            "merge",
-            `${target} moved to ${landing.tip.slice(0, 12)} before the work could land: merging it in again (retry ${retries} of ${maxRetries})`,
-            { ...fields, data: { retry: retries, maxRetries, targetTip: landing.tip } }
-          )
+          const failed = yield* moved(landing.tip)
+          if (failed !== undefined) return failed
           continue
         }
         case "Blocked": {
