@@ -107,6 +107,8 @@ const mergeWork = (ctx: SwarmContext, spec: WorkerSpec, options: DeliverOptions)
     const maxRetries = ctx.config.maxMergeRetries
     const mergeWaitMs = Duration.toMillis(ctx.config.mergeWait)
     let retries = 0
+    let testRuns = 0
+    const nextTestRun = Effect.sync(() => ++testRuns)
     /** The worktree HEAD that last passed the checks and tests: unchanged, it needs no second run. */
     let checked: string | undefined
     /** Since when a blocked checkout has held the work back, and how often in a row for the same reason. */
@@ -131,7 +133,7 @@ const mergeWork = (ctx: SwarmContext, spec: WorkerSpec, options: DeliverOptions)
       })
 
     for (;;) {
-      const prepared = yield* prepareLanding(ctx, spec, options, checked)
+      const prepared = yield* prepareLanding(ctx, spec, options, checked, nextTestRun)
       if (prepared._tag === "Feedback") return prepared
       checked = prepared.head
       const landing: Landing = yield* lock.withLock(
@@ -146,7 +148,7 @@ const mergeWork = (ctx: SwarmContext, spec: WorkerSpec, options: DeliverOptions)
             if (landing._tag !== "Moved" || ctx.config.testCommand !== undefined) return landing
             const failed = yield* moved(landing.tip)
             if (failed !== undefined) return { _tag: "Done", event: failed } satisfies Landing
-            const again = yield* prepareLanding(ctx, spec, options, checked)
+            const again = yield* prepareLanding(ctx, spec, options, checked, nextTestRun)
             if (again._tag === "Feedback") return { _tag: "Done", event: again } satisfies Landing
             checked = head = again.head
           }
@@ -221,7 +223,13 @@ const mergeWork = (ctx: SwarmContext, spec: WorkerSpec, options: DeliverOptions)
  * conflict markers remain and run `test_command`, unless HEAD is the one that
  * already passed (`checked`). Feedback for the agent, or the HEAD to land.
  */
-const prepareLanding = (ctx: SwarmContext, spec: WorkerSpec, options: DeliverOptions, checked: string | undefined) =>
+const prepareLanding = (
+  ctx: SwarmContext,
+  spec: WorkerSpec,
+  options: DeliverOptions,
+  checked: string | undefined,
+  nextTestRun: Effect.Effect<number>
+) =>
   Effect.gen(function* () {
     const git = yield* Git
     const merged = yield* git.mergeInto(options.cwd, ctx.targetBranch)
@@ -252,7 +260,7 @@ const prepareLanding = (ctx: SwarmContext, spec: WorkerSpec, options: DeliverOpt
       } satisfies WorkerEvent
     }
     if (ctx.config.testCommand !== undefined) {
-      const failure = yield* runTestCommand(ctx, spec, options, ctx.config.testCommand)
+      const failure = yield* runTestCommand(ctx, spec, options, ctx.config.testCommand, yield* nextTestRun)
       if (Option.isSome(failure)) {
         yield* ctx.runLog.emit("merge", `test_command failed: back to the agent`, { worker: spec.id, cycle: options.cycle })
         return { _tag: "Feedback", kind: "tests", text: failure.value } satisfies WorkerEvent
@@ -296,11 +304,12 @@ const secondsOf = (ms: number): string => `${Math.round(ms / 100) / 10} s`
 const firstLine = (text: string): string => text.split("\n").find((line) => line.trim() !== "")?.trim() ?? text
 
 /** Runs `test_command` with /bin/sh in the worktree; Some(output tail) when it failed. */
-const runTestCommand = (ctx: SwarmContext, spec: WorkerSpec, options: DeliverOptions, command: string) =>
+const runTestCommand = (ctx: SwarmContext, spec: WorkerSpec, options: DeliverOptions, command: string, run: number) =>
   Effect.gen(function* () {
     const runner = yield* ProcessRunner
     const progress = yield* Ref.get(options.progress)
-    const logPath = `${ctx.runLog.dir}/logs/${cycleName(spec.id, options.cycle)}-test${progress.reviewRounds}.log`
+    // One log per review round; the runs after re-merges within it get their own (…-test1-2.log).
+    const logPath = `${ctx.runLog.dir}/logs/${cycleName(spec.id, options.cycle)}-test${progress.reviewRounds}${run > 1 ? `-${run}` : ""}.log`
     const result = yield* runner
       .run({
         command: "/bin/sh",

@@ -243,7 +243,10 @@ export interface GitService {
    * only if that is a fast forward; in the main worktree via `merge --ff-only`
    * (the user's checkout follows, or is left exactly as it was), elsewhere by
    * compare-and-swap `update-ref`. Returns the target's tip afterwards, which
-   * has been checked to contain `newTip`.
+   * has been checked to contain `newTip`. A target that moved (before the check,
+   * or between it and `merge --ff-only`) is `NotFastForward`; a checkout that
+   * refuses (local changes in the way, a rebase, another worktree) is
+   * `FastForwardBlocked`, naming the files git listed.
    */
   readonly advanceBranch: (
     repo: string,

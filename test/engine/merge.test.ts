@@ -164,6 +164,11 @@ describe("merging under a moving target (SPEC §7)", () => {
       expect(retryEvents(result.runDir).map((e) => e.data?.["retry"])).toEqual([1, 2])
       // The tests ran on each merged tree: before the moves, then with each of the user's commits in.
       expect(fs.readFileSync(testRuns, "utf8")).toBe("the user's log\nmoved at landing 1\nmoved at landing 2\n")
+      expect(fs.readdirSync(path.join(result.runDir, "logs")).filter((f) => /-test.*\.log$/.test(f) && !f.includes("stderr")).sort()).toEqual([
+        "w0-c1-test1-2.log",
+        "w0-c1-test1-3.log",
+        "w0-c1-test1.log"
+      ])
       expect(yield* repo.git("show", "main:user.txt")).toBe("the user's log\nmoved at landing 1\nmoved at landing 2")
       expect(yield* repo.git("show", "main:work/task-01.md")).toContain("# task-01")
       for (const sha of userCommits) expect(yield* isAncestor(repo, sha, "main")).toBe(true)
