@@ -116,6 +116,14 @@ describe("merging under a moving target (SPEC §7)", () => {
         .filter((c) => c.outcome !== "merged")
         .map((c) => `${c.worker}-c${c.cycle} ${c.outcome}: ${c.detail}`)
       const complete = readTasks(repo.path, "complete")
+      const commits = yield* Ref.get(userCommits)
+      // For the record: how often the target moved under a landing, and what came of it.
+      console.log(
+        `4x12, the user committing every second: ${Object.keys(complete).length} of 12 tasks merged; ` +
+          `${files.cycles.filter((c) => c.outcome === "merge-failed").length} of ${files.cycles.length} cycles merge-failed; ` +
+          `${commits.length} user commits, ${retryEvents(result.runDir).length} re-merges ` +
+          `(at most ${Math.max(0, ...retryEvents(result.runDir).map((e) => Number(e.data?.["retry"])))} for one delivery)`
+      )
       expect(Object.keys(complete).sort(), notMerged.join("\n")).toEqual(makeTasks(12).map((t) => t["id"]))
       expect(notMerged.filter((line) => / (error|merge-failed|rejected|interrupted):/.test(line))).toEqual([])
       expect(readTasks(repo.path, "pending")).toEqual({})
@@ -124,15 +132,12 @@ describe("merging under a moving target (SPEC §7)", () => {
         expect(yield* isAncestor(repo, String(task["merged_commit"]), "main")).toBe(true)
         expect(yield* repo.git("show", `main:work/${id}.md`)).toContain(`# ${id}`)
       }
-      const commits = yield* Ref.get(userCommits)
       expect(commits.length).toBeGreaterThan(3)
       for (const sha of commits) expect(yield* isAncestor(repo, sha, "main")).toBe(true)
       expect(yield* repo.git("show", "main:user.txt")).toContain(`user commit ${commits.length}`)
       // The user's checkout follows main: clean, not mid-merge.
       expect(yield* repo.git("status", "--porcelain", "--untracked-files=no")).toBe("")
       expect(fs.existsSync(path.join(repo.path, ".git", "MERGE_HEAD"))).toBe(false)
-      // For the record: how often the target moved under a landing.
-      console.log(`4x12 with the user committing every second: ${commits.length} user commits, ${retryEvents(result.runDir).length} re-merges, ${files.cycles.length} cycles`)
     }).pipe(Effect.scoped, Effect.provide(NodeContext.layer))
   )
 
