@@ -92,7 +92,9 @@ type Landing =
  * Under the lock oompa only fast-forwards the target, verified by ancestry, so
  * one worker's tests never hold up another's merge. When the target moved in
  * between (the user, a bot, another worker or swarm) the new tip is merged in
- * again, checked and tested again, up to `max_merge_retries` times. When the
+ * again, checked and tested again, up to `max_merge_retries` times (without a
+ * `test_command` the re-merge is quick and happens while the lock is held, so
+ * workers do not keep overtaking one another). When the
  * user's checkout has local changes the fast forward would overwrite, their
  * files are never touched: the work is held, an attention event names the
  * files, and landing is retried (lock released meanwhile) for up to
