@@ -184,6 +184,27 @@ describe("merging under a moving target (SPEC §7)", () => {
     }).pipe(Effect.scoped, Effect.provide(NodeContext.layer))
   )
 
+  it.live("without test_command the re-merge happens in the same hold of the lock, so no other landing can overtake it", () =>
+    Effect.gen(function* () {
+      const repo = yield* makeGitRepo({ files: { "README.md": "# test repo\n", "user.txt": "the user's log\n" } })
+      const config = yield* setupProject(repo, { config: { workers: [{ model: "mock:diligent", max_cycle: 1 }] }, tasks: makeTasks(1) })
+      const holds: Array<number> = []
+      const layer = layerWithLockHook(repo, (attempt) =>
+        Effect.sync(() => holds.push(attempt)).pipe(
+          Effect.zipRight(attempt === 1 ? userCommit(repo, "moved at landing 1") : Effect.void),
+          Effect.asVoid
+        )
+      )
+      const result = yield* runSwarm(config, { print: quiet }).pipe(Effect.provide(layer))
+      const [cycle] = validateRunFiles(result.runDir).cycles
+      expect(cycle.outcome, cycle.detail).toBe("merged")
+      expect(retryEvents(result.runDir).map((e) => e.data?.["retry"])).toEqual([1])
+      expect(holds).toEqual([1])
+      expect(yield* repo.git("show", "main:user.txt")).toBe("the user's log\nmoved at landing 1")
+      expect(yield* repo.git("show", "main:work/task-01.md")).toContain("# task-01")
+    }).pipe(Effect.scoped, Effect.provide(NodeContext.layer))
+  )
+
   it.live("max_merge_retries: the target moves at every landing, so after 1 retry the cycle ends merge-failed with the work kept", () =>
     Effect.gen(function* () {
       const repo = yield* makeGitRepo({ files: { "README.md": "# test repo\n", "user.txt": "the user's log\n" } })
