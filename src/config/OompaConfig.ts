@@ -56,4 +56,8 @@ export interface OompaConfig {
   readonly testCommand: string | undefined
   readonly maxReviewRounds: number
   readonly maxConsecutiveErrors: number
+  /** Re-merges when the target moved between merging it in and landing (SPEC §7). */
+  readonly maxMergeRetries: number
+  /** How long approved work waits for the user's checkout to stop blocking the fast forward. */
+  readonly mergeWait: Duration.Duration
 }

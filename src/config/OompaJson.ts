@@ -123,6 +123,12 @@ export const OompaJson = Schema.Struct({
   ),
   max_consecutive_errors: Schema.optional(
     WholeNumber(1, "Failed cycles in a row that stop a worker (default 3)")
+  ),
+  max_merge_retries: Schema.optional(
+    WholeNumber(0, "Times approved work is merged again when the target moved before it could land (default 5)")
+  ),
+  merge_wait: Schema.optional(
+    Seconds("Seconds approved work waits for local changes in the user's checkout that block landing it (default 600)")
   )
 }).annotations({
   identifier: "OompaJson",
@@ -156,6 +162,8 @@ export const expectedByKey: Readonly<Record<string, string>> = {
   test_command: "a shell command (non-empty string)",
   max_review_rounds: "a whole number >= 0",
   max_consecutive_errors: "a whole number >= 1",
+  max_merge_retries: "a whole number >= 0",
+  merge_wait: "a number of seconds >= 0",
   $schema: "a string"
 }
 

@@ -22,6 +22,8 @@ export const defaults = {
   tasks_dir: "tasks",
   max_review_rounds: 3,
   max_consecutive_errors: 3,
+  max_merge_retries: 5,
+  merge_wait: 600,
   max_pending: 10
 } as const
 
@@ -183,7 +185,9 @@ export const loadConfig = (
       tasksDir: path.resolve(cwd, json.tasks_dir ?? defaults.tasks_dir),
       testCommand: json.test_command,
       maxReviewRounds: json.max_review_rounds ?? defaults.max_review_rounds,
-      maxConsecutiveErrors: json.max_consecutive_errors ?? defaults.max_consecutive_errors
+      maxConsecutiveErrors: json.max_consecutive_errors ?? defaults.max_consecutive_errors,
+      maxMergeRetries: json.max_merge_retries ?? defaults.max_merge_retries,
+      mergeWait: Duration.seconds(json.merge_wait ?? defaults.merge_wait)
     }
     return config
   }).pipe(Effect.withSpan("loadConfig"))

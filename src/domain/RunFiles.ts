@@ -23,6 +23,8 @@ export const EventType = Schema.Literal(
   "task-invalid",
   "review",
   "merge",
+  /** Something only the user can fix is holding work back (SPEC §7: local changes in the way). */
+  "attention",
   "cycle-ended",
   "work-kept",
   "work-carried",

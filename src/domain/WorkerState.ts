@@ -51,7 +51,7 @@ export interface WorkerState {
   readonly followups: number
   readonly reviewRounds: number
   readonly conflictTries: number
-  /** The reviewer approved this cycle's work (conflict fixes are not re-reviewed). */
+  /** The reviewer approved this cycle's work as it stands (a conflict fix or test fix lapses it). */
   readonly approved: boolean
   /** The planner said __DONE__ together with MERGE: stop after this delivery. */
   readonly doneAfterDelivery: boolean
@@ -224,7 +224,12 @@ export const decide = (config: DecideConfig, state: WorkerState, event: WorkerEv
         if (conflictTries > config.maxConflictTries) {
           return endCycle(config, state, "merge-failed", `merge conflict not resolved after ${config.maxConflictTries} tries`)
         }
-        return resume(config, { ...state, conflictTries, doneAfterDelivery: false }, { _tag: "Feedback", kind: event.kind, text: event.text })
+        // SPEC §7: a conflict resolution is reviewed like any other change, so approval lapses.
+        return resume(
+          config,
+          { ...state, conflictTries, approved: false, doneAfterDelivery: false },
+          { _tag: "Feedback", kind: event.kind, text: event.text }
+        )
       }
       const reviewRounds = state.reviewRounds + 1
       if (reviewRounds >= config.maxReviewRounds) {

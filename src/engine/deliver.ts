@@ -1,4 +1,4 @@
-import { Duration, Effect, Option, Ref } from "effect"
+import { Clock, Duration, Effect, Option, Ref } from "effect"
 import type { WorkerSpec } from "../config/OompaConfig.js"
 import { testMarker } from "../domain/turnMarker.js"
 import type { WorkerEvent } from "../domain/WorkerState.js"
@@ -62,89 +62,259 @@ export const deliverWork = Effect.fn("engine.deliverWork")(function* (
   return yield* mergeWork(ctx, spec, options)
 })
 
+/** The longest pause between attempts to land work that the user's checkout blocks (SPEC §7). */
+export const MERGE_WAIT_INTERVAL = Duration.seconds(30)
+
 /**
- * Merges approved work, one merge at a time per repository: the target is
- * merged into the worker's branch inside its worktree (conflicts go back to the
- * agent), the result is checked and optionally tested, then the target branch
- * is fast-forwarded, verified by ancestry. The user's checkout is never left
- * mid-merge: only the worker's worktree ever holds a merge in progress.
+ * The pause before the n-th (1-based) retry of a blocked landing: 1 s, 2 s, 4 s, …
+ * up to 30 s (a lock git held for a moment clears fast; a user's edit takes a while),
+ * and never more than a quarter of `merge_wait`, so a short wait still gets tries.
+ */
+export const blockedRetryDelay = (mergeWait: Duration.Duration, attempt: number): Duration.Duration =>
+  Duration.min(
+    Duration.min(Duration.times(Duration.seconds(1), 2 ** Math.max(0, Math.min(attempt - 1, 5))), MERGE_WAIT_INTERVAL),
+    Duration.times(mergeWait, 0.25)
+  )
+
+/** What one attempt to land under the merge lock found. */
+type Landing =
+  | { readonly _tag: "Landed"; readonly commit: string }
+  /** The target is no longer contained in the work: someone moved it. */
+  | { readonly _tag: "Moved"; readonly tip: string }
+  /** The user's checkout refuses the fast forward; nothing was touched. */
+  | { readonly _tag: "Blocked"; readonly worktree: string; readonly reason: string; readonly files: ReadonlyArray<string> }
+  | { readonly _tag: "Failed"; readonly reason: string }
+  /** A re-merge under the lock ended the delivery (a conflict for the agent, or the retries used up). */
+  | { readonly _tag: "Done"; readonly event: WorkerEvent }
+
+/**
+ * Merges approved work (SPEC §7). Outside the merge lock, the target is merged
+ * into the worker's branch inside its worktree (conflicts go back to the agent),
+ * the result is checked for conflict markers and `test_command` runs on it.
+ * Under the lock oompa only fast-forwards the target, verified by ancestry, so
+ * one worker's tests never hold up another's merge. When the target moved in
+ * between (the user, a bot, another worker or swarm) the new tip is merged in
+ * again, checked and tested again, up to `max_merge_retries` times (without a
+ * `test_command` the re-merge is quick and happens while the lock is held, so
+ * workers do not keep overtaking one another). When the
+ * user's checkout has local changes the fast forward would overwrite, their
+ * files are never touched: the work is held, an attention event names the
+ * files, and landing is retried (lock released meanwhile) for up to
+ * `merge_wait`. The user's checkout is never left mid-merge: only the worker's
+ * worktree ever holds a merge in progress.
  */
 const mergeWork = (ctx: SwarmContext, spec: WorkerSpec, options: DeliverOptions) =>
   Effect.gen(function* () {
-    const git = yield* Git
     const lock = yield* MergeLock
-    return yield* lock.withLock(
-      ctx.root,
+    const target = ctx.targetBranch
+    const fields = { worker: spec.id, cycle: options.cycle }
+    const maxRetries = ctx.config.maxMergeRetries
+    const mergeWaitMs = Duration.toMillis(ctx.config.mergeWait)
+    let retries = 0
+    let testRuns = 0
+    const nextTestRun = Effect.sync(() => ++testRuns)
+    /** The worktree HEAD that last passed the checks and tests: unchanged, it needs no second run. */
+    let checked: string | undefined
+    /** Since when a blocked checkout has held the work back, and how often in a row for the same reason. */
+    let held: { readonly since: number; readonly attempts: number; readonly what: string } | undefined
+
+    /** The target moved under a landing: one retry more, or the cycle's end when they are used up. */
+    const moved = (tip: string) =>
       Effect.gen(function* () {
-        const merged = yield* git.mergeInto(options.cwd, ctx.targetBranch)
-        if (merged._tag === "Conflict") {
-          yield* ctx.runLog.emit("merge", `merging ${ctx.targetBranch} conflicted in ${merged.paths.join(", ")}: back to the agent`, {
-            worker: spec.id,
-            cycle: options.cycle,
-            data: { conflict: merged.paths }
-          })
+        retries += 1
+        if (retries > maxRetries) {
           return {
-            _tag: "Feedback",
-            kind: "conflict",
-            text:
-              `Merging the latest ${ctx.targetBranch} into your branch conflicted in:\n` +
-              merged.paths.map((f) => `- ${f}`).join("\n") +
-              "\nThe merge is in progress in your worktree."
+            _tag: "MergeFailed",
+            reason: `${target} kept moving: it moved to ${tip.slice(0, 12)} before the work could land, ${retries} time${retries === 1 ? "" : "s"} (max_merge_retries ${maxRetries})`
           } satisfies WorkerEvent
         }
-        const base = yield* git.mergeBase(options.cwd, ctx.targetBranch, "HEAD")
-        const markers = yield* git.conflictMarkers(options.cwd, base, "HEAD")
-        if (markers.length > 0) {
-          return {
-            _tag: "Feedback",
-            kind: "conflict",
-            text: `These files still contain conflict markers:\n${markers.map((f) => `- ${f}`).join("\n")}`
-          } satisfies WorkerEvent
-        }
-        if (ctx.config.testCommand !== undefined) {
-          const failure = yield* runTestCommand(ctx, spec, options, ctx.config.testCommand)
-          if (Option.isSome(failure)) {
-            yield* ctx.runLog.emit("merge", `test_command failed: back to the agent`, { worker: spec.id, cycle: options.cycle })
-            return { _tag: "Feedback", kind: "tests", text: failure.value } satisfies WorkerEvent
-          }
-        }
-        const head = yield* git.revParse(options.cwd, "HEAD")
-        // Uninterruptible, together with recording the merge: a Ctrl-C must neither kill git
-        // half-way through updating the user's checkout nor lose the fact that the target moved.
-        const advanced = yield* git.advanceBranch(ctx.root, ctx.targetBranch, head).pipe(
-          Effect.tap(() => faultPoint("after-advance")),
-          Effect.tap(() => Ref.update(options.progress, (p) => ({ ...p, mergedCommit: Option.some(head) }))),
-          Effect.either,
-          Effect.uninterruptible
+        yield* ctx.runLog.emit(
+          "merge",
+          `${target} moved to ${tip.slice(0, 12)} before the work could land: merging it in again (retry ${retries} of ${maxRetries})`,
+          { ...fields, data: { retry: retries, maxRetries, targetTip: tip } }
         )
-        if (advanced._tag === "Left") {
-          const error = advanced.left
-          const reason =
-            error._tag === "FastForwardBlocked"
-              ? `cannot move ${error.target}: ${error.reason}`
-              : error._tag === "NotFastForward"
-                ? `${error.target} moved to ${error.currentTip.slice(0, 12)} meanwhile`
-                : error._tag === "AdvanceNotVerified"
-                  ? `${error.target} is at ${error.actual.slice(0, 12)}, not ${error.expected.slice(0, 12)}`
-                  : error.message
-          return { _tag: "MergeFailed", reason } satisfies WorkerEvent
-        }
-        yield* ctx.runLog.emit("merge", `merged into ${ctx.targetBranch} at ${head.slice(0, 12)}`, {
-          worker: spec.id,
-          cycle: options.cycle,
-          data: { commit: head }
-        })
-        return { _tag: "Merged", commit: head } satisfies WorkerEvent
+        return undefined
       })
-    )
+
+    for (;;) {
+      const prepared = yield* prepareLanding(ctx, spec, options, checked, nextTestRun)
+      if (prepared._tag === "Feedback") return prepared
+      checked = prepared.head
+      const landing: Landing = yield* lock.withLock(
+        ctx.root,
+        Effect.gen(function* () {
+          let head = prepared.head
+          for (;;) {
+            const landing = yield* land(ctx, options, head)
+            // With tests to run, a re-merge goes back outside the lock. Without, it is quick, so
+            // the worker re-merges while it holds the lock: racing the other workers' landings
+            // again would cost a retry per worker that landed meanwhile.
+            if (landing._tag !== "Moved" || ctx.config.testCommand !== undefined) return landing
+            const failed = yield* moved(landing.tip)
+            if (failed !== undefined) return { _tag: "Done", event: failed } satisfies Landing
+            const again = yield* prepareLanding(ctx, spec, options, checked, nextTestRun)
+            if (again._tag === "Feedback") return { _tag: "Done", event: again } satisfies Landing
+            checked = head = again.head
+          }
+        })
+      )
+      switch (landing._tag) {
+        case "Done":
+          return landing.event
+        case "Landed": {
+          const after = [
+            retries > 0 ? `${retries} re-merge${retries === 1 ? "" : "s"}` : "",
+            held !== undefined ? `waiting ${secondsOf((yield* Clock.currentTimeMillis) - held.since)} for ${held.what}` : ""
+          ].filter((part) => part !== "")
+          yield* ctx.runLog.emit(
+            "merge",
+            `merged into ${target} at ${landing.commit.slice(0, 12)}${after.length > 0 ? ` after ${after.join(" and ")}` : ""}`,
+            { ...fields, data: { commit: landing.commit, retries } }
+          )
+          return { _tag: "Merged", commit: landing.commit } satisfies WorkerEvent
+        }
+        case "Moved": {
+          const failed = yield* moved(landing.tip)
+          if (failed !== undefined) return failed
+          continue
+        }
+        case "Blocked": {
+          const now = yield* Clock.currentTimeMillis
+          const what =
+            landing.files.length > 0
+              ? `local changes to ${landing.files.join(", ")} in ${landing.worktree}`
+              : `${landing.worktree} (${firstLine(landing.reason)})`
+          const attempts = held?.what === what ? held.attempts + 1 : 1
+          held = { since: held?.since ?? now, attempts, what }
+          const waited = now - held.since
+          // Files in the way are the user's to sort out: say so at once. Anything else (git's
+          // index lock held for a moment, a rebase) is announced only if a retry meets it again.
+          if (landing.files.length > 0 ? attempts === 1 : attempts === 2 || (attempts === 1 && waited >= mergeWaitMs)) {
+            const holding =
+              mergeWaitMs > 0
+                ? `oompa holds the approved work and retries for up to ${secondsOf(mergeWaitMs)} (merge_wait)`
+                : "merge_wait is 0, so the work is kept instead"
+            yield* ctx.runLog.emit(
+              "attention",
+              landing.files.length > 0
+                ? `${target} cannot move: landing the approved work would overwrite your local changes to ` +
+                    `${landing.files.join(", ")} in ${landing.worktree}. Commit, stash or revert them; they are left alone and ${holding}`
+                : `${target} cannot move in ${landing.worktree}: ${firstLine(landing.reason)}; ${holding}`,
+              {
+                ...fields,
+                data: { target, worktree: landing.worktree, files: landing.files, reason: landing.reason, mergeWaitSeconds: mergeWaitMs / 1000 }
+              }
+            )
+          }
+          if (waited >= mergeWaitMs) {
+            return {
+              _tag: "MergeFailed",
+              reason: `cannot move ${target}: still blocked after ${secondsOf(waited)} (merge_wait) by ${what}`
+            } satisfies WorkerEvent
+          }
+          // The lock is released while waiting, so other workers' merges can go ahead.
+          yield* Effect.sleep(Duration.min(blockedRetryDelay(ctx.config.mergeWait, attempts), Duration.millis(mergeWaitMs - waited)))
+          continue
+        }
+        case "Failed":
+          return { _tag: "MergeFailed", reason: landing.reason } satisfies WorkerEvent
+      }
+    }
   })
 
+/**
+ * Outside the lock: merge the target's tip into the worktree, check that no
+ * conflict markers remain and run `test_command`, unless HEAD is the one that
+ * already passed (`checked`). Feedback for the agent, or the HEAD to land.
+ */
+const prepareLanding = (
+  ctx: SwarmContext,
+  spec: WorkerSpec,
+  options: DeliverOptions,
+  checked: string | undefined,
+  nextTestRun: Effect.Effect<number>
+) =>
+  Effect.gen(function* () {
+    const git = yield* Git
+    const merged = yield* git.mergeInto(options.cwd, ctx.targetBranch)
+    if (merged._tag === "Conflict") {
+      yield* ctx.runLog.emit("merge", `merging ${ctx.targetBranch} conflicted in ${merged.paths.join(", ")}: back to the agent`, {
+        worker: spec.id,
+        cycle: options.cycle,
+        data: { conflict: merged.paths }
+      })
+      return {
+        _tag: "Feedback",
+        kind: "conflict",
+        text:
+          `Merging the latest ${ctx.targetBranch} into your branch conflicted in:\n` +
+          merged.paths.map((f) => `- ${f}`).join("\n") +
+          "\nThe merge is in progress in your worktree."
+      } satisfies WorkerEvent
+    }
+    const head = yield* git.revParse(options.cwd, "HEAD")
+    if (head === checked) return { _tag: "Ready", head } as const
+    const base = yield* git.mergeBase(options.cwd, ctx.targetBranch, "HEAD")
+    const markers = yield* git.conflictMarkers(options.cwd, base, "HEAD")
+    if (markers.length > 0) {
+      return {
+        _tag: "Feedback",
+        kind: "conflict",
+        text: `These files still contain conflict markers:\n${markers.map((f) => `- ${f}`).join("\n")}`
+      } satisfies WorkerEvent
+    }
+    if (ctx.config.testCommand !== undefined) {
+      const failure = yield* runTestCommand(ctx, spec, options, ctx.config.testCommand, yield* nextTestRun)
+      if (Option.isSome(failure)) {
+        yield* ctx.runLog.emit("merge", `test_command failed: back to the agent`, { worker: spec.id, cycle: options.cycle })
+        return { _tag: "Feedback", kind: "tests", text: failure.value } satisfies WorkerEvent
+      }
+    }
+    return { _tag: "Ready", head } as const
+  })
+
+/**
+ * Under the lock: fast-forward the target to `head`, verified. Uninterruptible,
+ * together with recording the merge: a Ctrl-C must neither kill git half-way
+ * through updating the user's checkout nor lose the fact that the target moved.
+ */
+const land = (ctx: SwarmContext, options: DeliverOptions, head: string) =>
+  Effect.gen(function* () {
+    const git = yield* Git
+    const advanced = yield* git.advanceBranch(ctx.root, ctx.targetBranch, head).pipe(
+      Effect.tap(() => faultPoint("after-advance")),
+      Effect.tap(() => Ref.update(options.progress, (p) => ({ ...p, mergedCommit: Option.some(head) }))),
+      Effect.either,
+      Effect.uninterruptible
+    )
+    if (advanced._tag === "Right") return { _tag: "Landed", commit: head } satisfies Landing
+    const error = advanced.left
+    switch (error._tag) {
+      case "NotFastForward":
+        return { _tag: "Moved", tip: error.currentTip } satisfies Landing
+      case "FastForwardBlocked":
+        return { _tag: "Blocked", worktree: error.worktree, reason: error.reason, files: error.files } satisfies Landing
+      case "AdvanceNotVerified":
+        return {
+          _tag: "Failed",
+          reason: `${error.target} is at ${error.actual.slice(0, 12)}, not ${error.expected.slice(0, 12)}`
+        } satisfies Landing
+      default:
+        return { _tag: "Failed", reason: error.message } satisfies Landing
+    }
+  })
+
+const secondsOf = (ms: number): string => `${Math.round(ms / 100) / 10} s`
+
+const firstLine = (text: string): string => text.split("\n").find((line) => line.trim() !== "")?.trim() ?? text
+
 /** Runs `test_command` with /bin/sh in the worktree; Some(output tail) when it failed. */
-const runTestCommand = (ctx: SwarmContext, spec: WorkerSpec, options: DeliverOptions, command: string) =>
+const runTestCommand = (ctx: SwarmContext, spec: WorkerSpec, options: DeliverOptions, command: string, run: number) =>
   Effect.gen(function* () {
     const runner = yield* ProcessRunner
     const progress = yield* Ref.get(options.progress)
-    const logPath = `${ctx.runLog.dir}/logs/${cycleName(spec.id, options.cycle)}-test${progress.reviewRounds}.log`
+    // One log per review round; the runs after re-merges within it get their own (…-test1-2.log).
+    const logPath = `${ctx.runLog.dir}/logs/${cycleName(spec.id, options.cycle)}-test${progress.reviewRounds}${run > 1 ? `-${run}` : ""}.log`
     const result = yield* runner
       .run({
         command: "/bin/sh",

@@ -66,7 +66,9 @@ export class NotFastForward extends Schema.TaggedError<NotFastForward>()("NotFas
 export class FastForwardBlocked extends Schema.TaggedError<FastForwardBlocked>()("FastForwardBlocked", {
   target: Schema.String,
   worktree: Schema.String,
-  reason: Schema.String
+  reason: Schema.String,
+  /** The user's files git said the fast forward would overwrite (empty when files are not the reason). */
+  files: Schema.Array(Schema.String)
 }) {
   override get message(): string {
     return `cannot fast-forward ${this.target} checked out in ${this.worktree}: ${this.reason}`
@@ -241,7 +243,10 @@ export interface GitService {
    * only if that is a fast forward; in the main worktree via `merge --ff-only`
    * (the user's checkout follows, or is left exactly as it was), elsewhere by
    * compare-and-swap `update-ref`. Returns the target's tip afterwards, which
-   * has been checked to contain `newTip`.
+   * has been checked to contain `newTip`. A target that moved (before the check,
+   * or between it and `merge --ff-only`) is `NotFastForward`; a checkout that
+   * refuses (local changes in the way, a rebase, another worktree) is
+   * `FastForwardBlocked`, naming the files git listed.
    */
   readonly advanceBranch: (
     repo: string,
@@ -278,6 +283,58 @@ export interface GitService {
 }
 
 export class Git extends Context.Tag("oompa/Git")<Git, GitService>() {}
+
+/**
+ * The files named by git's refusal to overwrite local changes ("Your local
+ * changes to the following files would be overwritten by merge:" and "The
+ * following untracked working tree files would be overwritten by merge:"),
+ * each list being the tab-indented lines after its header. C-quoted names
+ * (`core.quotePath`) are unquoted.
+ */
+export const filesInTheWay = (message: string): ReadonlyArray<string> => {
+  const files: Array<string> = []
+  let inList = false
+  for (const line of message.split("\n")) {
+    if (/would be overwritten by \w+:\s*$/.test(line)) {
+      inList = true
+      continue
+    }
+    if (inList && line.startsWith("\t")) {
+      const name = unquoteGitPath(line.slice(1).trimEnd())
+      if (name !== "" && !files.includes(name)) files.push(name)
+      continue
+    }
+    inList = false
+  }
+  return files
+}
+
+/** Undoes git's C-style path quoting (`"a\\tb"`, octal bytes for non-ASCII); other names pass through. */
+const unquoteGitPath = (name: string): string => {
+  if (!(name.length >= 2 && name.startsWith('"') && name.endsWith('"'))) return name
+  // Byte-wise: a backslash (0x5c) is never part of a multi-byte UTF-8 sequence.
+  const input = Buffer.from(name.slice(1, -1), "utf8")
+  const simple: Record<string, number> = { a: 7, b: 8, t: 9, n: 10, v: 11, f: 12, r: 13, '"': 34, "\\": 92 }
+  const out: Array<number> = []
+  for (let i = 0; i < input.length; i++) {
+    if (input[i] !== 92 || i + 1 >= input.length) {
+      out.push(input[i]!)
+      continue
+    }
+    const rest = input.subarray(i + 1, i + 4).toString("latin1")
+    const escape = String.fromCharCode(input[i + 1]!)
+    if (/^[0-3][0-7]{2}$/.test(rest)) {
+      out.push(parseInt(rest, 8))
+      i += 3
+    } else if (escape in simple) {
+      out.push(simple[escape]!)
+      i += 1
+    } else {
+      out.push(92)
+    }
+  }
+  return Buffer.from(out).toString("utf8")
+}
 
 // ---------------------------------------------------------------------------
 // Implementation
@@ -770,7 +827,8 @@ export const makeGit = (options: GitOptions = {}) =>
           return yield* new FastForwardBlocked({
             target,
             worktree: rebasing.value.path,
-            reason: "the branch is being rebased there"
+            reason: "the branch is being rebased there",
+            files: []
           })
         }
         const holder = worktrees.find((w) => Option.contains(w.branch, targetRef))
@@ -784,7 +842,8 @@ export const makeGit = (options: GitOptions = {}) =>
             return yield* new FastForwardBlocked({
               target,
               worktree: holder.path,
-              reason: "the branch is checked out in another worktree"
+              reason: "the branch is checked out in another worktree",
+              files: []
             })
           }
           // Checked out in the user's checkout: let git move HEAD, index and files
@@ -796,11 +855,14 @@ export const makeGit = (options: GitOptions = {}) =>
             { ...callOptions, okExitCodes: [0, 1, 128] }
           )
           if (ff.exitCode !== 0) {
-            return yield* new FastForwardBlocked({
-              target,
-              worktree: holder.path,
-              reason: (ff.stderr.trim() || ff.stdout.trim() || `git merge --ff-only exited ${ff.exitCode}`)
-            })
+            // The user committed between the ancestry check and the merge ("Not possible to
+            // fast-forward"): the target moved, which is NotFastForward, not a blocked checkout.
+            const now = yield* commitOf(repo, targetRef)
+            if (now !== oldSha && !(yield* isAncestor(repo, now, newSha))) {
+              return yield* new NotFastForward({ target, currentTip: now, newTip: newSha })
+            }
+            const reason = ff.stderr.trim() || ff.stdout.trim() || `git merge --ff-only exited ${ff.exitCode}`
+            return yield* new FastForwardBlocked({ target, worktree: holder.path, reason, files: filesInTheWay(reason) })
           }
         }
       }

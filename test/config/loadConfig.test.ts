@@ -40,6 +40,8 @@ layer(NodeContext.layer)("loadConfig", (it) => {
         expect(config.testCommand).toBeUndefined()
         expect(config.maxReviewRounds).toBe(3)
         expect(config.maxConsecutiveErrors).toBe(3)
+        expect(config.maxMergeRetries).toBe(5)
+        expect(Duration.toSeconds(config.mergeWait)).toBe(600)
         expect(config.reviewers).toEqual([])
         expect(config.planner).toBeUndefined()
         expect(config.workers).toHaveLength(1)
@@ -83,7 +85,9 @@ layer(NodeContext.layer)("loadConfig", (it) => {
         ["tasks_dir", "work/queue", (c) => c.tasksDir, (dir) => `${dir}/work/queue`],
         ["test_command", "npm test", (c) => c.testCommand, () => "npm test"],
         ["max_review_rounds", 0, (c) => c.maxReviewRounds, () => 0],
-        ["max_consecutive_errors", 5, (c) => c.maxConsecutiveErrors, () => 5]
+        ["max_consecutive_errors", 5, (c) => c.maxConsecutiveErrors, () => 5],
+        ["max_merge_retries", 0, (c) => c.maxMergeRetries, () => 0],
+        ["merge_wait", 2.5, (c) => Duration.toMillis(c.mergeWait), () => 2500]
       ]
     for (const [key, value, read, expected] of topKeys) {
       it.scoped(`top-level key ${key}: ${JSON.stringify(value)}`, () =>

@@ -151,6 +151,25 @@ describe("decide: one row per line of SPEC §5", () => {
       expect: (next) => expect(next.conflictTries).toBe(1)
     },
     {
+      // SPEC §7: a conflict resolution is reviewed like any other change.
+      name: "a merge conflict of approved work: the resolution is reviewed again before it lands",
+      state: { approved: true, reviewRounds: 1 },
+      event: { _tag: "Feedback", kind: "conflict", text: "a.txt" },
+      action: "Resume",
+      expect: (next) => {
+        expect(next.approved).toBe(false)
+        // Not a review round: a conflict is not the reviewer asking for changes.
+        expect(next.reviewRounds).toBe(1)
+      }
+    },
+    {
+      name: "MERGE after resolving a conflict of approved work goes to review, not straight to merge",
+      state: { approved: false, conflictTries: 1, reviewRounds: 1 },
+      event: turn({ merge: true }),
+      action: "Deliver",
+      expect: (_next, action) => expect(action.skipReview).toBe(false)
+    },
+    {
       name: "a fourth conflict ends the cycle merge-failed",
       state: { conflictTries: 3 },
       event: { _tag: "Feedback", kind: "conflict", text: "a.txt" },

@@ -65,11 +65,11 @@ describe("swarm: planner, executors, blocked merges, defects", () => {
     }).pipe(Effect.scoped, Effect.provide(NodeContext.layer))
   )
 
-  it.live("a dirty user checkout that blocks the fast-forward: merge-failed, work kept, the user's files untouched", () =>
+  it.live("a dirty user checkout that blocks the fast-forward past merge_wait: attention, merge-failed, work kept, the user's files untouched", () =>
     Effect.gen(function* () {
       const repo = yield* makeGitRepo({ files: { "notes.txt": "original\n" } })
       const config = yield* setupProject(repo, {
-        config: { workers: [{ model: "mock:scenario.json", max_cycle: 1 }] },
+        config: { workers: [{ model: "mock:scenario.json", max_cycle: 1 }], merge_wait: 1 },
         tasks: makeTasks(1),
         scenario: { turns: { w0: [{ auto: true }, { write: { "notes.txt": "agent version\n" }, auto: true }] } }
       })
@@ -78,6 +78,14 @@ describe("swarm: planner, executors, blocked merges, defects", () => {
       const result = yield* expectMergedNothing(runSwarm(config, { print: quiet }).pipe(Effect.provide(engineTestLayer({ baseDir: repo.path }))))
       const [cycle] = validateRunFiles(result.runDir).cycles
       expect(cycle.outcome).toBe("merge-failed")
+      expect(cycle.detail).toContain("merge_wait")
+      const events = fs.readFileSync(path.join(result.runDir, "events.jsonl"), "utf8").trim().split("\n").map((l) => JSON.parse(l))
+      const attention = events.filter((e) => e.type === "attention")
+      expect(attention.map((e) => e.data.files)).toEqual([["notes.txt"]])
+      // Held and retried for the second of merge_wait, not given up at once.
+      const started = Date.parse(attention[0].at)
+      const ended = Date.parse(events.find((e) => e.type === "cycle-ended").at)
+      expect(ended - started).toBeGreaterThanOrEqual(1000)
       expect(yield* repo.read("notes.txt")).toBe("user's uncommitted edit\n")
       expect(fs.existsSync(path.join(repo.path, ".git", "MERGE_HEAD"))).toBe(false)
       expect(yield* repo.git("show", `${cycle.keptRef}:notes.txt`)).toBe("agent version")

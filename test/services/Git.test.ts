@@ -3,7 +3,7 @@ import { describe, expect, it, layer } from "@effect/vitest"
 import { Effect, Exit, Layer, Option } from "effect"
 import * as NodeFs from "node:fs"
 import * as NodePath from "node:path"
-import { Git, GitError, GitLive, GitTimeout, layerGit } from "../../src/services/Git.js"
+import { filesInTheWay, Git, GitError, GitLive, GitTimeout, layerGit } from "../../src/services/Git.js"
 import { makeGitRepo } from "../support/gitRepo.js"
 
 const TestLayer = Layer.provideMerge(GitLive, NodeContext.layer)
@@ -18,6 +18,28 @@ const processAlive = (pid: number): boolean => {
     return false
   }
 }
+
+describe("filesInTheWay", () => {
+  it("reads both of git's lists, tab-indented, C-quoted names unquoted", () => {
+    const message = [
+      "error: Your local changes to the following files would be overwritten by merge:",
+      "\tnotes.txt",
+      "\tsrc/a b.ts",
+      "Please commit your changes or stash them before you merge.",
+      "error: The following untracked working tree files would be overwritten by merge:",
+      '\t"sp\\303\\251cial\\ttab.txt"',
+      "\tnotes.txt",
+      "Please move or remove them before you merge.",
+      "Aborting"
+    ].join("\n")
+    expect(filesInTheWay(message)).toEqual(["notes.txt", "src/a b.ts", "sp\u00e9cial\ttab.txt"])
+  })
+
+  it("names nothing when git refused for another reason", () => {
+    expect(filesInTheWay("fatal: Not possible to fast-forward, aborting.")).toEqual([])
+    expect(filesInTheWay("fatal: Unable to create '/r/.git/index.lock': File exists.\n\tnot a list")).toEqual([])
+  })
+})
 
 describe("gitRepo helper", () => {
   it.scoped("makes a repo with an initial commit on main", () =>
@@ -466,6 +488,23 @@ layer(TestLayer, { excludeTestServices: true })("Git", (it) => {
         // so the worker branch must not be deleted
         const refusal = yield* Effect.flip(git.deleteBranch(repo.path, "w", { verifiedMergedInto: "main" }))
         expect(refusal._tag).toBe("BranchNotMerged")
+      })
+    )
+
+    it.scoped("the files in the way are named: the user's modified file and their untracked file the work adds", () =>
+      Effect.gen(function* () {
+        const { git, repo, tip } = yield* worker({ "app.txt": "v2 from worker\n", "new file.txt": "worker\n" })
+        yield* repo.write("app.txt", "user's unsaved edit\n")
+        const error = yield* Effect.flip(git.advanceBranch(repo.path, "main", tip))
+        expect(error._tag).toBe("FastForwardBlocked")
+        if (error._tag === "FastForwardBlocked") expect(error.files).toEqual(["app.txt"])
+        // Once the edit is gone, an untracked file the work would create is in the way.
+        yield* repo.git("checkout", "--", "app.txt")
+        yield* repo.write("new file.txt", "the user's own\n")
+        const untracked = yield* Effect.flip(git.advanceBranch(repo.path, "main", tip))
+        expect(untracked._tag).toBe("FastForwardBlocked")
+        if (untracked._tag === "FastForwardBlocked") expect(untracked.files).toEqual(["new file.txt"])
+        expect(yield* repo.read("new file.txt")).toBe("the user's own\n")
       })
     )
 
