@@ -116,6 +116,12 @@ describe("recovery ends a dead run's agent processes (built binary)", () => {
       const stopped = JSON.parse(fs.readFileSync(path.join(dir, ".oompa", "runs", swarmA, "stopped.json"), "utf8"))
       expect(stopped.reason).toBe("error")
       expect(listDir(path.join(dir, "tasks", "pending"))).toHaveLength(1)
+      // The claim carries the crashed attempt, so the next cycle continues from the kept work.
+      const [putBack] = listDir(path.join(dir, "tasks", "pending"))
+      const attempts = JSON.parse(fs.readFileSync(path.join(dir, "tasks", "pending", putBack!), "utf8")).attempts
+      expect(attempts).toMatchObject([
+        { worker: "w0", swarm: swarmA, cycle: "w0-c1", outcome: "crashed", kept_ref: `refs/oompa/kept/${swarmA}/w0-c1` }
+      ])
       expect(listDir(path.join(dir, "tasks", "current"))).toHaveLength(1)
       const current = JSON.parse(fs.readFileSync(path.join(dir, "tasks", "current", listDir(path.join(dir, "tasks", "current"))[0]!), "utf8"))
       expect(current.claimed_by).toBe(`w0@${swarmB}`)

@@ -200,6 +200,30 @@ describe("oompa swarm (built binary, mock agents as real processes)", () => {
     expect(fs.existsSync(path.join(run.dir, ".oompa", "runs", swarm!, "stopped.json"))).toBe(true)
   }, 180_000)
 
+  it("SIGINT the moment the run folder appears: it has started.json, and gets its stopped.json", async () => {
+    // Before this, a run folder existed before its started.json, and an interruption then left it "starting" for ever.
+    const dir = makeProject({ workers: [{ model: "mock", max_cycle: 1 }] }, 1)
+    const runs = path.join(dir, ".oompa", "runs")
+    const child = spawn(process.execPath, [binPath, "swarm"], { cwd: dir, stdio: ["ignore", "ignore", "ignore"] })
+    const exited = new Promise<number | null>((resolve) => child.on("exit", (code) => resolve(code)))
+    // Watch for the first entry in the runs folder, checking every few ms (it does not exist yet at spawn).
+    let seen: Array<string> = []
+    for (let waited = 0; waited < 60_000 && seen.length === 0; waited += 5) {
+      await new Promise((resolve) => setTimeout(resolve, 5))
+      seen = listDir(runs)
+    }
+    child.kill("SIGINT")
+    const code = await exited
+    // Whether the signal met the hidden staging folder or the finished one, one run folder is left.
+    const [swarm, ...others] = listDir(runs)
+    expect(swarm).toMatch(/^[0-9a-f]{8}$/)
+    expect(others).toEqual([])
+    expect(fs.existsSync(path.join(runs, swarm!, "started.json"))).toBe(true)
+    const stopped = JSON.parse(fs.readFileSync(path.join(runs, swarm!, "stopped.json"), "utf8"))
+    expect([stopped.reason, code]).toEqual(stopped.reason === "completed" ? ["completed", 0] : ["interrupted", 130])
+    expect(listDir(path.join(dir, "tasks", "current"))).toEqual([])
+  }, 180_000)
+
   it("a swarm whose every cycle fails and that merges nothing exits 1 and says what failed", async () => {
     const dir = makeProject(
       { workers: [{ model: "mock:scenario.json", max_cycle: 2 }], max_consecutive_errors: 5 },

@@ -16,7 +16,7 @@ import { GitLive } from "../../src/services/Git.js"
 import { MergeLock, MergeLockLive } from "../../src/services/MergeLock.js"
 import { ProcessRunner } from "../../src/services/ProcessRunner.js"
 import { makeGitRepo, type GitRepo } from "../support/gitRepo.js"
-import { engineTestLayer, inProcessMock, makeTasks, readTasks, setupProject, validateRunFiles } from "../support/swarmProject.js"
+import { engineTestLayer, expectMergedNothing, inProcessMock, makeTasks, readTasks, setupProject, validateRunFiles } from "../support/swarmProject.js"
 
 const quiet = () => Effect.void
 
@@ -214,7 +214,7 @@ describe("merging under a moving target (SPEC §7)", () => {
         tasks: makeTasks(1)
       })
       const layer = layerWithLockHook(repo, (attempt) => userCommit(repo, `moved at landing ${attempt}`).pipe(Effect.asVoid))
-      const result = yield* runSwarm(config, { print: quiet }).pipe(Effect.provide(layer))
+      const result = yield* expectMergedNothing(runSwarm(config, { print: quiet }).pipe(Effect.provide(layer)))
 
       const [cycle] = validateRunFiles(result.runDir).cycles
       expect(cycle.outcome).toBe("merge-failed")
