@@ -7,7 +7,9 @@
 // a `git` shim on PATH records every git call's duration; the cycle files give
 // each agent turn's duration. Sums of concurrent work can exceed the wall time,
 // so the split is given as busy-seconds next to the wall time.
-import { execFileSync, spawnSync } from "node:child_process"
+// The same swarm, interleaved, with the user committing on main every second:
+// every task must still merge and no cycle end merge-failed (SPEC §7).
+import { execFileSync, spawn } from "node:child_process"
 import * as fs from "node:fs"
 import * as os from "node:os"
 import * as path from "node:path"
@@ -18,7 +20,7 @@ const bin = path.join(root, "dist", "bin.js")
 const runs = Number(process.env.BENCH_RUNS ?? 3)
 const realGit = execFileSync("sh", ["-c", "command -v git"], { encoding: "utf8" }).trim()
 
-const once = () => {
+const once = async ({ userCommits }) => {
   const dir = fs.realpathSync(fs.mkdtempSync(path.join(os.tmpdir(), "oompa-bench-")))
   const repo = path.join(dir, "repo")
   fs.mkdirSync(repo)
@@ -50,13 +52,32 @@ const once = () => {
   const cpuFile = path.join(dir, "oompa-cpu.json")
   const hook = `import fs from "node:fs"; process.on("exit", () => fs.writeFileSync(${JSON.stringify(cpuFile)}, JSON.stringify(process.cpuUsage())))`
   const started = process.hrtime.bigint()
-  const result = spawnSync(process.execPath, ["--import", `data:text/javascript,${encodeURIComponent(hook)}`, bin, "swarm"], {
+  const child = spawn(process.execPath, ["--import", `data:text/javascript,${encodeURIComponent(hook)}`, bin, "swarm"], {
     cwd: repo,
     env: { ...process.env, PATH: `${shimDir}:${process.env.PATH}` },
-    encoding: "utf8"
+    stdio: ["ignore", "pipe", "pipe"]
   })
+  let output = ""
+  child.stdout.on("data", (chunk) => (output += chunk))
+  child.stderr.on("data", (chunk) => (output += chunk))
+  // The user commits on the target every second (SPEC §7: a moving target must not discard work).
+  let commits = 0
+  const user = userCommits
+    ? setInterval(() => {
+        try {
+          fs.writeFileSync(path.join(repo, `user-${commits}.txt`), `${commits}\n`)
+          execFileSync(realGit, ["add", `user-${commits}.txt`], { cwd: repo, stdio: "ignore" })
+          execFileSync(realGit, ["commit", "-qm", `user ${commits}`], { cwd: repo, stdio: "ignore" })
+          commits++
+        } catch {
+          // The checkout's index is busy with a landing: the user tries again next second.
+        }
+      }, 1000)
+    : undefined
+  const status = await new Promise((resolve) => child.on("close", (code) => resolve(code)))
+  if (user) clearInterval(user)
   const wallMs = Number(process.hrtime.bigint() - started) / 1e6
-  if (result.status !== 0) throw new Error(`swarm failed (${result.status}):\n${result.stdout}\n${result.stderr}`)
+  if (status !== 0) throw new Error(`swarm failed (${status}):\n${output}`)
   const complete = fs.readdirSync(path.join(repo, "tasks", "complete")).length
   const gitCalls = fs.readFileSync(gitLog, "utf8").trim().split("\n").map((l) => l.split(" "))
   const gitMs = gitCalls.reduce((n, [ns]) => n + Number(ns) / 1e6, 0)
@@ -65,8 +86,10 @@ const once = () => {
   const runDir = path.join(repo, ".oompa", "runs", fs.readdirSync(path.join(repo, ".oompa", "runs"))[0])
   let agentMs = 0
   let turns = 0
+  let mergeFailed = 0
   for (const name of fs.readdirSync(path.join(runDir, "cycles"))) {
     const cycle = JSON.parse(fs.readFileSync(path.join(runDir, "cycles", name), "utf8"))
+    if (cycle.outcome === "merge-failed") mergeFailed += 1
     for (const turn of cycle.turns) {
       agentMs += turn.durationMs
       turns += 1
@@ -79,11 +102,16 @@ const once = () => {
   const cpu = JSON.parse(fs.readFileSync(cpuFile, "utf8"))
   const oompaCpuMs = (cpu.user + cpu.system) / 1000
   fs.rmSync(dir, { recursive: true, force: true })
-  return { wallMs, complete, gitCalls: gitCalls.length, gitMs, agentMs, turns, byCommand, oompaCpuMs }
+  return { wallMs, complete, gitCalls: gitCalls.length, gitMs, agentMs, turns, byCommand, oompaCpuMs, mergeFailed, commits }
 }
 
+// Interleaved: a plain run, then one with the user committing, and so on.
 const results = []
-for (let i = 0; i < runs; i++) results.push(once())
+const moving = []
+for (let i = 0; i < runs; i++) {
+  results.push(await once({ userCommits: false }))
+  moving.push(await once({ userCommits: true }))
+}
 const median = (xs) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)]
 const s = (ms) => `${(ms / 1000).toFixed(1)} s`
 const wall = median(results.map((r) => r.wallMs))
@@ -98,3 +126,8 @@ const top = Object.entries(results[0].byCommand).sort((a, b) => b[1] - a[1]).sli
 console.log(`  git by command     ${top.map(([c, ms]) => `${c} ${s(ms)}`).join(", ")}`)
 console.log(`  oompa process CPU  ${s(median(results.map((r) => r.oompaCpuMs)))} (user+system, its children excluded)`)
 console.log(`  per worker: wall ${s(wall)} ≈ git ${s(gitMs / 4)} + agents ${s(agentMs / 4)} + oompa/waiting ${s(Math.max(0, wall - gitMs / 4 - agentMs / 4))}`)
+console.log(`swarm-4x12, the user committing on main every second (${runs} runs, interleaved with the above)`)
+console.log(`  tasks complete     ${moving.map((r) => r.complete).join(", ")} of 12   (target: 12)`)
+console.log(`  merge-failed       ${moving.map((r) => r.mergeFailed).join(", ")} cycles   (target: 0)`)
+console.log(`  user commits       ${moving.map((r) => r.commits).join(", ")}; wall ${s(median(moving.map((r) => r.wallMs)))} median`)
+console.log(`load average: ${os.loadavg().map((l) => l.toFixed(2)).join(" ")}`)
