@@ -1,5 +1,6 @@
+import * as NodeFs from "node:fs"
 import { FileSystem, Path } from "@effect/platform"
-import { Effect, Option, Schema } from "effect"
+import { Clock, Effect, Option, Schema } from "effect"
 import { RunEvent, StartedFile } from "../domain/RunFiles.js"
 import { emptyUsage } from "../harness/Harness.js"
 import { Git } from "../services/Git.js"
@@ -41,11 +42,14 @@ export const recoverDeadRuns = Effect.fn("engine.recoverDeadRuns")(function* (op
   const runsDir = path.join(options.root, ".oompa", "runs")
   const recoveredBy = options.recoveredBy ?? `swarm ${options.runLog.dir.split("/").pop()}`
   const runs = yield* fs.readDirectory(runsDir).pipe(Effect.orElseSucceed(() => [] as Array<string>))
+  /** Other runs still alive: a claim they are making may not be stamped yet. */
+  let othersAlive = false
   for (const swarm of runs) {
     // A run folder whose creation was cut short (its creator is gone): nothing in it ran.
     const stagingPid = stagingPidOf(swarm)
     if (stagingPid !== undefined) {
-      if (!pidAlive(stagingPid)) yield* fs.remove(path.join(runsDir, swarm), { recursive: true }).pipe(Effect.ignore)
+      if (pidAlive(stagingPid)) othersAlive = true
+      else yield* fs.remove(path.join(runsDir, swarm), { recursive: true }).pipe(Effect.ignore)
       continue
     }
     const dir = path.join(runsDir, swarm)
@@ -55,7 +59,11 @@ export const recoverDeadRuns = Effect.fn("engine.recoverDeadRuns")(function* (op
       Effect.map(decodeStarted),
       Effect.orElseSucceed(() => Option.none())
     )
-    if (Option.isNone(started) || pidAlive(started.value.pid)) continue
+    if (Option.isNone(started)) continue
+    if (pidAlive(started.value.pid)) {
+      othersAlive = true
+      continue
+    }
     // Its agents may outlive it (a kill -9 leaves them running in its worktrees): end them first.
     yield* terminateSwarmProcesses(swarm)
 
@@ -162,6 +170,7 @@ export const recoverDeadRuns = Effect.fn("engine.recoverDeadRuns")(function* (op
       { data: { swarm, kept, claims, completed } }
     )
   }
+  yield* recoverUnstampedClaims(options.queue, options.runLog, othersAlive, recoveredBy)
 })
 
 /** `w0-c3` → `w0`. */
@@ -186,3 +195,49 @@ const cycleBasesOf = (eventsPath: string) =>
   })
 
 const decodeEvent = Schema.decodeUnknownOption(Schema.parseJson(RunEvent))
+
+/** How long a claim in current/ may stay unstamped before it counts as orphaned (a live claimer stamps within milliseconds). */
+const UNSTAMPED_GRACE_MS = 10_000
+
+/**
+ * A task in current/ without `claimed_by` was left by a run that died between two
+ * steps of a queue move (the claim's rename and its stamp, or a recycle's unstamp and
+ * its rename): no run will ever finish it. It goes back to pending — at once when no
+ * other run is alive, else once it has been unstamped for longer than any live claimer takes.
+ */
+const recoverUnstampedClaims = (
+  queue: TaskQueue,
+  runLog: Pick<RunLog, "emit">,
+  othersAlive: boolean,
+  recoveredBy: string
+) =>
+  Effect.gen(function* () {
+    const now = yield* Clock.currentTimeMillis
+    const listing = yield* queue.list
+    // rename(2) sets a file's ctime: it says when the task came to current/.
+    const cameAt = (file: string) =>
+      Effect.sync(() => {
+        try {
+          return NodeFs.statSync(file).ctimeMs
+        } catch {
+          return now
+        }
+      })
+    const orphans: Array<string> = []
+    for (const entry of listing.current) {
+      if (entry.task.claimed_by !== undefined) continue
+      if (!othersAlive || now - (yield* cameAt(entry.file)) > UNSTAMPED_GRACE_MS) orphans.push(entry.id)
+    }
+    if (orphans.length === 0) return
+    yield* queue.recycle(orphans, {
+      worker: "?",
+      swarm: "?",
+      cycle: "?",
+      outcome: "crashed",
+      reason: `left in current/ without a claim stamp by a run that stopped mid-move; recovered by ${recoveredBy}`,
+      ended_at: yield* nowIso
+    })
+    yield* runLog.emit("recovered", `${orphans.length} unclaimed task(s) left in current/ by a stopped run back to pending: ${orphans.join(", ")}`, {
+      data: { orphans }
+    })
+  })

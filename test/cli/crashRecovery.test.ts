@@ -17,7 +17,7 @@ const mergedCycles = (dir: string): Array<string> => {
   )
 }
 
-describe("a crash at the instant the target moves (built binary, fault injection)", () => {
+describe("crashes at the worst instants (built binary, fault injection)", () => {
   beforeAll(() => ensureBuilt(), 300_000)
 
   it("SIGKILL right after the fast-forward, then cleanup and a new swarm: every task merged exactly once", async () => {
@@ -51,5 +51,20 @@ describe("a crash at the instant the target moves (built binary, fault injection
     expect(merges.filter((m) => m.startsWith("t2:"))).toHaveLength(1)
     // t1's file was written once: by the crashed run's cycle, never again.
     expect(git(dir, "log", "--format=%H", "main", "--", "work/t1.md").split("\n")).toHaveLength(1)
+  }, 240_000)
+
+  it("a task left in current/ without a claim stamp (a run killed between the claim's rename and its stamp) goes back to pending", async () => {
+    const dir = makeProject({ workers: [{ model: "mock", max_cycle: 2 }] }, 2)
+    // What a SIGKILL between the two steps of a claim leaves: the file moved, no claimed_by.
+    fs.renameSync(path.join(dir, "tasks", "pending", "t2.json"), path.join(dir, "tasks", "current", "t2.json"))
+    const cleanup = await runCliAsync(["cleanup"], { cwd: dir, timeoutMs: 60_000 })
+    expect(cleanup.code).toBe(0)
+    expect(cleanup.stdout).toContain("1 unclaimed task(s) left in current/ by a stopped run back to pending: t2")
+    expect(listDir(path.join(dir, "tasks", "current"))).toEqual([])
+    const t2 = readJson(path.join(dir, "tasks", "pending", "t2.json"))
+    expect(t2.attempts).toMatchObject([{ outcome: "crashed" }])
+    const swarm = await runCliAsync(["swarm"], { cwd: dir, timeoutMs: 120_000 })
+    expect(swarm.code).toBe(0)
+    expect(listDir(path.join(dir, "tasks", "complete")).sort()).toEqual(["t1.json", "t2.json"])
   }, 240_000)
 })
