@@ -855,6 +855,13 @@ export const makeGit = (options: GitOptions = {}) =>
             { ...callOptions, okExitCodes: [0, 1, 128] }
           )
           if (ff.exitCode !== 0) {
+            // git updated the files and the index, then could not move HEAD (the user committed
+            // in that instant, or held the ref's lock): the checkout now holds oompa's files as
+            // staged changes the user never made. Move it back from the new tree to whatever
+            // HEAD is now; a two-tree read-tree keeps every local change of the user's.
+            if (/update_ref failed|cannot lock ref/.test(ff.stderr)) {
+              yield* run(holder.path, ["read-tree", "-m", "-u", newSha, "HEAD"], callOptions)
+            }
             // The user committed between the ancestry check and the merge ("Not possible to
             // fast-forward"): the target moved, which is NotFastForward, not a blocked checkout.
             const now = yield* commitOf(repo, targetRef)

@@ -464,6 +464,25 @@ layer(TestLayer, { excludeTestServices: true })("Git", (it) => {
       })
     )
 
+    it.scoped("HEAD cannot move after git updated the checkout (the user committed in that instant): the checkout is put back", () =>
+      Effect.gen(function* () {
+        const { git, repo, tip } = yield* worker({ "app.txt": "v2\n", "new.txt": "n\n" })
+        const headBefore = yield* repo.revParse("HEAD")
+        yield* repo.write("mine.txt", "the user's own untracked file\n")
+        // A held ref lock makes `merge --ff-only` fail exactly there: after the files and the
+        // index, at the HEAD update (what the bench:faults race did with a concurrent commit).
+        NodeFs.writeFileSync(NodePath.join(repo.path, ".git", "refs", "heads", "main.lock"), "")
+        const error = yield* Effect.flip(git.advanceBranch(repo.path, "main", tip))
+        NodeFs.rmSync(NodePath.join(repo.path, ".git", "refs", "heads", "main.lock"))
+        expect(error._tag).toBe("FastForwardBlocked")
+        expect(yield* repo.revParse("HEAD")).toBe(headBefore)
+        // Without the roll-back git leaves "M app.txt" and "A new.txt" staged in the user's checkout.
+        expect(yield* repo.git("status", "--porcelain")).toBe("?? mine.txt")
+        expect(yield* repo.read("app.txt")).not.toBe("v2\n")
+        expect(yield* repo.exists("new.txt")).toBe(false)
+      })
+    )
+
     it.scoped("target checked out, user's uncommitted change in the way: refused, checkout unchanged", () =>
       Effect.gen(function* () {
         const { git, repo, tip } = yield* worker({ "app.txt": "v2 from worker\n" })
