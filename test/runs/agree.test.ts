@@ -50,6 +50,7 @@ const fromTable = (output: string, worker: string): Numbers => {
     .find((line) => line.startsWith(`${worker} `))
     ?.split(/\s{2,}/)
   if (cells === undefined) throw new Error(`no row for ${worker} in:\n${output}`)
+  if (worker === "total") cells.splice(1, 0, "") // its model cell is empty
   return { cycles: Number(cells[2]), merged: Number(cells[3]), turns: Number(cells[9]), tokens: cells[10]!, cost: cells[11]! }
 }
 
