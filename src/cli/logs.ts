@@ -1,9 +1,8 @@
 import { Command, Options } from "@effect/cli"
 import { FileSystem, Path } from "@effect/platform"
-import { Console, Duration, Effect, Logger, LogLevel, Option, Queue, Stream } from "effect"
+import { Console, Effect, Logger, LogLevel, Option, Queue, Stream } from "effect"
 import { UsageError } from "../domain/errors.js"
 import type { RunEvent } from "../domain/RunFiles.js"
-import { pidAlive } from "../engine/recover.js"
 import {
   decodeEventLines,
   describeProblems,
@@ -59,9 +58,9 @@ const printTurnLog = (run: RunInfo, name: string) =>
 
 /**
  * Prints events.jsonl from the start and, with `follow`, every line appended
- * after, woken by a watch on the run folder (no polling). It stops once
- * stopped.json exists and the swarm's last event is in (its `swarm-stopped`
- * line, or its process is gone).
+ * after, woken by a watch on the run folder (no polling). The swarm writes its
+ * last event (`swarm-stopped`) before stopped.json, so once stopped.json is
+ * seen, one more read of events.jsonl prints every remaining line and ends.
  */
 const printEvents = (run: RunInfo, worker: Option.Option<string>, follow: boolean) =>
   Effect.gen(function* () {
@@ -76,7 +75,6 @@ const printEvents = (run: RunInfo, worker: Option.Option<string>, follow: boolea
       : Option.none<Queue.Dequeue<void>>()
     let offset = 0
     let line = 1
-    let sawEnd = false
     const show = (event: RunEvent) => Option.isNone(worker) || event.worker === worker.value
 
     const drain = Effect.gen(function* () {
@@ -89,25 +87,17 @@ const printEvents = (run: RunInfo, worker: Option.Option<string>, follow: boolea
       offset += end + 1
       const { events, problems } = decodeEventLines(text, line)
       line += text.split("\n").length - 1
-      for (const event of events) {
-        if (event.type === "swarm-stopped") sawEnd = true
-        if (show(event)) yield* Console.log(formatEvent(event))
-      }
+      for (const event of events) if (show(event)) yield* Console.log(formatEvent(event))
       for (const problem of describeProblems(run, problems)) yield* Console.error(problem)
     })
 
-    if (Option.isNone(wake)) return yield* drain
-    const pid = Option.map(run.started, (s) => s.pid)
+    // A crashed run (its process gone without stopped.json) will write nothing more.
+    if (Option.isNone(wake) || run.status === "crashed") return yield* drain
     for (;;) {
+      // Checked before the read: every line written before stopped.json is then in it.
       const stopped = yield* fs.exists(stoppedPath).pipe(Effect.orElseSucceed(() => false))
       yield* drain
-      if (stopped && (sawEnd || Option.isNone(pid) || !pidAlive(pid.value))) return
-      if (stopped) {
-        // stopped.json is written just before the swarm's last event: wait for it, within bounds.
-        yield* Queue.take(wake.value).pipe(Effect.timeout(Duration.seconds(5)), Effect.ignore)
-        yield* drain
-        return
-      }
+      if (stopped) return
       yield* Queue.take(wake.value)
     }
   }).pipe(Effect.scoped)

@@ -1,5 +1,7 @@
 import { Args, Command } from "@effect/cli"
 import { Console, Effect, Logger, LogLevel, Option } from "effect"
+import { oneLine } from "../domain/queue.js"
+import type { ReviewFile } from "../domain/RunFiles.js"
 import { formatSummaryTable } from "../engine/summary.js"
 import {
   describeProblems,
@@ -11,6 +13,7 @@ import {
   listRuns,
   localDateTime,
   readEvents,
+  readReviews,
   selectRun,
   workerSummaries,
   type RunInfo
@@ -56,17 +59,33 @@ const cycleLines = (run: RunInfo): string =>
     ])
   )
 
+/** Every reviewer attempt: its verdict, or why it gave none (the CLI's error for a failed reviewer). */
+const reviewLines = (reviews: ReadonlyArray<ReviewFile>): string =>
+  formatTable(
+    reviews.map((r) => [
+      `${r.worker}-c${r.cycle}`,
+      `round ${r.round}`,
+      `#${r.attempt}`,
+      r.reviewer,
+      r.verdict ?? `no verdict: ${oneLine(r.error ?? "?", 200)}`,
+      formatDuration(r.durationMs),
+      formatCost(r.costUsd ?? 0)
+    ])
+  )
+
 /** `oompa view [swarm]` (SPEC §10): one run from its run files. */
 export const viewCommand = Command.make("view", { swarm: swarmArg }, ({ swarm }) =>
   Effect.gen(function* () {
     const { runsDir } = yield* findRuns(process.cwd())
     const run = yield* selectRun(yield* listRuns(runsDir), swarm)
     const { events, problems } = yield* readEvents(run.dir)
+    const { reviews, problems: reviewProblems } = yield* readReviews(run)
     const out: Array<string> = [header(run), "", formatSummaryTable(workerSummaries(run)), ""]
     out.push(run.cycles.length === 0 ? "no cycle has ended yet" : `cycles:\n${cycleLines(run)}`)
+    if (reviews.length > 0) out.push("", `reviews:\n${reviewLines(reviews)}`)
     out.push("", events.length > 15 ? `last 15 of ${events.length} events:` : "events:")
     out.push(...events.slice(-15).map(formatEvent))
     yield* Console.log(out.join("\n"))
-    for (const line of describeProblems(run, [...run.problems, ...problems])) yield* Console.error(line)
+    for (const line of describeProblems(run, [...run.problems, ...reviewProblems, ...problems])) yield* Console.error(line)
   }).pipe(Logger.withMinimumLogLevel(LogLevel.Error))
 ).pipe(Command.withDescription("Show one run: status, per-worker summary, cycles, last events"))

@@ -17,6 +17,8 @@ export interface ReviewerSpec {
   readonly model: ModelSpec
   /** Without a `prompt` in oompa.json: the bundled reviewer.md (listed in `files`). */
   readonly prompt: PromptSource
+  /** How long one review may run; undefined: the reviewed worker's `timeout`. */
+  readonly timeout?: Duration.Duration | undefined
 }
 
 export interface WorkerSpec {

@@ -35,14 +35,19 @@ const WholeNumber = (minimum: 0 | 1, description: string) =>
 
 const Seconds = (description: string) => Schema.Number.pipe(Schema.nonNegative()).annotations({ description })
 
-/** A reviewer: a model string, or a model with its own prompt. */
+/** A reviewer: a model string, or a model with its own prompt and timeout. */
 export const ReviewerEntry = Schema.Union(
   ModelString,
   Schema.Struct({
     model: ModelString,
-    prompt: Schema.optional(PromptRef)
+    prompt: Schema.optional(PromptRef),
+    timeout: Schema.optional(
+      Schema.Number.pipe(Schema.greaterThan(0)).annotations({
+        description: "Seconds one review may run before it is stopped (default: the reviewed worker's timeout)"
+      })
+    )
   })
-).annotations({ identifier: "ReviewerEntry", description: "A reviewer: a model string or {model, prompt}" })
+).annotations({ identifier: "ReviewerEntry", description: "A reviewer: a model string or {model, prompt, timeout}" })
 
 /** One reviewer, or a list of them tried in order (a fallback chain). */
 export const ReviewerField = Schema.Union(ReviewerEntry, Schema.Array(ReviewerEntry)).annotations({
@@ -150,10 +155,10 @@ export const expectedByKey: Readonly<Record<string, string>> = {
   max_working_resumes: "a whole number >= 0",
   wait_between: "a number of seconds >= 0",
   timeout: "a number of seconds > 0",
-  reviewer: 'a model string, {"model", "prompt"}, or a list of those',
-  reviewers: 'a model string, {"model", "prompt"}, or a list of those',
-  review_model: 'a model string, {"model", "prompt"}, or a list of those',
-  review_models: 'a model string, {"model", "prompt"}, or a list of those',
+  reviewer: 'a model string, {"model", "prompt", "timeout"}, or a list of those',
+  reviewers: 'a model string, {"model", "prompt", "timeout"}, or a list of those',
+  review_model: 'a model string, {"model", "prompt", "timeout"}, or a list of those',
+  review_models: 'a model string, {"model", "prompt", "timeout"}, or a list of those',
   planner: 'an object {"model", "prompt", "max_pending"}',
   max_pending: "a whole number >= 1",
   workers: 'a non-empty list of workers ({"model": "claude:opus", …})',
@@ -173,4 +178,4 @@ const keysOf = (schema: { readonly fields: Readonly<Record<string, unknown>> }):
 export const topLevelKeys = keysOf(OompaJson)
 export const workerKeys = keysOf(WorkerJson)
 export const plannerKeys = keysOf(PlannerJson)
-export const reviewerObjectKeys: ReadonlyArray<string> = ["model", "prompt"]
+export const reviewerObjectKeys: ReadonlyArray<string> = ["model", "prompt", "timeout"]

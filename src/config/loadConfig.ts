@@ -69,7 +69,9 @@ export const discoverConfig = (
     })
   })
 
-type ReviewerInput = string | { readonly model: string; readonly prompt?: string | ReadonlyArray<string> | undefined }
+type ReviewerInput =
+  | string
+  | { readonly model: string; readonly prompt?: string | ReadonlyArray<string> | undefined; readonly timeout?: number | undefined }
 type WithReviewers = { readonly [K in (typeof reviewerKeys)[number]]?: ReviewerInput | ReadonlyArray<ReviewerInput> | undefined }
 
 /** Loads, validates and resolves oompa.json into the config the engine runs on. Writes nothing. */
@@ -125,7 +127,8 @@ export const loadConfig = (
           const prompt = typeof entry === "string" ? undefined : entry.prompt
           out.push({
             model: yield* model(modelText, typeof entry === "string" ? at : `${at}.model`),
-            prompt: yield* loadPromptSource(prompt, `${at}.prompt`, "reviewer.md", context)
+            prompt: yield* loadPromptSource(prompt, `${at}.prompt`, "reviewer.md", context),
+            ...(typeof entry !== "string" && entry.timeout !== undefined ? { timeout: Duration.seconds(entry.timeout) } : {})
           })
         }
         return out

@@ -19,7 +19,7 @@ export const schemaRegistry: ReadonlyMap<string, RegisteredSchema> = new Map<str
   ["started.json", { schema: StartedFile, description: "runs/<swarm>/started.json: config, pid, versions" }],
   ["events.jsonl", { schema: RunEvent, description: "one line of runs/<swarm>/events.jsonl" }],
   ["cycle", { schema: CycleFile, description: "runs/<swarm>/cycles/<worker>-c<N>.json" }],
-  ["review", { schema: ReviewFile, description: "runs/<swarm>/reviews/<worker>-c<N>-r<R>.json" }],
+  ["review", { schema: ReviewFile, description: "runs/<swarm>/reviews/<worker>-c<N>-r<R>-<attempt>.json (one per reviewer tried)" }],
   ["stopped.json", { schema: StoppedFile, description: "runs/<swarm>/stopped.json" }],
   ["task", { schema: TaskFileJson, description: "tasks/<pending|current|complete>/<id>.json: a task, attempts included" }],
   ["mock-scenario", { schema: MockScenario, description: "a mock agent scenario (mock:<file>.json)" }]

@@ -114,16 +114,28 @@ export const CycleFile = Schema.Struct({
 })
 export type CycleFile = typeof CycleFile.Type
 
-/** `reviews/<worker>-c<N>-r<R>.json`: one reviewer run. */
+/**
+ * `reviews/<worker>-c<N>-r<R>-<A>.json`: one reviewer attempt. A round tries
+ * the reviewer chain in order until one gives a verdict; each attempt has its
+ * file, A = 1, 2, … its place in the chain (0.8 runs wrote one
+ * `<worker>-c<N>-r<R>.json` per round, read as attempt 1).
+ */
 export const ReviewFile = Schema.Struct({
   swarm: Schema.String,
   worker: Schema.String,
   cycle: Schema.Number,
   round: Schema.Number,
+  /** 1 for the first reviewer of the chain tried in this round, 2 for the next, … */
+  attempt: Schema.optionalWith(Schema.Number, { default: () => 1 }),
   reviewer: Schema.String,
   verdict: Schema.NullOr(Schema.Literal("APPROVED", "NEEDS_CHANGES", "REJECTED")),
   /** The reviewer's final message. */
   text: Schema.String,
+  /**
+   * Why this attempt gave no verdict: the reviewer failed (with the CLI's own
+   * error when it gave one: "reviewer exited with 1: rate limited"), timed
+   * out, or its final message had no VERDICT line. The next reviewer is tried.
+   */
   error: Schema.optional(Schema.String),
   diffTruncated: Schema.Boolean,
   files: Schema.Array(Schema.String),

@@ -1,3 +1,4 @@
+import type { Deferred } from "effect"
 import type { OompaConfig, WorkerSpec } from "../config/OompaConfig.js"
 import type { DecideConfig } from "../domain/WorkerState.js"
 import type { RunLog } from "../services/RunLog.js"
@@ -16,6 +17,12 @@ export interface SwarmContext {
   readonly taskHeader: string
   /** The bundled reviewer prompt, used by reviewers configured without one. */
   readonly reviewerPrompt: string
+  /**
+   * Done once no worker that may create tasks (`can_plan`) is running any more:
+   * at the start when there is none, else when the last of them stops. Waiting
+   * executors are woken by it (SPEC §5).
+   */
+  readonly plannersStopped: Deferred.Deferred<void>
 }
 
 /** Conflict-resolution attempts the agent gets per cycle (SPEC §7). */

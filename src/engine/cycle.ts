@@ -12,7 +12,6 @@ import {
   type WorkerEvent,
   type WorkerState
 } from "../domain/WorkerState.js"
-import type { Usage } from "../harness/Harness.js"
 import { Git } from "../services/Git.js"
 import { nowIso } from "../services/RunLog.js"
 import {
@@ -30,12 +29,14 @@ import { makeProgress, type CycleProgress } from "./progress.js"
 import { initialPrompt, resumeBody, resumePrompt, type PromptContext } from "./prompts.js"
 import { runWorkerTurn } from "./turn.js"
 
+/**
+ * How a cycle ended, for the worker loop. Its numbers (turns, tokens, cost) are
+ * not here: they are in the cycle record, which every summary is computed from
+ * (src/runs/summaries.ts), also for a cycle whose ending only its release recorded.
+ */
 export interface CycleResult {
   readonly next: WorkerState
   readonly end: Extract<WorkerAction, { _tag: "EndCycle" }>
-  readonly turns: number
-  readonly usage: Usage
-  readonly costUsd: number
 }
 
 /**
@@ -144,14 +145,7 @@ export const runCycle = (ctx: SwarmContext, spec: WorkerSpec, start: WorkerState
           case "EndCycle": {
             // Uninterruptible: a Ctrl-C now must not leave the ending half recorded.
             yield* Effect.uninterruptible(finishCycle(ctx, spec, { cycle, path, branch, progress }, action.outcome, action.detail))
-            const done = yield* Ref.get(progress)
-            return {
-              next: state,
-              end: action,
-              turns: done.turns.length,
-              usage: done.usage,
-              costUsd: Option.getOrElse(done.costUsd, () => 0)
-            } satisfies CycleResult
+            return { next: state, end: action } satisfies CycleResult
           }
         }
       }

@@ -3,6 +3,7 @@ import { FileSystem, Path } from "@effect/platform"
 import { Clock, Effect, Option, Schema } from "effect"
 import { RunEvent, StartedFile } from "../domain/RunFiles.js"
 import { emptyUsage } from "../harness/Harness.js"
+import { readCycleFiles, summarizeWorkers } from "../runs/summaries.js"
 import { Git } from "../services/Git.js"
 import { terminateSwarmProcesses } from "../services/processTree.js"
 import { makeRunLog, nowIso, stagingPidOf, type RunLog } from "../services/RunLog.js"
@@ -154,13 +155,19 @@ export const recoverDeadRuns = Effect.fn("engine.recoverDeadRuns")(function* (op
       })
     }
 
+    // Its summary, from its cycle files as for any run (the merges recorded above included):
+    // what `oompa view` shows for it too.
+    const { cycles } = yield* readCycleFiles(dir)
     yield* deadLog.writeStopped({
       swarm,
       reason: "error",
       detail: `crashed (pid ${started.value.pid} gone without stopped.json); recovered by ${recoveredBy}`,
       stoppedAt: yield* nowIso,
       exitCode: 1,
-      workers: []
+      workers: summarizeWorkers(started.value.workers, cycles, (_id, own) => ({
+        stopReason: "crashed",
+        durationMs: own.reduce((n, c) => n + c.durationMs, 0)
+      }))
     })
     yield* options.runLog.emit(
       "recovered",

@@ -70,18 +70,20 @@ export const reviewWork = Effect.fn("engine.reviewWork")(function* (
         model: reviewer.model,
         session: { _tag: "New", id: sessionId },
         mode: "review",
-        timeout: spec.timeout,
+        // The reviewer's own `timeout`, else the worker's.
+        timeout: reviewer.timeout ?? spec.timeout,
         logPath,
         marker: reviewMarker(ctx.swarm, spec.id, options.cycle, round, index)
       })
       .pipe(Effect.either)
     const finished = yield* Clock.currentTimeMillis
+    // A failed reviewer's record says why in the CLI's own words (its error event, else its stderr).
     const error = Either.isLeft(outcome)
-      ? outcome.left.message
+      ? `${outcome.left.harness}: ${outcome.left.message}`
       : turnFailed(outcome.right)
-        ? outcome.right.timedOut
-          ? "reviewer timed out"
-          : `reviewer exited with ${outcome.right.exitCode ?? "a signal"}`
+        ? (outcome.right.timedOut
+            ? `reviewer timed out after ${Math.round(outcome.right.durationMs / 1000)} s`
+            : `reviewer exited with ${outcome.right.exitCode ?? "a signal"}`) + (outcome.right.error ? `: ${outcome.right.error}` : "")
         : undefined
     const text = Either.isRight(outcome) ? outcome.right.text : ""
     const verdict = error === undefined ? parseVerdict(text) : undefined
@@ -91,6 +93,7 @@ export const reviewWork = Effect.fn("engine.reviewWork")(function* (
       worker: spec.id,
       cycle: options.cycle,
       round,
+      attempt: index + 1,
       reviewer: name,
       verdict: verdict ?? null,
       text,
@@ -106,15 +109,19 @@ export const reviewWork = Effect.fn("engine.reviewWork")(function* (
     if (verdict === undefined) {
       yield* ctx.runLog.emit(
         "review",
-        `review round ${round}: ${name} gave no verdict (${error ?? "no VERDICT line"})${index + 1 < chain.length ? ", trying the next reviewer" : ""}`,
-        { worker: spec.id, cycle: options.cycle, data: { round, reviewer: name, verdict: null } }
+        `review round ${round}: ${name} gave no verdict (${oneLine(error ?? "no VERDICT line", 300)})${index + 1 < chain.length ? ", trying the next reviewer" : ""}`,
+        {
+          worker: spec.id,
+          cycle: options.cycle,
+          data: { round, attempt: index + 1, reviewer: name, verdict: null, error: error ?? "no VERDICT line in the final message" }
+        }
       )
       continue
     }
     yield* ctx.runLog.emit("review", `review round ${round}: ${name} says ${verdict}`, {
       worker: spec.id,
       cycle: options.cycle,
-      data: { round, reviewer: name, verdict }
+      data: { round, attempt: index + 1, reviewer: name, verdict }
     })
     switch (verdict) {
       case "APPROVED":

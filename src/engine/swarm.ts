@@ -1,13 +1,13 @@
 import * as os from "node:os"
 import { FileSystem, Path } from "@effect/platform"
-import { Cause, Duration, Effect, Exit, Option, Ref, Schema } from "effect"
+import { Cause, Clock, Deferred, Duration, Effect, Exit, Option, Ref, Schema } from "effect"
 import { loadBundledPrompt } from "../config/bundled.js"
 import type { OompaConfig, WorkerSpec } from "../config/OompaConfig.js"
 import { randomSwarmId } from "../domain/ids.js"
 import { formatModel } from "../domain/Model.js"
 import { addOutcomeCounts, describeFailedCycles, failedCycles, noOutcomes } from "../domain/outcomeCounts.js"
 import { WorkerSummary as WorkerSummarySchema, type StartedFile, type StoppedFile, type WorkerSummary } from "../domain/RunFiles.js"
-import { emptyUsage } from "../harness/Harness.js"
+import { summarizeWorkers } from "../runs/summaries.js"
 import { Git } from "../services/Git.js"
 import { makeRunLog, nowIso, runDirOf, type RunLog } from "../services/RunLog.js"
 import { makeTaskQueue } from "../services/TaskQueue.js"
@@ -15,7 +15,7 @@ import { version } from "../version.js"
 import type { SwarmContext } from "./context.js"
 import { recoverDeadRuns } from "./recover.js"
 import { formatSummaryTable } from "./summary.js"
-import { runWorker } from "./worker.js"
+import { runWorker, type WorkerRun } from "./worker.js"
 
 /** The swarm could not start: not a git repository, no target branch, … Bad input: exit 2. */
 export class SwarmSetupError extends Schema.TaggedError<SwarmSetupError>()("SwarmSetupError", {
@@ -124,17 +124,31 @@ export const runSwarm = Effect.fn("engine.runSwarm")(function* (config: OompaCon
     config: rawConfig
   }
 
-  const summaries = yield* Ref.make<ReadonlyArray<WorkerSummary>>([])
-  const report = (summary: WorkerSummary) =>
-    Ref.update(summaries, (all) => [...all.filter((s) => s.id !== summary.id), summary])
+  // When each worker started and stopped; its numbers come from its cycle records.
+  const runs = yield* Ref.make<ReadonlyMap<string, WorkerRun>>(new Map())
+  const report = (run: WorkerRun) => Ref.update(runs, (all) => new Map(all).set(run.id, run))
 
   const body = (runLog: RunLog) =>
     Effect.gen(function* () {
+      // The run's own queue: every file it moves to invalid/ during the run, found by
+      // whichever listing (a prompt's queue status, a wait, a claim), is an event (SPEC §11).
+      const queue = yield* makeTaskQueue(config.tasksDir, {
+        onQuarantine: (moved) =>
+          runLog.emit("task-invalid", `task file pending/${moved.name} is invalid, moved to invalid/${moved.movedTo}: ${moved.reason}`, {
+            data: { file: moved.name, movedTo: moved.movedTo, reason: moved.reason }
+          })
+      })
       yield* recoverDeadRuns({ root, queue, runLog })
-      for (const invalid of yield* queue.sweepInvalid) {
-        yield* runLog.emit("task-invalid", `task file ${invalid.name} is invalid and was moved to invalid/: ${invalid.reason ?? "?"}`)
-      }
-      const ctx: SwarmContext = { swarm, root, targetBranch, config, queue, runLog, taskHeader, reviewerPrompt }
+      yield* queue.sweepInvalid
+      // Executors wait for tasks only while a worker that may create them runs (SPEC §5).
+      const plannersStopped = yield* Deferred.make<void>()
+      const canPlan = workers.filter((w) => w.canPlan).length
+      const livePlanners = yield* Ref.make(canPlan)
+      if (canPlan === 0) yield* Deferred.succeed(plannersStopped, undefined)
+      const plannerStopped = Ref.updateAndGet(livePlanners, (n) => n - 1).pipe(
+        Effect.flatMap((n) => (n === 0 ? Deferred.succeed(plannersStopped, undefined) : Effect.void))
+      )
+      const ctx: SwarmContext = { swarm, root, targetBranch, config, queue, runLog, taskHeader, reviewerPrompt, plannersStopped }
       const counts = yield* queue.counts
       yield* runLog.emit(
         "swarm-started",
@@ -148,19 +162,36 @@ export const runSwarm = Effect.fn("engine.runSwarm")(function* (config: OompaCon
         })
         yield* runWorker(ctx, planner.spec, report)
       }
-      return yield* Effect.forEach(workers, (spec) => runWorker(ctx, spec, report), { concurrency: "unbounded" })
+      return yield* Effect.forEach(
+        workers,
+        (spec) => (spec.canPlan ? runWorker(ctx, spec, report).pipe(Effect.ensuring(plannerStopped)) : runWorker(ctx, spec, report)),
+        { concurrency: "unbounded" }
+      )
     })
 
   const finish = (runLog: RunLog, exit: Exit.Exit<unknown, unknown>) =>
     Effect.gen(function* () {
       const interrupted = Exit.isFailure(exit) && Cause.isInterruptedOnly(exit.cause)
       const ended = interrupted ? "interrupted" : "error"
-      const reported = new Map((yield* Ref.get(summaries)).map((s) => [s.id, s.stopReason === "running" ? { ...s, stopReason: ended } : s]))
-      // The planner (when it ran) first, then every configured worker, those that never reported included.
-      const withIdle = [
-        ...(reported.has("planner") ? [reported.get("planner")!] : []),
-        ...workers.map((w) => reported.get(w.id) ?? idleSummary(w, ended))
-      ]
+      const now = yield* Clock.currentTimeMillis
+      const workerRuns = yield* Ref.get(runs)
+      // One definition of every number: the cycle records (SPEC §11), the same that
+      // `oompa view` reads back from cycles/, an interrupted cycle's included.
+      // The planner (when it ran) first, then every configured worker, idle ones included.
+      const withIdle = summarizeWorkers(
+        [
+          ...(workerRuns.has("planner") ? [{ id: "planner", model: workerRuns.get("planner")!.model }] : []),
+          ...workers.map((w) => ({ id: w.id, model: formatModel(w.model) }))
+        ],
+        yield* runLog.cycles,
+        (id) => {
+          const run = workerRuns.get(id)
+          if (run === undefined) return { stopReason: ended, durationMs: 0 }
+          return run.stopped !== undefined
+            ? { stopReason: run.stopped.reason, durationMs: run.stopped.atMs - run.startedMs }
+            : { stopReason: ended, durationMs: now - run.startedMs }
+        }
+      )
       const failedWorkers = withIdle.filter((s) => s.stopReason === "too-many-errors").map((s) => s.id)
       const totals = withIdle.reduce(addOutcomeCounts, noOutcomes)
       // SPEC §10: a swarm whose cycles failed and that landed nothing has failed, whatever stopped it.
@@ -168,6 +199,11 @@ export const runSwarm = Effect.fn("engine.runSwarm")(function* (config: OompaCon
       const reason: StoppedFile["reason"] = Exit.isSuccess(exit) ? "completed" : interrupted ? "interrupted" : "error"
       const exitCode = interrupted ? 130 : Exit.isFailure(exit) || failedWorkers.length > 0 || nothingMerged ? 1 : 0
       const failures = withIdle.flatMap((s) => (s.lastFailure !== undefined ? [`${s.id}: ${s.lastFailure}`] : []))
+      // The last event before stopped.json: a reader that sees stopped.json (`logs --follow`) has every line.
+      const failedPart = failedCycles(totals) > 0 ? ` (${describeFailedCycles(totals)})` : ""
+      yield* runLog.emit("swarm-stopped", `swarm ${swarm} ${reason}: ${totals.merged} cycle(s) merged into ${targetBranch}${failedPart}`, {
+        data: { reason, exitCode }
+      })
       yield* runLog.writeStopped({
         swarm,
         reason,
@@ -179,10 +215,6 @@ export const runSwarm = Effect.fn("engine.runSwarm")(function* (config: OompaCon
         stoppedAt: yield* nowIso,
         exitCode,
         workers: withIdle
-      })
-      const failedPart = failedCycles(totals) > 0 ? ` (${describeFailedCycles(totals)})` : ""
-      yield* runLog.emit("swarm-stopped", `swarm ${swarm} ${reason}: ${totals.merged} cycle(s) merged into ${targetBranch}${failedPart}`, {
-        data: { reason, exitCode }
       })
       yield* (options.print ?? ((line: string) => Effect.sync(() => console.log(line))))("\n" + formatSummaryTable(withIdle))
       return { withIdle, failedWorkers, nothingMerged, totals, failures }
@@ -202,18 +234,6 @@ export const runSwarm = Effect.fn("engine.runSwarm")(function* (config: OompaCon
   if (failedWorkers.length > 0) return yield* new SwarmWorkerFailed({ swarm, workers: failedWorkers, failures })
   if (nothingMerged) return yield* new SwarmMergedNothing({ swarm, runDir: runDirOf(root, swarm), workers: withIdle, failed: describeFailedCycles(totals), failures })
   return { swarm, runDir: runDirOf(root, swarm), workers: withIdle } satisfies SwarmResult
-})
-
-/** The summary of a worker that never finished a cycle. */
-const idleSummary = (spec: WorkerSpec, stopReason: string): WorkerSummary => ({
-  id: spec.id,
-  model: formatModel(spec.model),
-  ...noOutcomes,
-  turns: 0,
-  durationMs: 0,
-  usage: emptyUsage,
-  costUsd: 0,
-  stopReason
 })
 
 /** The planner as a one-cycle worker that may say __DONE__. */

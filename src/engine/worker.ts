@@ -1,12 +1,24 @@
-import { Clock, Duration, Effect, Either, Option, Queue } from "effect"
+import { Clock, Deferred, Duration, Effect, Either, Option, Queue } from "effect"
 import type { WorkerSpec } from "../config/OompaConfig.js"
 import { formatModel } from "../domain/Model.js"
-import { countOutcome, failedOutcomes, noOutcomes } from "../domain/outcomeCounts.js"
 import type { WorkerSummary } from "../domain/RunFiles.js"
 import { decide, initialWorkerState, type StopReason, type WorkerState } from "../domain/WorkerState.js"
-import { addUsage, emptyUsage } from "../harness/Harness.js"
+import { summarizeWorker } from "../runs/summaries.js"
 import { decideConfigOf, type SwarmContext } from "./context.js"
 import { messageOf, runCycle, type CycleResult } from "./cycle.js"
+
+/**
+ * What the swarm knows of a worker beyond its cycle records: when it started
+ * and, once it has, why and when it stopped. Its numbers are never reported:
+ * they are computed from the cycle records (src/runs/summaries.ts), so a cycle
+ * whose ending only its release recorded (an interruption) counts like any other.
+ */
+export interface WorkerRun {
+  readonly id: string
+  readonly model: string
+  readonly startedMs: number
+  readonly stopped?: { readonly reason: StopReason; readonly atMs: number }
+}
 
 /**
  * One worker (SPEC §5): cycles until `max_cycle`, DONE, too many errors, no
@@ -16,19 +28,15 @@ import { messageOf, runCycle, type CycleResult } from "./cycle.js"
 export const runWorker = Effect.fn("engine.runWorker")(function* (
   ctx: SwarmContext,
   spec: WorkerSpec,
-  /** Updated after every cycle, so an interrupted swarm still reports what happened. */
-  report: (summary: WorkerSummary) => Effect.Effect<void>
+  /** Told when the worker starts and when it stops. */
+  report: (run: WorkerRun) => Effect.Effect<void>
 ) {
   const started = yield* Clock.currentTimeMillis
+  const model = formatModel(spec.model)
+  yield* report({ id: spec.id, model, startedMs: started })
   let state: WorkerState = initialWorkerState
-  let tally: Omit<WorkerSummary, "id" | "model" | "durationMs" | "stopReason"> = {
-    ...noOutcomes,
-    turns: 0,
-    usage: emptyUsage,
-    costUsd: 0
-  }
   let stopReason: StopReason = "max-cycle"
-  yield* ctx.runLog.emit("worker-started", `${formatModel(spec.model)}${spec.canPlan ? "" : " (executor)"}, up to ${spec.maxCycle} cycles`, {
+  yield* ctx.runLog.emit("worker-started", `${model}${spec.canPlan ? "" : " (executor)"}, up to ${spec.maxCycle} cycles`, {
     worker: spec.id
   })
 
@@ -40,22 +48,12 @@ export const runWorker = Effect.fn("engine.runWorker")(function* (
         break
       }
     }
-    const cycleNumber = state.cycle
     const cycle = yield* runCycle(ctx, spec, state).pipe(Effect.either)
     const result: CycleResult = Either.isRight(cycle) ? cycle.right : failedCycle(ctx, spec, state, messageOf(cycle.left))
     if (Either.isLeft(cycle)) {
       yield* ctx.runLog.emit("warning", `cycle ${state.cycle} failed: ${messageOf(cycle.left)}`, { worker: spec.id, cycle: state.cycle })
     }
     state = result.next
-    tally = {
-      ...countOutcome(tally, result.end.outcome),
-      turns: tally.turns + result.turns,
-      usage: addUsage(tally.usage, result.usage),
-      costUsd: tally.costUsd + result.costUsd,
-      ...(failedOutcomes.has(result.end.outcome) ? { lastFailure: `c${cycleNumber} ${result.end.outcome}: ${result.end.detail}` } : {})
-    }
-    const now = yield* Clock.currentTimeMillis
-    yield* report({ id: spec.id, model: formatModel(spec.model), ...tally, durationMs: now - started, stopReason: "running" })
     if (result.end.stop !== undefined) {
       stopReason = result.end.stop
       break
@@ -71,12 +69,16 @@ export const runWorker = Effect.fn("engine.runWorker")(function* (
     }
   }
   const finished = yield* Clock.currentTimeMillis
-  yield* ctx.runLog.emit("worker-stopped", `stopped (${stopReason}) after ${tally.cycles} cycle(s), ${tally.merged} merged`, {
-    worker: spec.id,
-    data: { reason: stopReason, ...tally }
+  yield* report({ id: spec.id, model, startedMs: started, stopped: { reason: stopReason, atMs: finished } })
+  const summary: WorkerSummary = summarizeWorker({ id: spec.id, model }, yield* ctx.runLog.cycles, {
+    stopReason,
+    durationMs: finished - started
   })
-  const summary: WorkerSummary = { id: spec.id, model: formatModel(spec.model), ...tally, durationMs: finished - started, stopReason }
-  yield* report(summary)
+  const { id: _id, model: _model, durationMs: _durationMs, stopReason: _stopReason, ...numbers } = summary
+  yield* ctx.runLog.emit("worker-stopped", `stopped (${stopReason}) after ${summary.cycles} cycle(s), ${summary.merged} merged`, {
+    worker: spec.id,
+    data: { reason: stopReason, ...numbers }
+  })
   return summary
 })
 
@@ -94,7 +96,8 @@ const waitForTask = (ctx: SwarmContext, spec: WorkerSpec) =>
       let announced = false
       for (;;) {
         if ((yield* ctx.queue.available).length > 0) return "ready" as const
-        if (!swarmCanPlan(ctx) && (yield* queueDrained(ctx))) return "drained" as const
+        const canPlan = yield* swarmCanPlan(ctx)
+        if (!canPlan && (yield* queueDrained(ctx))) return "drained" as const
         const remaining = deadline - (yield* Clock.currentTimeMillis)
         if (remaining <= 0) return "timeout" as const
         if (!announced) {
@@ -103,14 +106,22 @@ const waitForTask = (ctx: SwarmContext, spec: WorkerSpec) =>
             worker: spec.id
           })
         }
-        const woke = yield* Queue.take(changes).pipe(Effect.timeoutOption(Duration.millis(remaining)))
+        // Woken by a change in the queue, or (while one runs) by the last worker that may plan stopping.
+        const change = Queue.take(changes)
+        const woke = yield* (canPlan ? Effect.raceFirst(change, Deferred.await(ctx.plannersStopped)) : change).pipe(
+          Effect.timeoutOption(Duration.millis(remaining))
+        )
         if (Option.isNone(woke)) return "timeout" as const
       }
     })
   )
 
-/** Whether any worker of this swarm may create new tasks (the planner has finished before workers start). */
-const swarmCanPlan = (ctx: SwarmContext): boolean => ctx.config.workers.some((worker) => worker.canPlan)
+/**
+ * Whether a worker of this swarm that may create tasks is still running (the
+ * planner has finished before workers start): the live workers, not the
+ * config — once the last can_plan worker stopped, nobody will add a task.
+ */
+const swarmCanPlan = (ctx: SwarmContext) => Effect.map(Deferred.isDone(ctx.plannersStopped), (stopped) => !stopped)
 
 /** No task is pending or in progress (a task in progress may still come back to pending). */
 const queueDrained = (ctx: SwarmContext) =>
@@ -127,6 +138,6 @@ const failedCycle = (ctx: SwarmContext, spec: WorkerSpec, state: WorkerState, re
     action._tag === "EndCycle"
       ? action
       : ({ _tag: "EndCycle", outcome: "error", detail: reason, backoff: Duration.zero, stop: undefined } as const)
-  return { next, end, turns: 0, usage: emptyUsage, costUsd: 0 }
+  return { next, end }
 }
 

@@ -2,15 +2,16 @@ import * as os from "node:os"
 import { FileSystem, Path } from "@effect/platform"
 import { DateTime, Effect, Either, Option, ParseResult, Schema } from "effect"
 import {
-  CycleFile,
+  ReviewFile,
   RunEvent,
   StartedFile,
   StoppedFile,
+  type CycleFile,
   type WorkerSummary
 } from "../domain/RunFiles.js"
-import { countOutcomes } from "../domain/outcomeCounts.js"
 import { pidAlive } from "../engine/recover.js"
 import { Git } from "../services/Git.js"
+import { readCycleFiles, summarizeWorkers } from "./summaries.js"
 
 /**
  * The reader of the run files of SPEC §11 (`.oompa/runs/<swarm>/`), for
@@ -146,15 +147,9 @@ export const readRun = Effect.fn("runs.readRun")(function* (dir: string) {
   const stopped = yield* readJsonFile(StoppedFile, dir, "stopped.json")
   for (const problem of [started.problem, stopped.problem]) if (Option.isSome(problem)) problems.push(problem.value)
 
-  const cycleNames = yield* fs
-    .readDirectory(path.join(dir, "cycles"))
-    .pipe(Effect.orElseSucceed(() => [] as Array<string>))
-  const cycles: Array<CycleFile> = []
-  for (const name of cycleNames.filter((n) => n.endsWith(".json")).sort()) {
-    const cycle = yield* readJsonFile(CycleFile, dir, `cycles/${name}`)
-    if (Option.isSome(cycle.value)) cycles.push(cycle.value.value)
-    if (Option.isSome(cycle.problem)) problems.push(cycle.problem.value)
-  }
+  const read = yield* readCycleFiles(dir)
+  const cycles = [...read.cycles]
+  problems.push(...read.problems)
   const workerOrder = Option.match(started.value, {
     onNone: () => [] as Array<string>,
     onSome: (s) => s.workers.map((w) => w.id)
@@ -260,8 +255,6 @@ export const readEvents = Effect.fn("runs.readEvents")(function* (dir: string) {
 // ---------------------------------------------------------------------------
 // Derived figures
 
-const emptyUsage = { inputTokens: 0, outputTokens: 0, cachedInputTokens: 0 }
-
 export interface RunTotals {
   readonly cycles: number
   readonly merged: number
@@ -284,37 +277,54 @@ export const totalsOf = (cycles: ReadonlyArray<CycleFile>): RunTotals =>
   )
 
 /**
- * The per-worker summary: stopped.json's when it has one, else computed from
- * the cycle files (every worker of started.json, idle ones included).
+ * The per-worker summary, computed from the cycle files (SPEC §11: the files
+ * are the truth) by the same function the swarm used for its summary table and
+ * stopped.json, so they agree. stopped.json gives only what no cycle file
+ * holds: each worker's stop reason and running time; without it (running or
+ * crashed) the stop reason is the run's status and the time the sum of its cycles.
+ * Every worker of started.json is listed (idle ones too), the planner first when it ran.
  */
 export const workerSummaries = (run: RunInfo): ReadonlyArray<WorkerSummary> => {
-  if (Option.isSome(run.stopped) && run.stopped.value.workers.length > 0) return run.stopped.value.workers
-  const declared = Option.match(run.started, { onNone: () => [], onSome: (s) => s.workers })
-  const ids = [...declared.map((w) => w.id)]
-  for (const cycle of run.cycles) if (!ids.includes(cycle.worker)) ids.push(cycle.worker)
-  const stopReason = run.status
-  return ids.map((id) => {
-    const cycles = run.cycles.filter((c) => c.worker === id)
-    const model = declared.find((w) => w.id === id)?.model ?? cycles[0]?.model ?? "?"
-    return {
-      id,
-      model,
-      ...countOutcomes(cycles.map((c) => c.outcome)),
-      turns: cycles.reduce((n, c) => n + c.turns.length, 0),
-      durationMs: cycles.reduce((n, c) => n + c.durationMs, 0),
-      usage: cycles.reduce(
-        (u, c) => ({
-          inputTokens: u.inputTokens + c.usage.inputTokens,
-          outputTokens: u.outputTokens + c.usage.outputTokens,
-          cachedInputTokens: u.cachedInputTokens + c.usage.cachedInputTokens
-        }),
-        emptyUsage
-      ),
-      costUsd: cycles.reduce((n, c) => n + (c.costUsd ?? 0), 0),
-      stopReason
-    }
+  const stopped = Option.match(run.stopped, { onNone: () => [] as ReadonlyArray<WorkerSummary>, onSome: (s) => s.workers })
+  const declared = [
+    ...stopped.map((w) => ({ id: w.id, model: w.model })),
+    ...Option.match(run.started, { onNone: () => [], onSome: (s) => s.workers })
+  ].filter((w, i, all) => all.findIndex((o) => o.id === w.id) === i)
+  return summarizeWorkers(declared, run.cycles, (id, own) => {
+    const recorded = stopped.find((w) => w.id === id)
+    return recorded !== undefined
+      ? { stopReason: recorded.stopReason, durationMs: recorded.durationMs }
+      : { stopReason: run.status, durationMs: own.reduce((n, c) => n + c.durationMs, 0) }
   })
 }
+
+/** `reviews/*.json` of a run: every reviewer attempt, ordered by worker, cycle, round, attempt. */
+export const readReviews = Effect.fn("runs.readReviews")(function* (run: RunInfo) {
+  const fs = yield* FileSystem.FileSystem
+  const path = yield* Path.Path
+  const names = yield* fs.readDirectory(path.join(run.dir, "reviews")).pipe(Effect.orElseSucceed(() => [] as Array<string>))
+  const reviews: Array<ReviewFile> = []
+  const problems: Array<RunProblem> = []
+  for (const name of names.filter((n) => n.endsWith(".json"))) {
+    const review = yield* readJsonFile(ReviewFile, run.dir, `reviews/${name}`)
+    if (Option.isSome(review.value)) reviews.push(review.value.value)
+    if (Option.isSome(review.problem)) problems.push(review.problem.value)
+  }
+  const workerOrder = run.cycles.map((c) => c.worker)
+  const rank = (worker: string) => {
+    const index = workerOrder.indexOf(worker)
+    return index === -1 ? workerOrder.length : index
+  }
+  reviews.sort(
+    (a, b) =>
+      rank(a.worker) - rank(b.worker) ||
+      a.worker.localeCompare(b.worker) ||
+      a.cycle - b.cycle ||
+      a.round - b.round ||
+      a.attempt - b.attempt
+  )
+  return { reviews, problems } as { readonly reviews: ReadonlyArray<ReviewFile>; readonly problems: ReadonlyArray<RunProblem> }
+})
 
 // ---------------------------------------------------------------------------
 // Formatting helpers shared by the commands

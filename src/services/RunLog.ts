@@ -1,5 +1,5 @@
 import { FileSystem, Path } from "@effect/platform"
-import { Console, DateTime, Effect, Schema } from "effect"
+import { Console, DateTime, Effect, Ref, Schema } from "effect"
 import {
   CycleFile,
   ReviewFile,
@@ -23,6 +23,11 @@ export interface RunLog {
     fields?: { readonly worker?: string; readonly cycle?: number; readonly data?: Record<string, unknown> }
   ) => Effect.Effect<void>
   readonly writeCycle: (file: CycleFile) => Effect.Effect<void>
+  /**
+   * The cycle records this log has written, in order: what the files in
+   * `cycles/` hold, for summaries computed from them without reading them back.
+   */
+  readonly cycles: Effect.Effect<ReadonlyArray<CycleFile>>
   readonly writeReview: (file: ReviewFile) => Effect.Effect<void>
   readonly writeStopped: (file: StoppedFile) => Effect.Effect<void>
   readonly turnLogPath: (worker: string, cycle: number, turn: number) => string
@@ -108,12 +113,18 @@ export const makeRunLog = Effect.fn("RunLog.make")(function* (options: RunLogOpt
     }).pipe(Effect.uninterruptible)
   }
 
+  const written = yield* Ref.make<ReadonlyArray<CycleFile>>([])
   const log: RunLog = {
     dir,
     emit,
-    writeCycle: (file) => writeJson(CycleFile, path.join(dir, "cycles", `${file.worker}-c${file.cycle}.json`), file),
+    writeCycle: (file) =>
+      writeJson(CycleFile, path.join(dir, "cycles", `${file.worker}-c${file.cycle}.json`), file).pipe(
+        Effect.zipRight(Ref.update(written, (all) => [...all.filter((c) => c.worker !== file.worker || c.cycle !== file.cycle), file])),
+        Effect.uninterruptible
+      ),
+    cycles: Ref.get(written),
     writeReview: (file) =>
-      writeJson(ReviewFile, path.join(dir, "reviews", `${file.worker}-c${file.cycle}-r${file.round}.json`), file),
+      writeJson(ReviewFile, path.join(dir, "reviews", `${file.worker}-c${file.cycle}-r${file.round}-${file.attempt}.json`), file),
     writeStopped: (file) => writeJson(StoppedFile, path.join(dir, "stopped.json"), file),
     turnLogPath: (worker, cycle, turn) => path.join(dir, "logs", `${worker}-c${cycle}-t${turn}.log`),
     reviewLogPath: (worker, cycle, round, reviewer) =>

@@ -102,6 +102,12 @@ export interface TaskQueueOptions {
    * to invalid/ (an agent may be half-way through writing it). Default 2 s.
    */
   readonly invalidGrace?: Duration.DurationInput
+  /**
+   * Told of every file this queue moves to invalid/, by whichever operation
+   * found it (a swarm records each as an event). `name`: the file in pending/,
+   * `movedTo`: its name in invalid/, `reason`: why it does not decode.
+   */
+  readonly onQuarantine?: (moved: { readonly name: string; readonly movedTo: string; readonly reason: string }) => Effect.Effect<void>
 }
 
 export class TaskQueueTag extends Context.Tag("oompa/TaskQueue")<TaskQueueTag, TaskQueue>() {}
@@ -321,8 +327,9 @@ export const makeTaskQueue = (
         const text = `pending/${name} was moved here by oompa: ${reason}\n`
         yield* writeAtomic(fileIn("invalid", target + REASON_SUFFIX), text)
         yield* Effect.logWarning(`task queue: moved pending/${name} to invalid/${target}: ${reason}`)
+        if (options.onQuarantine !== undefined) yield* options.onQuarantine({ name, movedTo: target, reason })
         return Option.some<InvalidTaskFile>({ name: target, file: fileIn("invalid", target), reason: text.trim() })
-      })
+      }).pipe(Effect.uninterruptible) // moved, its reason written and reported: all or nothing
 
     /** Age of a file in ms by the Effect Clock, or undefined when it is gone. */
     const ageOf = (file: string) =>

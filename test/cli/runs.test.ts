@@ -224,11 +224,13 @@ describe("oompa stop on a live detached swarm", () => {
   beforeAll(() => ensureBuilt(), 300_000)
   let livePid: number | undefined
   let followerPid: number | undefined
+  let allFollowerPid: number | undefined
 
   afterEach(() => {
-    if (followerPid !== undefined) {
+    for (const pid of [followerPid, allFollowerPid]) {
+      if (pid === undefined) continue
       try {
-        process.kill(followerPid, "SIGKILL")
+        process.kill(pid, "SIGKILL")
       } catch {
         // already gone
       }
@@ -285,6 +287,17 @@ describe("oompa stop on a live detached swarm", () => {
       })
     )
     expect(followed).not.toContain("interrupted")
+    // And one that follows every line: it must end with the swarm's last one.
+    const allFollower = spawn(process.execPath, [binPath, "logs", "--follow"], { cwd: dir, stdio: ["ignore", "pipe", "pipe"] })
+    allFollowerPid = allFollower.pid
+    let allFollowed = ""
+    const allFollowerExit = new Promise<number | null>((resolve) => allFollower.on("exit", (code) => resolve(code)))
+    await new Promise<void>((resolve) =>
+      allFollower.stdout.on("data", (chunk: Buffer) => {
+        allFollowed += chunk.toString("utf8")
+        if (allFollowed.includes("[w0] c1 turn 1 (start)")) resolve()
+      })
+    )
 
     const stop = await runCliAsync(["stop"], { cwd: dir, timeoutMs: 90_000 })
     expect(stop.stderr).toBe("")
@@ -299,8 +312,11 @@ describe("oompa stop on a live detached swarm", () => {
     expect(await followerExit).toBe(0)
     expect(followed).toMatch(/\[w0\] c1 cycle 1 interrupted/)
     expect(followed).not.toContain("[oompa]")
+    expect(await allFollowerExit).toBe(0)
+    expect(allFollowed.trimEnd().split("\n").at(-1)).toMatch(new RegExp(`\\[oompa\\] swarm ${swarm} interrupted: `))
     livePid = undefined
     followerPid = undefined
+    allFollowerPid = undefined
   }, 120_000)
 })
 

@@ -104,7 +104,7 @@ layer(NodeContext.layer)("config errors", (it) => {
     [
       "a reviewer that is a number",
       config({ workers: [{ model: "mock" }], reviewer: 5 }),
-      'oompa.json: reviewer: expected a model string, {"model", "prompt"}, or a list of those, got 5'
+      'oompa.json: reviewer: expected a model string, {"model", "prompt", "timeout"}, or a list of those, got 5'
     ],
     [
       "a per-worker reviewer object without a model",

@@ -198,6 +198,17 @@ layer(NodeContext.layer)("loadConfig", (it) => {
       })
     )
 
+    it.scoped("a reviewer object may have its own timeout; without one the worker's applies (undefined here)", () =>
+      Effect.gen(function* () {
+        const { config } = yield* load({
+          "oompa.json": { ...oneWorker({ timeout: 600 }), reviewers: [{ model: "claude:opus", timeout: 90 }, "codex:gpt-5.4"] }
+        })
+        expect(config.reviewers.map((r) => (r.timeout === undefined ? undefined : Duration.toSeconds(r.timeout)))).toEqual([90, undefined])
+        const { text } = yield* loadError({ "oompa.json": { ...oneWorker({}), reviewer: { model: "claude:opus", timeout: 0 } } })
+        expect(text).toContain("reviewer.timeout")
+      })
+    )
+
     it.scoped("two spellings at once are refused", () =>
       Effect.gen(function* () {
         const { text } = yield* loadError({

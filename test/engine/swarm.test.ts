@@ -159,7 +159,8 @@ describe("swarm end to end (real git, in-process mock agents)", () => {
       const files = validateRunFiles(result.runDir)
       expect(files.cycles[0].outcome).toBe("rejected")
       expect(files.cycles[0].detail).toContain("no reviewer gave a verdict")
-      expect(files.reviews).toBe(1)
+      // Both attempts are recorded, each in its own file.
+      expect(files.reviews).toBe(2)
       expect(readTasks(repo.path, "complete")).toEqual({})
     }).pipe(Effect.scoped, Effect.provide(NodeContext.layer))
   )

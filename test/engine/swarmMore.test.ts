@@ -51,12 +51,25 @@ describe("swarm: planner, executors, blocked merges, defects", () => {
       const repo = yield* makeGitRepo()
       const config = yield* setupProject(repo, {
         config: { workers: [{ model: "mock:diligent", can_plan: false, max_cycle: 1, max_wait_for_tasks: 60 }, { model: "mock:scenario.json" }] },
-        // w1 can plan, so w0 must wait instead of stopping; w1 just says it is done.
+        // w1 can plan, so w0 must wait instead of stopping; w1 says it is done once w0 has started its cycle
+        // (when the last worker that may plan stops, a waiting executor stops too).
         scenario: { turns: { w1: [{ say: "__DONE__" }] } }
       })
       const waiting = yield* Deferred.make<void>()
-      const print = (line: string) => (line.includes("[w0] waiting up to") ? Deferred.succeed(waiting, undefined) : Effect.void)
-      const fiber = yield* runSwarm(config, { print }).pipe(Effect.provide(engineTestLayer({ baseDir: repo.path })), Effect.fork)
+      const w0Started = yield* Deferred.make<void>()
+      const mock = inProcessMock(repo.path)
+      const harness: Harness = {
+        name: "mock",
+        runTurn: (request) =>
+          request.logPath.includes("/w1-") ? Deferred.await(w0Started).pipe(Effect.zipRight(mock.runTurn(request))) : mock.runTurn(request)
+      }
+      const print = (line: string) =>
+        line.includes("[w0] waiting up to")
+          ? Deferred.succeed(waiting, undefined)
+          : line.startsWith("[w0] c1 cycle 1 started")
+            ? Deferred.succeed(w0Started, undefined)
+            : Effect.void
+      const fiber = yield* runSwarm(config, { print }).pipe(Effect.provide(engineTestLayer({ baseDir: repo.path, harness })), Effect.fork)
       yield* Deferred.await(waiting)
       yield* repo.write("tasks/pending/late.json", JSON.stringify({ id: "late", summary: "arrived late" }))
       const result = yield* Fiber.join(fiber)

@@ -10,6 +10,7 @@ import {
   decodeEventLines,
   findRuns,
   listRuns,
+  readReviews,
   readRun,
   selectRun,
   totalsOf,
@@ -149,6 +150,75 @@ describe("readRuns", () => {
         ["w2", 0, 0, 0, 0, 0, 0, "crashed"]
       ])
       expect(totalsOf(run.cycles)).toEqual({ cycles: 3, merged: 1, inputTokens: 30, outputTokens: 3, costUsd: 0.75 })
+    }).pipe(Effect.provide(TestLayer))
+  )
+
+  it.effect("worker summaries always count the cycle files: stopped.json gives only the stop reason and time (0.8 wrote zeros for interrupted runs)", () =>
+    Effect.gen(function* () {
+      const zero = { cycles: 0, merged: 0, rejected: 0, errors: 0, other: 0, turns: 0, usage: usage(0, 0), costUsd: 0 }
+      const runsDir = makeRuns({
+        eeee0001: {
+          "started.json": started("eeee0001", deadPid, "2026-01-01T00:00:00Z"),
+          "stopped.json": {
+            ...stopped("interrupted"),
+            workers: [
+              { id: "planner", model: "mock", ...zero, durationMs: 5000, stopReason: "done" },
+              { id: "w0", model: "mock", ...zero, durationMs: 7000, stopReason: "interrupted" }
+            ]
+          },
+          "cycles/planner-c1.json": cycle("planner", 1, "merged", 0.125),
+          "cycles/w0-c1.json": cycle("w0", 1, "interrupted", 0.5),
+          "cycles/w1-c1.json": cycle("w1", 1, "error")
+        }
+      })
+      const summaries = workerSummaries(yield* readRun(path.join(runsDir, "eeee0001")))
+      expect(summaries.map((s) => [s.id, s.cycles, s.merged, s.other, s.errors, s.turns, s.usage.inputTokens, s.costUsd, s.durationMs, s.stopReason])).toEqual([
+        ["planner", 1, 1, 0, 0, 1, 10, 0.125, 5000, "done"],
+        ["w0", 1, 0, 1, 0, 1, 10, 0.5, 7000, "interrupted"],
+        // Not in stopped.json: its time is the sum of its cycles, its stop reason the run's status.
+        ["w1", 1, 0, 0, 1, 1, 10, 0, 1000, "interrupted"],
+        ["w2", 0, 0, 0, 0, 0, 0, 0, 0, "interrupted"]
+      ])
+      expect(summaries[2]!.lastFailure).toBe("c1 error: ")
+    }).pipe(Effect.provide(TestLayer))
+  )
+
+  it.effect("readReviews: every attempt in order of worker, cycle, round and attempt; a 0.8 round file is attempt 1", () =>
+    Effect.gen(function* () {
+      const review = (cycleN: number, round: number, attempt: number | undefined, verdict: string | null, error?: string) => ({
+        swarm: "s",
+        worker: "w0",
+        cycle: cycleN,
+        round,
+        ...(attempt === undefined ? {} : { attempt }),
+        reviewer: `mock:r${attempt ?? 1}`,
+        verdict,
+        text: "",
+        ...(error === undefined ? {} : { error }),
+        diffTruncated: false,
+        files: [],
+        startedAt: "2026-01-01T00:00:00.000Z",
+        durationMs: 10,
+        usage: usage(1, 1),
+        log: "x.log"
+      })
+      const runsDir = makeRuns({
+        ffff0001: {
+          "started.json": started("ffff0001", deadPid, "2026-01-01T00:00:00Z"),
+          "cycles/w0-c1.json": cycle("w0", 1, "merged"),
+          "reviews/w0-c1-r1.json": review(1, 1, undefined, "NEEDS_CHANGES"),
+          "reviews/w0-c1-r2-2.json": review(1, 2, 2, "APPROVED"),
+          "reviews/w0-c1-r2-1.json": review(1, 2, 1, null, "reviewer exited with 1: overloaded"),
+          "reviews/w0-c1-r3-1.json": { worker: "w0" }
+        }
+      })
+      const { reviews, problems } = yield* readReviews(yield* readRun(path.join(runsDir, "ffff0001")))
+      expect(reviews.map((r) => [r.round, r.attempt, r.verdict, r.error])).toEqual([
+        [1, 1, "NEEDS_CHANGES", undefined],
+        [2, 1, null, "reviewer exited with 1: overloaded"],
+        [2, 2, "APPROVED", undefined]
+      ])
+      expect(problems.map((p) => p.file)).toEqual(["reviews/w0-c1-r3-1.json"])
     }).pipe(Effect.provide(TestLayer))
   )
 
