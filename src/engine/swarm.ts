@@ -1,6 +1,6 @@
 import * as os from "node:os"
 import { FileSystem, Path } from "@effect/platform"
-import { Cause, Duration, Effect, Exit, Option, Ref, Schema } from "effect"
+import { Cause, Duration, Effect, Exit, Ref, Schema } from "effect"
 import { loadBundledPrompt } from "../config/bundled.js"
 import type { OompaConfig, WorkerSpec } from "../config/OompaConfig.js"
 import { randomSwarmId } from "../domain/ids.js"
@@ -14,20 +14,11 @@ import { makeTaskQueue } from "../services/TaskQueue.js"
 import { version } from "../version.js"
 import type { SwarmContext } from "./context.js"
 import { recoverDeadRuns } from "./recover.js"
+import { validateSwarmStart } from "./setup.js"
 import { formatSummaryTable } from "./summary.js"
 import { runWorker } from "./worker.js"
 
-/** The swarm could not start: not a git repository, no target branch, … Bad input: exit 2. */
-export class SwarmSetupError extends Schema.TaggedError<SwarmSetupError>()("SwarmSetupError", {
-  message: Schema.String
-}) {
-  get exitCode() {
-    return 2
-  }
-  override toString() {
-    return this.message
-  }
-}
+export { SwarmSetupError } from "./setup.js"
 
 /** The swarm ran and a worker stopped on errors: exit 1 (SPEC §10). */
 export class SwarmWorkerFailed extends Schema.TaggedError<SwarmWorkerFailed>()("SwarmWorkerFailed", {
@@ -87,18 +78,9 @@ export const runSwarm = Effect.fn("engine.runSwarm")(function* (config: OompaCon
   const path = yield* Path.Path
   const swarm = options.swarmId ?? (yield* randomSwarmId)
 
-  const root = yield* git
-    .toplevel(config.projectRoot)
-    .pipe(Effect.mapError(() => new SwarmSetupError({ message: `${config.projectRoot} is not inside a git repository (run git init first)` })))
-  const targetBranch =
-    config.targetBranch ??
-    Option.getOrUndefined(yield* git.currentBranch(root)) ??
-    (yield* new SwarmSetupError({ message: `HEAD is detached in ${root}: check out a branch or set "target_branch" in ${config.configPath}` }))
-  if (!(yield* git.branchExists(root, targetBranch))) {
-    return yield* new SwarmSetupError({
-      message: `target branch ${targetBranch} does not exist in ${root} (it needs at least one commit): fix "target_branch" in ${config.configPath}`
-    })
-  }
+  // Every check before the first write (.git/info/exclude, the queue folders, the run folder):
+  // the same function `oompa check` runs, so both refuse a config with the same message.
+  const { root, targetBranch } = yield* validateSwarmStart(config)
   yield* git.ensureExcluded(root, ".oompa/")
 
   const queue = yield* makeTaskQueue(config.tasksDir)
@@ -131,8 +113,12 @@ export const runSwarm = Effect.fn("engine.runSwarm")(function* (config: OompaCon
   const body = (runLog: RunLog) =>
     Effect.gen(function* () {
       yield* recoverDeadRuns({ root, queue, runLog })
-      for (const invalid of yield* queue.sweepInvalid) {
-        yield* runLog.emit("task-invalid", `task file ${invalid.name} is invalid and was moved to invalid/: ${invalid.reason ?? "?"}`)
+      yield* queue.sweepInvalid
+      for (const invalid of yield* queue.takeQuarantined) {
+        yield* runLog.emit(
+          "task-invalid",
+          `task file ${invalid.movedFrom ?? invalid.name} moved to invalid/${invalid.name}: ${invalid.why ?? invalid.reason ?? "?"}`
+        )
       }
       const ctx: SwarmContext = { swarm, root, targetBranch, config, queue, runLog, taskHeader, reviewerPrompt }
       const counts = yield* queue.counts

@@ -76,14 +76,14 @@ layer(NodeContext.layer)("config errors", (it) => {
     [
       "a string where a number belongs",
       workers({ model: "mock", max_cycle: "5" }),
-      'oompa.json: workers[0].max_cycle: expected a whole number >= 1, got "5"'
+      'oompa.json: workers[0].max_cycle: expected a whole number from 1 to 10000, got "5"'
     ],
-    ["a fraction for count", workers({ model: "mock", count: 1.5 }), "oompa.json: workers[0].count: expected a whole number >= 1, got 1.5"],
-    ["a zero timeout", workers({ model: "mock", timeout: 0 }), "oompa.json: workers[0].timeout: expected a number of seconds > 0, got 0"],
+    ["a fraction for count", workers({ model: "mock", count: 1.5 }), "oompa.json: workers[0].count: expected a whole number from 1 to 64, got 1.5"],
+    ["a zero timeout", workers({ model: "mock", timeout: 0 }), "oompa.json: workers[0].timeout: expected a number of seconds > 0 and at most 86400 (24 h), got 0"],
     [
       "a negative wait",
       workers({ model: "mock", wait_between: -1 }),
-      "oompa.json: workers[0].wait_between: expected a number of seconds >= 0, got -1"
+      "oompa.json: workers[0].wait_between: expected a number of seconds from 0 to 86400 (24 h), got -1"
     ],
     ["a string for can_plan", workers({ model: "mock", can_plan: "no" }), 'oompa.json: workers[0].can_plan: expected true or false, got "no"'],
     [
@@ -154,7 +154,7 @@ layer(NodeContext.layer)("config errors", (it) => {
     [
       "a null value",
       workers({ model: "mock", count: null }),
-      "oompa.json: workers[0].count: expected a whole number >= 1, got null"
+      "oompa.json: workers[0].count: expected a whole number from 1 to 64, got null"
     ],
     [
       "iterations and max_cycle together",
@@ -211,7 +211,7 @@ layer(NodeContext.layer)("config errors", (it) => {
       expect(error.path).toBe("workers[0].model")
       expect(text.split("\n")).toEqual([
         'oompa.json: workers[0].model: expected "harness:model[:reasoning]" with harness one of claude, codex, opencode, gemini, mock, got "opus"',
-        "oompa.json: workers[0].count: expected a whole number >= 1, got 0",
+        "oompa.json: workers[0].count: expected a whole number from 1 to 64, got 0",
         'oompa.json: workers[1].timout: unknown key (did you mean "timeout"?)'
       ])
     })
