@@ -1,6 +1,6 @@
 /**
  * `oompa check [--config F] [--probe]` (SPEC §10): validate the config exactly
- * as `swarm` would (exit 2 on a bad one), then list each agent CLI harness:
+ * as `swarm` would (loadConfig, then validateSwarmStart: exit 2 on a bad one), then list each agent CLI harness:
  * installed or not, where (PATH lookup, no shell) and its `--version`. With no
  * config found, all harnesses are still listed. `--probe` sends every
  * configured model a tiny prompt (30 s limit, read-only mode, in a scratch
@@ -13,6 +13,7 @@ import { Console, Duration, Effect, Layer, Option, Schema } from "effect"
 import { discoverConfig, loadConfig } from "../config/loadConfig.js"
 import type { OompaConfig } from "../config/OompaConfig.js"
 import { formatModel, type ModelSpec } from "../domain/Model.js"
+import { validateSwarmStart } from "../engine/setup.js"
 import { resolveBinary } from "../harness/cliAdapter.js"
 import { CliHarnesses, CliHarnessesLive, cliSpecs, isCliHarness, type CliHarnessName } from "../harness/cliHarnesses.js"
 import { ProcessRunner } from "../services/ProcessRunner.js"
@@ -204,6 +205,8 @@ const handler = (args: { readonly config: Option.Option<string>; readonly probe:
       // With no --config and nothing discovered, still list the harnesses.
       const found = configPath === undefined ? yield* Effect.option(discoverConfig({ cwd })) : Option.some(configPath)
       const config = Option.isSome(found) ? Option.some(yield* loadConfig({ cwd, configPath })) : Option.none<OompaConfig>()
+      // Exactly what `oompa swarm` checks before it starts, with the same messages (SPEC §10).
+      if (Option.isSome(config)) yield* validateSwarmStart(config.value)
       if (Option.isSome(config)) {
         const c = config.value
         const reviewers = c.reviewers.length

@@ -6,6 +6,7 @@ import { Console, Effect, Option } from "effect"
 import { loadConfig } from "../config/loadConfig.js"
 import { UsageError } from "../domain/errors.js"
 import { randomSwarmId } from "../domain/ids.js"
+import { validateSwarmStart } from "../engine/setup.js"
 import { runSwarm } from "../engine/swarm.js"
 import { requireClis } from "./requireClis.js"
 
@@ -36,6 +37,8 @@ const handler = (args: {
     const configPath = Option.getOrUndefined(Option.orElse(args.config, () => args.configPath))
     // Validate before anything is touched (and before detaching, so errors reach the user).
     const config = yield* loadConfig({ cwd, configPath })
+    // The checks `oompa check` runs too (git, target branch, tasks_dir, mock scenarios): before --detach writes .oompa/.
+    yield* validateSwarmStart(config)
     yield* requireClis(config)
     const swarmId = Option.isSome(args.swarmId) ? args.swarmId.value : yield* randomSwarmId
     if (!/^[0-9a-f]{8}$/.test(swarmId)) {

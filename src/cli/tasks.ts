@@ -40,7 +40,7 @@ const openQueue = (config: Option.Option<string>) =>
     const queue = yield* makeTaskQueue(tasksDir)
     // Tell the user (on stderr) about files the queue refuses, rather than through the log.
     for (const moved of yield* queue.sweepInvalid) {
-      yield* Console.error(`note: moved an undecodable task file to ${displayRoot(moved.file)}: ${moved.reason ?? ""}`)
+      yield* Console.error(`note: moved an undecodable task file to ${displayRoot(moved.file)}: ${moved.why ?? moved.reason ?? ""}`)
     }
     return queue
   })

@@ -30,10 +30,66 @@ export const PromptRef = Schema.Union(Schema.String, Schema.Array(Schema.String)
     "then against oompa's package root (so config/prompts/executor.md is the bundled executor prompt)."
 })
 
-const WholeNumber = (minimum: 0 | 1, description: string) =>
-  Schema.Number.pipe(Schema.int(), Schema.greaterThanOrEqualTo(minimum)).annotations({ description })
+/**
+ * The range of every number in oompa.json. The upper bounds keep a typo
+ * (`"count": 1000000000`) from exhausting memory or sleeping for a century:
+ * each is far above any sensible value, and the error message names it.
+ */
+export interface NumberBound {
+  readonly integer: boolean
+  readonly min: number
+  /** `min` itself is refused (timeouts must be > 0). */
+  readonly minExclusive?: boolean
+  readonly max: number
+  readonly unit?: "seconds"
+}
 
-const Seconds = (description: string) => Schema.Number.pipe(Schema.nonNegative()).annotations({ description })
+const DAY = 86_400
+/** At most this many workers in total, after `count` expanded every entry. */
+export const MAX_WORKERS = 64
+
+export const numberBounds = {
+  max_cycle: { integer: true, min: 1, max: 10_000 },
+  iterations: { integer: true, min: 1, max: 10_000 },
+  count: { integer: true, min: 1, max: MAX_WORKERS },
+  max_wait_for_tasks: { integer: false, min: 0, max: DAY, unit: "seconds" },
+  max_resumes: { integer: true, min: 1, max: 1_000 },
+  max_working_resumes: { integer: true, min: 0, max: 1_000 },
+  wait_between: { integer: false, min: 0, max: DAY, unit: "seconds" },
+  timeout: { integer: false, min: 0, minExclusive: true, max: DAY, unit: "seconds" },
+  max_pending: { integer: true, min: 1, max: 10_000 },
+  max_review_rounds: { integer: true, min: 0, max: 100 },
+  max_consecutive_errors: { integer: true, min: 1, max: 1_000 },
+  max_merge_retries: { integer: true, min: 0, max: 100 },
+  merge_wait: { integer: false, min: 0, max: DAY, unit: "seconds" }
+} as const satisfies Readonly<Record<string, NumberBound>>
+export type BoundedKey = keyof typeof numberBounds
+
+const showBound = (bound: NumberBound, value: number): string =>
+  bound.unit === "seconds" && value >= 3600 && value % 3600 === 0 ? `${value} (${value / 3600} h)` : String(value)
+
+/** `a whole number from 1 to 64`, `a number of seconds > 0 and at most 86400 (24 h)`. */
+export const describeBound = (bound: NumberBound): string => {
+  const what = bound.integer ? "a whole number" : bound.unit === "seconds" ? "a number of seconds" : "a number"
+  return bound.minExclusive
+    ? `${what} > ${bound.min} and at most ${showBound(bound, bound.max)}`
+    : `${what} from ${bound.min} to ${showBound(bound, bound.max)}`
+}
+
+/** `at most 64, got 1000000000`: the message for a number above its bound. */
+export const aboveBound = (bound: NumberBound, value: number): string =>
+  `at most ${showBound(bound, bound.max)}${bound.unit === "seconds" ? " seconds" : ""}, got ${String(value)}`
+
+const Bounded = (key: BoundedKey, description: string): Schema.Schema<number> => {
+  const bound: NumberBound = numberBounds[key]
+  const whole: Schema.Schema<number> = bound.integer ? Schema.Number.pipe(Schema.int()) : Schema.Number
+  const lower = bound.minExclusive
+    ? whole.pipe(Schema.greaterThan(bound.min))
+    : whole.pipe(Schema.greaterThanOrEqualTo(bound.min))
+  return lower.pipe(Schema.lessThanOrEqualTo(bound.max)).annotations({
+    description: `${description}; ${describeBound(bound)}`
+  })
+}
 
 /** A reviewer: a model string, or a model with its own prompt and timeout. */
 export const ReviewerEntry = Schema.Union(
@@ -69,27 +125,23 @@ const reviewerFields = {
 export const WorkerJson = Schema.Struct({
   model: ModelString,
   prompt: Schema.optional(PromptRef),
-  max_cycle: Schema.optional(WholeNumber(1, "Cycles this worker runs before it stops (default 10)")),
-  iterations: Schema.optional(WholeNumber(1, "The 0.6 name of max_cycle")),
-  count: Schema.optional(WholeNumber(1, "How many identical workers this entry starts (default 1)")),
+  max_cycle: Schema.optional(Bounded("max_cycle", "Cycles this worker runs before it stops (default 10)")),
+  iterations: Schema.optional(Bounded("iterations", "The 0.6 name of max_cycle")),
+  count: Schema.optional(Bounded("count", `How many identical workers this entry starts (default 1; at most ${MAX_WORKERS} workers in all)`)),
   can_plan: Schema.optional(
     Schema.Boolean.annotations({
       description: "May create tasks and finish the swarm with __DONE__ (default true); false: an executor"
     })
   ),
   max_wait_for_tasks: Schema.optional(
-    Seconds("Seconds a can_plan:false worker waits for a claimable task before it stops (default 600)")
+    Bounded("max_wait_for_tasks", "Seconds a can_plan:false worker waits for a claimable task before it stops (default 600)")
   ),
-  max_resumes: Schema.optional(WholeNumber(1, "Agent turns per cycle before the cycle ends stuck (default 7)")),
+  max_resumes: Schema.optional(Bounded("max_resumes", "Agent turns per cycle before the cycle ends stuck (default 7)")),
   max_working_resumes: Schema.optional(
-    WholeNumber(0, "Turns without a signal before the worker is nudged (default 5)")
+    Bounded("max_working_resumes", "Turns without a signal before the worker is nudged (default 5)")
   ),
-  wait_between: Schema.optional(Seconds("Seconds to wait between cycles (default 0)")),
-  timeout: Schema.optional(
-    Schema.Number.pipe(Schema.greaterThan(0)).annotations({
-      description: "Seconds one agent turn may run before it is stopped (default 1800)"
-    })
-  ),
+  wait_between: Schema.optional(Bounded("wait_between", "Seconds to wait between cycles (default 0)")),
+  timeout: Schema.optional(Bounded("timeout", "Seconds one agent turn may run before it is stopped (default 1800)")),
   ...reviewerFields
 }).annotations({ identifier: "Worker", description: "One worker entry; count expands it into several workers" })
 export type WorkerJson = typeof WorkerJson.Type
@@ -97,7 +149,7 @@ export type WorkerJson = typeof WorkerJson.Type
 export const PlannerJson = Schema.Struct({
   model: ModelString,
   prompt: Schema.optional(PromptRef),
-  max_pending: Schema.optional(WholeNumber(1, "The planner stops adding tasks while this many are pending (default 10)"))
+  max_pending: Schema.optional(Bounded("max_pending", "The planner stops adding tasks while this many are pending (default 10)"))
 }).annotations({ identifier: "Planner", description: "A dedicated planner agent that keeps the queue filled" })
 export type PlannerJson = typeof PlannerJson.Type
 
@@ -124,16 +176,16 @@ export const OompaJson = Schema.Struct({
     })
   ),
   max_review_rounds: Schema.optional(
-    WholeNumber(0, "NEEDS_CHANGES rounds before the cycle ends rejected (default 3)")
+    Bounded("max_review_rounds", "NEEDS_CHANGES rounds before the cycle ends rejected (default 3)")
   ),
   max_consecutive_errors: Schema.optional(
-    WholeNumber(1, "Failed cycles in a row that stop a worker (default 3)")
+    Bounded("max_consecutive_errors", "Failed cycles in a row that stop a worker (default 3)")
   ),
   max_merge_retries: Schema.optional(
-    WholeNumber(0, "Times approved work is merged again when the target moved before it could land (default 5)")
+    Bounded("max_merge_retries", "Times approved work is merged again when the target moved before it could land (default 5)")
   ),
   merge_wait: Schema.optional(
-    Seconds("Seconds approved work waits for local changes in the user's checkout that block landing it (default 600)")
+    Bounded("merge_wait", "Seconds approved work waits for local changes in the user's checkout that block landing it (default 600)")
   )
 }).annotations({
   identifier: "OompaJson",
@@ -146,29 +198,29 @@ export type OompaJson = typeof OompaJson.Type
 export const expectedByKey: Readonly<Record<string, string>> = {
   model: `"harness:model[:reasoning]" (harness one of ${harnessNames.join(", ")})`,
   prompt: "a prompt file path or a list of paths",
-  max_cycle: "a whole number >= 1",
-  iterations: "a whole number >= 1",
-  count: "a whole number >= 1",
+  max_cycle: describeBound(numberBounds.max_cycle),
+  iterations: describeBound(numberBounds.iterations),
+  count: describeBound(numberBounds.count),
   can_plan: "true or false",
-  max_wait_for_tasks: "a number of seconds >= 0",
-  max_resumes: "a whole number >= 1",
-  max_working_resumes: "a whole number >= 0",
-  wait_between: "a number of seconds >= 0",
-  timeout: "a number of seconds > 0",
+  max_wait_for_tasks: describeBound(numberBounds.max_wait_for_tasks),
+  max_resumes: describeBound(numberBounds.max_resumes),
+  max_working_resumes: describeBound(numberBounds.max_working_resumes),
+  wait_between: describeBound(numberBounds.wait_between),
+  timeout: describeBound(numberBounds.timeout),
   reviewer: 'a model string, {"model", "prompt", "timeout"}, or a list of those',
   reviewers: 'a model string, {"model", "prompt", "timeout"}, or a list of those',
   review_model: 'a model string, {"model", "prompt", "timeout"}, or a list of those',
   review_models: 'a model string, {"model", "prompt", "timeout"}, or a list of those',
   planner: 'an object {"model", "prompt", "max_pending"}',
-  max_pending: "a whole number >= 1",
+  max_pending: describeBound(numberBounds.max_pending),
   workers: 'a non-empty list of workers ({"model": "claude:opus", …})',
   target_branch: "a branch name (non-empty string)",
   tasks_dir: "a folder path (non-empty string)",
   test_command: "a shell command (non-empty string)",
-  max_review_rounds: "a whole number >= 0",
-  max_consecutive_errors: "a whole number >= 1",
-  max_merge_retries: "a whole number >= 0",
-  merge_wait: "a number of seconds >= 0",
+  max_review_rounds: describeBound(numberBounds.max_review_rounds),
+  max_consecutive_errors: describeBound(numberBounds.max_consecutive_errors),
+  max_merge_retries: describeBound(numberBounds.max_merge_retries),
+  merge_wait: describeBound(numberBounds.merge_wait),
   $schema: "a string"
 }
 

@@ -1,7 +1,9 @@
 import { Either, ParseResult } from "effect"
 import { parseModelString } from "../domain/Model.js"
 import {
+  aboveBound,
   expectedByKey,
+  numberBounds,
   plannerKeys,
   reviewerKeys,
   reviewerObjectKeys,
@@ -65,7 +67,8 @@ const valueAt = (input: unknown, path: JsonPath): unknown => {
 }
 
 const show = (value: unknown): string => {
-  const text = JSON.stringify(value) ?? String(value)
+  // 1e400 parses as Infinity, which JSON.stringify would show as null.
+  const text = typeof value === "number" ? String(value) : (JSON.stringify(value) ?? String(value))
   return text.length > 60 ? `${text.slice(0, 57)}...` : text
 }
 
@@ -139,10 +142,13 @@ const messageFor = (issue: ParseResult.ArrayFormatterIssue, input: unknown): str
       return `required key is missing: expected ${expectedAt(path)}`
     default: {
       const actual = valueAt(input, path)
+      const key = lastKey(path)
       if (isModelPosition(path) && typeof actual === "string") {
         const parsed = parseModelString(actual)
         if (Either.isLeft(parsed)) return parsed.left
       }
+      const bound = key !== undefined && Object.hasOwn(numberBounds, key) ? numberBounds[key as keyof typeof numberBounds] : undefined
+      if (bound !== undefined && typeof actual === "number" && actual > bound.max) return aboveBound(bound, actual)
       return `expected ${expectedAt(path)}, got ${show(actual)}`
     }
   }

@@ -1,24 +1,42 @@
 import { Either } from "effect"
+import { MAX_JSON_DEPTH, tooDeepAt, tooDeepMessage } from "../domain/jsonDepth.js"
 
 /** Where and why a JSON text failed to parse; line and column are 1-based. */
 export interface JsonSyntaxError {
   readonly line: number
   readonly column: number
   readonly message: string
+  /** "depth": the text nests deeper than MAX_JSON_DEPTH (it may be valid JSON). */
+  readonly kind: "syntax" | "depth"
 }
 
 /**
  * Parses JSON text (a leading byte-order mark is ignored). On failure the
  * error carries the line and column of the first offending character, found
  * by our own scanner: V8's messages do not always give a position, and
- * sometimes quote the whole input.
+ * sometimes quote the whole input. A text nested deeper than MAX_JSON_DEPTH
+ * is refused before anything else looks at it (see domain/jsonDepth.ts), so
+ * the scanner's recursion is bounded by that depth.
  */
-export const parseJson = (text: string): Either.Either<unknown, JsonSyntaxError> => {
+export const parseJson = (
+  text: string,
+  options: {
+    /** "refuse": a key given twice in one object is an error (JSON.parse would keep the last silently). */
+    readonly duplicateKeys?: "refuse" | "last wins"
+  } = {}
+): Either.Either<unknown, JsonSyntaxError> => {
   const source = text.charCodeAt(0) === 0xfeff ? text.slice(1) : text
-  return Either.try({
+  const deep = tooDeepAt(source, MAX_JSON_DEPTH)
+  if (deep !== undefined) return Either.left({ ...lineColumn(source, deep), message: tooDeepMessage(), kind: "depth" })
+  const parsed = Either.try({
     try: (): unknown => JSON.parse(source),
     catch: () => locateSyntaxError(source)
   })
+  if (Either.isLeft(parsed) || options.duplicateKeys !== "refuse") return parsed
+  const duplicate = scan(source, true)
+  return duplicate === undefined
+    ? parsed
+    : Either.left({ ...lineColumn(source, duplicate.offset), message: duplicate.message, kind: "syntax" })
 }
 
 /** Line and column (1-based) of a UTF-16 offset in `text`. */
@@ -49,6 +67,17 @@ const describeChar = (text: string, at: number): string =>
  * Returns its position and a short message.
  */
 export const locateSyntaxError = (text: string): JsonSyntaxError => {
+  const failure = scan(text, false)
+  const at = failure?.offset ?? 0
+  return { ...lineColumn(text, at), message: failure?.message ?? "not valid JSON", kind: "syntax" }
+}
+
+/**
+ * The scanner behind locateSyntaxError: the first syntax error (and, with
+ * `duplicates`, the first key given twice in one object), or undefined.
+ * It recurses once per level of nesting: callers measure the depth first.
+ */
+const scan = (text: string, duplicates: boolean): SyntaxFailure | undefined => {
   let i = 0
   const fail = (message: string, at: number = i): SyntaxFailure => new SyntaxFailure(at, message)
   const ws = () => {
@@ -112,6 +141,7 @@ export const locateSyntaxError = (text: string): JsonSyntaxError => {
       i++
       return undefined
     }
+    const seen = new Set<string>()
     for (;;) {
       ws()
       if (text[i] !== '"') {
@@ -119,8 +149,14 @@ export const locateSyntaxError = (text: string): JsonSyntaxError => {
           ? fail("trailing comma before }")
           : fail(`unexpected ${describeChar(text, i)} (expected a double-quoted key)`)
       }
+      const keyStart = i
       const keyError = string()
       if (keyError) return keyError
+      if (duplicates) {
+        const key = JSON.parse(text.slice(keyStart, i)) as string
+        if (seen.has(key)) return fail(`duplicate key ${JSON.stringify(key)} (JSON would keep only the last one): remove one of them`, keyStart)
+        seen.add(key)
+      }
       ws()
       if (text[i] !== ":") return fail(`unexpected ${describeChar(text, i)} (expected ":" after the key)`)
       i++
@@ -162,12 +198,11 @@ export const locateSyntaxError = (text: string): JsonSyntaxError => {
       return fail(`unexpected ${describeChar(text, i)} (expected "," or "]")`)
     }
   }
-  const failure =
+  return (
     value() ??
     (() => {
       ws()
       return i < text.length ? fail(`unexpected ${describeChar(text, i)} after the end of the JSON value`) : undefined
     })()
-  const at = failure?.offset ?? 0
-  return { ...lineColumn(text, at), message: failure?.message ?? "not valid JSON" }
+  )
 }

@@ -3,8 +3,8 @@ import { Duration, Effect, Either, Schema } from "effect"
 import { parseModelString, type ModelSpec } from "../domain/Model.js"
 import { ConfigError } from "../domain/errors.js"
 import type { OompaConfig, PlannerSpec, ReviewerSpec, WorkerSpec } from "./OompaConfig.js"
-import { OompaJson, reviewerKeys, type PlannerJson, type WorkerJson } from "./OompaJson.js"
-import { displayPath, readTextFile } from "./includes.js"
+import { MAX_WORKERS, OompaJson, reviewerKeys, type PlannerJson, type WorkerJson } from "./OompaJson.js"
+import { displayPath } from "./includes.js"
 import { configIssues } from "./issues.js"
 import { parseJson } from "./json.js"
 import { loadPromptSource, type PromptContext } from "./prompts.js"
@@ -52,6 +52,17 @@ export const discoverConfig = (
     if (options.configPath !== undefined) {
       const file = path.resolve(cwd, options.configPath)
       if (yield* isFile(file)) return file
+      const isFolder = yield* fs.stat(file).pipe(
+        Effect.map((info) => info.type === "Directory"),
+        Effect.orElseSucceed(() => false)
+      )
+      if (isFolder) {
+        return yield* new ConfigError({
+          file: options.configPath,
+          path: "",
+          message: `${file} is a folder, not a config file: pass the oompa.json inside it (--config ${path.join(options.configPath, "oompa.json")})`
+        })
+      }
       return yield* new ConfigError({
         file: options.configPath,
         path: "",
@@ -69,6 +80,53 @@ export const discoverConfig = (
     })
   })
 
+/** The largest oompa.json oompa reads; a real one is a few kilobytes. */
+export const MAX_CONFIG_BYTES = 1024 * 1024
+
+/**
+ * Reads the config file as UTF-8 text: refuses a file over MAX_CONFIG_BYTES
+ * (before reading it) and bytes that are not UTF-8 (which a lenient decoder
+ * would turn into U+FFFD and a confusing error later), naming the byte offset.
+ */
+const readConfigText = (file: string, display: string): Effect.Effect<string, ConfigError, FileSystem.FileSystem> =>
+  Effect.gen(function* () {
+    const fs = yield* FileSystem.FileSystem
+    const fail = (message: string) => new ConfigError({ file: display, path: "", message })
+    const cannotRead = (error: { readonly message: string }) => fail(`cannot read config file ${file}: ${error.message}`)
+    const info = yield* fs.stat(file).pipe(Effect.mapError(cannotRead))
+    if (Number(info.size) > MAX_CONFIG_BYTES) {
+      return yield* fail(
+        `the config file is ${(Number(info.size) / 1024 / 1024).toFixed(1)} MB; oompa reads at most ${MAX_CONFIG_BYTES / 1024 / 1024} MB (an oompa.json is a few KB: is this the right file?)`
+      )
+    }
+    const bytes = yield* fs.readFile(file).pipe(Effect.mapError(cannotRead))
+    try {
+      return new TextDecoder("utf-8", { fatal: true }).decode(bytes)
+    } catch {
+      const at = firstInvalidUtf8(bytes)
+      return yield* fail(`not UTF-8 text (an invalid byte 0x${(bytes[at] ?? 0).toString(16).padStart(2, "0")} at byte offset ${at}): save the file as UTF-8`)
+    }
+  })
+
+/**
+ * The offset of the first byte that does not start a well-formed UTF-8
+ * sequence (lead byte and continuation bytes only; the decoder has already
+ * said the file is invalid, this only says where).
+ */
+const firstInvalidUtf8 = (bytes: Uint8Array): number => {
+  let i = 0
+  while (i < bytes.length) {
+    const lead = bytes[i]!
+    const more = lead < 0x80 ? 0 : lead >= 0xc2 && lead <= 0xdf ? 1 : lead >= 0xe0 && lead <= 0xef ? 2 : lead >= 0xf0 && lead <= 0xf4 ? 3 : -1
+    if (more < 0) return i
+    for (let k = 1; k <= more; k++) {
+      if (i + k >= bytes.length || (bytes[i + k]! & 0xc0) !== 0x80) return i
+    }
+    i += more + 1
+  }
+  return Math.max(0, bytes.length - 1)
+}
+
 type ReviewerInput =
   | string
   | { readonly model: string; readonly prompt?: string | ReadonlyArray<string> | undefined; readonly timeout?: number | undefined }
@@ -85,11 +143,18 @@ export const loadConfig = (
     const file = displayPath(path, configPath, cwd)
     const fail = (jsonPath: string, message: string) => new ConfigError({ file, path: jsonPath, message })
 
-    const text = yield* readTextFile(configPath, file, "", "config file")
-    const parsed = parseJson(text)
+    const text = yield* readConfigText(configPath, file)
+    const parsed = parseJson(text, { duplicateKeys: "refuse" })
     if (Either.isLeft(parsed)) {
-      const { line, column, message } = parsed.left
-      return yield* new ConfigError({ file: `${file}:${line}:${column}`, path: "", message: `invalid JSON: ${message}` })
+      const { line, column, message, kind } = parsed.left
+      return yield* new ConfigError({
+        file: `${file}:${line}:${column}`,
+        path: "",
+        message:
+          kind === "depth"
+            ? `${message}; oompa.json needs 6 at most ({"workers": [{"reviewers": [{"prompt": [...]}]}]})`
+            : `invalid JSON: ${message}`
+      })
     }
     const decoded = decodeOompaJson(parsed.right)
     if (Either.isLeft(decoded)) {
@@ -161,6 +226,15 @@ export const loadConfig = (
         }
       })
 
+    // Checked before expanding `count`: a typo such as "count": 1000000000 must not allocate a billion workers.
+    const total = json.workers.reduce((sum, worker) => sum + (worker.count ?? defaults.count), 0)
+    if (total > MAX_WORKERS) {
+      const counted = json.workers.map((worker) => String(worker.count ?? defaults.count)).join(" + ")
+      return yield* fail(
+        "workers",
+        `at most ${MAX_WORKERS} workers in total, got ${total} (${counted}, with count expanded): lower "count"`
+      )
+    }
     const workers: Array<WorkerSpec> = []
     for (const [index, worker] of json.workers.entries()) {
       const { count, spec } = yield* workerEntry(worker, index)

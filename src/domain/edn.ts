@@ -1,4 +1,5 @@
 import { Either } from "effect"
+import { MAX_JSON_DEPTH } from "./jsonDepth.js"
 
 /**
  * A small EDN reader, enough for oompa 0.6 task files (`tasks/pending/*.edn`).
@@ -48,8 +49,16 @@ type Fail = typeof FAIL
 
 type Read = EdnValue | typeof DISCARD
 
+/**
+ * The deepest nesting of forms the reader follows (collections, tagged
+ * literals, discards): it recurses once per level, so a file nested 100,000
+ * levels deep is refused with a message instead of overflowing the stack.
+ */
+export const MAX_EDN_DEPTH = MAX_JSON_DEPTH
+
 class Reader {
   private pos = 0
+  private depth = 0
   /** The first syntax error; set together with returning FAIL. */
   private error: EdnParseError | undefined
   constructor(private readonly text: string) {}
@@ -105,6 +114,16 @@ class Reader {
 
   /** Reads one form; returns DISCARD for `#_ form`. */
   private readForm(): Read | Fail {
+    if (this.depth >= MAX_EDN_DEPTH) return this.fail(`nested deeper than ${MAX_EDN_DEPTH} levels (oompa reads at most ${MAX_EDN_DEPTH})`)
+    this.depth += 1
+    try {
+      return this.readFormAt()
+    } finally {
+      this.depth -= 1
+    }
+  }
+
+  private readFormAt(): Read | Fail {
     const c = this.text[this.pos]
     if (c === undefined) return this.fail("unexpected end of input")
     switch (c) {

@@ -25,7 +25,11 @@ export interface QueueListing {
 export interface InvalidTaskFile {
   readonly name: string
   readonly file: string
+  /** The text of `<name>.reason.txt` ("pending/x.json was moved here by oompa: <why>"). */
   readonly reason: string | undefined
+  /** Set when this process just moved it: where it was (`pending/x.json`) and why, in plain words. */
+  readonly movedFrom?: string | undefined
+  readonly why?: string | undefined
 }
 
 export interface QueueCounts {

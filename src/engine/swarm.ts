@@ -14,20 +14,11 @@ import { makeTaskQueue } from "../services/TaskQueue.js"
 import { version } from "../version.js"
 import type { SwarmContext } from "./context.js"
 import { recoverDeadRuns } from "./recover.js"
+import { validateSwarmStart } from "./setup.js"
 import { formatSummaryTable } from "./summary.js"
 import { runWorker, type WorkerRun } from "./worker.js"
 
-/** The swarm could not start: not a git repository, no target branch, … Bad input: exit 2. */
-export class SwarmSetupError extends Schema.TaggedError<SwarmSetupError>()("SwarmSetupError", {
-  message: Schema.String
-}) {
-  get exitCode() {
-    return 2
-  }
-  override toString() {
-    return this.message
-  }
-}
+export { SwarmSetupError } from "./setup.js"
 
 /** The swarm ran and a worker stopped on errors: exit 1 (SPEC §10). */
 export class SwarmWorkerFailed extends Schema.TaggedError<SwarmWorkerFailed>()("SwarmWorkerFailed", {
@@ -87,18 +78,9 @@ export const runSwarm = Effect.fn("engine.runSwarm")(function* (config: OompaCon
   const path = yield* Path.Path
   const swarm = options.swarmId ?? (yield* randomSwarmId)
 
-  const root = yield* git
-    .toplevel(config.projectRoot)
-    .pipe(Effect.mapError(() => new SwarmSetupError({ message: `${config.projectRoot} is not inside a git repository (run git init first)` })))
-  const targetBranch =
-    config.targetBranch ??
-    Option.getOrUndefined(yield* git.currentBranch(root)) ??
-    (yield* new SwarmSetupError({ message: `HEAD is detached in ${root}: check out a branch or set "target_branch" in ${config.configPath}` }))
-  if (!(yield* git.branchExists(root, targetBranch))) {
-    return yield* new SwarmSetupError({
-      message: `target branch ${targetBranch} does not exist in ${root} (it needs at least one commit): fix "target_branch" in ${config.configPath}`
-    })
-  }
+  // Every check before the first write (.git/info/exclude, the queue folders, the run folder):
+  // the same function `oompa check` runs, so both refuse a config with the same message.
+  const { root, targetBranch } = yield* validateSwarmStart(config)
   yield* git.ensureExcluded(root, ".oompa/")
 
   const queue = yield* makeTaskQueue(config.tasksDir)

@@ -53,6 +53,13 @@ export interface TaskQueue {
    * time (an agent may still be writing it).
    */
   readonly sweepInvalid: Effect.Effect<ReadonlyArray<InvalidTaskFile>, TaskQueueIoError>
+  /**
+   * Every file moved to invalid/ since the last call, by any sweep (the ones
+   * `list`, `available` and `awaitAvailable` run included), oldest first, each
+   * with its plain-words reason in `why`. The engine records each as a
+   * `task-invalid` event; taking empties the list.
+   */
+  readonly takeQuarantined: Effect.Effect<ReadonlyArray<InvalidTaskFile>>
   /** Pending tasks whose `depends_on` are all complete: what agents are offered. */
   readonly available: Effect.Effect<ReadonlyArray<QueuedTask>, TaskQueueIoError>
   /** Claims each id for `owner` (pending → current, stamped). One result per id, in order. */
@@ -117,6 +124,16 @@ type TaskFolder = "pending" | "current" | "complete"
 
 const REASON_SUFFIX = ".reason.txt"
 
+/** The largest task file the queue reads; a real one is a few KB. Larger ones are quarantined unread. */
+export const MAX_TASK_FILE_BYTES = 1024 * 1024
+
+/** A file name as a reason shows it: quoted and escaped when it holds a newline or another control character. */
+const showName = (name: string): string => (/[\u0000-\u001f\u007f]/.test(name) ? JSON.stringify(name) : name)
+
+/** Read errors that belong to the file (a folder, a loop of links, no permission), not to the queue. */
+const isUnreadable = (error: PlatformError): boolean =>
+  error._tag === "SystemError" && (error.reason === "BadResource" || error.reason === "PermissionDenied")
+
 const isNotFound = (error: PlatformError): boolean => error._tag === "SystemError" && error.reason === "NotFound"
 
 interface LocatedFile {
@@ -135,6 +152,7 @@ export const makeTaskQueue = (
     const root = path.resolve(tasksDir)
     const grace = Duration.toMillis(Duration.decode(options.invalidGrace ?? "2 seconds"))
     const tempCounter = yield* Ref.make(0)
+    const quarantined = yield* Ref.make<ReadonlyArray<InvalidTaskFile>>([])
 
     const dirOf = (state: TaskState): string => path.join(root, state)
     // Only ever called with a validated TaskId (or a file name read from the folder itself).
@@ -166,13 +184,50 @@ export const makeTaskQueue = (
     const stemsIn = (state: TaskState) =>
       Effect.map(readTaskNames(state), (names) => new Set(names.map((entry) => entry.stem)))
 
-    /** Reads a file's text; none when it is gone. */
+    /**
+     * Reads a file's text; none when it is gone, or when it is not a readable
+     * file (a folder named x.json, a link loop): the sweep quarantines those
+     * in pending/, and elsewhere they are no task.
+     */
     const readText = (file: string) =>
       fs.readFileString(file).pipe(
         Effect.map(Option.some),
-        Effect.catchIf(isNotFound, () => Effect.succeed(Option.none<string>())),
+        Effect.catchIf(
+          (error) => isNotFound(error) || isUnreadable(error),
+          () => Effect.succeed(Option.none<string>())
+        ),
         Effect.mapError(ioError("readFile", file))
       )
+
+    /**
+     * Why a pending entry cannot be a task file before reading it, if so: a
+     * folder (or a link to one), a dangling link, a FIFO or device (reading
+     * one could block for ever), a file over MAX_TASK_FILE_BYTES. "gone" when
+     * nothing is there any more.
+     */
+    const notATaskFile = (file: string) =>
+      Effect.gen(function* () {
+        const stat = yield* fs.stat(file).pipe(Effect.either)
+        if (stat._tag === "Left") {
+          const error = stat.left
+          if (isUnreadable(error)) return `cannot be read: ${error.message}`
+          if (!isNotFound(error)) return yield* ioError("stat", file)(error)
+          const link = yield* fs.readLink(file).pipe(Effect.option)
+          return Option.isSome(link) ? `a symbolic link to ${link.value}, which does not exist, not a task file` : "gone"
+        }
+        const { type, size } = stat.right
+        if (type === "Directory") return "a folder, not a task file: a task file is a JSON file named <id>.json"
+        if (type !== "File") {
+          const what = { FIFO: "named pipe", Socket: "socket", BlockDevice: "block device", CharacterDevice: "character device" }[
+            type as "FIFO"
+          ] ?? "special file"
+          return `a ${what}, not a task file: a task file is a JSON file named <id>.json`
+        }
+        if (Number(size) > MAX_TASK_FILE_BYTES) {
+          return `${(Number(size) / 1024 / 1024).toFixed(1)} MB, over the ${MAX_TASK_FILE_BYTES / 1024 / 1024} MB a task file may be: put long text in a file of the repository and name it in "files"`
+        }
+        return undefined
+      })
 
     /** rename(2); false when the source is gone (someone else moved it first). */
     const renameIfPresent = (from: string, to: string) =>
@@ -324,11 +379,20 @@ export const makeTaskQueue = (
         const target = yield* invalidTarget(name)
         const moved = yield* renameIfPresent(fileIn("pending", name), fileIn("invalid", target))
         if (!moved) return Option.none<InvalidTaskFile>()
-        const text = `pending/${name} was moved here by oompa: ${reason}\n`
+        const text = `pending/${showName(name)} was moved here by oompa: ${reason}\n`
         yield* writeAtomic(fileIn("invalid", target + REASON_SUFFIX), text)
-        yield* Effect.logWarning(`task queue: moved pending/${name} to invalid/${target}: ${reason}`)
-        if (options.onQuarantine !== undefined) yield* options.onQuarantine({ name, movedTo: target, reason })
-        return Option.some<InvalidTaskFile>({ name: target, file: fileIn("invalid", target), reason: text.trim() })
+        // Said once, by whoever records it (the swarm's task-invalid event, `oompa tasks`' note).
+        yield* Effect.logDebug(`task queue: moved pending/${showName(name)} to invalid/${showName(target)}: ${reason}`)
+        if (options.onQuarantine !== undefined) yield* options.onQuarantine({ name: showName(name), movedTo: showName(target), reason })
+        const result: InvalidTaskFile = {
+          name: target,
+          file: fileIn("invalid", target),
+          reason: text.trim(),
+          movedFrom: `pending/${name}`,
+          why: reason
+        }
+        yield* Ref.update(quarantined, (all) => [...all, result])
+        return Option.some(result)
       }).pipe(Effect.uninterruptible) // moved, its reason written and reported: all or nothing
 
     /** Age of a file in ms by the Effect Clock, or undefined when it is gone. */
@@ -355,6 +419,12 @@ export const makeTaskQueue = (
       let elsewhere: Map<string, TaskState> | undefined
       for (const entry of names) {
         const file = fileIn("pending", entry.name)
+        const unusable = yield* notATaskFile(file)
+        if (unusable === "gone") continue
+        if (unusable !== undefined) {
+          keep(yield* moveToInvalid(entry.name, unusable))
+          continue
+        }
         const text = yield* readText(file)
         if (Option.isNone(text)) continue
         const decoded = decodeTaskFile(entry.name, text.value)
@@ -556,6 +626,7 @@ export const makeTaskQueue = (
       list,
       counts: Effect.map(list, countsOf),
       sweepInvalid,
+      takeQuarantined: Ref.getAndSet(quarantined, []),
       available,
       claim,
       complete,

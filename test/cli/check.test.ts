@@ -1,23 +1,40 @@
 import { NodeContext } from "@effect/platform-node"
 import { expect, layer } from "@effect/vitest"
+import { execFileSync } from "node:child_process"
 import * as fs from "node:fs"
 import * as path from "node:path"
 import { Effect } from "effect"
 import { beforeAll } from "vitest"
 import { ensureBuilt, repoRoot, runCliEffect } from "../support/runCli.js"
-import { makeProject } from "../config/support.js"
+import { makeProject as makeConfigProject } from "../config/support.js"
 
 beforeAll(() => ensureBuilt(), 300_000)
 
 const fakeClis = path.join(repoRoot, "test", "fixtures", "fake-clis")
 
-/** A PATH holding only `node` (the fake CLIs' shebang needs it): no real agent CLI is found. */
+const gitBinary = execFileSync("sh", ["-c", "command -v git"], { encoding: "utf8" }).trim()
+
+/**
+ * A PATH holding only `node` (the fake CLIs' shebang needs it) and `git`
+ * (check validates the repository as swarm does): no real agent CLI is found.
+ */
 const nodeOnlyPath = (dir: string): string => {
   const bin = path.join(dir, "node-only-bin")
   fs.mkdirSync(bin, { recursive: true })
   fs.symlinkSync(process.execPath, path.join(bin, "node"))
+  fs.symlinkSync(gitBinary, path.join(bin, "git"))
   return bin
 }
+
+/** A project as `swarm` needs it: `files` in a git repository with one commit on main. */
+const makeProject = (files: Readonly<Record<string, string | object>>) =>
+  Effect.tap(makeConfigProject(files), (dir) =>
+    Effect.sync(() => {
+      const git = (...args: Array<string>) => execFileSync("git", args, { cwd: dir, stdio: "ignore" })
+      git("init", "-q", "-b", "main")
+      git("-c", "user.name=test", "-c", "user.email=test@example.invalid", "commit", "-q", "--allow-empty", "-m", "init")
+    })
+  )
 
 const noOverrides = {
   OOMPA_CLAUDE_BIN: undefined,

@@ -76,14 +76,14 @@ layer(NodeContext.layer)("config errors", (it) => {
     [
       "a string where a number belongs",
       workers({ model: "mock", max_cycle: "5" }),
-      'oompa.json: workers[0].max_cycle: expected a whole number >= 1, got "5"'
+      'oompa.json: workers[0].max_cycle: expected a whole number from 1 to 10000, got "5"'
     ],
-    ["a fraction for count", workers({ model: "mock", count: 1.5 }), "oompa.json: workers[0].count: expected a whole number >= 1, got 1.5"],
-    ["a zero timeout", workers({ model: "mock", timeout: 0 }), "oompa.json: workers[0].timeout: expected a number of seconds > 0, got 0"],
+    ["a fraction for count", workers({ model: "mock", count: 1.5 }), "oompa.json: workers[0].count: expected a whole number from 1 to 64, got 1.5"],
+    ["a zero timeout", workers({ model: "mock", timeout: 0 }), "oompa.json: workers[0].timeout: expected a number of seconds > 0 and at most 86400 (24 h), got 0"],
     [
       "a negative wait",
       workers({ model: "mock", wait_between: -1 }),
-      "oompa.json: workers[0].wait_between: expected a number of seconds >= 0, got -1"
+      "oompa.json: workers[0].wait_between: expected a number of seconds from 0 to 86400 (24 h), got -1"
     ],
     ["a string for can_plan", workers({ model: "mock", can_plan: "no" }), 'oompa.json: workers[0].can_plan: expected true or false, got "no"'],
     [
@@ -154,7 +154,7 @@ layer(NodeContext.layer)("config errors", (it) => {
     [
       "a null value",
       workers({ model: "mock", count: null }),
-      "oompa.json: workers[0].count: expected a whole number >= 1, got null"
+      "oompa.json: workers[0].count: expected a whole number from 1 to 64, got null"
     ],
     [
       "iterations and max_cycle together",
@@ -211,7 +211,7 @@ layer(NodeContext.layer)("config errors", (it) => {
       expect(error.path).toBe("workers[0].model")
       expect(text.split("\n")).toEqual([
         'oompa.json: workers[0].model: expected "harness:model[:reasoning]" with harness one of claude, codex, opencode, gemini, mock, got "opus"',
-        "oompa.json: workers[0].count: expected a whole number >= 1, got 0",
+        "oompa.json: workers[0].count: expected a whole number from 1 to 64, got 0",
         'oompa.json: workers[1].timout: unknown key (did you mean "timeout"?)'
       ])
     })
@@ -222,6 +222,24 @@ layer(NodeContext.layer)("config errors", (it) => {
       const { error } = yield* loadError({ "oompa/oompa.json": { workers: [{ model: "x" }] } })
       expect(error.file).toBe("oompa/oompa.json")
       expect(error.path).toBe("workers[0].model")
+    })
+  )
+
+  it.scoped("a folder as the config path says so and where the file would be", () =>
+    Effect.gen(function* () {
+      const { text, dir } = yield* loadError({ "conf/notes.txt": "x" }, "conf")
+      expect(text).toBe(`conf: ${dir}/conf is a folder, not a config file: pass the oompa.json inside it (--config conf/oompa.json)`)
+    })
+  )
+
+  it.scoped("a deep config and a duplicate key get a position and a plain message", () =>
+    Effect.gen(function* () {
+      expect((yield* loadError({ "oompa.json": `{"workers": ${"[".repeat(100_000)}` })).text).toBe(
+        'oompa.json:1:76: nested deeper than 64 levels of {} and [] (oompa reads at most 64); oompa.json needs 6 at most ({"workers": [{"reviewers": [{"prompt": [...]}]}]})'
+      )
+      expect((yield* loadError({ "oompa.json": '{"workers": [{"model": "mock", "model": "x"}]}' })).text).toBe(
+        'oompa.json:1:32: invalid JSON: duplicate key "model" (JSON would keep only the last one): remove one of them'
+      )
     })
   )
 

@@ -81,7 +81,7 @@ describe("decodeTaskFile", () => {
     expect(reason("a.json", "{oops")).toContain("not valid JSON")
     expect(reason("a.json", "[1]")).toContain("JSON object")
     expect(reason("a.json", `{"summary": "no id"}`)).toContain("id")
-    expect(reason("a.json", `{"id": "../x"}`)).toContain("not a valid task")
+    expect(reason("a.json", `{"id": "../x"}`)).toContain(`id: must match [A-Za-z0-9._-]+ and equal the file name, got "../x"`)
     expect(reason("a.json", `{"id": "b"}`)).toContain("does not match the file name")
     expect(reason("a.json", `{"id": "a", "files": "not-a-list"}`)).toContain("files")
     expect(reason("a.edn", `{:id "a"`)).toContain("EDN syntax error at line 1")

@@ -401,7 +401,7 @@ describe("TaskQueue", () => {
         const reason = (name: string) => fs.readFileSync(path.join(tasksDir, "invalid", `${name}.reason.txt`), "utf8")
         expect(reason("syntax~1.json")).toContain("not valid JSON")
         expect(reason("noid.json")).toMatch(/id/)
-        expect(reason("badid.json")).toContain("not a valid task")
+        expect(reason("badid.json")).toContain('id: must match [A-Za-z0-9._-]+ and equal the file name, got "../badid"')
         expect(reason("stem.json")).toContain("does not match the file name")
         expect(reason("types.json")).toContain("files")
         expect(reason("edn.edn")).toContain("EDN syntax error")
