@@ -1,6 +1,6 @@
 import { Command, Options } from "@effect/cli"
 import { FileSystem, Path } from "@effect/platform"
-import { Console, Duration, Effect, Logger, LogLevel, Option, Queue, Stream } from "effect"
+import { Console, Duration, Effect, Either, Option, Queue, Stream } from "effect"
 import { UsageError } from "../domain/errors.js"
 import type { RunEvent } from "../domain/RunFiles.js"
 import { pidAlive } from "../engine/recover.js"
@@ -79,11 +79,23 @@ const printEvents = (run: RunInfo, worker: Option.Option<string>, follow: boolea
     let sawEnd = false
     const show = (event: RunEvent) => Option.isNone(worker) || event.worker === worker.value
 
-    const drain = Effect.gen(function* () {
-      const bytes = yield* fs.readFile(eventsPath).pipe(Effect.orElseSucceed(() => new Uint8Array()))
+    let unreadable = false
+    /** `final`: nothing more will be written, so a last line without its newline is read (and named) too. */
+    const drain = (final: boolean) => Effect.gen(function* () {
+      const read = yield* fs.readFile(eventsPath).pipe(Effect.either)
+      if (Either.isLeft(read)) {
+        const notFound = read.left._tag === "SystemError" && read.left.reason === "NotFound"
+        if (!notFound && !unreadable) {
+          unreadable = true
+          for (const problem of describeProblems(run, [{ file: "events.jsonl", message: read.left.message }])) yield* Console.error(problem)
+        }
+        return
+      }
+      const bytes = read.right
       if (bytes.length <= offset) return
       const rest = bytes.subarray(offset)
-      const end = rest.lastIndexOf(NEWLINE)
+      const newline = rest.lastIndexOf(NEWLINE)
+      const end = final ? rest.length - 1 : newline
       if (end === -1) return // a line still being written
       const text = decoder.decode(rest.subarray(0, end + 1))
       offset += end + 1
@@ -96,16 +108,16 @@ const printEvents = (run: RunInfo, worker: Option.Option<string>, follow: boolea
       for (const problem of describeProblems(run, problems)) yield* Console.error(problem)
     })
 
-    if (Option.isNone(wake)) return yield* drain
+    if (Option.isNone(wake)) return yield* drain(true)
     const pid = Option.map(run.started, (s) => s.pid)
     for (;;) {
       const stopped = yield* fs.exists(stoppedPath).pipe(Effect.orElseSucceed(() => false))
-      yield* drain
-      if (stopped && (sawEnd || Option.isNone(pid) || !pidAlive(pid.value))) return
+      yield* drain(false)
+      if (stopped && (sawEnd || Option.isNone(pid) || !pidAlive(pid.value))) return yield* drain(true)
       if (stopped) {
         // stopped.json is written just before the swarm's last event: wait for it, within bounds.
         yield* Queue.take(wake.value).pipe(Effect.timeout(Duration.seconds(5)), Effect.ignore)
-        yield* drain
+        yield* drain(true)
         return
       }
       yield* Queue.take(wake.value)
@@ -130,5 +142,5 @@ export const logsCommand = Command.make(
         }
       }
       yield* printEvents(run, worker, follow)
-    }).pipe(Logger.withMinimumLogLevel(LogLevel.Error))
+    })
 ).pipe(Command.withDescription("Print a run's events (the swarm's terminal lines), or one turn's raw agent output"))

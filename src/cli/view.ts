@@ -1,5 +1,5 @@
 import { Args, Command } from "@effect/cli"
-import { Console, Effect, Logger, LogLevel, Option } from "effect"
+import { Console, Effect, Option } from "effect"
 import { formatSummaryTable } from "../engine/summary.js"
 import {
   describeProblems,
@@ -68,5 +68,5 @@ export const viewCommand = Command.make("view", { swarm: swarmArg }, ({ swarm })
     out.push(...events.slice(-15).map(formatEvent))
     yield* Console.log(out.join("\n"))
     for (const line of describeProblems(run, [...run.problems, ...problems])) yield* Console.error(line)
-  }).pipe(Logger.withMinimumLogLevel(LogLevel.Error))
+  })
 ).pipe(Command.withDescription("Show one run: status, per-worker summary, cycles, last events"))
