@@ -40,6 +40,7 @@ export const formatDiagnostic = (options: Logger.Logger.Options<unknown>): strin
   const text = messages
     .map((m) => (typeof m === "string" ? m : Inspectable.toStringUnknown(m)))
     .join(" ")
+    .replace(/\s*\n\s*/g, " ")
     .slice(0, MAX_FIELD)
   const cause = Cause.isEmpty(options.cause) ? "" : ` cause=${JSON.stringify(Cause.pretty(options.cause).slice(0, MAX_FIELD))}`
   const annotations = HashMap.toEntries(options.annotations)
