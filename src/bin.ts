@@ -1,9 +1,10 @@
 #!/usr/bin/env node
-import { Effect, Exit, Fiber } from "effect"
+import { Effect, Exit, Fiber, Logger } from "effect"
 import { cli } from "./cli/main.js"
 import { describeFailure, exitCodeOf } from "./cli/exitCode.js"
 import { killAllChildGroups } from "./services/childGroups.js"
 import { mainLayer } from "./layers.js"
+import { logLevelOfArgv, oompaLogger } from "./services/diagnostics.js"
 
 /**
  * The edge. We run the program ourselves rather than with NodeRuntime.runMain
@@ -15,7 +16,9 @@ import { mainLayer } from "./layers.js"
  *   finishes in a few seconds, still recording the ending;
  * - only a third one exits at once, without waiting for that record.
  */
-const program = cli(process.argv).pipe(Effect.provide(mainLayer({ baseDir: process.cwd() })))
+// Diagnostics (Effect.log*) reach the terminal only at `--log-level`; a swarm keeps them in its oompa.log.
+const logger = Logger.replace(Logger.defaultLogger, oompaLogger(logLevelOfArgv(process.argv)))
+const program = cli(process.argv).pipe(Effect.provide(mainLayer({ baseDir: process.cwd() })), Effect.provide(logger))
 const fiber = Effect.runFork(program)
 
 let signals = 0

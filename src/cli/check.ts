@@ -17,6 +17,7 @@ import { validateSwarmStart } from "../engine/setup.js"
 import { resolveBinary } from "../harness/cliAdapter.js"
 import { CliHarnesses, CliHarnessesLive, cliSpecs, isCliHarness, type CliHarnessName } from "../harness/cliHarnesses.js"
 import { ProcessRunner } from "../services/ProcessRunner.js"
+import { humanDuration } from "../domain/humanDuration.js"
 
 export class ProbeFailed extends Schema.TaggedError<ProbeFailed>()("ProbeFailed", {
   failed: Schema.Number,
@@ -96,7 +97,7 @@ const versionOf = (binary: string, scratch: string, name: string) =>
       timeout: versionTimeout,
       killGrace: Duration.seconds(1)
     })
-    if (run.timedOut) return `(--version timed out after ${Duration.format(versionTimeout)})`
+    if (run.timedOut) return `(--version timed out after ${humanDuration(versionTimeout)})`
     const out = yield* fs.readFileString(stdoutPath).pipe(Effect.orElseSucceed(() => ""))
     const err = yield* fs.readFileString(stderrPath).pipe(Effect.orElseSucceed(() => ""))
     if (run.exitCode !== 0) return `(--version failed: ${firstLine(err || out, 80) || `exit ${run.exitCode ?? run.signal}`})`
@@ -172,9 +173,9 @@ const probeModels = (config: OompaConfig, scratch: string) =>
           })
           .pipe(
             Effect.map((result): ProbeRow => {
-              const seconds = `${(result.durationMs / 1000).toFixed(1)}s`
+              const seconds = humanDuration(result.durationMs)
               if (result.timedOut) {
-                return { ok: false, cells: [name, "FAIL", seconds, `${model.harness} ${model.model ?? "(default model)"}: no answer within ${Duration.format(probeTimeout)}`] }
+                return { ok: false, cells: [name, "FAIL", seconds, `${model.harness} ${model.model ?? "(default model)"}: no answer within ${humanDuration(probeTimeout)}`] }
               }
               if (result.exitCode !== 0 || result.text.trim().length === 0) {
                 const why = result.error ?? (result.exitCode !== 0 ? `exit code ${result.exitCode}` : "empty answer")
@@ -224,7 +225,7 @@ const handler = (args: { readonly config: Option.Option<string>; readonly probe:
         yield* Console.log("\nprobe: no config, so no models to probe")
         return
       }
-      yield* Console.log(`\nprobing ${configuredModels(config.value).length} model(s), ${Duration.format(probeTimeout)} limit each…`)
+      yield* Console.log(`\nprobing ${configuredModels(config.value).length} model(s), ${humanDuration(probeTimeout)} limit each…`)
       const rows = yield* probeModels(config.value, scratch)
       yield* Console.log(table([["model", "probe", "time", "result"], ...rows.map((row) => row.cells)]))
       const failed = rows.filter((row) => !row.ok).length

@@ -1,9 +1,9 @@
 import { Command } from "@effect/cli"
 import { Path } from "@effect/platform"
-import { Console, Effect, Logger, LogLevel, Option } from "effect"
+import { Console, Effect, Option } from "effect"
 import { discoverConfig, loadConfig } from "../config/loadConfig.js"
 import { recoverDeadRuns } from "../engine/recover.js"
-import { findRuns, listRuns } from "../runs/readRuns.js"
+import { describeProblems, findRuns, listRuns } from "../runs/readRuns.js"
 import { Git } from "../services/Git.js"
 import type { RunLog } from "../services/RunLog.js"
 import { makeTaskQueue } from "../services/TaskQueue.js"
@@ -29,9 +29,14 @@ export const cleanupCommand = Command.make("cleanup", {}, () =>
     const cwd = process.cwd()
     const { root, runsDir } = yield* findRuns(cwd)
     const runs = yield* listRuns(runsDir)
-    for (const run of runs.filter((r) => r.status === "running" || r.status === "starting")) {
+    for (const run of runs.filter((r) => r.status === "running" || (r.status === "starting" && r.problems.length === 0))) {
       const pid = Option.match(run.started, { onNone: () => "", onSome: (s) => ` (pid ${s.pid})` })
       yield* Console.log(`left alone: swarm ${run.id} is ${run.status}${pid}`)
+    }
+    // A run whose files cannot be read is never recovered (nor removed): say which and why.
+    for (const run of runs) for (const line of describeProblems(run)) yield* Console.error(line)
+    for (const run of runs.filter((r) => Option.isNone(r.started) && Option.isNone(r.stopped) && r.problems.length > 0)) {
+      yield* Console.log(`left alone: swarm ${run.id}: its started.json cannot be read (fix or remove ${run.dir} by hand)`)
     }
     const crashed = runs.filter((r) => r.status === "crashed")
     if (crashed.length === 0) yield* Console.log("nothing to recover: no crashed run")
@@ -50,5 +55,5 @@ export const cleanupCommand = Command.make("cleanup", {}, () =>
       yield* Console.log(`kept work (not merged; see it with git log <ref>, delete with git update-ref -d <ref>):`)
       for (const { ref, sha } of kept) yield* Console.log(`  ${ref}  ${sha.slice(0, 12)}`)
     }
-  }).pipe(Logger.withMinimumLogLevel(LogLevel.Error))
+  })
 ).pipe(Command.withDescription("Recover the leftovers of crashed runs (never a live one) and list kept work"))

@@ -1,5 +1,5 @@
 import { Command } from "@effect/cli"
-import { Console, Effect, Logger, LogLevel, Option } from "effect"
+import { Console, Effect, Option } from "effect"
 import {
   describeProblems,
   findRuns,
@@ -37,5 +37,5 @@ export const listCommand = Command.make("list", {}, () =>
       formatTable([["swarm", "started", "status", "workers", "merged/cycles", "tokens in/out", "cost", "target"], ...rows])
     )
     for (const run of runs) for (const line of describeProblems(run)) yield* Console.error(line)
-  }).pipe(Logger.withMinimumLogLevel(LogLevel.Error))
+  })
 ).pipe(Command.withDescription("List the runs of this repository, newest first"))

@@ -1,6 +1,6 @@
 import { Command, Options } from "@effect/cli"
 import { FileSystem, Path } from "@effect/platform"
-import { Console, Effect, Logger, LogLevel, Option, Queue, Stream } from "effect"
+import { Console, Effect, Either, Option, Queue, Stream } from "effect"
 import { UsageError } from "../domain/errors.js"
 import type { RunEvent } from "../domain/RunFiles.js"
 import {
@@ -77,11 +77,23 @@ const printEvents = (run: RunInfo, worker: Option.Option<string>, follow: boolea
     let line = 1
     const show = (event: RunEvent) => Option.isNone(worker) || event.worker === worker.value
 
-    const drain = Effect.gen(function* () {
-      const bytes = yield* fs.readFile(eventsPath).pipe(Effect.orElseSucceed(() => new Uint8Array()))
+    let unreadable = false
+    /** `final`: nothing more will be written, so a last line without its newline is read (and named) too. */
+    const drain = (final: boolean) => Effect.gen(function* () {
+      const read = yield* fs.readFile(eventsPath).pipe(Effect.either)
+      if (Either.isLeft(read)) {
+        const notFound = read.left._tag === "SystemError" && read.left.reason === "NotFound"
+        if (!notFound && !unreadable) {
+          unreadable = true
+          for (const problem of describeProblems(run, [{ file: "events.jsonl", message: read.left.message }])) yield* Console.error(problem)
+        }
+        return
+      }
+      const bytes = read.right
       if (bytes.length <= offset) return
       const rest = bytes.subarray(offset)
-      const end = rest.lastIndexOf(NEWLINE)
+      const newline = rest.lastIndexOf(NEWLINE)
+      const end = final ? rest.length - 1 : newline
       if (end === -1) return // a line still being written
       const text = decoder.decode(rest.subarray(0, end + 1))
       offset += end + 1
@@ -92,11 +104,12 @@ const printEvents = (run: RunInfo, worker: Option.Option<string>, follow: boolea
     })
 
     // A crashed run (its process gone without stopped.json) will write nothing more.
-    if (Option.isNone(wake) || run.status === "crashed") return yield* drain
+    if (Option.isNone(wake) || run.status === "crashed") return yield* drain(true)
     for (;;) {
       // Checked before the read: every line written before stopped.json is then in it.
       const stopped = yield* fs.exists(stoppedPath).pipe(Effect.orElseSucceed(() => false))
-      yield* drain
+      // The swarm's last event is written before stopped.json: seen stopped, all lines are in.
+      yield* drain(stopped)
       if (stopped) return
       yield* Queue.take(wake.value)
     }
@@ -120,5 +133,5 @@ export const logsCommand = Command.make(
         }
       }
       yield* printEvents(run, worker, follow)
-    }).pipe(Logger.withMinimumLogLevel(LogLevel.Error))
+    })
 ).pipe(Command.withDescription("Print a run's events (the swarm's terminal lines), or one turn's raw agent output"))

@@ -1,11 +1,12 @@
 import { Command } from "@effect/cli"
 import { FileSystem, Path } from "@effect/platform"
-import { Console, Duration, Effect, Logger, LogLevel, Option, Queue, Schema } from "effect"
+import { Console, Duration, Effect, Option, Queue, Schema } from "effect"
 import { UsageError } from "../domain/errors.js"
 import { StoppedFile } from "../domain/RunFiles.js"
 import { findRuns, listRuns, RunNotFound, selectRun, type RunInfo } from "../runs/readRuns.js"
 import { watchDirs } from "../services/taskQueue/watchDirs.js"
 import { swarmArg } from "./view.js"
+import { humanDuration } from "../domain/humanDuration.js"
 
 const STOP_LIMIT = Duration.seconds(60)
 
@@ -15,7 +16,7 @@ export class StopTimeout extends Schema.TaggedError<StopTimeout>()("StopTimeout"
   pid: Schema.Number
 }) {
   override get message(): string {
-    return `swarm ${this.swarm} (pid ${this.pid}) got SIGINT but has not written stopped.json within ${Duration.format(STOP_LIMIT)}; kill -INT ${this.pid} again to end its agents at once`
+    return `swarm ${this.swarm} (pid ${this.pid}) got SIGINT but has not written stopped.json within ${humanDuration(STOP_LIMIT)}; kill -INT ${this.pid} again to end its agents at once`
   }
   override toString() {
     return this.message
@@ -86,5 +87,5 @@ export const stopCommand = Command.make("stop", { swarm: swarmArg }, ({ swarm })
     yield* Console.log(
       `swarm ${run.id} stopped: ${stopped.reason} (exit ${stopped.exitCode})${stopped.detail === undefined ? "" : `: ${stopped.detail.split("\n")[0]}`}`
     )
-  }).pipe(Effect.scoped, Logger.withMinimumLogLevel(LogLevel.Error))
+  }).pipe(Effect.scoped)
 ).pipe(Command.withDescription("Stop a running swarm (SIGINT, as Ctrl-C) and wait for it to finish"))

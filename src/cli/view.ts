@@ -1,5 +1,5 @@
 import { Args, Command } from "@effect/cli"
-import { Console, Effect, Logger, LogLevel, Option } from "effect"
+import { Console, Effect, Option } from "effect"
 import { oneLine } from "../domain/queue.js"
 import type { ReviewFile } from "../domain/RunFiles.js"
 import { formatSummaryTable } from "../engine/summary.js"
@@ -87,5 +87,5 @@ export const viewCommand = Command.make("view", { swarm: swarmArg }, ({ swarm })
     out.push(...events.slice(-15).map(formatEvent))
     yield* Console.log(out.join("\n"))
     for (const line of describeProblems(run, [...run.problems, ...reviewProblems, ...problems])) yield* Console.error(line)
-  }).pipe(Logger.withMinimumLogLevel(LogLevel.Error))
+  })
 ).pipe(Command.withDescription("Show one run: status, per-worker summary, cycles, last events"))

@@ -1,8 +1,8 @@
 import type { WorkerSummary } from "../domain/RunFiles.js"
 import { addOutcomeCounts, noOutcomes } from "../domain/outcomeCounts.js"
 import { emptyUsage, addUsage } from "../harness/Harness.js"
+import { humanDuration } from "../domain/humanDuration.js"
 
-const seconds = (ms: number): string => (ms >= 60_000 ? `${Math.floor(ms / 60_000)}m${Math.round((ms % 60_000) / 1000)}s` : `${(ms / 1000).toFixed(1)}s`)
 
 /** The final per-worker table (plain text, readable in CI logs): each way a cycle can end has its column. */
 export const formatSummaryTable = (workers: ReadonlyArray<WorkerSummary>): string => {
@@ -34,7 +34,7 @@ export const formatSummaryTable = (workers: ReadonlyArray<WorkerSummary>): strin
     `${w.usage.inputTokens}/${w.usage.outputTokens}`,
     `$${w.costUsd.toFixed(4)}`
   ]
-  const rows = workers.map((w) => [w.id, w.model, ...cells(w), seconds(w.durationMs), w.stopReason])
+  const rows = workers.map((w) => [w.id, w.model, ...cells(w), humanDuration(w.durationMs), w.stopReason])
   const total = workers.reduce(
     (acc, w) => ({
       ...addOutcomeCounts(acc, w),

@@ -7,6 +7,7 @@ import type { WorkerEvent } from "../domain/WorkerState.js"
 import { Harnesses, turnFailed } from "../harness/Harness.js"
 import { cycleName, type SwarmContext } from "./context.js"
 import { addCost, type CycleProgress } from "./progress.js"
+import { humanDuration } from "../domain/humanDuration.js"
 
 export const signalNames = (signals: Signals): ReadonlyArray<string> => [
   ...(signals.merge ? ["COMPLETE_AND_READY_FOR_MERGE"] : []),
@@ -78,10 +79,10 @@ export const runWorkerTurn = Effect.fn("engine.runWorkerTurn")(function* (
   const names = signals ? signalNames(signals) : []
   const cost = Option.match(result.costUsd, { onNone: () => "", onSome: (c) => `, $${c.toFixed(4)}` })
   const summary = result.timedOut
-    ? `turn ${options.turn} timed out after ${Math.round(result.durationMs / 1000)} s`
+    ? `turn ${options.turn} timed out after ${humanDuration(result.durationMs)}`
     : result.exitCode !== 0
       ? `turn ${options.turn} failed: exit ${result.exitCode ?? "by signal"}`
-      : `turn ${options.turn} ended: ${names.length > 0 ? names.join(" ") : "no signal"} (${(result.durationMs / 1000).toFixed(1)} s${cost})`
+      : `turn ${options.turn} ended: ${names.length > 0 ? names.join(" ") : "no signal"} (${humanDuration(result.durationMs)}${cost})`
   yield* recordTurn(ctx, spec, options, {
     turn: options.turn,
     kind: options.kind,

@@ -6,6 +6,7 @@ import { decide, initialWorkerState, type StopReason, type WorkerState } from ".
 import { summarizeWorker } from "../runs/summaries.js"
 import { decideConfigOf, type SwarmContext } from "./context.js"
 import { messageOf, runCycle, type CycleResult } from "./cycle.js"
+import { humanDuration } from "../domain/humanDuration.js"
 
 /**
  * What the swarm knows of a worker beyond its cycle records: when it started
@@ -61,7 +62,7 @@ export const runWorker = Effect.fn("engine.runWorker")(function* (
     const pause = Duration.sum(result.end.backoff, spec.waitBetween)
     if (Duration.greaterThan(pause, Duration.zero)) {
       if (Duration.greaterThan(result.end.backoff, Duration.zero)) {
-        yield* ctx.runLog.emit("warning", `backing off ${Duration.format(result.end.backoff)} after ${state.consecutiveErrors} consecutive error(s)`, {
+        yield* ctx.runLog.emit("warning", `backing off ${humanDuration(result.end.backoff)} after ${state.consecutiveErrors} consecutive error(s)`, {
           worker: spec.id
         })
       }
@@ -102,7 +103,7 @@ const waitForTask = (ctx: SwarmContext, spec: WorkerSpec) =>
         if (remaining <= 0) return "timeout" as const
         if (!announced) {
           announced = true
-          yield* ctx.runLog.emit("waiting-for-tasks", `waiting up to ${Duration.format(Duration.millis(remaining))} for a task`, {
+          yield* ctx.runLog.emit("waiting-for-tasks", `waiting up to ${humanDuration(Duration.millis(remaining))} for a task`, {
             worker: spec.id
           })
         }

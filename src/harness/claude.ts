@@ -158,7 +158,8 @@ const step = (state: State, event: ClaudeEvent): State => {
       return {
         ...state,
         sessionId,
-        resultText: event.result !== undefined ? Option.some(event.result) : state.resultText,
+        // A failed result's text is its error, not the agent's last word.
+        resultText: event.result !== undefined && !isError ? Option.some(event.result) : state.resultText,
         usage: event.usage !== undefined ? toUsage(event.usage) : state.usage,
         costUsd: turnCost !== undefined && turnCost !== null ? Option.some(turnCost) : state.costUsd,
         error: isError ? Option.some(errorText.length > 0 ? errorText : "error") : state.error

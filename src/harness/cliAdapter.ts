@@ -14,6 +14,7 @@ import type { HarnessName } from "../domain/Model.js"
 import { fileTail } from "../services/fileTail.js"
 import { ProcessRunner } from "../services/ProcessRunner.js"
 import { type Harness, HarnessError, type TurnRequest, type TurnResult, type Usage } from "./Harness.js"
+import { humanDuration } from "../domain/humanDuration.js"
 
 /** Facts about the environment a pure `buildInvocation` needs. */
 export interface EnvFacts {
@@ -131,10 +132,15 @@ const stderrTail = (file: string): string => {
   const lines = fileTail(file, 4096)
     .split("\n")
     .filter((line) => !line.startsWith("# oompa:"))
+    // A JavaScript CLI's stack frames say nothing to the user; its error line does.
+    .filter((line) => !/^\s+at .+/.test(line))
     .map((line) => line.trimEnd())
     .filter((line) => line.length > 0)
   return lines.slice(-8).join("\n").slice(-1000)
 }
+
+/** An error text as a person reads it: at most 2000 characters (an agent may put megabytes in its error event). */
+const boundedError = (text: string): string => (text.length > 2000 ? `${text.slice(0, 2000)}… (${text.length} characters)` : text)
 
 /** For the stderr log header: argv with long arguments (the prompt) elided. */
 const describeArgv = (command: string, args: ReadonlyArray<string>): string =>
@@ -152,6 +158,9 @@ export const makeCliHarness = (spec: CliSpec) =>
   Effect.gen(function* () {
     const runner = yield* ProcessRunner
     const fileSystem = yield* FileSystem.FileSystem
+    // A note (e.g. "added IS_SANDBOX=1") is the same on every turn: said once per
+    // harness, that is once per swarm; every turn's stderr log still carries it.
+    const noted = new Set<string>()
 
     const runTurn = (request: TurnRequest): Effect.Effect<TurnResult, HarnessError> =>
       Effect.gen(function* () {
@@ -162,11 +171,15 @@ export const makeCliHarness = (spec: CliSpec) =>
             : request.session
         const resolved: TurnRequest = { ...request, session }
         const invocation = spec.buildInvocation(binary.path, resolved, currentEnvFacts())
-        for (const note of invocation.notes) yield* Effect.logInfo(`${spec.name}: ${note}`)
+        for (const note of invocation.notes) {
+          if (noted.has(note)) continue
+          noted.add(note)
+          yield* Effect.logInfo(`${spec.name}: ${note}`)
+        }
         const stderrPath = stderrPathOf(request.logPath)
         const header = [
           `# oompa: ${describeArgv(invocation.command, invocation.args)}`,
-          `# oompa: cwd ${request.cwd}; binary from ${binary.source}; timeout ${Duration.format(request.timeout)}`,
+          `# oompa: cwd ${request.cwd}; binary from ${binary.source}; timeout ${humanDuration(request.timeout)}`,
           ...invocation.notes.map((note) => `# oompa: ${note}`)
         ].join("\n")
         const run = yield* runner
@@ -195,7 +208,7 @@ export const makeCliHarness = (spec: CliSpec) =>
         const error = Option.orElse(eventError, () => {
           if (!failed) return Option.none()
           const tail = stderrTail(stderrPath)
-          if (run.timedOut) return Option.some(`timed out after ${Duration.format(request.timeout)}`)
+          if (run.timedOut) return Option.some(`timed out after ${humanDuration(request.timeout)}`)
           const status = run.exitCode !== null ? `exit code ${run.exitCode}` : `killed by ${run.signal ?? "a signal"}`
           return Option.some(tail.length > 0 ? `${status}: ${tail}` : status)
         })
@@ -210,7 +223,7 @@ export const makeCliHarness = (spec: CliSpec) =>
           costUsd: decoded.costUsd,
           logPath: request.logPath,
           durationMs: run.durationMs,
-          ...(Option.isSome(error) ? { error: error.value } : {})
+          ...(Option.isSome(error) ? { error: boundedError(error.value) } : {})
         }
         return result
       }).pipe(Effect.withSpan(`Harness.${spec.name}.runTurn`))

@@ -12,6 +12,7 @@ import {
 import { pidAlive } from "../engine/recover.js"
 import { Git } from "../services/Git.js"
 import { readCycleFiles, summarizeWorkers } from "./summaries.js"
+import { humanDuration } from "../domain/humanDuration.js"
 
 /**
  * The reader of the run files of SPEC §11 (`.oompa/runs/<swarm>/`), for
@@ -344,8 +345,7 @@ export const localDateTime = (iso: string): string =>
 /** An ISO timestamp as local `HH:MM:SS`. */
 export const localTime = (iso: string): string => localDateTime(iso).split(" ")[1] ?? iso
 
-export const formatDuration = (ms: number): string =>
-  ms >= 60_000 ? `${Math.floor(ms / 60_000)}m${Math.round((ms % 60_000) / 1000)}s` : `${(ms / 1000).toFixed(1)}s`
+export const formatDuration = (ms: number): string => humanDuration(ms)
 
 export const formatCost = (usd: number): string => `$${usd.toFixed(4)}`
 
@@ -364,4 +364,10 @@ export const formatTable = (rows: ReadonlyArray<ReadonlyArray<string>>): string 
 }
 
 export const describeProblems = (run: RunInfo, problems: ReadonlyArray<RunProblem> = run.problems): ReadonlyArray<string> =>
-  problems.map((p) => `warning: run ${run.id}: ${p.file} does not decode: ${p.message.replace(/\n/g, " ")}`)
+  problems.map((p) => `warning: run ${run.id}: ${p.file} does not decode: ${shortMessage(p.message)}`)
+
+/** A problem's message on one line, at most 300 characters (a huge garbage line must not be echoed back). */
+const shortMessage = (message: string): string => {
+  const line = message.replace(/\s*\n\s*/g, " ")
+  return line.length > 300 ? `${line.slice(0, 300)}… (${line.length} characters)` : line
+}

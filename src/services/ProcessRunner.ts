@@ -25,6 +25,7 @@ import { randomUuid } from "../domain/ids.js"
 import { TURN_MARKER_ENV } from "../domain/turnMarker.js"
 import { registerChildGroup, unregisterChildGroup } from "./childGroups.js"
 import { exactMarker, liveGroupMembers, terminateProcesses } from "./processTree.js"
+import { humanDuration } from "../domain/humanDuration.js"
 
 export { liveGroupMembers }
 
@@ -171,7 +172,7 @@ export class ProcessRunner extends Effect.Service<ProcessRunner>()("oompa/Proces
           } else {
             timedOut = true
             yield* Effect.logWarning(
-              `${options.command} (pid ${child.pid}) timed out after ${Duration.format(Duration.decode(options.timeout))}: ending its processes`
+              `${options.command} (pid ${child.pid}) timed out after ${humanDuration(options.timeout)}: ending its processes`
             )
             yield* terminateTurn(child.pid, marker, killGrace)
             leader = yield* Deferred.await(exited).pipe(

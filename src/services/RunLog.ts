@@ -1,5 +1,5 @@
 import { FileSystem, Path } from "@effect/platform"
-import { Console, DateTime, Effect, Ref, Schema } from "effect"
+import { Console, DateTime, Effect, FiberRef, Option, Ref, Schema } from "effect"
 import {
   CycleFile,
   ReviewFile,
@@ -8,6 +8,7 @@ import {
   StoppedFile,
   type EventType
 } from "../domain/RunFiles.js"
+import { diagnosticsFile, diagnosticsFileOf, runWarning } from "./diagnostics.js"
 
 /**
  * Writes the run files of SPEC §11 for one swarm and prints the matching
@@ -111,6 +112,9 @@ export const makeRunLog = Effect.fn("RunLog.make")(function* (options: RunLogOpt
       yield* writeJson(StartedFile, path.join(staging, "started.json"), options.started!)
       yield* fs.rename(staging, dir).pipe(Effect.orDie)
     }).pipe(Effect.uninterruptible)
+    // From here on, this swarm's diagnostics (Effect.log*) are kept in its run folder.
+    yield* FiberRef.set(diagnosticsFile, Option.some(diagnosticsFileOf(dir)))
+    yield* FiberRef.set(runWarning, Option.some((message: string) => emit("warning", message)))
   }
 
   const written = yield* Ref.make<ReadonlyArray<CycleFile>>([])

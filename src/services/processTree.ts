@@ -17,6 +17,8 @@
 import * as fs from "node:fs"
 import { Clock, Duration, Effect } from "effect"
 import { swarmMarkerPrefix, TURN_MARKER_ENV } from "../domain/turnMarker.js"
+import { humanDuration } from "../domain/humanDuration.js"
+import { warnUser } from "./diagnostics.js"
 
 /** Which processes belong to a turn (or, for recovery, to a whole dead run). */
 export interface ProcessSelector {
@@ -196,11 +198,11 @@ export const terminateProcesses = (
     }
     const left = findProcesses(selector)
     if (left.length === 0) return
-    yield* Effect.logWarning(`${what}: ${left.length} process(es) survived SIGTERM for ${Duration.format(grace)}: SIGKILL`)
+    yield* warnUser(`${what}: ${left.length} process(es) survived SIGTERM for ${humanDuration(grace)}: SIGKILL`)
     signalProcesses(selector, left, "SIGKILL")
     // SIGKILL cannot be ignored; this only waits for the kernel to finish.
     if (!(yield* awaitGone(selector, left, Duration.seconds(5)))) {
-      yield* Effect.logError(`${what}: still alive after SIGKILL: ${left.filter(processAlive).join(", ")}`)
+      yield* warnUser(`${what}: still alive after SIGKILL: ${left.filter(processAlive).join(", ")}`)
     }
   }).pipe(Effect.uninterruptible)
 
