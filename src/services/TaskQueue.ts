@@ -381,8 +381,8 @@ export const makeTaskQueue = (
         if (!moved) return Option.none<InvalidTaskFile>()
         const text = `pending/${showName(name)} was moved here by oompa: ${reason}\n`
         yield* writeAtomic(fileIn("invalid", target + REASON_SUFFIX), text)
-        // Said once, by whoever records it (the swarm's task-invalid event, `oompa tasks`' note).
-        yield* Effect.logDebug(`task queue: moved pending/${showName(name)} to invalid/${showName(target)}: ${reason}`)
+        // A diagnostic for oompa.log (the terminal shows the swarm's task-invalid event, `oompa tasks`' note).
+        yield* Effect.logInfo(`task queue: moved pending/${showName(name)} to invalid/${showName(target)}: ${reason}`)
         if (options.onQuarantine !== undefined) yield* options.onQuarantine({ name: showName(name), movedTo: showName(target), reason })
         const result: InvalidTaskFile = {
           name: target,

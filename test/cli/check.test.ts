@@ -128,7 +128,7 @@ layer(NodeContext.layer)("oompa check (the built binary)", (it) => {
         }
       })
       expect(result.code).toBe(1)
-      expect(row(result.stdout, "claude:opus")).toMatch(/^claude:opus\s+OK\s+[\d.]+s\s+answered: pong$/)
+      expect(row(result.stdout, "claude:opus")).toMatch(/^claude:opus\s+OK\s+[\d.]+m?s\s+answered: pong$/)
       expect(row(result.stdout, "gemini:gemini-2.5-pro")).toMatch(/\s+OK\s+/)
       const codex = row(result.stdout, "codex:gpt-5:high")
       expect(codex).toMatch(/\s+FAIL\s+/)

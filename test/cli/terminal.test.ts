@@ -42,17 +42,17 @@ describe("the terminal shows oompa's event lines only (built binary)", () => {
     expectOnlyEventLines(result.stdout)
     expect(result.stderr).toBe("")
     const log = fs.readFileSync(path.join(onlyRun(dir), "oompa.log"), "utf8")
-    expect(log).toMatch(/^\S+Z WARN task queue: .*bad\.json/m)
+    expect(log).toMatch(/^\S+Z INFO task queue: .*bad\.json/m)
     expect(log).not.toMatch(/fiber=#/)
   }, 180_000)
 
-  it("--log-level warning: the same diagnostic on stderr too; stdout unchanged in kind", async () => {
+  it("--log-level info: the same diagnostic on stderr too; stdout unchanged in kind", async () => {
     const dir = projectWithBadTask()
-    const result = await runCliAsync(["swarm", "--log-level", "warning"], { cwd: dir, timeoutMs: 120_000 })
+    const result = await runCliAsync(["swarm", "--log-level", "info"], { cwd: dir, timeoutMs: 120_000 })
     expect(result.code).toBe(0)
     expectOnlyEventLines(result.stdout)
-    expect(result.stderr).toMatch(/WARN task queue: .*bad\.json/)
-    expect(fs.readFileSync(path.join(onlyRun(dir), "oompa.log"), "utf8")).toMatch(/WARN task queue: .*bad\.json/)
+    expect(result.stderr).toMatch(/INFO task queue: .*bad\.json/)
+    expect(fs.readFileSync(path.join(onlyRun(dir), "oompa.log"), "utf8")).toMatch(/INFO task queue: .*bad\.json/)
   }, 180_000)
 
   it.skipIf(process.getuid?.() !== 0)("claude as root: IS_SANDBOX=1 is noted once per swarm, not once per turn", async () => {
