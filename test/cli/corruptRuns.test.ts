@@ -3,7 +3,7 @@ import * as fs from "node:fs"
 import * as path from "node:path"
 import { beforeAll, describe, expect, it } from "@effect/vitest"
 import { listDir, makeProject } from "../support/cliProject.js"
-import { ensureBuilt, runCli, runCliAsync } from "../support/runCli.js"
+import { ensureBuilt, runCli } from "../support/runCli.js"
 
 /**
  * Corrupted run files (issue 8, SPEC §11): a real run's folder (one mock
@@ -85,16 +85,18 @@ const expectNoCrash = (result: { stdout: string; stderr: string; code: number })
   expect(result.stdout.length).toBeLessThan(200_000)
 }
 
-describe("corrupted run files before list, view, logs and cleanup (built binary)", () => {
+// Concurrent: each case copies the run into its own project, and the binary's
+// start-up (about a second of CPU) dominates, so a second core halves the file.
+describe.concurrent("corrupted run files before list, view, logs and cleanup (built binary)", () => {
   let template = ""
   let swarm = ""
   let cycleFile = ""
   let reviewFile = ""
 
   beforeAll(async () => {
-    ensureBuilt()
+    await ensureBuilt()
     const dir = makeProject({ workers: [{ model: "mock", count: 1, max_cycle: 1 }], reviewer: "mock" }, 1)
-    const result = await runCliAsync(["swarm"], { cwd: dir, timeoutMs: 120_000 })
+    const result = await runCli(["swarm"], { cwd: dir, timeoutMs: 120_000 })
     expect(result.code).toBe(0)
     swarm = listDir(path.join(dir, ".oompa", "runs"))[0]!
     template = path.join(dir, ".oompa", "runs", swarm)
@@ -106,7 +108,7 @@ describe("corrupted run files before list, view, logs and cleanup (built binary)
 
   for (const target of targets) {
     for (const how of corruptions) {
-      it(`${target}: ${how}`, () => {
+      it(`${target}: ${how}`, async () => {
         const dir = makeProject({ workers: [{ model: "mock" }] }, 0)
         const runDir = path.join(dir, ".oompa", "runs", swarm)
         fs.cpSync(template, runDir, { recursive: true })
@@ -114,14 +116,18 @@ describe("corrupted run files before list, view, logs and cleanup (built binary)
         corrupt(path.join(runDir, relative), how, target === "events.jsonl")
         const before = snapshot(runDir)
 
-        const list = runCli(["list"], { cwd: dir })
+        // Read-only commands, run side by side.
+        const [list, view, logs] = await Promise.all([
+          runCli(["list"], { cwd: dir }),
+          runCli(["view", swarm], { cwd: dir }),
+          runCli(["logs", swarm], { cwd: dir })
+        ])
         expectNoCrash(list)
         expect(list.code).toBe(0)
         expect(list.stdout).toContain(swarm)
         // list reads started.json, stopped.json and the cycle files.
         if (target !== "review" && target !== "events.jsonl") expect(list.stderr).toContain(`run ${swarm}: ${relative}`)
 
-        const view = runCli(["view", swarm], { cwd: dir })
         expectNoCrash(view)
         expect(view.code).toBe(0)
         expect(view.stdout).toContain(swarm)
@@ -129,13 +135,12 @@ describe("corrupted run files before list, view, logs and cleanup (built binary)
           expect(view.stderr).toContain(`run ${swarm}: ${relative}`)
         }
 
-        const logs = runCli(["logs", swarm], { cwd: dir })
         expectNoCrash(logs)
         expect(logs.code).toBe(0)
         if (target === "events.jsonl" && how !== "empty") expect(logs.stderr).toContain(`run ${swarm}: events.jsonl`)
         if (target !== "events.jsonl" || how === "huge line" || how === "binary") expect(logs.stdout).toContain(`swarm ${swarm} completed`)
 
-        const cleanup = runCli(["cleanup"], { cwd: dir })
+        const cleanup = await runCli(["cleanup"], { cwd: dir })
         expectNoCrash(cleanup)
         expect(cleanup.code).toBe(0)
 
@@ -146,18 +151,18 @@ describe("corrupted run files before list, view, logs and cleanup (built binary)
   }
 
   for (const how of corruptions) {
-    it(`a crashed run (no stopped.json) whose started.json is ${how}: cleanup leaves it whole`, () => {
+    it(`a crashed run (no stopped.json) whose started.json is ${how}: cleanup leaves it whole`, async () => {
       const dir = makeProject({ workers: [{ model: "mock" }] }, 0)
       const runDir = path.join(dir, ".oompa", "runs", swarm)
       fs.cpSync(template, runDir, { recursive: true })
       fs.rmSync(path.join(runDir, "stopped.json"))
       corrupt(path.join(runDir, "started.json"), how, false)
       const before = snapshot(runDir)
-      const list = runCli(["list"], { cwd: dir })
+      const list = await runCli(["list"], { cwd: dir })
       expectNoCrash(list)
       expect(list.code).toBe(0)
       expect(list.stderr).toContain(`run ${swarm}: started.json`)
-      const cleanup = runCli(["cleanup"], { cwd: dir })
+      const cleanup = await runCli(["cleanup"], { cwd: dir })
       expectNoCrash(cleanup)
       expect(cleanup.code).toBe(0)
       expect(cleanup.stdout + cleanup.stderr).toContain(`run ${swarm}: started.json`)

@@ -2,7 +2,7 @@ import * as fs from "node:fs"
 import * as path from "node:path"
 import { beforeAll, describe, expect, it } from "@effect/vitest"
 import { git, listDir, makeProject } from "../support/cliProject.js"
-import { ensureBuilt, runCliAsync } from "../support/runCli.js"
+import { ensureBuilt, runCli } from "../support/runCli.js"
 
 const readJson = (file: string) => JSON.parse(fs.readFileSync(file, "utf8"))
 
@@ -23,7 +23,7 @@ describe("crashes at the worst instants (built binary, fault injection)", () => 
   it("SIGKILL right after the fast-forward, then cleanup and a new swarm: every task merged exactly once", async () => {
     const dir = makeProject({ workers: [{ model: "mock", max_cycle: 4 }], reviewer: "mock" }, 2)
     // The test-only fault point kills oompa after the target moved, before anything recorded it.
-    const crashed = await runCliAsync(["swarm"], { cwd: dir, timeoutMs: 120_000, env: { OOMPA_FAULT: "after-advance" } })
+    const crashed = await runCli(["swarm"], { cwd: dir, timeoutMs: 120_000, env: { OOMPA_FAULT: "after-advance" } })
     expect(crashed.code).toBe(128 + 9)
     const [swarm] = listDir(path.join(dir, ".oompa", "runs"))
     // The target moved: the first task's work is on main, its claim still in current/.
@@ -31,7 +31,7 @@ describe("crashes at the worst instants (built binary, fault injection)", () => 
     expect(git(dir, "ls-tree", "--name-only", "main", "work/")).toBe("work/t1.md")
     expect(listDir(path.join(dir, "tasks", "current"))).toEqual(["t1.json"])
 
-    const cleanup = await runCliAsync(["cleanup"], { cwd: dir, timeoutMs: 60_000 })
+    const cleanup = await runCli(["cleanup"], { cwd: dir, timeoutMs: 60_000 })
     expect(cleanup.code).toBe(0)
     expect(cleanup.stdout).toContain("1 merged claim(s) completed (t1)")
     const t1 = readJson(path.join(dir, "tasks", "complete", "t1.json"))
@@ -43,7 +43,7 @@ describe("crashes at the worst instants (built binary, fault injection)", () => 
     // The dead run's record now holds the merge it could not write.
     expect(mergedCycles(dir)).toEqual([`t1: ${swarm}/w0-c1.json`])
 
-    const next = await runCliAsync(["swarm"], { cwd: dir, timeoutMs: 120_000 })
+    const next = await runCli(["swarm"], { cwd: dir, timeoutMs: 120_000 })
     expect(next.code).toBe(0)
     expect(listDir(path.join(dir, "tasks", "complete")).sort()).toEqual(["t1.json", "t2.json"])
     const merges = mergedCycles(dir)
@@ -57,13 +57,13 @@ describe("crashes at the worst instants (built binary, fault injection)", () => 
     const dir = makeProject({ workers: [{ model: "mock", max_cycle: 2 }] }, 2)
     // What a SIGKILL between the two steps of a claim leaves: the file moved, no claimed_by.
     fs.renameSync(path.join(dir, "tasks", "pending", "t2.json"), path.join(dir, "tasks", "current", "t2.json"))
-    const cleanup = await runCliAsync(["cleanup"], { cwd: dir, timeoutMs: 60_000 })
+    const cleanup = await runCli(["cleanup"], { cwd: dir, timeoutMs: 60_000 })
     expect(cleanup.code).toBe(0)
     expect(cleanup.stdout).toContain("1 unclaimed task(s) left in current/ by a stopped run back to pending: t2")
     expect(listDir(path.join(dir, "tasks", "current"))).toEqual([])
     const t2 = readJson(path.join(dir, "tasks", "pending", "t2.json"))
     expect(t2.attempts).toMatchObject([{ outcome: "crashed" }])
-    const swarm = await runCliAsync(["swarm"], { cwd: dir, timeoutMs: 120_000 })
+    const swarm = await runCli(["swarm"], { cwd: dir, timeoutMs: 120_000 })
     expect(swarm.code).toBe(0)
     expect(listDir(path.join(dir, "tasks", "complete")).sort()).toEqual(["t1.json", "t2.json"])
   }, 240_000)

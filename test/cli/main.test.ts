@@ -8,23 +8,23 @@ describe("oompa (the built binary)", () => {
   beforeAll(() => ensureBuilt(), 300_000)
   const cwd = os.tmpdir()
 
-  it("--version prints the package version", () => {
+  it("--version prints the package version", async () => {
     const { version } = JSON.parse(fs.readFileSync(path.join(repoRoot, "package.json"), "utf8")) as { version: string }
-    const result = runCli(["--version"], { cwd })
+    const result = await runCli(["--version"], { cwd })
     expect(result.code).toBe(0)
     expect(result.stdout.trim()).toBe(version)
   })
 
-  it("--help lists every command", () => {
-    const result = runCli(["--help"], { cwd })
+  it("--help lists every command", async () => {
+    const result = await runCli(["--help"], { cwd })
     expect(result.code).toBe(0)
     for (const command of ["swarm", "run", "demo", "init", "tasks", "check", "schema"]) {
       expect(result.stdout).toMatch(new RegExp(`- ${command}\\b`))
     }
   })
 
-  it("an unknown command exits 2 and names the valid ones", () => {
-    const result = runCli(["swarmm"], { cwd })
+  it("an unknown command exits 2 and names the valid ones", async () => {
+    const result = await runCli(["swarmm"], { cwd })
     expect(result.code).toBe(2)
     expect(`${result.stdout}${result.stderr}`).toContain("swarm")
   })

@@ -11,7 +11,7 @@ import * as fs from "node:fs"
 import * as path from "node:path"
 import { beforeAll, describe, expect, it } from "@effect/vitest"
 import { git, listDir, makeProject } from "../support/cliProject.js"
-import { binPath, ensureBuilt, runCliAsync } from "../support/runCli.js"
+import { binPath, ensureBuilt, runCli } from "../support/runCli.js"
 
 interface Marked {
   readonly pid: number
@@ -103,7 +103,7 @@ describe("recovery ends a dead run's agent processes (built binary)", () => {
       // A kill -9 leaves its agents running.
       expect(ofA.filter((m) => alive(m.pid))).toHaveLength(2)
 
-      const cleanup = await runCliAsync(["cleanup"], { cwd: dir, timeoutMs: 60_000 })
+      const cleanup = await runCli(["cleanup"], { cwd: dir, timeoutMs: 60_000 })
       expect(cleanup.code, cleanup.stderr).toBe(0)
       expect(cleanup.stdout).toContain(`left alone: swarm ${swarmB} is running`)
       expect(cleanup.stdout).toContain(`recovered crashed run ${swarmA}`)

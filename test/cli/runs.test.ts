@@ -4,7 +4,7 @@ import * as os from "node:os"
 import * as path from "node:path"
 import { afterEach, beforeAll, describe, expect, it } from "@effect/vitest"
 import { git, listDir, makeProject } from "../support/cliProject.js"
-import { binPath, ensureBuilt, runCli, runCliAsync } from "../support/runCli.js"
+import { binPath, ensureBuilt, runCli } from "../support/runCli.js"
 
 /**
  * Binary-level tests of the run-inspection commands (SPEC §10, §11, §8):
@@ -76,15 +76,15 @@ describe("oompa list / view / logs after a real swarm (built binary, mock agents
   let swarm = ""
 
   beforeAll(async () => {
-    ensureBuilt()
+    await ensureBuilt()
     dir = makeProject({ workers: [{ model: "mock", count: 2, max_cycle: 2 }], reviewer: "mock" }, 2)
-    const result = await runCliAsync(["swarm"], { cwd: dir, timeoutMs: 120_000 })
+    const result = await runCli(["swarm"], { cwd: dir, timeoutMs: 120_000 })
     expect(result.code).toBe(0)
     swarm = listDir(path.join(dir, ".oompa", "runs"))[0]!
   }, 300_000)
 
-  it("list: one line for the run with status, workers, merged/total cycles, tokens, cost, target", () => {
-    const result = runCli(["list"], { cwd: dir })
+  it("list: one line for the run with status, workers, merged/total cycles, tokens, cost, target", async () => {
+    const result = await runCli(["list"], { cwd: dir })
     expect(result.code).toBe(0)
     expect(result.stderr).toBe("")
     const lines = result.stdout.trim().split("\n")
@@ -98,14 +98,14 @@ describe("oompa list / view / logs after a real swarm (built binary, mock agents
     )
   })
 
-  it("list works from a subfolder of the repository (runs found through git's toplevel)", () => {
-    const result = runCli(["list"], { cwd: path.join(dir, "tasks") })
+  it("list works from a subfolder of the repository (runs found through git's toplevel)", async () => {
+    const result = await runCli(["list"], { cwd: path.join(dir, "tasks") })
     expect(result.code).toBe(0)
     expect(result.stdout).toContain(swarm)
   })
 
-  it("view (newest run by default, or a prefix of its id): header, summary table, cycles, last events", () => {
-    const byDefault = runCli(["view"], { cwd: dir })
+  it("view (newest run by default, or a prefix of its id): header, summary table, cycles, last events", async () => {
+    const byDefault = await runCli(["view"], { cwd: dir })
     expect(byDefault.code).toBe(0)
     const out = byDefault.stdout
     expect(out).toMatch(new RegExp(`^swarm\\s+${swarm}$`, "m"))
@@ -125,20 +125,20 @@ describe("oompa list / view / logs after a real swarm (built binary, mock agents
     expect(events).toHaveLength(15)
     expect(events.at(-1)).toMatch(new RegExp(`^\\d\\d:\\d\\d:\\d\\d \\[oompa\\] swarm ${swarm} completed`))
 
-    const byPrefix = runCli(["view", swarm.slice(0, 3)], { cwd: dir })
+    const byPrefix = await runCli(["view", swarm.slice(0, 3)], { cwd: dir })
     expect(byPrefix.code).toBe(0)
     expect(byPrefix.stdout).toBe(out)
   })
 
-  it("view with an unknown id exits 2 naming the known runs", () => {
-    const result = runCli(["view", "zzzz"], { cwd: dir })
+  it("view with an unknown id exits 2 naming the known runs", async () => {
+    const result = await runCli(["view", "zzzz"], { cwd: dir })
     expect(result.code).toBe(2)
     expect(result.stderr).toContain(`no run "zzzz"; known runs: ${swarm}`)
     expect(result.stdout).toBe("")
   })
 
   it("logs: every event as a terminal line; --worker filters; --follow on a stopped run prints all and ends", async () => {
-    const all = runCli(["logs"], { cwd: dir })
+    const all = await runCli(["logs"], { cwd: dir })
     expect(all.code).toBe(0)
     const lines = all.stdout.trim().split("\n")
     const eventCount = fs.readFileSync(path.join(dir, ".oompa", "runs", swarm, "events.jsonl"), "utf8").trim().split("\n").length
@@ -146,37 +146,37 @@ describe("oompa list / view / logs after a real swarm (built binary, mock agents
     expect(lines.every((line) => /^\d\d:\d\d:\d\d \[(w0|w1|oompa)\]( c\d+)? /.test(line))).toBe(true)
     expect(all.stdout).toMatch(/\[w0\] c1 turn 1 \(start\)/)
 
-    const w1 = runCli(["logs", swarm, "--worker", "w1"], { cwd: dir })
+    const w1 = await runCli(["logs", swarm, "--worker", "w1"], { cwd: dir })
     expect(w1.code).toBe(0)
     const w1Lines = w1.stdout.trim().split("\n")
     expect(w1Lines.length).toBeGreaterThan(0)
     expect(w1Lines.every((line) => line.includes(" [w1]"))).toBe(true)
 
-    const followed = await runCliAsync(["logs", "--follow"], { cwd: dir, timeoutMs: 30_000 })
+    const followed = await runCli(["logs", "--follow"], { cwd: dir, timeoutMs: 30_000 })
     expect(followed.code).toBe(0)
     expect(followed.stdout).toBe(all.stdout)
 
-    const badWorker = runCli(["logs", "--worker", "w7"], { cwd: dir })
+    const badWorker = await runCli(["logs", "--worker", "w7"], { cwd: dir })
     expect(badWorker.code).toBe(2)
     expect(badWorker.stderr).toContain("its workers: w0, w1")
   })
 
-  it("logs --turn prints that turn's raw agent output; an unknown turn exits 2 listing the logs", () => {
+  it("logs --turn prints that turn's raw agent output; an unknown turn exits 2 listing the logs", async () => {
     const raw = fs.readFileSync(path.join(dir, ".oompa", "runs", swarm, "logs", "w0-c1-t1.log"), "utf8")
     expect(raw.length).toBeGreaterThan(0)
-    const result = runCli(["logs", "--turn", "w0-c1-t1"], { cwd: dir })
+    const result = await runCli(["logs", "--turn", "w0-c1-t1"], { cwd: dir })
     expect(result.code).toBe(0)
     expect(result.stdout).toBe(raw)
-    const unknown = runCli(["logs", "--turn", "w0-c9-t9"], { cwd: dir })
+    const unknown = await runCli(["logs", "--turn", "w0-c9-t9"], { cwd: dir })
     expect(unknown.code).toBe(2)
     expect(unknown.stderr).toContain("w0-c1-t1")
   })
 
-  it("stop on a run that has stopped exits 2 with its status", () => {
-    const result = runCli(["stop", swarm], { cwd: dir })
+  it("stop on a run that has stopped exits 2 with its status", async () => {
+    const result = await runCli(["stop", swarm], { cwd: dir })
     expect(result.code).toBe(2)
     expect(result.stderr).toContain(`swarm ${swarm} is not running: completed`)
-    const none = runCli(["stop"], { cwd: dir })
+    const none = await runCli(["stop"], { cwd: dir })
     expect(none.code).toBe(2)
     expect(none.stderr).toContain("no swarm is running")
   })
@@ -185,35 +185,35 @@ describe("oompa list / view / logs after a real swarm (built binary, mock agents
 describe("oompa list / view with no runs, outside a repository, and with a file that does not decode", () => {
   beforeAll(() => ensureBuilt(), 300_000)
 
-  it("list says No runs yet; view exits 2", () => {
+  it("list says No runs yet; view exits 2", async () => {
     const dir = makeProject({ workers: [{ model: "mock" }] }, 0)
-    const list = runCli(["list"], { cwd: dir })
+    const list = await runCli(["list"], { cwd: dir })
     expect(list.code).toBe(0)
     expect(list.stdout.trim()).toBe("No runs yet")
-    const view = runCli(["view"], { cwd: dir })
+    const view = await runCli(["view"], { cwd: dir })
     expect(view.code).toBe(2)
     expect(view.stderr).toContain("No runs yet")
   })
 
-  it("outside a git repository: exit 2", () => {
+  it("outside a git repository: exit 2", async () => {
     const dir = fs.mkdtempSync(path.join(os.tmpdir(), "oompa-cli-norepo-"))
-    const result = runCli(["list"], { cwd: dir })
+    const result = await runCli(["list"], { cwd: dir })
     expect(result.code).toBe(2)
     expect(result.stderr).toContain("not inside a git repository")
   })
 
-  it("a run file that does not decode is reported on stderr, and the rest is still shown", () => {
+  it("a run file that does not decode is reported on stderr, and the rest is still shown", async () => {
     const dir = makeProject({ workers: [{ model: "mock" }] }, 0)
     const runDir = path.join(dir, ".oompa", "runs", "0badf11e")
     fs.mkdirSync(path.join(runDir, "cycles"), { recursive: true })
     fs.writeFileSync(path.join(runDir, "started.json"), JSON.stringify(startedJson("0badf11e", dir, deadPid)))
     fs.writeFileSync(path.join(runDir, "cycles", "w0-c1.json"), JSON.stringify({ swarm: "0badf11e", worker: "w0" }))
     fs.writeFileSync(path.join(runDir, "events.jsonl"), '{"at":"2026-01-01T00:00:00Z","type":"swarm-started","message":"hello"}\nnot json\n')
-    const list = runCli(["list"], { cwd: dir })
+    const list = await runCli(["list"], { cwd: dir })
     expect(list.code).toBe(0)
     expect(list.stdout).toMatch(/^0badf11e\s+\S+ \S+\s+crashed\s+1\s+0\/0/m)
     expect(list.stderr).toContain("cycles/w0-c1.json does not decode")
-    const logs = runCli(["logs"], { cwd: dir })
+    const logs = await runCli(["logs"], { cwd: dir })
     expect(logs.code).toBe(0)
     expect(logs.stdout).toMatch(/\[oompa\] hello/)
     expect(logs.stderr).toContain("events.jsonl:2 does not decode")
@@ -250,7 +250,7 @@ describe("oompa stop on a live detached swarm", () => {
       turns: { w0: [{ hang: true }] }
     })
     const swarm = "5709abcd"
-    const started = runCli(["swarm", "--detach", "--swarm-id", swarm], { cwd: dir })
+    const started = await runCli(["swarm", "--detach", "--swarm-id", swarm], { cwd: dir })
     expect(started.code).toBe(0)
     const oompaDir = path.join(dir, ".oompa")
     const runsDir = path.join(oompaDir, "runs")
@@ -268,7 +268,7 @@ describe("oompa stop on a live detached swarm", () => {
     )
     livePid = readJson(path.join(runDir, "started.json")).pid as number
 
-    const list = runCli(["list"], { cwd: dir })
+    const list = await runCli(["list"], { cwd: dir })
     expect(list.stdout).toMatch(new RegExp(`^${swarm}\\s+\\S+ \\S+\\s+running\\s`, "m"))
 
     // `logs --follow` is live: it has printed the turn's start before the swarm is stopped,
@@ -299,7 +299,7 @@ describe("oompa stop on a live detached swarm", () => {
       })
     )
 
-    const stop = await runCliAsync(["stop"], { cwd: dir, timeoutMs: 90_000 })
+    const stop = await runCli(["stop"], { cwd: dir, timeoutMs: 90_000 })
     expect(stop.stderr).toBe("")
     expect(stop.code).toBe(0)
     expect(stop.stdout).toContain(`sent SIGINT to swarm ${swarm} (pid ${livePid})`)
@@ -308,7 +308,7 @@ describe("oompa stop on a live detached swarm", () => {
     // The claim went back and nothing is left behind.
     expect(listDir(path.join(dir, "tasks", "current"))).toEqual([])
     expect(listDir(path.join(oompaDir, "worktrees"))).toEqual([])
-    expect(runCli(["view", swarm], { cwd: dir }).stdout).toMatch(/^status\s+interrupted \(exit 130\)$/m)
+    expect((await runCli(["view", swarm], { cwd: dir })).stdout).toMatch(/^status\s+interrupted \(exit 130\)$/m)
     expect(await followerExit).toBe(0)
     expect(followed).toMatch(/\[w0\] c1 cycle 1 interrupted/)
     expect(followed).not.toContain("[oompa]")
@@ -323,13 +323,13 @@ describe("oompa stop on a live detached swarm", () => {
 describe("oompa cleanup", () => {
   beforeAll(() => ensureBuilt(), 300_000)
 
-  it("recovers a dead run: work kept under refs/oompa/kept, worktree and branch gone, claim back, stopped.json", () => {
+  it("recovers a dead run: work kept under refs/oompa/kept, worktree and branch gone, claim back, stopped.json", async () => {
     const dir = makeProject({ workers: [{ model: "mock" }] }, 1)
     const dead = "deadbeef"
     const { runDir, worktree } = fabricateRun(dir, dead, deadPid)
-    expect(runCli(["list"], { cwd: dir }).stdout).toMatch(/^deadbeef\s+\S+ \S+\s+crashed\s/m)
+    expect((await runCli(["list"], { cwd: dir })).stdout).toMatch(/^deadbeef\s+\S+ \S+\s+crashed\s/m)
 
-    const result = runCli(["cleanup"], { cwd: dir })
+    const result = await runCli(["cleanup"], { cwd: dir })
     expect(result.stderr).toBe("")
     expect(result.code).toBe(0)
     expect(result.stdout).toContain(`recovered crashed run ${dead}: 1 branch(es) kept (refs/oompa/kept/${dead}/w0-c1), 1 claim(s) back to pending`)
@@ -344,17 +344,17 @@ describe("oompa cleanup", () => {
     expect(stopped.detail).toContain("recovered by oompa cleanup")
 
     // A second cleanup finds nothing left to recover, and still lists the kept work.
-    const again = runCli(["cleanup"], { cwd: dir })
+    const again = await runCli(["cleanup"], { cwd: dir })
     expect(again.code).toBe(0)
     expect(again.stdout).toContain("nothing to recover")
     expect(again.stdout).toContain(`refs/oompa/kept/${dead}/w0-c1`)
   })
 
-  it("leaves a live run alone (its owner pid is alive): worktree, branch, claim and run files untouched", () => {
+  it("leaves a live run alone (its owner pid is alive): worktree, branch, claim and run files untouched", async () => {
     const dir = makeProject({ workers: [{ model: "mock" }] }, 1)
     const live = "1a5e0000"
     const { runDir, worktree } = fabricateRun(dir, live, process.pid)
-    const result = runCli(["cleanup"], { cwd: dir })
+    const result = await runCli(["cleanup"], { cwd: dir })
     expect(result.code).toBe(0)
     expect(result.stdout).toContain(`left alone: swarm ${live} is running (pid ${process.pid})`)
     expect(result.stdout).toContain("nothing to recover")
@@ -363,6 +363,6 @@ describe("oompa cleanup", () => {
     expect(git(dir, "for-each-ref", "--format=%(refname)", "refs/heads/oompa/")).toBe(`refs/heads/oompa/${live}/w0-c1`)
     expect(git(dir, "for-each-ref", "refs/oompa/kept/")).toBe("")
     expect(listDir(path.join(dir, "tasks", "current"))).toEqual(["t1.json"])
-    expect(runCli(["list"], { cwd: dir }).stdout).toMatch(new RegExp(`^${live}\\s+\\S+ \\S+\\s+running\\s`, "m"))
+    expect((await runCli(["list"], { cwd: dir })).stdout).toMatch(new RegExp(`^${live}\\s+\\S+ \\S+\\s+running\\s`, "m"))
   })
 })

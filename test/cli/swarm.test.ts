@@ -4,7 +4,7 @@ import * as os from "node:os"
 import * as path from "node:path"
 import { beforeAll, describe, expect, it } from "@effect/vitest"
 import { git, listDir, makeProject } from "../support/cliProject.js"
-import { binPath, ensureBuilt, runCli, runCliAsync } from "../support/runCli.js"
+import { binPath, ensureBuilt, runCli } from "../support/runCli.js"
 
 
 /**
@@ -30,7 +30,7 @@ describe("oompa swarm (built binary, mock agents as real processes)", () => {
 
   it("runs a swarm to completion: tasks complete, work merged, exit 0", async () => {
     const dir = makeProject({ workers: [{ model: "mock", count: 2, max_cycle: 3 }], reviewer: "mock" }, 3)
-    const result = await runCliAsync(["swarm"], { cwd: dir, timeoutMs: 120_000 })
+    const result = await runCli(["swarm"], { cwd: dir, timeoutMs: 120_000 })
     expect(result.code).toBe(0)
     expect(result.stdout).toMatch(/\[w[01]\] c1 cycle 1 merged/)
     expect(result.stdout).toContain("worker  model")
@@ -43,8 +43,8 @@ describe("oompa swarm (built binary, mock agents as real processes)", () => {
   it("two swarms on one repository share the queue and serialise their merges: every task merged once", async () => {
     const dir = makeProject({ workers: [{ model: "mock", count: 2, max_cycle: 4, can_plan: false }], reviewer: "mock" }, 6)
     const [a, b] = await Promise.all([
-      runCliAsync(["swarm"], { cwd: dir, timeoutMs: 150_000 }),
-      runCliAsync(["swarm"], { cwd: dir, timeoutMs: 150_000 })
+      runCli(["swarm"], { cwd: dir, timeoutMs: 150_000 }),
+      runCli(["swarm"], { cwd: dir, timeoutMs: 150_000 })
     ])
     expect([a!.code, b!.code]).toEqual([0, 0])
     const complete = listDir(path.join(dir, "tasks", "complete")).sort()
@@ -59,19 +59,19 @@ describe("oompa swarm (built binary, mock agents as real processes)", () => {
     expect(listDir(path.join(dir, ".oompa", "worktrees"))).toEqual([])
   }, 180_000)
 
-  it("a bad config exits 2 with the file and JSON path, and touches nothing", () => {
+  it("a bad config exits 2 with the file and JSON path, and touches nothing", async () => {
     const dir = makeProject({ workers: [{ model: "opus" }] }, 1)
-    const result = runCli(["run"], { cwd: dir })
+    const result = await runCli(["run"], { cwd: dir })
     expect(result.code).toBe(2)
     expect(result.stderr).toContain("workers[0].model")
     expect(listDir(path.join(dir, ".oompa"))).toEqual([])
     expect(listDir(path.join(dir, "tasks", "pending"))).toEqual(["t1.json"])
   })
 
-  it("a configured agent CLI that is not installed stops the swarm before anything is touched (exit 2)", () => {
+  it("a configured agent CLI that is not installed stops the swarm before anything is touched (exit 2)", async () => {
     const dir = makeProject({ workers: [{ model: "mock" }], reviewer: "claude:opus" }, 1)
     const emptyBin = fs.mkdtempSync(path.join(os.tmpdir(), "oompa-empty-bin-"))
-    const result = runCli(["swarm"], {
+    const result = await runCli(["swarm"], {
       cwd: dir,
       env: { PATH: `${emptyBin}:/usr/bin:/bin`, OOMPA_CLAUDE_BIN: undefined }
     })
@@ -87,7 +87,7 @@ describe("oompa swarm (built binary, mock agents as real processes)", () => {
       1,
       { turns: { w0: [{ exit: 7 }] } }
     )
-    const result = await runCliAsync(["swarm"], { cwd: dir, timeoutMs: 120_000 })
+    const result = await runCli(["swarm"], { cwd: dir, timeoutMs: 120_000 })
     expect(result.code).toBe(1)
     expect(result.stdout).toContain("too-many-errors")
     expect(result.stderr).toContain("stopped after too many consecutive errors")
@@ -191,7 +191,7 @@ describe("oompa swarm (built binary, mock agents as real processes)", () => {
     expect(await aliveAfterKill(run.sleeperPid)).toBe(false)
     const [swarm] = listDir(path.join(run.dir, ".oompa", "runs"))
     fs.writeFileSync(path.join(run.dir, "oompa.json"), JSON.stringify({ workers: [{ model: "mock", max_cycle: 1 }] }))
-    const next = await runCliAsync(["swarm"], { cwd: run.dir, timeoutMs: 120_000 })
+    const next = await runCli(["swarm"], { cwd: run.dir, timeoutMs: 120_000 })
     expect(next.code).toBe(0)
     // Whatever the third signal cut short, the task ends merged exactly once and nothing is left behind.
     expect(listDir(path.join(run.dir, "tasks", "complete"))).toEqual(["t1.json"])
@@ -230,7 +230,7 @@ describe("oompa swarm (built binary, mock agents as real processes)", () => {
       1,
       { turns: { w0: [{ exit: 7 }] } }
     )
-    const result = await runCliAsync(["swarm"], { cwd: dir, timeoutMs: 120_000 })
+    const result = await runCli(["swarm"], { cwd: dir, timeoutMs: 120_000 })
     expect(result.code).toBe(1)
     expect(result.stderr).toMatch(/merged nothing: 2 error cycle\(s\)/)
     expect(result.stderr).toMatch(/w0: c2 error: agent exited with 7/)
@@ -243,7 +243,7 @@ describe("oompa swarm (built binary, mock agents as real processes)", () => {
 
   it("oompa demo builds a repository whose history shows the merged work", async () => {
     const dir = path.join(fs.realpathSync(fs.mkdtempSync(path.join(os.tmpdir(), "oompa-demo-test-"))), "demo")
-    const result = await runCliAsync(["demo", "--dir", dir], { cwd: os.tmpdir(), timeoutMs: 170_000 })
+    const result = await runCli(["demo", "--dir", dir], { cwd: os.tmpdir(), timeoutMs: 170_000 })
     expect(result.code).toBe(0)
     expect(result.stdout).toContain("says NEEDS_CHANGES")
     const complete = listDir(path.join(dir, "tasks", "complete"))

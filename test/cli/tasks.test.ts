@@ -2,9 +2,8 @@ import { describe, expect, it } from "@effect/vitest"
 import * as fs from "node:fs"
 import * as os from "node:os"
 import * as path from "node:path"
-import { spawn } from "node:child_process"
 import { afterEach, beforeAll } from "vitest"
-import { binPath, ensureBuilt, type CliResult } from "../support/runCli.js"
+import { ensureBuilt, runCli, type CliResult } from "../support/runCli.js"
 
 /** `oompa tasks …` run as a user would: the built binary, in a temp project folder. */
 const dirs: Array<string> = []
@@ -17,28 +16,8 @@ afterEach(() => {
   for (const dir of dirs.splice(0)) fs.rmSync(dir, { recursive: true, force: true })
 })
 
-/**
- * Runs `node dist/bin.js tasks …` without blocking the test worker (the shared
- * runCli is synchronous, and a slow machine makes a run of them starve vitest's RPC).
- */
-const oompa = (cwd: string, ...args: Array<string>): Promise<CliResult> =>
-  new Promise((resolve, reject) => {
-    const child = spawn(process.execPath, [binPath, "tasks", ...args], {
-      cwd,
-      env: { ...process.env, NO_COLOR: "1" },
-      stdio: ["ignore", "pipe", "pipe"]
-    })
-    let stdout = ""
-    let stderr = ""
-    child.stdout.on("data", (chunk: Buffer) => (stdout += chunk.toString("utf8")))
-    child.stderr.on("data", (chunk: Buffer) => (stderr += chunk.toString("utf8")))
-    const timer = setTimeout(() => child.kill("SIGKILL"), 60_000)
-    child.on("error", reject)
-    child.on("close", (code, signal) => {
-      clearTimeout(timer)
-      resolve({ stdout, stderr, code: code ?? (signal === null ? 1 : 128 + (os.constants.signals[signal] ?? 0)) })
-    })
-  })
+/** `oompa tasks …` in `cwd`, through the built binary. */
+const oompa = (cwd: string, ...args: Array<string>): Promise<CliResult> => runCli(["tasks", ...args], { cwd })
 const readJson = (file: string): Record<string, unknown> => JSON.parse(fs.readFileSync(file, "utf8")) as Record<string, unknown>
 const put = (file: string, content: unknown) => {
   fs.mkdirSync(path.dirname(file), { recursive: true })

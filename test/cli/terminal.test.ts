@@ -3,7 +3,7 @@ import * as path from "node:path"
 import { fileURLToPath } from "node:url"
 import { beforeAll, describe, expect, it } from "@effect/vitest"
 import { listDir, makeProject } from "../support/cliProject.js"
-import { ensureBuilt, runCliAsync } from "../support/runCli.js"
+import { ensureBuilt, runCli } from "../support/runCli.js"
 
 /**
  * The terminal (issue 8): a swarm prints oompa's event lines and its summary
@@ -37,7 +37,7 @@ describe("the terminal shows oompa's event lines only (built binary)", () => {
 
   it("by default: no logger line on stdout or stderr; the diagnostic is in the run's oompa.log", async () => {
     const dir = projectWithBadTask()
-    const result = await runCliAsync(["swarm"], { cwd: dir, timeoutMs: 120_000 })
+    const result = await runCli(["swarm"], { cwd: dir, timeoutMs: 120_000 })
     expect(result.code).toBe(0)
     expectOnlyEventLines(result.stdout)
     expect(result.stderr).toBe("")
@@ -48,7 +48,7 @@ describe("the terminal shows oompa's event lines only (built binary)", () => {
 
   it("--log-level info: the same diagnostic on stderr too; stdout unchanged in kind", async () => {
     const dir = projectWithBadTask()
-    const result = await runCliAsync(["swarm", "--log-level", "info"], { cwd: dir, timeoutMs: 120_000 })
+    const result = await runCli(["swarm", "--log-level", "info"], { cwd: dir, timeoutMs: 120_000 })
     expect(result.code).toBe(0)
     expectOnlyEventLines(result.stdout)
     expect(result.stderr).toMatch(/INFO task queue: .*bad\.json/)
@@ -57,7 +57,7 @@ describe("the terminal shows oompa's event lines only (built binary)", () => {
 
   it.skipIf(process.getuid?.() !== 0)("claude as root: IS_SANDBOX=1 is noted once per swarm, not once per turn", async () => {
     const dir = makeProject({ workers: [{ model: "claude:sonnet", max_cycle: 3 }] }, 3)
-    const result = await runCliAsync(["swarm", "--log-level", "info"], {
+    const result = await runCli(["swarm", "--log-level", "info"], {
       cwd: dir,
       timeoutMs: 120_000,
       env: { OOMPA_CLAUDE_BIN: fakeAgent, IS_SANDBOX: undefined, FAKE_TEXT: "nothing to do" }

@@ -12,7 +12,7 @@ import * as fs from "node:fs"
 import * as path from "node:path"
 import { beforeAll, describe, expect, it } from "vitest"
 import { makeProject } from "../support/cliProject.js"
-import { ensureBuilt, runCliAsync, type CliResult } from "../support/runCli.js"
+import { ensureBuilt, runCli, type CliResult } from "../support/runCli.js"
 
 beforeAll(() => ensureBuilt(), 300_000)
 
@@ -206,7 +206,8 @@ const errorText = (result: CliResult): string => {
   return at < 0 ? result.stderr : result.stderr.slice(at)
 }
 
-describe("malformed configs: oompa check and oompa swarm (built binary)", () => {
+// Concurrent: every case has its own project; the binary's start-up dominates.
+describe.concurrent("malformed configs: oompa check and oompa swarm (built binary)", () => {
   it("has at least 40 cases", () => {
     expect(cases.length).toBeGreaterThanOrEqual(40)
   })
@@ -221,8 +222,10 @@ describe("malformed configs: oompa check and oompa swarm (built binary)", () => 
     c.setup?.(dir)
     const before = snapshot(dir)
     const args = c.args ?? []
-    const check = await runCliAsync(["check", ...args], { cwd: dir, timeoutMs: 60_000 })
-    const swarm = await runCliAsync(["swarm", ...args], { cwd: dir, timeoutMs: 60_000 })
+    const [check, swarm] = await Promise.all([
+      runCli(["check", ...args], { cwd: dir, timeoutMs: 60_000 }),
+      runCli(["swarm", ...args], { cwd: dir, timeoutMs: 60_000 })
+    ])
     for (const result of [check, swarm]) {
       expect(result.code, result.stderr).toBe(2)
       expect(result.stderr).not.toMatch(/crashed|RangeError|heap|at .*\.js:\d+/)
@@ -240,7 +243,7 @@ describe("malformed configs: oompa check and oompa swarm (built binary)", () => 
   it("a BOM before a valid config is accepted by both (a control for the cases above)", async () => {
     const dir = makeProject({}, 0)
     fs.writeFileSync(path.join(dir, "oompa.json"), '\uFEFF{"workers": [{"model": "mock", "count": 64}]}')
-    const check = await runCliAsync(["check"], { cwd: dir, timeoutMs: 60_000 })
+    const check = await runCli(["check"], { cwd: dir, timeoutMs: 60_000 })
     expect(check.code, check.stderr).toBe(0)
     expect(check.stdout).toContain("oompa.json is valid (64 workers, 0 reviewers)")
   }, 60_000)

@@ -19,7 +19,7 @@ import * as fs from "node:fs"
 import * as path from "node:path"
 import { beforeAll, describe, expect, it } from "@effect/vitest"
 import { git, listDir, makeProject } from "../support/cliProject.js"
-import { binPath, ensureBuilt, runCliAsync } from "../support/runCli.js"
+import { binPath, ensureBuilt, runCli } from "../support/runCli.js"
 
 const TASKS = 6
 const trials = Number(process.env["OOMPA_FAULT_TRIALS"] ?? 4)
@@ -140,7 +140,7 @@ const runTrial = async (seed: number, fault: Fault) => {
   // Killed before it created its run folder (start-up takes a second or two): no run to check.
   const swarm = listDir(path.join(dir, ".oompa", "runs")).find((name) => !name.startsWith("."))
   if (exit.signal === "SIGKILL") {
-    const cleanup = await runCliAsync(["cleanup"], { cwd: dir, timeoutMs: 60_000 })
+    const cleanup = await runCli(["cleanup"], { cwd: dir, timeoutMs: 60_000 })
     expect(cleanup.code, `${label}\ncleanup: ${cleanup.stdout}${cleanup.stderr}`).toBe(0)
   } else if (exit.signal === "SIGINT") {
     // Interrupted while node was still loading oompa, before its handlers were installed: nothing was started.
@@ -171,7 +171,7 @@ const runTrial = async (seed: number, fault: Fault) => {
 
   // A new swarm finishes the rest; nothing merged before is merged again.
   fs.writeFileSync(path.join(dir, "oompa.json"), JSON.stringify({ workers: [{ model: "mock", count: 2, max_cycle: 8 }] }))
-  const next = await runCliAsync(["swarm"], { cwd: dir, timeoutMs: 150_000 })
+  const next = await runCli(["swarm"], { cwd: dir, timeoutMs: 150_000 })
   expect(next.code, `${label}\nfollow-up: ${next.stdout.slice(-2000)}${next.stderr}`).toBe(0)
   expect(listDir(path.join(dir, "tasks", "complete")).sort(), label).toEqual(
     Array.from({ length: TASKS }, (_, i) => `t${i + 1}.json`).sort()

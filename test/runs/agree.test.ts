@@ -3,7 +3,7 @@ import * as fs from "node:fs"
 import * as path from "node:path"
 import { afterEach, beforeAll, describe, expect, it } from "@effect/vitest"
 import { listDir, makeProject } from "../support/cliProject.js"
-import { binPath, ensureBuilt, runCli, runCliAsync } from "../support/runCli.js"
+import { binPath, ensureBuilt, runCli } from "../support/runCli.js"
 
 /**
  * SPEC §11, binary level: for a completed, an interrupted (SIGINT) and a
@@ -55,11 +55,11 @@ const fromTable = (output: string, worker: string): Numbers => {
 }
 
 /** Checks every source against the cycle files; returns the cycle files for further checks. */
-const expectAgreement = (dir: string, swarm: string, printedTable: string | undefined) => {
+const expectAgreement = async (dir: string, swarm: string, printedTable: string | undefined) => {
   const runDir = path.join(dir, ".oompa", "runs", swarm)
   const cycles = listDir(path.join(runDir, "cycles")).map((name) => readJson(path.join(runDir, "cycles", name)))
   const stopped = readJson(path.join(runDir, "stopped.json"))
-  const view = runCli(["view", swarm], { cwd: dir })
+  const view = await runCli(["view", swarm], { cwd: dir })
   expect(view.code).toBe(0)
   expect(view.stderr).toBe("")
   const workers = stopped.workers.map((w: any) => w.id as string)
@@ -166,9 +166,9 @@ describe("stopped.json, the summary table, view and the cycle files agree (built
 
   it("a completed run", async () => {
     const dir = makeProject({ workers: [{ model: "mock", count: 2, max_cycle: 2 }], reviewer: "mock" }, 3)
-    const result = await runCliAsync(["swarm", "--swarm-id", "a9ee0001"], { cwd: dir, timeoutMs: 120_000 })
+    const result = await runCli(["swarm", "--swarm-id", "a9ee0001"], { cwd: dir, timeoutMs: 120_000 })
     expect(result.code).toBe(0)
-    const { cycles, stopped } = expectAgreement(dir, "a9ee0001", tableIn(result.stdout))
+    const { cycles, stopped } = await expectAgreement(dir, "a9ee0001", tableIn(result.stdout))
     expect(stopped.reason).toBe("completed")
     expect(cycles.filter((c) => c.outcome === "merged")).toHaveLength(3)
   }, 180_000)
@@ -182,7 +182,7 @@ describe("stopped.json, the summary table, view and the cycle files agree (built
     child.kill("SIGINT")
     const result = await exited
     expect(result.code).toBe(130)
-    const { cycles, stopped } = expectAgreement(dir, swarm, tableIn(result.stdout))
+    const { cycles, stopped } = await expectAgreement(dir, swarm, tableIn(result.stdout))
     expect(stopped.reason).toBe("interrupted")
     expect(cycles.map((c) => c.outcome).sort()).toEqual(["interrupted", "merged"])
     expect(stopped.workers[0].cycles).toBe(2)
@@ -197,9 +197,9 @@ describe("stopped.json, the summary table, view and the cycle files agree (built
     await waitForEvent(dir, swarm, inCycle2Turn2)
     child.kill("SIGKILL")
     expect((await exited).signal).toBe("SIGKILL")
-    const cleanup = runCli(["cleanup"], { cwd: dir, timeoutMs: 60_000 })
+    const cleanup = await runCli(["cleanup"], { cwd: dir, timeoutMs: 60_000 })
     expect(cleanup.code).toBe(0)
-    const { cycles, stopped } = expectAgreement(dir, swarm, undefined)
+    const { cycles, stopped } = await expectAgreement(dir, swarm, undefined)
     expect(stopped.reason).toBe("error")
     // The cycle the crash cut short has no file: it ran no recorded turn to its end.
     expect(cycles.map((c) => `${c.worker}-c${c.cycle} ${c.outcome}`)).toEqual(["w0-c1 merged"])

@@ -18,7 +18,7 @@ import { Effect } from "effect"
 import { beforeAll } from "vitest"
 import { makeTaskQueue } from "../../src/services/TaskQueue.js"
 import { listDir, makeProject } from "../support/cliProject.js"
-import { ensureBuilt, runCliAsync } from "../support/runCli.js"
+import { ensureBuilt, runCli } from "../support/runCli.js"
 
 const tempRoot = Effect.acquireRelease(
   Effect.sync(() => fs.realpathSync(fs.mkdtempSync(path.join(os.tmpdir(), "oompa-bad-tasks-")))),
@@ -166,7 +166,7 @@ describe("malformed task files before a swarm (built binary)", () => {
     fs.writeFileSync(path.join(pending, "new\nline.json"), '{"id": "newline"}')
     fs.writeFileSync(path.join(pending, "evil.json"), '{"id": "../evil"}')
     fs.writeFileSync(path.join(pending, "deep.json"), deep(100_000))
-    const result = await runCliAsync(["swarm"], { cwd: dir, timeoutMs: 120_000 })
+    const result = await runCli(["swarm"], { cwd: dir, timeoutMs: 120_000 })
     expect(result.code, result.stderr).toBe(0)
     expect(result.stderr).not.toMatch(/EISDIR|RangeError|crashed/)
     expect(listDir(path.join(dir, "tasks", "complete")).sort()).toEqual(["t1.json", "t2.json"])

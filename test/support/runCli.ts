@@ -3,7 +3,7 @@
  * binary-level tests. Generic on purpose: any command, any cwd, any env.
  *
  *   beforeAll(() => ensureBuilt())
- *   const { stdout, stderr, code } = runCli(["schema"], { cwd: dir })
+ *   const { stdout, stderr, code } = await runCli(["schema"], { cwd: dir })
  *
  * `ensureBuilt` runs `npm run build` when dist/ is missing or older than
  * src/, serialised across parallel vitest workers with flock(1), so test
@@ -49,29 +49,13 @@ const childEnv = (overrides: RunCliOptions["env"]): NodeJS.ProcessEnv => {
   return env
 }
 
-/** Runs `node dist/bin.js ...args` synchronously and returns its output and exit code. */
-export const runCli = (args: ReadonlyArray<string>, options: RunCliOptions): CliResult => {
-  const result = spawnSync(process.execPath, [binPath, ...args], {
-    cwd: options.cwd,
-    env: childEnv(options.env),
-    input: options.input ?? "",
-    encoding: "utf8",
-    timeout: options.timeoutMs ?? 60_000,
-    maxBuffer: 64 * 1024 * 1024
-  })
-  if (result.error !== undefined && result.status === null && result.signal === null) {
-    throw result.error
-  }
-  const code =
-    result.status !== null ? result.status : 128 + (result.signal !== null ? (signalNumbers[result.signal] ?? 0) : 0)
-  return { stdout: result.stdout ?? "", stderr: result.stderr ?? "", code }
-}
-
 /**
- * `runCli` without blocking the test worker: use it for anything that runs
- * more than a moment (a swarm, the demo), or vitest's own RPC times out.
+ * Runs `node dist/bin.js ...args` and resolves with its output and exit code.
+ * Never synchronous: a test worker blocked in spawnSync cannot answer vitest's
+ * RPC, whose fixed 60 s timeout then fails a green run (seen in CI: a file of
+ * thirty binary calls on a slow machine).
  */
-export const runCliAsync = (args: ReadonlyArray<string>, options: RunCliOptions): Promise<CliResult> =>
+export const runCli = (args: ReadonlyArray<string>, options: RunCliOptions): Promise<CliResult> =>
   new Promise((resolve, reject) => {
     const child = spawn(process.execPath, [binPath, ...args], {
       cwd: options.cwd,
@@ -95,9 +79,9 @@ export const runCliAsync = (args: ReadonlyArray<string>, options: RunCliOptions)
     child.stdin.end(options.input ?? "")
   })
 
-/** `runCliAsync` as an Effect, for use inside `it.effect` / `it.scoped` / `it.live`. */
+/** `runCli` as an Effect, for use inside `it.effect` / `it.scoped` / `it.live`. */
 export const runCliEffect = (args: ReadonlyArray<string>, options: RunCliOptions): Effect.Effect<CliResult> =>
-  Effect.promise(() => runCliAsync(args, options))
+  Effect.promise(() => runCli(args, options))
 
 // Runs under the lock: rebuild only if dist/bin.js is missing or older than a source file.
 const buildIfStale = `
@@ -130,18 +114,37 @@ if (built < sources) {
 }
 `
 
-/** Builds dist/ if it is missing or stale. Throws when the build fails. */
-export const ensureBuilt = (): void => {
+const runQuiet = (command: string, args: ReadonlyArray<string>): Promise<{ code: number | null; stdout: string; stderr: string }> =>
+  new Promise((resolve, reject) => {
+    const child = spawn(command, args, { stdio: ["ignore", "pipe", "pipe"] })
+    let stdout = ""
+    let stderr = ""
+    child.stdout.on("data", (chunk: Buffer) => (stdout += chunk.toString("utf8")))
+    child.stderr.on("data", (chunk: Buffer) => (stderr += chunk.toString("utf8")))
+    const timer = setTimeout(() => child.kill("SIGKILL"), 300_000)
+    child.on("error", (error) => {
+      clearTimeout(timer)
+      reject(error)
+    })
+    child.on("close", (code) => {
+      clearTimeout(timer)
+      resolve({ code, stdout, stderr })
+    })
+  })
+
+/**
+ * Builds dist/ if it is missing or stale. Rejects when the build fails.
+ * Asynchronous like runCli: workers waiting on the lock must still answer vitest.
+ */
+export const ensureBuilt = async (): Promise<void> => {
   const lock = path.join(os.tmpdir(), `oompa-build-${Buffer.from(repoRoot).toString("hex").slice(-32)}.lock`)
   const hasFlock = spawnSync("flock", ["--version"], { stdio: "ignore" }).status === 0
   const node = [process.execPath, "-e", buildIfStale, repoRoot]
-  const result = hasFlock
-    ? spawnSync("flock", [lock, ...node], { stdio: ["ignore", "pipe", "pipe"], encoding: "utf8", timeout: 300_000 })
-    : spawnSync(node[0]!, node.slice(1), { stdio: ["ignore", "pipe", "pipe"], encoding: "utf8", timeout: 300_000 })
-  if (result.status === 0 && result.stderr.includes("ensureBuilt:")) {
+  const result = hasFlock ? await runQuiet("flock", [lock, ...node]) : await runQuiet(node[0]!, node.slice(1))
+  if (result.code === 0 && result.stderr.includes("ensureBuilt:")) {
     process.stderr.write(result.stderr.slice(result.stderr.indexOf("ensureBuilt:")))
   }
-  if (result.status !== 0) {
-    throw new Error(`npm run build failed (exit ${String(result.status)}):\n${result.stdout}\n${result.stderr}`)
+  if (result.code !== 0) {
+    throw new Error(`npm run build failed (exit ${String(result.code)}):\n${result.stdout}\n${result.stderr}`)
   }
 }
