@@ -2,7 +2,9 @@ import { Args, Command, Options } from "@effect/cli"
 import { Path } from "@effect/platform"
 import { Console, Effect, Either, Logger, LogLevel, Option, Schema } from "effect"
 import { discoverConfig, loadConfig } from "../config/loadConfig.js"
-import { UsageError } from "../domain/errors.js"
+import { displayPath } from "../config/includes.js"
+import { ConfigError, UsageError } from "../domain/errors.js"
+import { tasksDirProblem } from "../engine/tasksDir.js"
 import { availableTasks, countsOf, missingDependencies, nextTaskId, oneLine } from "../domain/queue.js"
 import type { QueueListing, QueuedTask } from "../domain/queue.js"
 import { TaskId, type Task } from "../domain/Task.js"
@@ -35,8 +37,16 @@ const openQueue = (config: Option.Option<string>) =>
     const configPath = Option.isSome(config)
       ? config.value
       : Option.getOrUndefined(yield* Effect.option(discoverConfig({ cwd })))
-    const tasksDir =
-      configPath === undefined ? path.resolve(cwd, "tasks") : (yield* loadConfig({ cwd, configPath })).tasksDir
+    const loaded = configPath === undefined ? undefined : yield* loadConfig({ cwd, configPath })
+    const tasksDir = loaded === undefined ? path.resolve(cwd, "tasks") : loaded.tasksDir
+    // The same check swarm and check make, so a bad folder is exit 2 with its fix, before anything is written.
+    const field = loaded === undefined ? `"tasks_dir" (in an oompa.json given with --config)` : `"tasks_dir"`
+    const problem = yield* tasksDirProblem(tasksDir, displayRoot, field)
+    if (problem !== undefined) {
+      return yield* loaded === undefined
+        ? new UsageError({ message: `no oompa.json found, so the queue is ./tasks, but ${problem}` })
+        : new ConfigError({ file: displayPath(path, loaded.configPath, loaded.projectRoot), path: "tasks_dir", message: problem })
+    }
     const queue = yield* makeTaskQueue(tasksDir)
     // Tell the user (on stderr) about files the queue refuses, rather than through the log.
     for (const moved of yield* queue.sweepInvalid) {

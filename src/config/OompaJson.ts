@@ -98,9 +98,7 @@ export const ReviewerEntry = Schema.Union(
     model: ModelString,
     prompt: Schema.optional(PromptRef),
     timeout: Schema.optional(
-      Schema.Number.pipe(Schema.greaterThan(0)).annotations({
-        description: "Seconds one review may run before it is stopped (default: the reviewed worker's timeout)"
-      })
+      Bounded("timeout", "Seconds one review may run before it is stopped (default: the reviewed worker's timeout)")
     )
   })
 ).annotations({ identifier: "ReviewerEntry", description: "A reviewer: a model string or {model, prompt, timeout}" })

@@ -10,6 +10,7 @@ import { formatModel, type ModelSpec } from "../domain/Model.js"
 import { readScenario, scenarioPathOf } from "../harness/mock/scenarioFile.js"
 import { MockScenario } from "../harness/mock/Scenario.js"
 import { Git } from "../services/Git.js"
+import { tasksDirProblem } from "./tasksDir.js"
 
 /** The swarm could not start: not a git repository, no target branch, … Bad input: exit 2. */
 export class SwarmSetupError extends Schema.TaggedError<SwarmSetupError>()("SwarmSetupError", {
@@ -29,14 +30,10 @@ export interface SwarmStart {
   readonly targetBranch: string
 }
 
-const QUEUE_FOLDERS = ["pending", "current", "complete", "invalid"] as const
-
 /** The largest mock scenario file read; scenarios are test fixtures of a few KB. */
 const MAX_SCENARIO_BYTES = 10 * 1024 * 1024
 
 const isNotFound = (error: PlatformError): boolean => error._tag === "SystemError" && error.reason === "NotFound"
-/** ENOTDIR and friends: a path through a file. */
-const isBadPath = (error: PlatformError): boolean => error._tag === "SystemError" && error.reason === "BadResource"
 
 /**
  * Everything `oompa swarm` checks about a loaded config before it writes
@@ -80,58 +77,13 @@ export const validateSwarmStart = Effect.fn("engine.validateSwarmStart")(functio
     })
   }
 
-  /** The file type at `target`; none when nothing is there (or a parent is a file). */
-  const typeOf = (target: string) =>
-    fs.stat(target).pipe(
-      Effect.map((info) => Option.some(info.type)),
-      Effect.catchIf(
-        (error) => isNotFound(error) || isBadPath(error),
-        () => Effect.succeed(Option.none<FileSystem.File.Type>())
-      ),
-      Effect.mapError((error) => configError("tasks_dir", `cannot use ${show(target)}: ${error.message}`))
-    )
+  const tasksProblem = yield* tasksDirProblem(config.tasksDir, show, `"tasks_dir"`)
+  if (tasksProblem !== undefined) return yield* configError("tasks_dir", tasksProblem)
 
-  // tasks_dir: a folder, or creatable as one (the nearest existing ancestor is a folder).
-  const tasksDir = config.tasksDir
-  const tasksType = yield* typeOf(tasksDir)
-  const tasksField = `"tasks_dir"`
-  if (Option.isSome(tasksType)) {
-    if (tasksType.value !== "Directory") {
-      return yield* configError(
-        "tasks_dir",
-        `${show(tasksDir)} is a file, not a folder: point ${tasksField} at a folder (the task queue), or move the file away`
-      )
-    }
-    for (const folder of QUEUE_FOLDERS) {
-      const sub = path.join(tasksDir, folder)
-      const subType = yield* typeOf(sub)
-      if (Option.isSome(subType) && subType.value !== "Directory") {
-        return yield* configError(
-          "tasks_dir",
-          `${show(sub)} is a file, but the task queue needs a folder there: move the file away, or point ${tasksField} elsewhere`
-        )
-      }
-    }
-  } else {
-    let ancestor = path.dirname(tasksDir)
-    for (;;) {
-      const type = yield* typeOf(ancestor)
-      if (Option.isSome(type)) {
-        if (type.value !== "Directory") {
-          return yield* configError(
-            "tasks_dir",
-            `${show(tasksDir)} cannot be created: ${show(ancestor)} is a file, not a folder; point ${tasksField} elsewhere`
-          )
-        }
-        break
-      }
-      const parent = path.dirname(ancestor)
-      if (parent === ancestor) break
-      ancestor = parent
-    }
-  }
-
-  const runsType = yield* typeOf(path.join(root, ".oompa"))
+  const runsType = yield* fs.stat(path.join(root, ".oompa")).pipe(
+    Effect.map((info) => Option.some(info.type)),
+    Effect.orElseSucceed(() => Option.none<FileSystem.File.Type>())
+  )
   if (Option.isSome(runsType) && runsType.value !== "Directory") {
     return yield* new SwarmSetupError({
       message: `${path.join(root, ".oompa")} is a file: oompa keeps its run files in the folder .oompa/; move the file away`

@@ -142,4 +142,27 @@ describe("oompa tasks (binary)", () => {
     expect(broken.code).toBe(2)
     expect(broken.stderr).toContain("workers[0].model")
   }, 180_000)
+
+  it("a queue folder that is a file (tasks_dir, or ./tasks with no config) exits 2 naming it and the fix, writing nothing", async () => {
+    const dir = project()
+    fs.writeFileSync(path.join(dir, "oompa.json"), JSON.stringify({ workers: [{ model: "mock" }], tasks_dir: "queue" }))
+    fs.writeFileSync(path.join(dir, "queue"), "not a folder")
+    for (const args of [[], ["add", "x"]]) {
+      const result = await oompa(dir, ...args)
+      expect(result.code).toBe(2)
+      expect(result.stderr).toContain(
+        'error: oompa.json: tasks_dir: queue is a file, not a folder: point "tasks_dir" at a folder (the task queue), or move the file away'
+      )
+      expect(result.stderr).not.toMatch(/ENOTDIR|at .*\.js:\d+/)
+    }
+    expect(fs.readdirSync(dir).sort()).toEqual(["oompa.json", "queue"])
+
+    const bare = project()
+    fs.writeFileSync(path.join(bare, "tasks"), "not a folder")
+    const result = await oompa(bare, "add", "x")
+    expect(result.code).toBe(2)
+    expect(result.stderr).toContain("no oompa.json found, so the queue is ./tasks, but tasks is a file, not a folder")
+    expect(fs.readdirSync(bare)).toEqual(["tasks"])
+    expect(fs.readFileSync(path.join(bare, "tasks"), "utf8")).toBe("not a folder")
+  }, 120_000)
 })

@@ -49,6 +49,11 @@ const cases: ReadonlyArray<Case> = [
   { name: "iterations a fraction", config: mock({ iterations: 2.5 }), expect: ["workers[0].iterations: expected a whole number from 1 to 10000, got 2.5"] },
   { name: "max_resumes a string", config: mock({ max_resumes: "7" }), expect: ['workers[0].max_resumes: expected a whole number from 1 to 1000, got "7"'] },
   { name: "timeout over a day", config: mock({ timeout: 10_000_000 }), expect: ["workers[0].timeout: at most 86400 (24 h) seconds, got 10000000"] },
+  {
+    name: "a reviewer's own timeout over a day",
+    config: top({ reviewer: { model: "mock", timeout: 10_000_000 } }),
+    expect: ["reviewer.timeout: at most 86400 (24 h) seconds, got 10000000"]
+  },
   { name: "timeout 0", config: mock({ timeout: 0 }), expect: ["workers[0].timeout: expected a number of seconds > 0 and at most 86400 (24 h), got 0"] },
   {
     name: "wait_between 1e400 (Infinity)",
