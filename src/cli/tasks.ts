@@ -29,7 +29,10 @@ const displayRoot = (root: string): string => {
   return root.startsWith(cwd + "/") ? root.slice(cwd.length + 1) : root
 }
 
-/** The queue for this invocation: `tasks_dir` of the config, or ./tasks when there is no config. */
+/**
+ * The queue for this invocation: `tasks_dir` of the config, or ./tasks when there is no config.
+ * Opening it moves nothing: only `oompa tasks quarantine` (and a swarm) moves files to invalid/.
+ */
 const openQueue = (config: Option.Option<string>) =>
   Effect.gen(function* () {
     const path = yield* Path.Path
@@ -47,12 +50,17 @@ const openQueue = (config: Option.Option<string>) =>
         ? new UsageError({ message: `no oompa.json found, so the queue is ./tasks, but ${problem}` })
         : new ConfigError({ file: displayPath(path, loaded.configPath, loaded.projectRoot), path: "tasks_dir", message: problem })
     }
-    const queue = yield* makeTaskQueue(tasksDir)
-    // Tell the user (on stderr) about files the queue refuses, rather than through the log.
-    for (const moved of yield* queue.sweepInvalid) {
-      yield* Console.error(`note: moved an undecodable task file to ${displayRoot(moved.file)}: ${moved.why ?? moved.reason ?? ""}`)
+    return yield* makeTaskQueue(tasksDir)
+  })
+
+/** Tells the user (on stderr, not through the log) of pending files that are no task, left where they are. */
+const noteInvalid = (queue: TaskQueue) =>
+  Effect.gen(function* () {
+    for (const found of yield* queue.findInvalid) {
+      yield* Console.error(
+        `note: ${displayRoot(found.file)} is no task (left where it is; \`oompa tasks quarantine\` or the next swarm moves it to invalid/): ${found.reason}`
+      )
     }
-    return queue
   })
 
 /** The queue's own diagnostics go to the log; this command reports to the user itself. */
@@ -117,8 +125,26 @@ export const formatListing = (root: string, listing: QueueListing): string => {
 const listCommand = Command.make("tasks", { config: configOption }, ({ config }) =>
   Effect.gen(function* () {
     const queue = yield* openQueue(config)
+    yield* noteInvalid(queue)
     yield* Console.log(formatListing(queue.root, yield* queue.list))
   }).pipe(quietLog)
+)
+
+// ---- oompa tasks quarantine -------------------------------------------------------
+
+/** The one `oompa tasks` command that moves files to invalid/: the swarm's quarantine step, run by hand. */
+const quarantineCommand = Command.make("quarantine", { config: configOption }, ({ config }) =>
+  Effect.gen(function* () {
+    const queue = yield* openQueue(config)
+    for (const moved of yield* queue.quarantineInvalid) {
+      yield* Console.error(`note: moved an undecodable task file to ${displayRoot(moved.file)}: ${moved.why ?? moved.reason ?? ""}`)
+    }
+    yield* Console.log(formatListing(queue.root, yield* queue.list))
+  }).pipe(quietLog)
+).pipe(
+  Command.withDescription(
+    "Move the pending files that are no task to invalid/, each with its reason beside it (as a swarm does), then show the queue"
+  )
 )
 
 // ---- oompa tasks add ----------------------------------------------------------
@@ -156,7 +182,8 @@ const addTask = (queue: TaskQueue, fields: Omit<Task, "id">, id: Option.Option<s
       const listing = yield* queue.list
       const stems = [
         ...[...listing.pending, ...listing.current, ...listing.complete].map((entry) => entry.id),
-        ...listing.invalid.flatMap((file) => {
+        // A pending file that is no task still holds its name.
+        ...[...listing.invalid, ...(yield* queue.findInvalid)].flatMap((file) => {
           const name = parseTaskFileName(file.name)
           return name === undefined ? [] : [name.stem]
         })
@@ -228,5 +255,5 @@ const requeueCommand = Command.make("requeue", { config: configOption, ids: idsA
 
 export const tasksCommand = listCommand.pipe(
   Command.withDescription("Show the task queue: counts and the tasks in each folder"),
-  Command.withSubcommands([addCommand, requeueCommand])
+  Command.withSubcommands([addCommand, requeueCommand, quarantineCommand])
 )

@@ -73,7 +73,12 @@ export const runCycle = (ctx: SwarmContext, spec: WorkerSpec, start: WorkerState
         targetBranch: ctx.targetBranch,
         queueStatus
       })
-      const queueStatus = ctx.queue.list.pipe(Effect.map((listing) => formatQueueStatus(listing)))
+      // Every prompt offers tasks to claim: quarantine first (SPEC §3), so a file an agent wrote
+      // invalid is moved, and recorded as a task-invalid event, before the next agent reads the status.
+      const queueStatus = ctx.queue.quarantineInvalid.pipe(
+        Effect.zipRight(ctx.queue.list),
+        Effect.map((listing) => formatQueueStatus(listing))
+      )
       const config = decideConfigOf(ctx, spec)
 
       let state = start
@@ -208,6 +213,8 @@ const finishCycle = (ctx: SwarmContext, spec: WorkerSpec, handle: CycleHandle, o
     // A claim the cycle never recorded (its claim call failed half-way) still carries
     // this worker's stamp: put it back too, so no task is left in current/.
     const owner = ownerOf(ctx, spec.id)
+    // A file written invalid in the cycle's last turn is quarantined by the run that saw it written.
+    yield* ctx.queue.quarantineInvalid.pipe(Effect.catchAll(warn("could not quarantine invalid task files")))
     const strays = yield* ctx.queue.list.pipe(
       Effect.map((listing) =>
         listing.current.filter((entry) => entry.task.claimed_by === owner && !before.claims.includes(entry.id)).map((entry) => entry.id)

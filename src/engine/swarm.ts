@@ -112,8 +112,9 @@ export const runSwarm = Effect.fn("engine.runSwarm")(function* (config: OompaCon
 
   const body = (runLog: RunLog) =>
     Effect.gen(function* () {
-      // The run's own queue: every file it moves to invalid/ during the run, found by
-      // whichever listing (a prompt's queue status, a wait, a claim), is an event (SPEC §11).
+      // The run's own queue: every file its quarantine step moves to invalid/ during the run
+      // (at start, before each prompt's queue status, in an executor's wait, at a cycle's end)
+      // is an event (SPEC §11).
       const queue = yield* makeTaskQueue(config.tasksDir, {
         onQuarantine: (moved) =>
           runLog.emit("task-invalid", `task file pending/${moved.name} is invalid, moved to invalid/${moved.movedTo}: ${moved.reason}`, {
@@ -121,7 +122,7 @@ export const runSwarm = Effect.fn("engine.runSwarm")(function* (config: OompaCon
           })
       })
       yield* recoverDeadRuns({ root, queue, runLog })
-      yield* queue.sweepInvalid
+      yield* queue.quarantineInvalid
       // Executors wait for tasks only while a worker that may create them runs (SPEC §5).
       const plannersStopped = yield* Deferred.make<void>()
       const canPlan = workers.filter((w) => w.canPlan).length

@@ -96,6 +96,8 @@ const waitForTask = (ctx: SwarmContext, spec: WorkerSpec) =>
       const deadline = (yield* Clock.currentTimeMillis) + Duration.toMillis(spec.maxWaitForTasks)
       let announced = false
       for (;;) {
+        // Quarantine before every look (SPEC §3): a file an agent wrote invalid is moved and recorded.
+        yield* ctx.queue.quarantineInvalid
         if ((yield* ctx.queue.available).length > 0) return "ready" as const
         const canPlan = yield* swarmCanPlan(ctx)
         if (!canPlan && (yield* queueDrained(ctx))) return "drained" as const

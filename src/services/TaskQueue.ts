@@ -31,7 +31,8 @@ export type { InvalidTaskFile, MoveResult, QueueCounts, QueueListing, QueuedTask
  * exactly one folder and two claimers of one task cannot both win: the loser's
  * rename fails with ENOENT and it is told "already taken". Stamps are written
  * to a temp file in the same folder and renamed over the task file, so a
- * reader never sees half a file. Stamps edit the raw JSON object, so keys
+ * reader never sees half a file. Reading never moves a file: quarantine
+ * (pending → invalid) is its own step, `quarantineInvalid`. Stamps edit the raw JSON object, so keys
  * agents add that `Task` does not know are preserved.
  *
  * Ids from agents (`CLAIM(../../x)`) are checked against the TaskId schema
@@ -42,22 +43,35 @@ export interface TaskQueue {
   readonly root: string
   /** Creates pending/, current/, complete/ and invalid/. */
   readonly ensureDirs: Effect.Effect<void, TaskQueueIoError>
-  /** Sweeps invalid pending files, then lists every folder, each sorted by id. */
+  /**
+   * Lists every folder, each sorted by id. A pure read: it moves nothing. A
+   * pending file that does not decode is not in `pending` (it is no task);
+   * `findInvalid` says which and why, `quarantineInvalid` moves them.
+   */
   readonly list: Effect.Effect<QueueListing, TaskQueueIoError>
+  /** The counts of `list` (a pure read too). */
   readonly counts: Effect.Effect<QueueCounts, TaskQueueIoError>
   /**
-   * Decodes every pending file and moves the undecodable ones (bad JSON/EDN,
-   * bad or missing id, id ≠ file stem, duplicate id) to invalid/ with a
-   * `<file>.reason.txt` beside them. Returns what it moved. A file that fails
-   * to decode but was modified within the grace period is left alone this
-   * time (an agent may still be writing it).
+   * The pending files `quarantineInvalid` would move now, each with its
+   * plain-words reason, without moving them (what `oompa tasks` shows).
    */
-  readonly sweepInvalid: Effect.Effect<ReadonlyArray<InvalidTaskFile>, TaskQueueIoError>
+  readonly findInvalid: Effect.Effect<ReadonlyArray<InvalidPendingFile>, TaskQueueIoError>
   /**
-   * Every file moved to invalid/ since the last call, by any sweep (the ones
-   * `list`, `available` and `awaitAvailable` run included), oldest first, each
-   * with its plain-words reason in `why`. The engine records each as a
-   * `task-invalid` event; taking empties the list.
+   * The explicit quarantine step (SPEC §3): decodes every pending file and
+   * moves the undecodable ones (bad JSON/EDN, bad or missing id, id ≠ file
+   * stem, duplicate id, not a file, too large) to invalid/ with a
+   * `<file>.reason.txt` beside them, telling `onQuarantine` of each. Returns
+   * what it moved. A file that fails to decode but was modified within the
+   * grace period is left alone this time (an agent may still be writing it).
+   * The engine runs it where a swarm must sweep: at its start, before every
+   * prompt's queue status, before every availability check of a waiting
+   * executor, and at every cycle's end.
+   */
+  readonly quarantineInvalid: Effect.Effect<ReadonlyArray<InvalidTaskFile>, TaskQueueIoError>
+  /**
+   * Every file moved to invalid/ since the last call, by any
+   * `quarantineInvalid`, oldest first, each with its plain-words reason in
+   * `why`. Taking empties the list.
    */
   readonly takeQuarantined: Effect.Effect<ReadonlyArray<InvalidTaskFile>>
   /** Pending tasks whose `depends_on` are all complete: what agents are offered. */
@@ -96,6 +110,15 @@ export interface TaskQueue {
   readonly watch: Effect.Effect<Queue.Dequeue<void>, TaskQueueIoError, Scope.Scope>
 }
 
+/** A pending file that is no task, found by `findInvalid` and left where it is. */
+export interface InvalidPendingFile {
+  /** Its name in pending/. */
+  readonly name: string
+  readonly file: string
+  /** Why it is no task, in plain words. */
+  readonly reason: string
+}
+
 export interface CompleteStamp {
   /** The worker that did the work, e.g. `a1b2c3d4:w0`. */
   readonly by: string
@@ -110,8 +133,8 @@ export interface TaskQueueOptions {
    */
   readonly invalidGrace?: Duration.DurationInput
   /**
-   * Told of every file this queue moves to invalid/, by whichever operation
-   * found it (a swarm records each as an event). `name`: the file in pending/,
+   * Told of every file `quarantineInvalid` moves to invalid/ (a swarm
+   * records each as a `task-invalid` event). `name`: the file in pending/,
    * `movedTo`: its name in invalid/, `reason`: why it does not decode.
    */
   readonly onQuarantine?: (moved: { readonly name: string; readonly movedTo: string; readonly reason: string }) => Effect.Effect<void>
@@ -186,7 +209,7 @@ export const makeTaskQueue = (
 
     /**
      * Reads a file's text; none when it is gone, or when it is not a readable
-     * file (a folder named x.json, a link loop): the sweep quarantines those
+     * file (a folder named x.json, a link loop): quarantineInvalid moves those
      * in pending/, and elsewhere they are no task.
      */
     const readText = (file: string) =>
@@ -324,12 +347,15 @@ export const makeTaskQueue = (
         for (const entry of names) {
           if (seen.has(entry.stem)) continue
           const file = fileIn(state, entry.name)
-          const text = yield* readText(file)
-          if (Option.isNone(text)) continue // moved while we looked
-          const decoded = decodeTaskFile(entry.name, text.value)
-          if (decoded._tag === "Left") {
-            if (state !== "pending") {
-              yield* Effect.logWarning(`task queue: ${file} does not decode: ${decoded.left}`)
+          // Never read a FIFO (it could block for ever) nor an oversized file: a pure read
+          // leaves them where they are, and quarantine moves those in pending/.
+          const unusable = yield* notATaskFile(file)
+          if (unusable === "gone") continue // moved while we looked
+          const text = unusable === undefined ? yield* readText(file) : Option.none<string>()
+          const decoded = Option.isSome(text) ? decodeTaskFile(entry.name, text.value) : undefined
+          if (decoded === undefined || decoded._tag === "Left") {
+            if (state !== "pending" && (unusable !== undefined || decoded !== undefined)) {
+              yield* Effect.logWarning(`task queue: ${file} is no task: ${unusable ?? (decoded?._tag === "Left" ? decoded.left : "")}`)
             }
             continue
           }
@@ -409,55 +435,72 @@ export const makeTaskQueue = (
         return mtime === undefined ? Number.POSITIVE_INFINITY : now - mtime.getTime()
       })
 
-    const sweepInvalid = Effect.gen(function* () {
-      const names = yield* readTaskNames("pending")
-      const moved: Array<InvalidTaskFile> = []
-      const keep = (result: Option.Option<InvalidTaskFile>) => {
-        if (Option.isSome(result)) moved.push(result.value)
-      }
-      const validStems = new Set<string>()
-      let elsewhere: Map<string, TaskState> | undefined
-      for (const entry of names) {
-        const file = fileIn("pending", entry.name)
-        const unusable = yield* notATaskFile(file)
-        if (unusable === "gone") continue
-        if (unusable !== undefined) {
-          keep(yield* moveToInvalid(entry.name, unusable))
-          continue
-        }
-        const text = yield* readText(file)
-        if (Option.isNone(text)) continue
-        const decoded = decodeTaskFile(entry.name, text.value)
-        if (decoded._tag === "Left") {
-          const age = yield* ageOf(file)
-          if (age === undefined) continue
-          if (grace > 0 && age < grace) continue // possibly still being written
-          keep(yield* moveToInvalid(entry.name, decoded.left))
-          continue
-        }
-        if (validStems.has(entry.stem)) {
-          keep(yield* moveToInvalid(entry.name, `duplicate id ${entry.stem}: pending/${entry.stem}.json already exists`))
-          continue
-        }
-        if (elsewhere === undefined) {
-          elsewhere = new Map()
-          for (const state of ["current", "complete"] as const) {
-            for (const stem of yield* stemsIn(state)) elsewhere.set(stem, state)
+    /**
+     * Walks pending/ and hands every file that is no task, with its reason, to
+     * `found` as soon as it is found (so the duplicate-id re-check stays right
+     * before a move). Shared by the read (`findInvalid`) and the move
+     * (`quarantineInvalid`), so both judge a file alike.
+     */
+    const scanInvalid = <E>(found: (name: string, reason: string) => Effect.Effect<void, E>) =>
+      Effect.gen(function* () {
+        const names = yield* readTaskNames("pending")
+        const validStems = new Set<string>()
+        let elsewhere: Map<string, TaskState> | undefined
+        for (const entry of names) {
+          const file = fileIn("pending", entry.name)
+          const unusable = yield* notATaskFile(file)
+          if (unusable === "gone") continue
+          if (unusable !== undefined) {
+            yield* found(entry.name, unusable)
+            continue
           }
+          const text = yield* readText(file)
+          if (Option.isNone(text)) continue
+          const decoded = decodeTaskFile(entry.name, text.value)
+          if (decoded._tag === "Left") {
+            const age = yield* ageOf(file)
+            if (age === undefined) continue
+            if (grace > 0 && age < grace) continue // possibly still being written
+            yield* found(entry.name, decoded.left)
+            continue
+          }
+          if (validStems.has(entry.stem)) {
+            yield* found(entry.name, `duplicate id ${entry.stem}: pending/${entry.stem}.json already exists`)
+            continue
+          }
+          if (elsewhere === undefined) {
+            elsewhere = new Map()
+            for (const state of ["current", "complete"] as const) {
+              for (const stem of yield* stemsIn(state)) elsewhere.set(stem, state)
+            }
+          }
+          const other = elsewhere.get(entry.stem)
+          // Re-check right before moving: the other copy may have just been recycled into pending.
+          if (other !== undefined && Option.isSome(yield* locate(other, decoded.right.task.id))) {
+            yield* found(entry.name, `duplicate id ${entry.stem}: a task with this id is already in ${other}/`)
+            continue
+          }
+          validStems.add(entry.stem)
         }
-        const other = elsewhere.get(entry.stem)
-        // Re-check right before moving: the other copy may have just been recycled into pending.
-        if (other !== undefined && Option.isSome(yield* locate(other, decoded.right.task.id))) {
-          keep(yield* moveToInvalid(entry.name, `duplicate id ${entry.stem}: a task with this id is already in ${other}/`))
-          continue
-        }
-        validStems.add(entry.stem)
-      }
-      return moved
-    }).pipe(Effect.withSpan("TaskQueue.sweepInvalid"))
+      })
+
+    const findInvalid = Effect.gen(function* () {
+      const found: Array<InvalidPendingFile> = []
+      yield* scanInvalid((name, reason) => Effect.sync(() => void found.push({ name, file: fileIn("pending", name), reason })))
+      return found as ReadonlyArray<InvalidPendingFile>
+    }).pipe(Effect.withSpan("TaskQueue.findInvalid"))
+
+    const quarantineInvalid = Effect.gen(function* () {
+      const moved: Array<InvalidTaskFile> = []
+      yield* scanInvalid((name, reason) =>
+        Effect.map(moveToInvalid(name, reason), (result) => {
+          if (Option.isSome(result)) moved.push(result.value)
+        })
+      )
+      return moved as ReadonlyArray<InvalidTaskFile>
+    }).pipe(Effect.withSpan("TaskQueue.quarantineInvalid"))
 
     const list = Effect.gen(function* () {
-      yield* sweepInvalid
       const [pending, current, complete, invalid] = yield* Effect.all([
         loadFolder("pending"),
         loadFolder("current"),
@@ -483,12 +526,12 @@ export const makeTaskQueue = (
         const text = yield* readText(located.value.path)
         if (Option.isNone(text)) return yield* goneResult
         const decoded = decodeTaskFile(located.value.name, text.value)
-        // An undecodable file is not a task: the next sweep moves it to invalid/.
+        // An undecodable file is not a task: the next quarantine moves it to invalid/.
         if (decoded._tag === "Left") return ClaimResult.NotFound({ id })
         const missing = missingDependencies(decoded.right.task, yield* stemsIn("complete"))
         if (missing.length > 0) return ClaimResult.Blocked({ id, missing })
         // A pending file whose id is already in current/ or complete/ is a duplicate (the
-        // sweep moves it to invalid/); renaming it would overwrite the task in progress.
+        // quarantine moves it to invalid/); renaming it would overwrite the task in progress.
         if (Option.isSome(yield* whereIs(id, ["current", "complete"]))) return ClaimResult.AlreadyTaken({ id })
         // The claim itself: one atomic rename. Whoever renames first wins.
         const target = fileIn("current", located.value.name)
@@ -625,7 +668,8 @@ export const makeTaskQueue = (
       ensureDirs,
       list,
       counts: Effect.map(list, countsOf),
-      sweepInvalid,
+      findInvalid,
+      quarantineInvalid,
       takeQuarantined: Ref.getAndSet(quarantined, []),
       available,
       claim,

@@ -109,13 +109,26 @@ describe("oompa tasks (binary)", () => {
     expect(await oompa(dir, "requeue")).toMatchObject({ code: 0, stdout: "nothing to requeue: no task is in progress\n" })
   }, 180_000)
 
-  it("reports undecodable task files and moves them to invalid/ with the reason", async () => {
+  it("reports undecodable task files; `tasks quarantine` moves them to invalid/ with the reason", async () => {
     const dir = project()
     const pending = path.join(dir, "tasks", "pending")
     put(path.join(pending, "bad.json"), "{ not json")
     // Older than the grace period, so the queue is sure nobody is still writing it.
     fs.utimesSync(path.join(pending, "bad.json"), new Date(2000, 0, 1), new Date(2000, 0, 1))
-    const result = await oompa(dir)
+    // Listing is a pure read: the file stays where it was, and the user is told why it is no task.
+    const listed = await oompa(dir)
+    expect(listed.code).toBe(0)
+    expect(listed.stderr).toContain("note: tasks/pending/bad.json is no task (left where it is; `oompa tasks quarantine` or the next swarm moves it to invalid/): not valid JSON")
+    expect(listed.stdout).toContain("0 pending (0 available), 0 in progress, 0 complete, 0 invalid")
+    expect(fs.readFileSync(path.join(pending, "bad.json"), "utf8")).toBe("{ not json")
+    expect(fs.existsSync(path.join(dir, "tasks", "invalid", "bad.json"))).toBe(false)
+    // `tasks add` and `tasks requeue` move nothing either.
+    expect(await oompa(dir, "add", "another")).toMatchObject({ code: 0, stdout: "task-1\n" })
+    expect(await oompa(dir, "requeue")).toMatchObject({ code: 0 })
+    expect(fs.readdirSync(pending).sort()).toEqual(["bad.json", "task-1.json"])
+    fs.rmSync(path.join(pending, "task-1.json"))
+    // `tasks quarantine` is the command documented to move it.
+    const result = await oompa(dir, "quarantine")
     expect(result.code).toBe(0)
     expect(result.stderr).toContain("note: moved an undecodable task file to tasks/invalid/bad.json")
     expect(result.stdout).toContain("0 pending (0 available), 0 in progress, 0 complete, 1 invalid")

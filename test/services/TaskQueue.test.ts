@@ -377,7 +377,7 @@ describe("TaskQueue", () => {
     })
   )
 
-  describe("sweepInvalid", () => {
+  describe("quarantineInvalid", () => {
     it.scoped("moves every undecodable pending file to invalid/ with a reason beside it", () =>
       Effect.gen(function* () {
         const { tasksDir, queue } = yield* setup
@@ -393,7 +393,7 @@ describe("TaskQueue", () => {
         write(tasksDir, "complete/done.json", { id: "done" })
         write(tasksDir, "pending/README.md", "not a task file: left alone")
         write(tasksDir, "invalid/syntax.json", "an older invalid file of the same name")
-        const moved = yield* queue.sweepInvalid
+        const moved = yield* queue.quarantineInvalid
         expect(moved.map((m) => m.name).sort()).toEqual(
           ["badid.json", "done.json", "edn.edn", "good.edn", "noid.json", "stem.json", "syntax~1.json", "types.json"].sort()
         )
@@ -411,12 +411,37 @@ describe("TaskQueue", () => {
           "an older invalid file of the same name"
         )
         expect(fs.readFileSync(path.join(tasksDir, "invalid", "syntax~1.json"), "utf8")).toBe("{ nope")
-        // list sweeps too and reports the invalid files with their reasons.
+        // list reports the invalid files with their reasons.
         const listing = yield* queue.list
         expect(listing.pending.map((t) => t.id)).toEqual(["good"])
         expect(listing.invalid.find((f) => f.name === "noid.json")?.reason).toContain("pending/noid.json was moved here")
         expect(listing.invalid).toHaveLength(9)
-        expect(yield* queue.sweepInvalid).toEqual([])
+        expect(yield* queue.quarantineInvalid).toEqual([])
+      })
+    )
+
+    it.scoped("list, counts, available and findInvalid are pure reads: the invalid file stays in pending/", () =>
+      Effect.gen(function* () {
+        const { tasksDir, queue } = yield* setup
+        write(tasksDir, "pending/good.json", { id: "good" })
+        write(tasksDir, "pending/syntax.json", "{ nope")
+        write(tasksDir, "pending/done.json", { id: "done" })
+        write(tasksDir, "complete/done.json", { id: "done" })
+        const listing = yield* queue.list
+        expect(listing.pending.map((t) => t.id)).toEqual(["done", "good"])
+        expect(listing.invalid).toEqual([])
+        expect((yield* queue.counts).invalid).toBe(0)
+        expect((yield* queue.available).map((t) => t.id)).toEqual(["done", "good"])
+        const found = yield* queue.findInvalid
+        expect(found.map((f) => f.name)).toEqual(["done.json", "syntax.json"])
+        expect(found.find((f) => f.name === "syntax.json")?.reason).toContain("not valid JSON")
+        expect(found.find((f) => f.name === "done.json")?.reason).toContain("already in complete/")
+        expect(ls(tasksDir, "pending")).toEqual(["done.json", "good.json", "syntax.json"])
+        expect(ls(tasksDir, "invalid")).toEqual([])
+        expect(yield* queue.takeQuarantined).toEqual([])
+        // The explicit step moves what findInvalid found, and nothing else.
+        expect((yield* queue.quarantineInvalid).map((m) => m.movedFrom)).toEqual(["pending/done.json", "pending/syntax.json"])
+        expect(ls(tasksDir, "pending")).toEqual(["good.json"])
       })
     )
 
@@ -429,10 +454,10 @@ describe("TaskQueue", () => {
         const file = write(tasksDir, "pending/half.json", `{"id": "half", "summ`)
         const mtime = fs.statSync(file).mtimeMs
         yield* TestClock.setTime(mtime + 1000)
-        expect(yield* patient.sweepInvalid).toEqual([])
+        expect(yield* patient.quarantineInvalid).toEqual([])
         expect(ls(tasksDir, "pending")).toEqual(["half.json"])
         yield* TestClock.setTime(mtime + Duration.toMillis("1 hour") + 1)
-        expect((yield* patient.sweepInvalid).map((m) => m.name)).toEqual(["half.json"])
+        expect((yield* patient.quarantineInvalid).map((m) => m.name)).toEqual(["half.json"])
       }).pipe(Effect.provide(NodeContext.layer))
     )
   })

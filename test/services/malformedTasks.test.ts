@@ -111,7 +111,12 @@ describe("malformed task files in pending/ (TaskQueue)", () => {
       if (c.make !== undefined) c.make(file, tasksDir)
       else fs.writeFileSync(file, c.content ?? "")
 
-      // The listing the engine uses: it sweeps, and never fails because of one bad file.
+      // A listing is a pure read: the file stays where it is, and one bad file never fails it.
+      expect((yield* queue.available).map((t) => t.id)).toEqual(["good"])
+      expect(listDir(path.join(tasksDir, "pending"))).toContain("good.json")
+      expect(listDir(path.join(tasksDir, "invalid"))).toEqual([])
+      // The engine's quarantine step, then its listing.
+      yield* queue.quarantineInvalid
       const available = yield* queue.available
       expect(available.map((t) => t.id)).toEqual(["good"])
       expect(listDir(path.join(tasksDir, "pending"))).toEqual(["good.json"])
@@ -131,7 +136,7 @@ describe("malformed task files in pending/ (TaskQueue)", () => {
       expect(reasonFile).toBe(`pending/${c.file.includes("\n") ? JSON.stringify(c.file) : c.file} was moved here by oompa: ${why}\n`)
       // Taken once: the next call has nothing new, and a second sweep moves nothing.
       expect(yield* queue.takeQuarantined).toEqual([])
-      expect(yield* queue.sweepInvalid).toEqual([])
+      expect(yield* queue.quarantineInvalid).toEqual([])
     }).pipe(Effect.provide(NodeContext.layer))
   )
 
