@@ -3,7 +3,7 @@ import { Effect, Exit, Fiber, Logger } from "effect"
 import { cli } from "./cli/main.js"
 import { describeFailure, exitCodeOf } from "./cli/exitCode.js"
 import { killAllChildGroups } from "./services/childGroups.js"
-import { mainLayer } from "./layers.js"
+import { oompaLive } from "./layers.js"
 import { logLevelOfArgv, oompaLogger } from "./services/diagnostics.js"
 
 /**
@@ -18,7 +18,7 @@ import { logLevelOfArgv, oompaLogger } from "./services/diagnostics.js"
  */
 // Diagnostics (Effect.log*) reach the terminal only at `--log-level`; a swarm keeps them in its oompa.log.
 const logger = Logger.replace(Logger.defaultLogger, oompaLogger(logLevelOfArgv(process.argv)))
-const program = cli(process.argv).pipe(Effect.provide(mainLayer({ baseDir: process.cwd() })), Effect.provide(logger))
+const program = cli(process.argv).pipe(Effect.provide(oompaLive({ baseDir: process.cwd() })), Effect.provide(logger))
 const fiber = Effect.runFork(program)
 
 let signals = 0

@@ -9,13 +9,15 @@
  */
 import { Command, Options } from "@effect/cli"
 import { FileSystem, Path } from "@effect/platform"
-import { Console, Duration, Effect, Layer, Option, Schema } from "effect"
-import { discoverConfig, loadConfig } from "../config/loadConfig.js"
+import { Console, Duration, Effect, Option, Schema } from "effect"
+import { discoverConfig } from "../config/loadConfig.js"
+import { loadSwarmConfig } from "../engine/loadConfig.js"
 import type { OompaConfig } from "../config/OompaConfig.js"
 import { formatModel, type ModelSpec } from "../domain/Model.js"
 import { validateSwarmStart } from "../engine/setup.js"
 import { resolveBinary } from "../harness/cliAdapter.js"
-import { CliHarnesses, CliHarnessesLive, cliSpecs, isCliHarness, type CliHarnessName } from "../harness/cliHarnesses.js"
+import { Harnesses } from "../harness/Harness.js"
+import { cliSpecs, isCliHarness } from "../harness/registry.js"
 import { ProcessRunner } from "../services/ProcessRunner.js"
 import { humanDuration } from "../domain/humanDuration.js"
 
@@ -104,9 +106,11 @@ const versionOf = (binary: string, scratch: string, name: string) =>
     return firstLine(out || err, 60) || "(no version printed)"
   }).pipe(Effect.catchTag("ProcessError", (error) => Effect.succeed(`(cannot run: ${error.message})`)))
 
+/** One row per registered harness, in registry order: an agent CLI's install, or "built in" for the rest (the mock, an embedder's). */
 const installedTable = (config: Option.Option<OompaConfig>, scratch: string) =>
   Effect.gen(function* () {
-    const usersOf = (name: CliHarnessName): string =>
+    const { names } = yield* Harnesses
+    const usersOf = (name: string): string =>
       Option.match(config, {
         onNone: () => "",
         onSome: (c) =>
@@ -116,9 +120,11 @@ const installedTable = (config: Option.Option<OompaConfig>, scratch: string) =>
             .join(", ")
       })
     const rows = yield* Effect.forEach(
-      Object.values(cliSpecs),
-      (spec) =>
-        resolveBinary(spec).pipe(
+      names,
+      (name) => {
+        if (!isCliHarness(name)) return Effect.succeed([name, "built in", "-", "-", usersOf(name)])
+        const spec = cliSpecs[name]
+        return resolveBinary(spec).pipe(
           Effect.matchEffect({
             onFailure: () =>
               Effect.succeed([spec.name, "no", `- (install ${spec.npmPackage}, or set ${spec.binEnv})`, "-", usersOf(spec.name)]),
@@ -131,19 +137,12 @@ const installedTable = (config: Option.Option<OompaConfig>, scratch: string) =>
                 usersOf(spec.name)
               ])
           })
-        ),
+        )
+      },
       { concurrency: 4 }
     )
-    const mockUsers = Option.match(config, {
-      onNone: () => "",
-      onSome: (c) =>
-        configuredModels(c)
-          .filter((entry) => entry.model.harness === "mock")
-          .flatMap((entry) => entry.users)
-          .join(", ")
-    })
     const header = ["harness", "installed", "where", "version", Option.isSome(config) ? "used by" : ""]
-    return table([header, ...rows, ["mock", "built in", "-", "-", mockUsers]])
+    return table([header, ...rows])
   })
 
 interface ProbeRow {
@@ -153,14 +152,16 @@ interface ProbeRow {
 
 const probeModels = (config: OompaConfig, scratch: string) =>
   Effect.gen(function* () {
-    const harnesses = yield* CliHarnesses
+    const harnesses = yield* Harnesses
     const rows = yield* Effect.forEach(
       configuredModels(config),
       ({ model }, index) => {
         const name = formatModel(model)
-        if (model.harness === "mock") return Effect.succeed<ProbeRow>({ ok: true, cells: [name, "skipped", "-", "the mock harness is built in"] })
-        if (!isCliHarness(model.harness)) return Effect.succeed<ProbeRow>({ ok: false, cells: [name, "FAIL", "-", "unknown harness"] })
-        const harness = harnesses[model.harness]
+        // Only agent CLIs are probed: the mock (and an embedder's own harness) runs in oompa and needs no connection.
+        if (!isCliHarness(model.harness)) {
+          return Effect.succeed<ProbeRow>({ ok: true, cells: [name, "skipped", "-", `the ${model.harness} harness is built in`] })
+        }
+        const harness = harnesses.get(model.harness)
         return harness
           .runTurn({
             prompt: probePrompt,
@@ -205,7 +206,7 @@ const handler = (args: { readonly config: Option.Option<string>; readonly probe:
       const configPath = Option.getOrUndefined(args.config)
       // With no --config and nothing discovered, still list the harnesses.
       const found = configPath === undefined ? yield* Effect.option(discoverConfig({ cwd })) : Option.some(configPath)
-      const config = Option.isSome(found) ? Option.some(yield* loadConfig({ cwd, configPath })) : Option.none<OompaConfig>()
+      const config = Option.isSome(found) ? Option.some(yield* loadSwarmConfig({ cwd, configPath })) : Option.none<OompaConfig>()
       // Exactly what `oompa swarm` checks before it starts, with the same messages (SPEC §10).
       if (Option.isSome(config)) yield* validateSwarmStart(config.value)
       if (Option.isSome(config)) {
@@ -231,7 +232,7 @@ const handler = (args: { readonly config: Option.Option<string>; readonly probe:
       const failed = rows.filter((row) => !row.ok).length
       if (failed > 0) return yield* new ProbeFailed({ failed, total: rows.length })
     })
-  ).pipe(Effect.provide(Layer.merge(CliHarnessesLive, ProcessRunner.Default)))
+  )
 
 export const checkCommand = Command.make("check", { config: configOption, probe: probeOption }, handler).pipe(
   Command.withDescription("Validate oompa.json and show which agent CLIs are installed (--probe: try each model)")

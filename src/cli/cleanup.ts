@@ -1,7 +1,8 @@
 import { Command } from "@effect/cli"
 import { Path } from "@effect/platform"
 import { Console, Effect, Option } from "effect"
-import { discoverConfig, loadConfig } from "../config/loadConfig.js"
+import { discoverConfig } from "../config/loadConfig.js"
+import { loadSwarmConfig } from "../engine/loadConfig.js"
 import { recoverDeadRuns } from "../engine/recover.js"
 import { describeProblems, findRuns, listRuns } from "../runs/readRuns.js"
 import { Git } from "../services/Git.js"
@@ -13,7 +14,7 @@ const queueDir = (cwd: string) =>
   Effect.gen(function* () {
     const path = yield* Path.Path
     const configPath = Option.getOrUndefined(yield* Effect.option(discoverConfig({ cwd })))
-    return configPath === undefined ? path.resolve(cwd, "tasks") : (yield* loadConfig({ cwd, configPath })).tasksDir
+    return configPath === undefined ? path.resolve(cwd, "tasks") : (yield* loadSwarmConfig({ cwd, configPath })).tasksDir
   })
 
 /**

@@ -4,7 +4,7 @@ import * as os from "node:os"
 import * as path from "node:path"
 import { Command, Options } from "@effect/cli"
 import { Console, Effect, Option } from "effect"
-import { loadConfig } from "../config/loadConfig.js"
+import { loadSwarmConfig } from "../engine/loadConfig.js"
 import { UsageError } from "../domain/errors.js"
 import { runSwarm } from "../engine/swarm.js"
 
@@ -72,7 +72,7 @@ export const demoCommand = Command.make("demo", { dir: dirOption }, ({ dir }) =>
     const root = path.resolve(target)
     yield* createDemoRepo(root)
     yield* Console.log(`oompa demo: ${TASKS.length} tasks, 3 mock workers and a mock reviewer in ${root}\n`)
-    const config = yield* loadConfig({ cwd: root })
+    const config = yield* loadSwarmConfig({ cwd: root })
     const result = yield* runSwarm(config)
     yield* Console.log(`\nThe demo repository is ${root}; its history:\n`)
     yield* Console.log(git(root, "log", "--oneline", "--graph", "-n", "30", "main").trimEnd())

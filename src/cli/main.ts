@@ -10,7 +10,7 @@ import { stopCommand } from "./stop.js"
 import { runCommand, swarmCommand } from "./swarm.js"
 import { tasksCommand } from "./tasks.js"
 import { viewCommand } from "./view.js"
-import { version } from "../version.js"
+import { version } from "../paths.js"
 
 const root = Command.make("oompa").pipe(
   Command.withDescription("Run a swarm of AI coding agents on one git repository."),

@@ -3,7 +3,7 @@ import * as fs from "node:fs"
 import * as path from "node:path"
 import { Args, Command, Options } from "@effect/cli"
 import { Console, Effect, Option } from "effect"
-import { loadConfig } from "../config/loadConfig.js"
+import { loadSwarmConfig } from "../engine/loadConfig.js"
 import { UsageError } from "../domain/errors.js"
 import { randomSwarmId } from "../domain/ids.js"
 import { validateSwarmStart } from "../engine/setup.js"
@@ -36,7 +36,7 @@ const handler = (args: {
     const cwd = process.cwd()
     const configPath = Option.getOrUndefined(Option.orElse(args.config, () => args.configPath))
     // Validate before anything is touched (and before detaching, so errors reach the user).
-    const config = yield* loadConfig({ cwd, configPath })
+    const config = yield* loadSwarmConfig({ cwd, configPath })
     // The checks `oompa check` runs too (git, target branch, tasks_dir, mock scenarios): before --detach writes .oompa/.
     yield* validateSwarmStart(config)
     yield* requireClis(config)

@@ -1,9 +1,10 @@
 import { Args, Command, Options } from "@effect/cli"
 import { Path } from "@effect/platform"
 import { Console, Effect, Either, Logger, LogLevel, Option, Schema } from "effect"
-import { discoverConfig, loadConfig } from "../config/loadConfig.js"
+import { discoverConfig } from "../config/loadConfig.js"
 import { displayPath } from "../config/includes.js"
 import { ConfigError, UsageError } from "../domain/errors.js"
+import { loadSwarmConfig } from "../engine/loadConfig.js"
 import { tasksDirProblem } from "../engine/tasksDir.js"
 import { availableTasks, countsOf, missingDependencies, nextTaskId, oneLine } from "../domain/queue.js"
 import type { QueueListing, QueuedTask } from "../domain/queue.js"
@@ -40,7 +41,7 @@ const openQueue = (config: Option.Option<string>) =>
     const configPath = Option.isSome(config)
       ? config.value
       : Option.getOrUndefined(yield* Effect.option(discoverConfig({ cwd })))
-    const loaded = configPath === undefined ? undefined : yield* loadConfig({ cwd, configPath })
+    const loaded = configPath === undefined ? undefined : yield* loadSwarmConfig({ cwd, configPath })
     const tasksDir = loaded === undefined ? path.resolve(cwd, "tasks") : loaded.tasksDir
     // The same check swarm and check make, so a bad folder is exit 2 with its fix, before anything is written.
     const field = loaded === undefined ? `"tasks_dir" (in an oompa.json given with --config)` : `"tasks_dir"`

@@ -1,5 +1,5 @@
 import { Either, Schema } from "effect"
-import { harnessNames, parseModelString } from "../domain/Model.js"
+import { isModelStringShape } from "../domain/Model.js"
 
 /**
  * The Schema of the oompa.json file itself (SPEC §2), exactly as users write
@@ -8,18 +8,20 @@ import { harnessNames, parseModelString } from "../domain/Model.js"
  * and prompts into an `OompaConfig`. `oompa schema` prints its JSON Schema.
  */
 
-const harnessPattern = new RegExp(`^(${harnessNames.join("|")})(:.+)?$`)
-
-/** `harness:model[:reasoning]`, e.g. `claude:opus`, `codex:gpt-5.3-codex:medium`. */
+/**
+ * `harness:model[:reasoning]`, e.g. `claude:opus`, `codex:gpt-5.3-codex:medium`.
+ * The Schema checks the shape; which harnesses exist is the registry's to say
+ * (an embedder may add its own), so loadConfig checks the name against it.
+ */
 export const ModelString = Schema.String.pipe(
-  Schema.pattern(harnessPattern, {
+  Schema.pattern(/^[a-z][a-z0-9_-]*(:.+)?$/, {
     identifier: "ModelString",
     title: "model",
     description:
-      `"harness:model[:reasoning]": harness one of ${harnessNames.join(", ")}; ` +
+      `"harness:model[:reasoning]": harness one of the registered harnesses (\`oompa check\` lists them); ` +
       `reasoning (optional, last ":" part) one of minimal, low, medium, high, xhigh, max`
   }),
-  Schema.filter((text) => Either.isRight(parseModelString(text)))
+  Schema.filter(isModelStringShape)
 )
 
 /** One prompt file or a list of them (concatenated), relative to oompa.json's folder, then to oompa's bundled files. */
@@ -192,9 +194,12 @@ export const OompaJson = Schema.Struct({
 })
 export type OompaJson = typeof OompaJson.Type
 
-/** What each key expects, in words, for error messages (`expected <this>, got …`). */
+/** What a model string is, in words, naming the registry's harnesses. */
+export const expectedModel = (harnesses: ReadonlyArray<string>): string =>
+  `"harness:model[:reasoning]" (harness one of ${harnesses.join(", ")})`
+
+/** What each key but `model` (expectedModel) expects, in words, for error messages (`expected <this>, got …`). */
 export const expectedByKey: Readonly<Record<string, string>> = {
-  model: `"harness:model[:reasoning]" (harness one of ${harnessNames.join(", ")})`,
   prompt: "a prompt file path or a list of paths",
   max_cycle: describeBound(numberBounds.max_cycle),
   iterations: describeBound(numberBounds.iterations),

@@ -1,15 +1,9 @@
 import { FileSystem, Path } from "@effect/platform"
 import { Effect } from "effect"
 import * as nodePath from "node:path"
-import { fileURLToPath } from "node:url"
 import type { ConfigError } from "../domain/errors.js"
+import { bundledPromptsDir } from "../paths.js"
 import { readPromptFile } from "./includes.js"
-
-/**
- * The folder holding oompa's package.json. This file is `src/config/bundled.ts`
- * under vitest and `dist/config/bundled.js` when built: two levels down either way.
- */
-export const packageRoot: string = nodePath.resolve(nodePath.dirname(fileURLToPath(import.meta.url)), "..", "..")
 
 /** The prompts shipped with oompa. */
 export const bundledPromptNames = ["_task_header.md", "worker.md", "planner.md", "executor.md", "reviewer.md"] as const
@@ -17,7 +11,7 @@ export type BundledPromptName = (typeof bundledPromptNames)[number]
 
 /** Absolute path of a bundled prompt (`config/prompts/<name>` under the package root). */
 export const bundledPromptPath = (name: BundledPromptName | (string & {})): string =>
-  nodePath.join(packageRoot, "config", "prompts", name)
+  nodePath.join(bundledPromptsDir, name)
 
 /** Reads a bundled prompt, includes inlined, tokens not rendered. */
 export const loadBundledPrompt = (

@@ -3,6 +3,7 @@ import { parseModelString } from "../domain/Model.js"
 import {
   aboveBound,
   expectedByKey,
+  expectedModel,
   numberBounds,
   plannerKeys,
   reviewerKeys,
@@ -107,7 +108,7 @@ const keyHomes: ReadonlyArray<{ readonly keys: ReadonlyArray<string>; readonly w
 ]
 
 /** What the value at `path` should be, in words. */
-const expectedAt = (path: JsonPath): string => {
+const expectedAt = (path: JsonPath, harnesses: ReadonlyArray<string>): string => {
   if (path.length === 0) return 'a JSON object such as {"workers": [{"model": "claude:opus"}]}'
   const last = path[path.length - 1]
   const key = lastKey(path)
@@ -116,6 +117,7 @@ const expectedAt = (path: JsonPath): string => {
     if (key === "prompt") return "a prompt file path (a string)"
     if (isReviewerKey(key)) return 'a model string or {"model", "prompt"}'
   }
+  if (key === "model") return expectedModel(harnesses)
   return (key !== undefined ? expectedByKey[key] : undefined) ?? "a valid value"
 }
 
@@ -125,7 +127,7 @@ const isModelPosition = (path: JsonPath): boolean => {
   return key === "model" || (isReviewerKey(key) && (last === key || typeof last === "number"))
 }
 
-const messageFor = (issue: ParseResult.ArrayFormatterIssue, input: unknown): string => {
+const messageFor = (issue: ParseResult.ArrayFormatterIssue, input: unknown, harnesses: ReadonlyArray<string>): string => {
   const path = issue.path
   switch (issue._tag) {
     case "Unexpected": {
@@ -139,17 +141,17 @@ const messageFor = (issue: ParseResult.ArrayFormatterIssue, input: unknown): str
         : `unknown key (allowed here: ${allowed.join(", ")})`
     }
     case "Missing":
-      return `required key is missing: expected ${expectedAt(path)}`
+      return `required key is missing: expected ${expectedAt(path, harnesses)}`
     default: {
       const actual = valueAt(input, path)
       const key = lastKey(path)
       if (isModelPosition(path) && typeof actual === "string") {
-        const parsed = parseModelString(actual)
+        const parsed = parseModelString(actual, harnesses)
         if (Either.isLeft(parsed)) return parsed.left
       }
       const bound = key !== undefined && Object.hasOwn(numberBounds, key) ? numberBounds[key as keyof typeof numberBounds] : undefined
       if (bound !== undefined && typeof actual === "number" && actual > bound.max) return aboveBound(bound, actual)
-      return `expected ${expectedAt(path)}, got ${show(actual)}`
+      return `expected ${expectedAt(path, harnesses)}, got ${show(actual)}`
     }
   }
 }
@@ -158,20 +160,86 @@ const isPrefix = (prefix: JsonPath, path: JsonPath): boolean =>
   prefix.length < path.length && prefix.every((segment, i) => segment === path[i])
 
 /**
+ * Every model string of an oompa.json that decoded as far as its shape
+ * (workers and their reviewers, the global reviewers, the planner), with its path.
+ */
+const modelStringsOf = (input: unknown): ReadonlyArray<{ readonly path: JsonPath; readonly text: string }> => {
+  const out: Array<{ path: JsonPath; text: string }> = []
+  const add = (path: JsonPath, value: unknown) => {
+    if (typeof value === "string") out.push({ path, text: value })
+  }
+  const reviewersOf = (owner: unknown, prefix: JsonPath) => {
+    for (const key of reviewerKeys) {
+      const value = valueAt(owner, [key])
+      const entries: ReadonlyArray<[JsonPath, unknown]> = Array.isArray(value)
+        ? value.map((entry, i): [JsonPath, unknown] => [[...prefix, key, i], entry])
+        : value === undefined ? [] : [[[...prefix, key], value]]
+      for (const [at, entry] of entries) add(typeof entry === "string" ? at : [...at, "model"], typeof entry === "string" ? entry : valueAt(entry, ["model"]))
+    }
+  }
+  const workers = valueAt(input, ["workers"])
+  if (Array.isArray(workers)) {
+    workers.forEach((worker, i) => {
+      add(["workers", i, "model"], valueAt(worker, ["model"]))
+      reviewersOf(worker, ["workers", i])
+    })
+  }
+  reviewersOf(input, [])
+  add(["planner", "model"], valueAt(input, ["planner", "model"]))
+  return out
+}
+
+/**
+ * Where `a` stands against `b` in the file: keys in the order written (JSON
+ * objects keep it), list entries by index; a key the file lacks (a missing
+ * required key) after those it has.
+ */
+const compareInDocument = (input: unknown, a: JsonPath, b: JsonPath): number => {
+  let current = input
+  for (let i = 0; i < Math.min(a.length, b.length); i++) {
+    const [x, y] = [a[i]!, b[i]!]
+    if (x !== y) {
+      if (typeof x === "number" && typeof y === "number") return x - y
+      const keys = typeof current === "object" && current !== null ? Object.keys(current) : []
+      const rank = (key: PropertyKey) => (typeof key === "string" && keys.includes(key) ? keys.indexOf(key) : keys.length)
+      return rank(x) - rank(y)
+    }
+    current = valueAt(current, [x])
+  }
+  return a.length - b.length
+}
+
+/**
  * One issue per JSON path, in document order, most specific first: when a
  * union reports both "not a string" at `reviewer` and "unknown key" at
- * `reviewer.foo`, only the latter is kept.
+ * `reviewer.foo`, only the latter is kept. Model strings of a good shape whose
+ * harness is not one of `harnesses` are issues too, in their place in the file.
  */
-export const configIssues = (error: ParseResult.ParseError, input: unknown): ReadonlyArray<ConfigIssue> => {
-  const raw = ParseResult.ArrayFormatter.formatErrorSync(error)
+export const configIssues = (
+  error: ParseResult.ParseError | undefined,
+  input: unknown,
+  harnesses: ReadonlyArray<string>
+): ReadonlyArray<ConfigIssue> => {
+  const raw = error === undefined ? [] : ParseResult.ArrayFormatter.formatErrorSync(error)
   const kept = raw.filter((issue) => !raw.some((other) => isPrefix(issue.path, other.path)))
+  const issues: Array<{ readonly path: JsonPath; readonly message: string }> = kept.map((issue) => ({
+    path: issue.path,
+    message: messageFor(issue, input, harnesses)
+  }))
+  for (const model of modelStringsOf(input)) {
+    const parsed = parseModelString(model.text, harnesses)
+    if (Either.isRight(parsed) || issues.some((issue) => formatJsonPath(issue.path) === formatJsonPath(model.path))) continue
+    // Before the first decode issue that comes after it in the file, so the first issue stays the first in the file.
+    const at = issues.findIndex((issue) => compareInDocument(input, model.path, issue.path) < 0)
+    issues.splice(at === -1 ? issues.length : at, 0, { path: model.path, message: parsed.left })
+  }
   const seen = new Set<string>()
   const out: Array<ConfigIssue> = []
-  for (const issue of kept) {
+  for (const issue of issues) {
     const path = formatJsonPath(issue.path)
     if (seen.has(path)) continue
     seen.add(path)
-    out.push({ path, message: messageFor(issue, input) })
+    out.push({ path, message: issue.message })
   }
   return out
 }

@@ -32,13 +32,18 @@ export interface LoadConfigOptions {
   readonly cwd: string
   /** An explicit config file (`--config` or the positional path), relative to cwd. */
   readonly configPath?: string | undefined
+  /**
+   * The harness names model strings may use: the registry's (`Harnesses.names`;
+   * `builtinHarnessNames` without an embedder's additions).
+   */
+  readonly harnesses: ReadonlyArray<string>
 }
 
 const decodeOompaJson = Schema.decodeUnknownEither(OompaJson, { onExcessProperty: "error", errors: "all" })
 
 /** Finds the config file: `configPath`, then `./oompa.json`, then `./oompa/oompa.json`. */
 export const discoverConfig = (
-  options: LoadConfigOptions
+  options: Pick<LoadConfigOptions, "cwd" | "configPath">
 ): Effect.Effect<string, ConfigError, FileSystem.FileSystem | Path.Path> =>
   Effect.gen(function* () {
     const fs = yield* FileSystem.FileSystem
@@ -157,8 +162,9 @@ export const loadConfig = (
       })
     }
     const decoded = decodeOompaJson(parsed.right)
-    if (Either.isLeft(decoded)) {
-      const [first, ...rest] = configIssues(decoded.left, parsed.right)
+    const issues = configIssues(Either.isLeft(decoded) ? decoded.left : undefined, parsed.right, options.harnesses)
+    if (Either.isLeft(decoded) || issues.length > 0) {
+      const [first, ...rest] = issues
       const more = rest.map((issue) => `\n${file}: ${issue.path}: ${issue.message}`).join("")
       return yield* fail(first?.path ?? "", (first?.message ?? "invalid configuration") + more)
     }
@@ -167,7 +173,7 @@ export const loadConfig = (
     const context: PromptContext = { configDir: path.dirname(configPath), configDisplay: file, displayRoot: cwd }
 
     const model = (text: string, jsonPath: string): Effect.Effect<ModelSpec, ConfigError> =>
-      Either.match(parseModelString(text), {
+      Either.match(parseModelString(text, options.harnesses), {
         onLeft: (message) => Effect.fail(fail(jsonPath, message)),
         onRight: Effect.succeed
       })

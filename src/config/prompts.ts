@@ -2,7 +2,8 @@ import { FileSystem, Path } from "@effect/platform"
 import { Effect } from "effect"
 import { ConfigError } from "../domain/errors.js"
 import type { PromptSource } from "./OompaConfig.js"
-import { bundledPromptPath, packageRoot, type BundledPromptName } from "./bundled.js"
+import { packageRoot } from "../paths.js"
+import { bundledPromptPath, type BundledPromptName } from "./bundled.js"
 import { readPromptFile } from "./includes.js"
 
 /**

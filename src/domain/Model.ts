@@ -1,9 +1,14 @@
 import { Either, Schema } from "effect"
 
-/** The agent CLI kinds oompa can drive (SPEC §9). */
-export const HarnessName = Schema.Literal("claude", "codex", "opencode", "gemini", "mock")
+/**
+ * The harness part of a model string: a lower-case name. Which names exist is
+ * not the domain's to say: they are the rows of the harness registry
+ * (src/harness/registry.ts), which an embedder may extend with its own, so
+ * parsing takes the registry's names as an argument.
+ */
+const harnessNameShape = /^[a-z][a-z0-9_-]*$/
+export const HarnessName = Schema.String.pipe(Schema.pattern(harnessNameShape))
 export type HarnessName = typeof HarnessName.Type
-export const harnessNames: ReadonlyArray<HarnessName> = HarnessName.literals
 
 export const Reasoning = Schema.Literal("minimal", "low", "medium", "high", "xhigh", "max")
 export type Reasoning = typeof Reasoning.Type
@@ -17,20 +22,25 @@ export const ModelSpec = Schema.Struct({
 export type ModelSpec = typeof ModelSpec.Type
 
 const isReasoning = Schema.is(Reasoning)
-const isHarness = Schema.is(HarnessName)
+
+const harnessPartOf = (text: string): string => {
+  const colon = text.indexOf(":")
+  return colon === -1 ? text : text.slice(0, colon)
+}
 
 /**
- * Parses `harness:model[:reasoning]`. Reasoning is taken only from the last
- * `:` part, so model ids that themselves contain `:` survive intact.
- * A bare harness name (`"mock"`) is accepted: the CLI's default model is used.
+ * Parses `harness:model[:reasoning]`, the harness one of `harnesses` (the
+ * registry's names). Reasoning is taken only from the last `:` part, so model
+ * ids that themselves contain `:` survive intact. A bare harness name
+ * (`"mock"`) is accepted: the CLI's default model is used.
  */
-export const parseModelString = (input: string): Either.Either<ModelSpec, string> => {
+export const parseModelString = (input: string, harnesses: ReadonlyArray<string>): Either.Either<ModelSpec, string> => {
   const text = input.trim()
   const colon = text.indexOf(":")
-  const harness = colon === -1 ? text : text.slice(0, colon)
-  if (!isHarness(harness)) {
+  const harness = harnessPartOf(text)
+  if (!harnessNameShape.test(harness) || !harnesses.includes(harness)) {
     return Either.left(
-      `expected "harness:model[:reasoning]" with harness one of ${harnessNames.join(", ")}, got ${JSON.stringify(input)}`
+      `expected "harness:model[:reasoning]" with harness one of ${harnesses.join(", ")}, got ${JSON.stringify(input)}`
     )
   }
   if (colon === -1) return Either.right({ harness })
@@ -49,6 +59,14 @@ export const parseModelString = (input: string): Either.Either<ModelSpec, string
   }
   return Either.right(reasoning === undefined ? { harness, model: rest } : { harness, model: rest, reasoning })
 }
+
+/**
+ * The shape of a model string whatever harnesses exist: what oompa.json's
+ * Schema checks. Whether its harness is registered is checked where the
+ * registry is known (loadConfig's `harnesses`).
+ */
+export const isModelStringShape = (input: string): boolean =>
+  Either.isRight(parseModelString(input, [harnessPartOf(input.trim())]))
 
 export const formatModel = (spec: ModelSpec): string =>
   [spec.harness, spec.model, spec.reasoning].filter((part) => part !== undefined).join(":")

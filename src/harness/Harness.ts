@@ -67,17 +67,44 @@ export class HarnessError extends Schema.TaggedError<HarnessError>()("HarnessErr
   message: Schema.String
 }) {}
 
-/** One agent CLI adapter. */
+/**
+ * One harness: what runs an agent turn. The four agent CLIs and the mock are
+ * built in (src/harness/registry.ts); an embedder may add its own, an Effect
+ * that need not start a process at all.
+ */
 export interface Harness {
   readonly name: HarnessName
   readonly runTurn: (request: TurnRequest) => Effect.Effect<TurnResult, HarnessError>
 }
 
 /**
- * All adapters, looked up by the harness part of a model string.
- * Engine code depends on this tag only; tests provide scripted harnesses.
+ * Every harness of the run, looked up by the harness part of a model string,
+ * and their names (what model strings in oompa.json may use). Engine code
+ * depends on this tag only; tests provide scripted harnesses.
  */
 export class Harnesses extends Context.Tag("oompa/Harnesses")<
   Harnesses,
-  { readonly get: (name: HarnessName) => Harness }
+  {
+    readonly names: ReadonlyArray<HarnessName>
+    readonly get: (name: HarnessName) => Harness
+  }
 >() {}
+
+/**
+ * The registry service over built harnesses. A name it does not hold (a
+ * config decoded elsewhere than loadConfig) fails that turn with a HarnessError
+ * rather than crashing the swarm.
+ */
+export const harnessesOf = (all: Readonly<Record<HarnessName, Harness>>): Harnesses["Type"] => {
+  const names = Object.keys(all)
+  return Harnesses.of({
+    names,
+    get: (name) =>
+      Object.hasOwn(all, name)
+        ? all[name]!
+        : {
+            name,
+            runTurn: () => Effect.fail(new HarnessError({ harness: name, message: `no harness named ${name} (registered: ${names.join(", ")})` }))
+          }
+  })
+}

@@ -47,7 +47,7 @@ export interface Decoded {
 }
 
 export interface CliSpec {
-  readonly name: Exclude<HarnessName, "mock">
+  readonly name: HarnessName
   /** The executable's name on PATH. */
   readonly binary: string
   /** The env var that overrides the executable (a path, or a name looked up on PATH). */

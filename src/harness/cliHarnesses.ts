@@ -1,44 +1,28 @@
 /**
- * The four real agent CLI adapters, built once with their dependencies.
- * The engine's registry (harness/registry) combines these with the mock harness
- * behind the `Harnesses` tag.
+ * The four built-in agent CLI harnesses alone, behind their own tag, for the
+ * tests that drive each CLI adapter directly. Their names and specs are rows
+ * of the one registry table (registry.ts); the engine uses `Harnesses`.
  */
 import { Context, Effect, Layer } from "effect"
-import { FileSystem } from "@effect/platform"
-import { ProcessRunner } from "../services/ProcessRunner.js"
-import { claudeSpec } from "./claude.js"
-import { type CliSpec, makeCliHarness } from "./cliAdapter.js"
-import { codexSpec } from "./codex.js"
-import { geminiSpec } from "./gemini.js"
+import type { FileSystem } from "@effect/platform"
+import type { ProcessRunner } from "../services/ProcessRunner.js"
+import { makeCliHarness } from "./cliAdapter.js"
 import type { Harness } from "./Harness.js"
-import { opencodeSpec } from "./opencode.js"
+import { cliSpecs, type CliHarnessName } from "./registry.js"
 
-export type CliHarnessName = CliSpec["name"]
-
-/** The specs, in the order `oompa check` lists them. */
-export const cliSpecs: Readonly<Record<CliHarnessName, CliSpec>> = {
-  claude: claudeSpec,
-  codex: codexSpec,
-  opencode: opencodeSpec,
-  gemini: geminiSpec
-}
-
-export const isCliHarness = (name: string): name is CliHarnessName => Object.hasOwn(cliSpecs, name)
+export { cliSpecs, isCliHarness, type CliHarnessName } from "./registry.js"
 
 export class CliHarnesses extends Context.Tag("oompa/CliHarnesses")<
   CliHarnesses,
   Readonly<Record<CliHarnessName, Harness>>
 >() {}
 
-/** Requires FileSystem (to read the logs); ProcessRunner is provided. */
-export const CliHarnessesLive: Layer.Layer<CliHarnesses, never, FileSystem.FileSystem> = Layer.effect(
+/** Requires FileSystem (to read the logs) and ProcessRunner (to run the CLIs), provided by the caller. */
+export const CliHarnessesLive: Layer.Layer<CliHarnesses, never, FileSystem.FileSystem | ProcessRunner> = Layer.effect(
   CliHarnesses,
   Effect.gen(function* () {
-    return {
-      claude: yield* makeCliHarness(claudeSpec),
-      codex: yield* makeCliHarness(codexSpec),
-      opencode: yield* makeCliHarness(opencodeSpec),
-      gemini: yield* makeCliHarness(geminiSpec)
-    }
+    const built: Partial<Record<CliHarnessName, Harness>> = {}
+    for (const [name, spec] of Object.entries(cliSpecs)) built[name as CliHarnessName] = yield* makeCliHarness(spec)
+    return built as Record<CliHarnessName, Harness>
   })
-).pipe(Layer.provide(ProcessRunner.Default))
+)

@@ -2,7 +2,7 @@ import * as path from "node:path"
 import * as fs from "node:fs"
 import * as readline from "node:readline"
 import { Clock, Effect, Either, Option, Schema } from "effect"
-import { packageRoot } from "../config/bundled.js"
+import { mockAgentScript } from "../paths.js"
 import { ProcessRunner } from "../services/ProcessRunner.js"
 import { runMockTurn } from "./mock/agent.js"
 import { readScenario, scenarioPathOf } from "./mock/scenarioFile.js"
@@ -106,7 +106,7 @@ export const makeProcessMockHarness = (options: { readonly baseDir: string; read
           const valid = readScenario(scenario)
           if (Either.isLeft(valid)) return yield* new HarnessError({ harness: "mock", message: valid.left })
           const args = [
-            path.join(packageRoot, "dist", "mock-agent.js"),
+            mockAgentScript,
             ...(request.session._tag === "Resume"
               ? ["--resume", request.session.id]
               : request.session.id !== undefined

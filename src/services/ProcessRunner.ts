@@ -20,7 +20,7 @@
 import { spawn, type ChildProcess } from "node:child_process"
 import * as fs from "node:fs"
 import * as path from "node:path"
-import { Clock, Deferred, Duration, Effect, Exit, Option, Schema } from "effect"
+import { Clock, Context, Deferred, Duration, Effect, Exit, Layer, Option, Schema } from "effect"
 import { randomUuid } from "../domain/ids.js"
 import { TURN_MARKER_ENV } from "../domain/turnMarker.js"
 import { registerChildGroup, unregisterChildGroup } from "./childGroups.js"
@@ -145,51 +145,62 @@ const spawnLeader = (
     })
   })
 
-export class ProcessRunner extends Effect.Service<ProcessRunner>()("oompa/ProcessRunner", {
-  succeed: {
-    run: Effect.fn("ProcessRunner.run")(function* (options: RunOptions) {
-      const killGrace = options.killGrace ?? Duration.seconds(5)
-      const marker = options.marker ?? `unowned/${yield* randomUuid}`
-      if (!fs.existsSync(options.cwd)) {
-        return yield* new ProcessError({ command: options.command, message: `working directory ${options.cwd} does not exist` })
-      }
-      return yield* Effect.scoped(
-        Effect.gen(function* () {
-          const stdoutFd = yield* openLog(options.stdoutPath, options.command, undefined)
-          const stderrFd = yield* openLog(options.stderrPath, options.command, options.stderrHeader)
-          const exited = yield* Deferred.make<LeaderExit>()
-          const started = yield* Clock.currentTimeMillis
-          // Release: whatever ended the scope (exit, timeout, interruption), no group
-          // member and no process carrying the marker survives.
-          const child = yield* Effect.acquireRelease(spawnLeader(options, marker, stdoutFd, stderrFd, exited), (child) =>
-            terminateTurn(child.pid, marker, killGrace).pipe(Effect.ensuring(Effect.sync(() => unregisterChildGroup(child.pid))))
-          )
-          const first = yield* Deferred.await(exited).pipe(Effect.timeoutOption(options.timeout))
-          let timedOut = false
-          let leader: LeaderExit
-          if (Option.isSome(first)) {
-            leader = first.value
-          } else {
-            timedOut = true
-            yield* Effect.logWarning(
-              `${options.command} (pid ${child.pid}) timed out after ${humanDuration(options.timeout)}: ending its processes`
-            )
-            yield* terminateTurn(child.pid, marker, killGrace)
-            leader = yield* Deferred.await(exited).pipe(
-              Effect.timeoutOption(Duration.seconds(5)),
-              Effect.map(Option.getOrElse((): LeaderExit => ({ exitCode: null, signal: "SIGKILL" })))
-            )
-          }
-          const finished = yield* Clock.currentTimeMillis
-          return {
-            exitCode: leader.exitCode,
-            signal: leader.signal,
-            timedOut,
-            durationMs: finished - started,
-            pid: child.pid
-          } satisfies RunResult
-        })
-      )
-    })
+/** Runs one agent process to its end; see the top of this file for what "end" guarantees. */
+export interface ProcessRunnerService {
+  readonly run: (options: RunOptions) => Effect.Effect<RunResult, ProcessError>
+}
+
+/**
+ * A Context.Tag with a hand-written interface and a live layer, the style of
+ * every oompa service (Git, MergeLock, TaskQueue, Harnesses): one style, and
+ * the one that ports to Effect 4 with the least change.
+ */
+export class ProcessRunner extends Context.Tag("oompa/ProcessRunner")<ProcessRunner, ProcessRunnerService>() {}
+
+const run = Effect.fn("ProcessRunner.run")(function* (options: RunOptions) {
+  const killGrace = options.killGrace ?? Duration.seconds(5)
+  const marker = options.marker ?? `unowned/${yield* randomUuid}`
+  if (!fs.existsSync(options.cwd)) {
+    return yield* new ProcessError({ command: options.command, message: `working directory ${options.cwd} does not exist` })
   }
-}) {}
+  return yield* Effect.scoped(
+    Effect.gen(function* () {
+      const stdoutFd = yield* openLog(options.stdoutPath, options.command, undefined)
+      const stderrFd = yield* openLog(options.stderrPath, options.command, options.stderrHeader)
+      const exited = yield* Deferred.make<LeaderExit>()
+      const started = yield* Clock.currentTimeMillis
+      // Release: whatever ended the scope (exit, timeout, interruption), no group
+      // member and no process carrying the marker survives.
+      const child = yield* Effect.acquireRelease(spawnLeader(options, marker, stdoutFd, stderrFd, exited), (child) =>
+        terminateTurn(child.pid, marker, killGrace).pipe(Effect.ensuring(Effect.sync(() => unregisterChildGroup(child.pid))))
+      )
+      const first = yield* Deferred.await(exited).pipe(Effect.timeoutOption(options.timeout))
+      let timedOut = false
+      let leader: LeaderExit
+      if (Option.isSome(first)) {
+        leader = first.value
+      } else {
+        timedOut = true
+        yield* Effect.logWarning(
+          `${options.command} (pid ${child.pid}) timed out after ${humanDuration(options.timeout)}: ending its processes`
+        )
+        yield* terminateTurn(child.pid, marker, killGrace)
+        leader = yield* Deferred.await(exited).pipe(
+          Effect.timeoutOption(Duration.seconds(5)),
+          Effect.map(Option.getOrElse((): LeaderExit => ({ exitCode: null, signal: "SIGKILL" })))
+        )
+      }
+      const finished = yield* Clock.currentTimeMillis
+      return {
+        exitCode: leader.exitCode,
+        signal: leader.signal,
+        timedOut,
+        durationMs: finished - started,
+        pid: child.pid
+      } satisfies RunResult
+    })
+  )
+})
+
+/** The live runner: node:child_process, its own process groups, the turn marker. */
+export const ProcessRunnerLive: Layer.Layer<ProcessRunner> = Layer.succeed(ProcessRunner, ProcessRunner.of({ run }))

@@ -12,7 +12,7 @@ import * as path from "node:path"
 import { cliSpecs } from "../../src/harness/cliHarnesses.js"
 import { makeCliHarness } from "../../src/harness/cliAdapter.js"
 import type { TurnRequest } from "../../src/harness/Harness.js"
-import { ProcessRunner } from "../../src/services/ProcessRunner.js"
+import { ProcessRunnerLive } from "../../src/services/ProcessRunner.js"
 import * as FakeModelServer from "../fake-model-server/server.js"
 import { binOf, CLIS, cliEnv, git, initRepo, MODEL, repoRoot, requireSetup, tempDir } from "./support.js"
 
@@ -26,7 +26,7 @@ const script = (cli: string): FakeModelServer.Script => ({
   ]
 })
 
-const layer = Layer.mergeAll(ProcessRunner.Default, NodeContext.layer)
+const layer = Layer.mergeAll(ProcessRunnerLive, NodeContext.layer)
 
 describe("adapters (src/harness) against the real CLIs", () => {
   beforeAll(() => requireSetup())

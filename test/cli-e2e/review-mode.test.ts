@@ -13,11 +13,11 @@ import * as path from "node:path"
 import { makeCliHarness } from "../../src/harness/cliAdapter.js"
 import { cliSpecs } from "../../src/harness/cliHarnesses.js"
 import type { TurnRequest } from "../../src/harness/Harness.js"
-import { ProcessRunner } from "../../src/services/ProcessRunner.js"
+import { ProcessRunnerLive } from "../../src/services/ProcessRunner.js"
 import * as FakeModelServer from "../fake-model-server/server.js"
 import { binOf, CLIS, cliEnv, clisInstalled, initRepo, MODEL, tempDir } from "./support.js"
 
-const layer = Layer.mergeAll(ProcessRunner.Default, NodeContext.layer)
+const layer = Layer.mergeAll(ProcessRunnerLive, NodeContext.layer)
 
 /** In review mode: claude (plan mode) and codex (read-only sandbox) offer a shell that cannot write; gemini (plan) and opencode (bash denied) offer none. */
 const shellOffered = { claude: true, codex: true, opencode: false, gemini: false } as const

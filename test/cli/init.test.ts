@@ -8,6 +8,7 @@ import { bundledPromptPath } from "../../src/config/bundled.js"
 import { loadConfig } from "../../src/config/loadConfig.js"
 import { makeProject, snapshot } from "../config/support.js"
 import { ensureBuilt, runCliEffect } from "../support/runCli.js"
+import { builtinHarnessNames } from "../../src/harness/registry.js"
 
 beforeAll(() => ensureBuilt(), 300_000)
 
@@ -50,7 +51,7 @@ layer(NodeContext.layer)("oompa init (the built binary)", (it) => {
       expect(exclude.split("\n")).toContain(".oompa/")
 
       // The written config loads, and uses the copies, not the bundled files.
-      const config = yield* loadConfig({ cwd: dir })
+      const config = yield* loadConfig({ cwd: dir, harnesses: builtinHarnessNames })
       expect(config.workers.map((w) => w.id)).toEqual(["w0", "w1"])
       expect(config.workers[0]?.prompt.files).toEqual([path.join(dir, "oompa/prompts/worker.md")])
       expect(config.reviewers[0]?.prompt.files).toEqual([path.join(dir, "oompa/prompts/reviewer.md")])

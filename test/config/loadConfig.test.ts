@@ -2,15 +2,17 @@ import { Path } from "@effect/platform"
 import { NodeContext } from "@effect/platform-node"
 import { describe, expect, layer } from "@effect/vitest"
 import { Duration, Effect } from "effect"
-import { bundledPromptPath, packageRoot } from "../../src/config/bundled.js"
+import { bundledPromptPath } from "../../src/config/bundled.js"
+import { packageRoot } from "../../src/paths.js"
 import { loadConfig } from "../../src/config/loadConfig.js"
 import type { OompaConfig, WorkerSpec } from "../../src/config/OompaConfig.js"
 import { expectConfigError, makeProject } from "./support.js"
+import { builtinHarnessNames } from "../../src/harness/registry.js"
 
 const load = (files: Readonly<Record<string, string | object>>, configPath?: string) =>
   Effect.gen(function* () {
     const dir = yield* makeProject(files)
-    const config = yield* loadConfig({ cwd: dir, configPath })
+    const config = yield* loadConfig({ cwd: dir, configPath, harnesses: builtinHarnessNames })
     return { dir, config }
   })
 

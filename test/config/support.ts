@@ -2,6 +2,7 @@ import { FileSystem, Path } from "@effect/platform"
 import { Effect, Either } from "effect"
 import type { ConfigError } from "../../src/domain/errors.js"
 import { loadConfig } from "../../src/config/loadConfig.js"
+import { builtinHarnessNames } from "../../src/harness/registry.js"
 
 /** A temp folder (removed with the scope) holding `files` (path → contents). */
 export const makeProject = (files: Readonly<Record<string, string | object>>) =>
@@ -39,7 +40,7 @@ export const snapshot = (dir: string) =>
 export const expectConfigError = (dir: string, configPath?: string) =>
   Effect.gen(function* () {
     const before = yield* snapshot(dir)
-    const result = yield* Effect.either(loadConfig({ cwd: dir, configPath }))
+    const result = yield* Effect.either(loadConfig({ cwd: dir, configPath, harnesses: builtinHarnessNames }))
     const after = yield* snapshot(dir)
     if (JSON.stringify(before) !== JSON.stringify(after)) {
       return yield* Effect.dieMessage("loadConfig changed files on disk")

@@ -14,9 +14,10 @@ import { runSwarm } from "../../src/engine/swarm.js"
 import { Harnesses } from "../../src/harness/Harness.js"
 import { GitLive } from "../../src/services/Git.js"
 import { MergeLock, MergeLockLive } from "../../src/services/MergeLock.js"
-import { ProcessRunner } from "../../src/services/ProcessRunner.js"
+import { ProcessRunnerLive } from "../../src/services/ProcessRunner.js"
 import { makeGitRepo, type GitRepo } from "../support/gitRepo.js"
 import { engineTestLayer, expectMergedNothing, inProcessMock, makeTasks, readTasks, setupProject, validateRunFiles } from "../support/swarmProject.js"
+import { builtinHarnessNames } from "../../src/harness/registry.js"
 
 const quiet = () => Effect.void
 
@@ -75,8 +76,8 @@ const layerWithLockHook = (repo: GitRepo, beforeLanding: (attempt: number) => Ef
   return Layer.mergeAll(
     GitLive,
     hooked,
-    ProcessRunner.Default,
-    Layer.succeed(Harnesses, { get: () => mock })
+    ProcessRunnerLive,
+    Layer.succeed(Harnesses, { names: builtinHarnessNames, get: () => mock })
   ).pipe(Layer.provideMerge(NodeContext.layer))
 }
 

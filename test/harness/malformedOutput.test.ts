@@ -12,6 +12,7 @@ import * as os from "node:os"
 import * as path from "node:path"
 import { fileURLToPath } from "node:url"
 import { ConfigProvider, Duration, Effect, Exit, Fiber, Layer } from "effect"
+import { ProcessRunnerLive } from "../../src/services/ProcessRunner.js"
 import { CliHarnesses, CliHarnessesLive, type CliHarnessName } from "../../src/harness/cliHarnesses.js"
 import type { TurnRequest, TurnResult } from "../../src/harness/Harness.js"
 import * as claude from "../../src/harness/claude.js"
@@ -20,7 +21,7 @@ import * as gemini from "../../src/harness/gemini.js"
 import * as opencode from "../../src/harness/opencode.js"
 
 const emitter = path.resolve(path.dirname(fileURLToPath(import.meta.url)), "..", "fixtures", "fake-clis", "emit-file.mjs")
-const TestLayer = CliHarnessesLive.pipe(Layer.provide(NodeFileSystem.layer))
+const TestLayer = CliHarnessesLive.pipe(Layer.provide(Layer.merge(NodeFileSystem.layer, ProcessRunnerLive)))
 const harnessNames = ["claude", "codex", "opencode", "gemini"] as const
 
 const decoders: Record<CliHarnessName, (logPath: string) => Effect.Effect<{ readonly text: string }, unknown, never>> = {

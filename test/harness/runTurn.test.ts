@@ -7,12 +7,12 @@ import { fileURLToPath } from "node:url"
 import { ConfigProvider, Duration, Effect, Exit, Fiber, Layer, Option } from "effect"
 import { CliHarnesses, CliHarnessesLive, type CliHarnessName } from "../../src/harness/cliHarnesses.js"
 import type { SessionRequest, TurnRequest } from "../../src/harness/Harness.js"
-import { liveGroupMembers } from "../../src/services/ProcessRunner.js"
+import { liveGroupMembers, ProcessRunnerLive } from "../../src/services/ProcessRunner.js"
 
 const fixtures = path.resolve(path.dirname(fileURLToPath(import.meta.url)), "..", "fixtures", "fake-clis")
 const fakeAgent = path.join(fixtures, "fake-agent.mjs")
 
-const TestLayer = CliHarnessesLive.pipe(Layer.provide(NodeFileSystem.layer))
+const TestLayer = CliHarnessesLive.pipe(Layer.provide(Layer.merge(NodeFileSystem.layer, ProcessRunnerLive)))
 
 const binEnv: Record<CliHarnessName, string> = {
   claude: "OOMPA_CLAUDE_BIN",

@@ -5,7 +5,7 @@ import * as path from "node:path"
 import { fileURLToPath } from "node:url"
 import { Clock, Duration, Effect, Exit, Fiber } from "effect"
 import { liveChildGroups } from "../../src/services/childGroups.js"
-import { liveGroupMembers, ProcessRunner } from "../../src/services/ProcessRunner.js"
+import { liveGroupMembers, ProcessRunner, ProcessRunnerLive } from "../../src/services/ProcessRunner.js"
 
 const fixtures = path.resolve(path.dirname(fileURLToPath(import.meta.url)), "..", "fixtures", "fake-clis")
 const node = process.execPath
@@ -73,7 +73,7 @@ describe("ProcessRunner", () => {
       })
       expect(fs.readFileSync(stderrPath, "utf8")).toBe("# oompa: a note\nsome stderr\n")
       expect(liveChildGroups()).not.toContain(result.pid)
-    }).pipe(Effect.provide(ProcessRunner.Default))
+    }).pipe(Effect.provide(ProcessRunnerLive))
   )
 
   it.scoped("without stdin the child sees a closed stdin and exits 0", () =>
@@ -90,7 +90,7 @@ describe("ProcessRunner", () => {
       })
       expect(result.exitCode).toBe(0)
       expect(JSON.parse(fs.readFileSync(path.join(dir, "o.log"), "utf8")).stdin).toBe("")
-    }).pipe(Effect.provide(ProcessRunner.Default))
+    }).pipe(Effect.provide(ProcessRunnerLive))
   )
 
   it.scoped("a missing executable is a ProcessError", () =>
@@ -109,7 +109,7 @@ describe("ProcessRunner", () => {
         .pipe(Effect.exit)
       expect(Exit.isFailure(exit)).toBe(true)
       if (Exit.isFailure(exit)) expect(String(exit.cause)).toContain("ENOENT")
-    }).pipe(Effect.provide(ProcessRunner.Default))
+    }).pipe(Effect.provide(ProcessRunnerLive))
   )
 
   it.live(
@@ -141,7 +141,7 @@ describe("ProcessRunner", () => {
           expect(result.exitCode).toBe(0)
           expect(fs.statSync(stdoutPath).size).toBe(200 * 1024 * 1024)
           expect(peak - before).toBeLessThan(100 * 1024 * 1024)
-        }).pipe(Effect.provide(ProcessRunner.Default))
+        }).pipe(Effect.provide(ProcessRunnerLive))
       ),
     120_000
   )
@@ -171,7 +171,7 @@ describe("ProcessRunner", () => {
         expect(liveGroupMembers(result.pid)).toEqual([])
         expect(liveChildGroups()).not.toContain(result.pid)
         expect(fs.readFileSync(path.join(dir, "o.log"), "utf8")).toBe("ready\n")
-      }).pipe(Effect.provide(ProcessRunner.Default))
+      }).pipe(Effect.provide(ProcessRunnerLive))
     )
   )
 
@@ -202,7 +202,7 @@ describe("ProcessRunner", () => {
         expect(isDead(pids.grandchild)).toBe(true)
         expect(liveGroupMembers(pids.leader)).toEqual([])
         expect(liveChildGroups()).not.toContain(pids.leader)
-      }).pipe(Effect.provide(ProcessRunner.Default))
+      }).pipe(Effect.provide(ProcessRunnerLive))
     )
   )
 
@@ -227,7 +227,7 @@ describe("ProcessRunner", () => {
         expect(result.timedOut).toBe(false)
         expect(isDead(pids.grandchild)).toBe(true)
         expect(liveGroupMembers(result.pid)).toEqual([])
-      }).pipe(Effect.provide(ProcessRunner.Default))
+      }).pipe(Effect.provide(ProcessRunnerLive))
     )
   )
 })

@@ -12,7 +12,7 @@ import * as path from "node:path"
 import { fileURLToPath } from "node:url"
 import { Clock, Duration, Effect, Exit, Fiber } from "effect"
 import { killAllChildGroups, liveChildGroups } from "../../src/services/childGroups.js"
-import { ProcessRunner, type RunOptions } from "../../src/services/ProcessRunner.js"
+import { ProcessRunner, ProcessRunnerLive, type RunOptions } from "../../src/services/ProcessRunner.js"
 import {
   markerOfProcess,
   processAlive,
@@ -105,7 +105,7 @@ describe("turn marker kill (real processes)", () => {
         expect(sleeps.filter(processAlive)).toEqual([])
         expect(marked(marker)).toEqual([])
         expect(liveChildGroups()).not.toContain(result.pid)
-      }).pipe(Effect.provide(ProcessRunner.Default))
+      }).pipe(Effect.provide(ProcessRunnerLive))
     )
   )
 
@@ -128,7 +128,7 @@ describe("turn marker kill (real processes)", () => {
         }
         expect(sleeps.filter(processAlive)).toEqual([])
         expect(marked(marker)).toEqual([])
-      }).pipe(Effect.provide(ProcessRunner.Default))
+      }).pipe(Effect.provide(ProcessRunnerLive))
     )
   )
 
@@ -146,7 +146,7 @@ describe("turn marker kill (real processes)", () => {
         expect(Exit.isInterrupted(exit)).toBe(true)
         expect(sleeps.filter(processAlive)).toEqual([])
         expect(marked(marker)).toEqual([])
-      }).pipe(Effect.provide(ProcessRunner.Default))
+      }).pipe(Effect.provide(ProcessRunnerLive))
     )
   )
 
@@ -167,7 +167,7 @@ describe("turn marker kill (real processes)", () => {
         expect(marked(marker)).toEqual([])
         // It survived SIGTERM, so the run waited out the grace before SIGKILL.
         expect(ended - started).toBeGreaterThanOrEqual(1000)
-      }).pipe(Effect.provide(ProcessRunner.Default))
+      }).pipe(Effect.provide(ProcessRunnerLive))
     )
   )
 
@@ -192,7 +192,7 @@ describe("turn marker kill (real processes)", () => {
         expect(sleeps.filter(processAlive)).toEqual([])
         const result = yield* Fiber.join(fiber)
         expect(result.signal).toBe("SIGKILL")
-      }).pipe(Effect.provide(ProcessRunner.Default))
+      }).pipe(Effect.provide(ProcessRunnerLive))
     )
   )
 
@@ -223,7 +223,7 @@ describe("turn marker kill (real processes)", () => {
         yield* Fiber.join(deadFiber)
         yield* Fiber.interrupt(liveFiber)
         expect(marked(live)).toEqual([])
-      }).pipe(Effect.provide(ProcessRunner.Default))
+      }).pipe(Effect.provide(ProcessRunnerLive))
     )
   )
 })

@@ -15,8 +15,9 @@ import { Harnesses, type Harness } from "../../src/harness/Harness.js"
 import { makeInProcessMockHarness } from "../../src/harness/mock.js"
 import { GitLive } from "../../src/services/Git.js"
 import { MergeLockLive } from "../../src/services/MergeLock.js"
-import { ProcessRunner } from "../../src/services/ProcessRunner.js"
+import { ProcessRunnerLive } from "../../src/services/ProcessRunner.js"
 import type { GitRepo } from "./gitRepo.js"
+import { builtinHarnessNames } from "../../src/harness/registry.js"
 
 export interface ProjectSpec {
   readonly config: Record<string, unknown>
@@ -33,7 +34,7 @@ export const setupProject = (repo: GitRepo, spec: ProjectSpec) =>
     for (const task of spec.tasks ?? []) {
       yield* repo.write(`tasks/pending/${String(task["id"])}.json`, JSON.stringify(task, null, 2))
     }
-    return yield* loadConfig({ cwd: repo.path }).pipe(Effect.orDie)
+    return yield* loadConfig({ cwd: repo.path, harnesses: builtinHarnessNames }).pipe(Effect.orDie)
   })
 
 export const makeTasks = (count: number): ReadonlyArray<Record<string, unknown>> =>
@@ -49,8 +50,8 @@ export const engineTestLayer = (options: { readonly baseDir: string; readonly ha
   return Layer.mergeAll(
     GitLive,
     MergeLockLive.pipe(Layer.provide(GitLive)),
-    ProcessRunner.Default,
-    Layer.succeed(Harnesses, { get: () => harness })
+    ProcessRunnerLive,
+    Layer.succeed(Harnesses, { names: builtinHarnessNames, get: () => harness })
   ).pipe(Layer.provideMerge(NodeContext.layer))
 }
 

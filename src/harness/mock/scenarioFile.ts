@@ -1,7 +1,7 @@
 import * as fs from "node:fs"
 import * as path from "node:path"
 import { Either, Schema } from "effect"
-import { packageRoot } from "../../config/bundled.js"
+import { bundledScenariosDir } from "../../paths.js"
 import { emptyScenario, MockScenario } from "./Scenario.js"
 
 /**
@@ -13,7 +13,7 @@ export const scenarioPathOf = (model: string | undefined, baseDir: string): stri
   if (model === undefined || model === "diligent") return undefined
   // A bare name is a scenario bundled with oompa (config/scenarios/<name>.json), e.g. `mock:demo`.
   if (/^[a-z][a-z0-9-]*$/.test(model)) {
-    const bundled = path.join(packageRoot, "config", "scenarios", `${model}.json`)
+    const bundled = path.join(bundledScenariosDir, `${model}.json`)
     if (fs.existsSync(bundled)) return bundled
   }
   return path.resolve(baseDir, model)
