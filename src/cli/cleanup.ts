@@ -45,7 +45,7 @@ export const cleanupCommand = Command.make("cleanup", {}, () =>
     const report: Pick<RunLog, "dir" | "emit"> = {
       // No run of ours to skip: every dead run is recovered.
       dir: "",
-      emit: (_type, message) => Console.log(message)
+      emit: (event) => Console.log(event.message)
     }
     // Also without a crashed run: it removes run folders whose creation was cut short.
     yield* recoverDeadRuns({ root, queue, runLog: report, recoveredBy: "oompa cleanup" })

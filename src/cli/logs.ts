@@ -2,7 +2,7 @@ import { Command, Options } from "@effect/cli"
 import { FileSystem, Path } from "@effect/platform"
 import { Console, Effect, Either, Option, Queue, Stream } from "effect"
 import { UsageError } from "../domain/errors.js"
-import type { RunEvent } from "../domain/RunFiles.js"
+import type { RunEventLine } from "../domain/RunFiles.js"
 import {
   decodeEventLines,
   describeProblems,
@@ -75,7 +75,7 @@ const printEvents = (run: RunInfo, worker: Option.Option<string>, follow: boolea
       : Option.none<Queue.Dequeue<void>>()
     let offset = 0
     let line = 1
-    const show = (event: RunEvent) => Option.isNone(worker) || event.worker === worker.value
+    const show = (event: RunEventLine) => Option.isNone(worker) || event.worker === worker.value
 
     let unreadable = false
     /** `final`: nothing more will be written, so a last line without its newline is read (and named) too. */

@@ -1,5 +1,6 @@
 import type { Schema } from "effect"
-import { CycleFile, ReviewFile, RunEvent, StartedFile, StoppedFile } from "../domain/RunFiles.js"
+import { RunEvent } from "../domain/RunEvent.js"
+import { CycleFile, ReviewFile, StartedFile, StoppedFile } from "../domain/RunFiles.js"
 import { TaskFileJson } from "../domain/Task.js"
 import { MockScenario } from "../harness/mock/Scenario.js"
 import { OompaJson } from "./OompaJson.js"
@@ -17,7 +18,7 @@ export interface RegisteredSchema {
 export const schemaRegistry: ReadonlyMap<string, RegisteredSchema> = new Map<string, RegisteredSchema>([
   ["oompa.json", { schema: OompaJson, description: "the swarm configuration file" }],
   ["started.json", { schema: StartedFile, description: "runs/<swarm>/started.json: config, pid, versions" }],
-  ["events.jsonl", { schema: RunEvent, description: "one line of runs/<swarm>/events.jsonl" }],
+  ["events.jsonl", { schema: RunEvent, description: "one line of runs/<swarm>/events.jsonl: one variant per kind of event, each with its payload" }],
   ["cycle", { schema: CycleFile, description: "runs/<swarm>/cycles/<worker>-c<N>.json" }],
   ["review", { schema: ReviewFile, description: "runs/<swarm>/reviews/<worker>-c<N>-r<R>-<attempt>.json (one per reviewer tried)" }],
   ["stopped.json", { schema: StoppedFile, description: "runs/<swarm>/stopped.json" }],

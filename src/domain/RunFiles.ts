@@ -12,6 +12,7 @@ export const UsageRecord = Schema.Struct({
   cachedInputTokens: Schema.Number
 })
 
+/** The kinds of run event; each has its typed variant in RunEvent.ts (checked there). */
 export const EventType = Schema.Literal(
   "swarm-started",
   "worker-started",
@@ -35,8 +36,13 @@ export const EventType = Schema.Literal(
 )
 export type EventType = typeof EventType.Type
 
-/** One line of `events.jsonl`: every state change, append-only. */
-export const RunEvent = Schema.Struct({
+/**
+ * One line of `events.jsonl` (every state change, append-only), as every
+ * version of oompa wrote it: the lenient shape readers of old runs decode.
+ * What this version writes is the typed `RunEvent` union (RunEvent.ts), whose
+ * every line also decodes as this.
+ */
+export const RunEventLine = Schema.Struct({
   at: Schema.String,
   type: EventType,
   worker: Schema.optional(Schema.String),
@@ -45,7 +51,7 @@ export const RunEvent = Schema.Struct({
   message: Schema.String,
   data: Schema.optional(Schema.Record({ key: Schema.String, value: Schema.Unknown }))
 })
-export type RunEvent = typeof RunEvent.Type
+export type RunEventLine = typeof RunEventLine.Type
 
 export const WorkerInfo = Schema.Struct({ id: Schema.String, model: Schema.String, canPlan: Schema.Boolean })
 
@@ -182,7 +188,7 @@ export type StoppedFile = typeof StoppedFile.Type
 
 export const runFileSchemas = {
   "started": StartedFile,
-  "event": RunEvent,
+  "event": RunEventLine,
   "cycle": CycleFile,
   "review": ReviewFile,
   "stopped": StoppedFile

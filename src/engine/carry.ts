@@ -1,4 +1,5 @@
 import { Effect } from "effect"
+import { make as runEvent } from "../domain/RunEvent.js"
 import type { WorkerSpec } from "../config/OompaConfig.js"
 import { CarriedWork, latestKeptAttempt, oneLine, type ClaimResult } from "../domain/queue.js"
 import { Git } from "../services/Git.js"
@@ -49,11 +50,18 @@ export const carryKeptWork = (ctx: SwarmContext, spec: WorkerSpec, handle: Carry
       if (outcome._tag === "Merged" || outcome._tag === "NotMerged") {
         const merged = outcome._tag === "Merged"
         yield* ctx.runLog.emit(
-          "work-carried",
-          merged
-            ? `${result.id}: work kept from ${from} (${ref}, ${commit.slice(0, 12)}) carried into ${cycleName(spec.id, handle.cycle)}`
-            : `${result.id}: work kept from ${from} (${ref}) not carried: ${outcome.why}; the agent is told where it is`,
-          { worker: spec.id, cycle: handle.cycle, data: { task: result.id, ref, commit, from, merged } }
+          runEvent.workCarried(
+            { worker: spec.id, cycle: handle.cycle },
+            {
+              task: result.id,
+              ref,
+              commit,
+              from,
+              into: cycleName(spec.id, handle.cycle),
+              merged,
+              ...(outcome._tag === "NotMerged" ? { why: outcome.why } : {})
+            }
+          )
         )
       }
     }

@@ -1,4 +1,5 @@
 import { Cause, Clock, Effect, Exit, Option, Ref } from "effect"
+import { make as runEvent } from "../domain/RunEvent.js"
 import type { WorkerSpec } from "../config/OompaConfig.js"
 import { formatModel } from "../domain/Model.js"
 import { describeClaimResult } from "../domain/queue.js"
@@ -60,11 +61,7 @@ export const runCycle = (ctx: SwarmContext, spec: WorkerSpec, start: WorkerState
         git.addWorktree(ctx.root, path, branch, base),
         (_, exit) => releaseWorktree(ctx, spec, { cycle, path, branch, progress, exit })
       )
-      yield* ctx.runLog.emit("cycle-started", `cycle ${cycle} started on ${branch}`, {
-        worker: spec.id,
-        cycle,
-        data: { branch, worktree: path, base }
-      })
+      yield* ctx.runLog.emit(runEvent.cycleStarted({ worker: spec.id, cycle }, { branch, worktree: path, base }))
 
       const promptContext = (queueStatus: string): PromptContext => ({
         swarm: ctx.swarm,
@@ -126,11 +123,9 @@ export const runCycle = (ctx: SwarmContext, spec: WorkerSpec, start: WorkerState
               Effect.uninterruptible
             )
             const claimed = results.flatMap((r) => (r._tag === "Claimed" ? [r.id] : []))
-            yield* ctx.runLog.emit("claim", `claim ${action.ids.join(", ")}: ${results.map((r) => `${r.id} ${r._tag}`).join(", ")}`, {
-              worker: spec.id,
-              cycle,
-              data: { results: results.map((r) => ({ id: r.id, result: r._tag })) }
-            })
+            yield* ctx.runLog.emit(
+              runEvent.claim({ worker: spec.id, cycle }, { results: results.map((r) => ({ id: r.id, result: r._tag })) })
+            )
             // Tasks tried before: their kept work is merged into this worktree (SPEC §8).
             const carried = yield* carryKeptWork(ctx, spec, { cycle, path }, results)
             claimReport = results.map((r) => `- ${describeClaimResult(r, carried.get(r.id))}`).join("\n")
@@ -176,7 +171,7 @@ const finishCycle = (ctx: SwarmContext, spec: WorkerSpec, handle: CycleHandle, o
     if (Option.isSome(before.finished)) return
     yield* Ref.update(handle.progress, (p) => ({ ...p, finished: Option.some(outcome) }))
     const warn = (what: string) => (error: { readonly message: string }) =>
-      ctx.runLog.emit("warning", `${what}: ${error.message}`, { worker: spec.id, cycle: handle.cycle })
+      ctx.runLog.emit(runEvent.warning(`${what}: ${error.message}`, { worker: spec.id, cycle: handle.cycle }))
 
     let keptRef: string | undefined
     if (outcome === "merged" && Option.isSome(before.mergedCommit)) {
@@ -247,12 +242,12 @@ const finishCycle = (ctx: SwarmContext, spec: WorkerSpec, handle: CycleHandle, o
       usage: p.usage,
       ...(Option.isSome(p.costUsd) ? { costUsd: p.costUsd.value } : {})
     })
-    const claims = p.claims.length > 0 ? ` [${p.claims.join(", ")}${outcome === "merged" ? " complete" : " back to pending"}]` : ""
-    yield* ctx.runLog.emit("cycle-ended", `cycle ${handle.cycle} ${outcome}: ${detail}${claims}`, {
-      worker: spec.id,
-      cycle: handle.cycle,
-      data: { outcome, detail, claims: p.claims, ...(keptRef !== undefined ? { keptRef } : {}) }
-    })
+    yield* ctx.runLog.emit(
+      runEvent.cycleEnded(
+        { worker: spec.id, cycle: handle.cycle },
+        { outcome, detail, claims: p.claims, ...(keptRef !== undefined ? { keptRef } : {}) }
+      )
+    )
   })
 
 /**
@@ -270,11 +265,7 @@ const keepWork = (ctx: SwarmContext, spec: WorkerSpec, handle: CycleHandle, outc
     if (tip === progress.base) return undefined
     const ref = keptRefOf(ctx.swarm, spec.id, handle.cycle)
     yield* git.keepWork(ctx.root, ref, tip, `oompa: ${outcome}`)
-    yield* ctx.runLog.emit("work-kept", `work kept at ${ref} (${tip.slice(0, 12)})`, {
-      worker: spec.id,
-      cycle: handle.cycle,
-      data: { ref, commit: tip }
-    })
+    yield* ctx.runLog.emit(runEvent.workKept({ worker: spec.id, cycle: handle.cycle }, { ref, commit: tip }))
     return ref
   })
 
@@ -301,7 +292,7 @@ const releaseWorktree = (
     }
     yield* git.removeWorktree(ctx.root, handle.path).pipe(
       Effect.catchAll((error) =>
-        ctx.runLog.emit("warning", `could not remove worktree ${handle.path}: ${error.message}`, { worker: spec.id, cycle: handle.cycle })
+        ctx.runLog.emit(runEvent.warning(`could not remove worktree ${handle.path}: ${error.message}`, { worker: spec.id, cycle: handle.cycle }))
       )
     )
     // The branch goes only where its tip is safe elsewhere: under its kept ref, or
@@ -315,7 +306,7 @@ const releaseWorktree = (
     )
     yield* git.deleteBranch(ctx.root, handle.branch, { verifiedMergedInto: kept ? keptRef : ctx.targetBranch }).pipe(
       Effect.catchAll((error) =>
-        ctx.runLog.emit("warning", `kept branch ${handle.branch}: ${error.message}`, { worker: spec.id, cycle: handle.cycle })
+        ctx.runLog.emit(runEvent.warning(`kept branch ${handle.branch}: ${error.message}`, { worker: spec.id, cycle: handle.cycle }))
       )
     )
   })

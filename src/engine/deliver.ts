@@ -1,4 +1,5 @@
 import { Clock, Duration, Effect, Option, Ref } from "effect"
+import { firstLine, make as runEvent, secondsOf } from "../domain/RunEvent.js"
 import type { WorkerSpec } from "../config/OompaConfig.js"
 import { testMarker } from "../domain/turnMarker.js"
 import type { WorkerEvent } from "../domain/WorkerState.js"
@@ -49,10 +50,7 @@ export const deliverWork = Effect.fn("engine.deliverWork")(function* (
     `${spec.id}: ${progress.claims.length > 0 ? progress.claims.join(", ") : "work"} (oompa ${ctx.swarm} ${cycleName(spec.id, options.cycle)})`
   )
   if (Option.isSome(committed)) {
-    yield* ctx.runLog.emit("merge", `committed the worktree as ${committed.value.slice(0, 12)}`, {
-      worker: spec.id,
-      cycle: options.cycle
-    })
+    yield* ctx.runLog.emit(runEvent.merge({ worker: spec.id, cycle: options.cycle }, { step: "committed", commit: committed.value }))
   }
   const base = yield* git.mergeBase(options.cwd, ctx.targetBranch, "HEAD")
   // One `diff --quiet` (exit 1 = differences) is all it takes to know whether there is work.
@@ -128,11 +126,7 @@ const mergeWork = (ctx: SwarmContext, spec: WorkerSpec, options: DeliverOptions)
             reason: `${target} kept moving: it moved to ${tip.slice(0, 12)} before the work could land, ${retries} time${retries === 1 ? "" : "s"} (max_merge_retries ${maxRetries})`
           } satisfies WorkerEvent
         }
-        yield* ctx.runLog.emit(
-          "merge",
-          `${target} moved to ${tip.slice(0, 12)} before the work could land: merging it in again (retry ${retries} of ${maxRetries})`,
-          { ...fields, data: { retry: retries, maxRetries, targetTip: tip } }
-        )
+        yield* ctx.runLog.emit(runEvent.merge(fields, { step: "retry", target, retry: retries, maxRetries, targetTip: tip }))
         return undefined
       })
 
@@ -162,15 +156,8 @@ const mergeWork = (ctx: SwarmContext, spec: WorkerSpec, options: DeliverOptions)
         case "Done":
           return landing.event
         case "Landed": {
-          const after = [
-            retries > 0 ? `${retries} re-merge${retries === 1 ? "" : "s"}` : "",
-            held !== undefined ? `waiting ${secondsOf((yield* Clock.currentTimeMillis) - held.since)} for ${held.what}` : ""
-          ].filter((part) => part !== "")
-          yield* ctx.runLog.emit(
-            "merge",
-            `merged into ${target} at ${landing.commit.slice(0, 12)}${after.length > 0 ? ` after ${after.join(" and ")}` : ""}`,
-            { ...fields, data: { commit: landing.commit, retries } }
-          )
+          const heldFor = held !== undefined ? { held: { ms: (yield* Clock.currentTimeMillis) - held.since, what: held.what } } : {}
+          yield* ctx.runLog.emit(runEvent.merge(fields, { step: "merged", target, commit: landing.commit, retries, ...heldFor }))
           return { _tag: "Merged", commit: landing.commit } satisfies WorkerEvent
         }
         case "Moved": {
@@ -190,20 +177,14 @@ const mergeWork = (ctx: SwarmContext, spec: WorkerSpec, options: DeliverOptions)
           // Files in the way are the user's to sort out: say so at once. Anything else (git's
           // index lock held for a moment, a rebase) is announced only if a retry meets it again.
           if (landing.files.length > 0 ? attempts === 1 : attempts === 2 || (attempts === 1 && waited >= mergeWaitMs)) {
-            const holding =
-              mergeWaitMs > 0
-                ? `oompa holds the approved work and retries for up to ${secondsOf(mergeWaitMs)} (merge_wait)`
-                : "merge_wait is 0, so the work is kept instead"
             yield* ctx.runLog.emit(
-              "attention",
-              landing.files.length > 0
-                ? `${target} cannot move: landing the approved work would overwrite your local changes to ` +
-                    `${landing.files.join(", ")} in ${landing.worktree}. Commit, stash or revert them; they are left alone and ${holding}`
-                : `${target} cannot move in ${landing.worktree}: ${firstLine(landing.reason)}; ${holding}`,
-              {
-                ...fields,
-                data: { target, worktree: landing.worktree, files: landing.files, reason: landing.reason, mergeWaitSeconds: mergeWaitMs / 1000 }
-              }
+              runEvent.attention(fields, {
+                target,
+                worktree: landing.worktree,
+                files: landing.files,
+                reason: landing.reason,
+                mergeWaitSeconds: mergeWaitMs / 1000
+              })
             )
           }
           if (waited >= mergeWaitMs) {
@@ -238,11 +219,9 @@ const prepareLanding = (
     const git = yield* Git
     const merged = yield* git.mergeInto(options.cwd, ctx.targetBranch)
     if (merged._tag === "Conflict") {
-      yield* ctx.runLog.emit("merge", `merging ${ctx.targetBranch} conflicted in ${merged.paths.join(", ")}: back to the agent`, {
-        worker: spec.id,
-        cycle: options.cycle,
-        data: { conflict: merged.paths }
-      })
+      yield* ctx.runLog.emit(
+        runEvent.merge({ worker: spec.id, cycle: options.cycle }, { step: "conflict", target: ctx.targetBranch, conflict: merged.paths })
+      )
       return {
         _tag: "Feedback",
         kind: "conflict",
@@ -266,7 +245,7 @@ const prepareLanding = (
     if (ctx.config.testCommand !== undefined) {
       const failure = yield* runTestCommand(ctx, spec, options, ctx.config.testCommand, yield* nextTestRun)
       if (Option.isSome(failure)) {
-        yield* ctx.runLog.emit("merge", `test_command failed: back to the agent`, { worker: spec.id, cycle: options.cycle })
+        yield* ctx.runLog.emit(runEvent.merge({ worker: spec.id, cycle: options.cycle }, { step: "tests-failed" }))
         return { _tag: "Feedback", kind: "tests", text: failure.value } satisfies WorkerEvent
       }
     }
@@ -303,10 +282,6 @@ const land = (ctx: SwarmContext, options: DeliverOptions, head: string) =>
         return { _tag: "Failed", reason: error.message } satisfies Landing
     }
   })
-
-const secondsOf = (ms: number): string => `${Math.round(ms / 100) / 10} s`
-
-const firstLine = (text: string): string => text.split("\n").find((line) => line.trim() !== "")?.trim() ?? text
 
 /** Runs `test_command` with /bin/sh in the worktree; Some(output tail) when it failed. */
 const runTestCommand = (ctx: SwarmContext, spec: WorkerSpec, options: DeliverOptions, command: string, run: number) =>

@@ -1,7 +1,8 @@
 import * as NodeFs from "node:fs"
 import { FileSystem, Path } from "@effect/platform"
 import { Clock, Effect, Option, Schema } from "effect"
-import { RunEvent, StartedFile } from "../domain/RunFiles.js"
+import { make as runEvent } from "../domain/RunEvent.js"
+import { RunEventLine, StartedFile } from "../domain/RunFiles.js"
 import { emptyUsage } from "../harness/Harness.js"
 import { readCycleFiles, summarizeWorkers } from "../runs/summaries.js"
 import { Git } from "../services/Git.js"
@@ -169,13 +170,7 @@ export const recoverDeadRuns = Effect.fn("engine.recoverDeadRuns")(function* (op
         durationMs: own.reduce((n, c) => n + c.durationMs, 0)
       }))
     })
-    yield* options.runLog.emit(
-      "recovered",
-      `recovered crashed run ${swarm}: ${kept.length} branch(es) kept${kept.length ? ` (${kept.join(", ")})` : ""}, ` +
-        `${completed.length > 0 ? `${completed.length} merged claim(s) completed (${completed.join(", ")}), ` : ""}` +
-        `${claims.length} claim(s) back to pending`,
-      { data: { swarm, kept, claims, completed } }
-    )
+    yield* options.runLog.emit(runEvent.recovered({}, { swarm, kept, claims, completed }))
   }
   yield* recoverUnstampedClaims(options.queue, options.runLog, othersAlive, recoveredBy)
 })
@@ -201,7 +196,8 @@ const cycleBasesOf = (eventsPath: string) =>
     return bases
   })
 
-const decodeEvent = Schema.decodeUnknownOption(Schema.parseJson(RunEvent))
+// Leniently: the crashed run may have been written by an earlier version.
+const decodeEvent = Schema.decodeUnknownOption(Schema.parseJson(RunEventLine))
 
 /** How long a claim in current/ may stay unstamped before it counts as orphaned (a live claimer stamps within milliseconds). */
 const UNSTAMPED_GRACE_MS = 10_000
@@ -244,7 +240,5 @@ const recoverUnstampedClaims = (
       reason: `left in current/ without a claim stamp by a run that stopped mid-move; recovered by ${recoveredBy}`,
       ended_at: yield* nowIso
     })
-    yield* runLog.emit("recovered", `${orphans.length} unclaimed task(s) left in current/ by a stopped run back to pending: ${orphans.join(", ")}`, {
-      data: { orphans }
-    })
+    yield* runLog.emit(runEvent.recovered({}, { orphans }))
   })

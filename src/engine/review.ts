@@ -1,4 +1,5 @@
 import { Clock, Effect, Either, Option, Ref } from "effect"
+import { make as runEvent, NO_VERDICT_LINE } from "../domain/RunEvent.js"
 import type { ReviewerSpec, WorkerSpec } from "../config/OompaConfig.js"
 import { randomUuid } from "../domain/ids.js"
 import { formatModel } from "../domain/Model.js"
@@ -108,21 +109,14 @@ export const reviewWork = Effect.fn("engine.reviewWork")(function* (
     })
     if (verdict === undefined) {
       yield* ctx.runLog.emit(
-        "review",
-        `review round ${round}: ${name} gave no verdict (${oneLine(error ?? "no VERDICT line", 300)})${index + 1 < chain.length ? ", trying the next reviewer" : ""}`,
-        {
-          worker: spec.id,
-          cycle: options.cycle,
-          data: { round, attempt: index + 1, reviewer: name, verdict: null, error: error ?? "no VERDICT line in the final message" }
-        }
+        runEvent.review(
+          { worker: spec.id, cycle: options.cycle },
+          { round, attempt: index + 1, reviewer: name, verdict: null, error: error ?? NO_VERDICT_LINE, nextReviewer: index + 1 < chain.length }
+        )
       )
       continue
     }
-    yield* ctx.runLog.emit("review", `review round ${round}: ${name} says ${verdict}`, {
-      worker: spec.id,
-      cycle: options.cycle,
-      data: { round, attempt: index + 1, reviewer: name, verdict }
-    })
+    yield* ctx.runLog.emit(runEvent.review({ worker: spec.id, cycle: options.cycle }, { round, attempt: index + 1, reviewer: name, verdict }))
     switch (verdict) {
       case "APPROVED":
         return { _tag: "Approved" } satisfies WorkerEvent

@@ -1,6 +1,7 @@
 import * as os from "node:os"
+import { make as runEvent, type RunEvent } from "../domain/RunEvent.js"
 import { FileSystem, Path } from "@effect/platform"
-import { Cause, Clock, Deferred, Duration, Effect, Exit, Option, Ref, Schema } from "effect"
+import { Cause, Clock, Deferred, Duration, Effect, Exit, Option, PubSub, Ref, Schema } from "effect"
 import { loadBundledPrompt } from "../config/bundled.js"
 import type { OompaConfig, WorkerSpec } from "../config/OompaConfig.js"
 import { randomSwarmId } from "../domain/ids.js"
@@ -58,6 +59,11 @@ export class SwarmMergedNothing extends Schema.TaggedError<SwarmMergedNothing>()
 export interface SwarmOptions {
   readonly swarmId?: string
   readonly print?: (line: string) => Effect.Effect<void>
+  /**
+   * Where the run's events are published as they are written: subscribe to it
+   * before the swarm starts to see every event (RunLog.ts says how to take it).
+   */
+  readonly events?: PubSub.PubSub<RunEvent>
 }
 
 export interface SwarmResult {
@@ -117,9 +123,7 @@ export const runSwarm = Effect.fn("engine.runSwarm")(function* (config: OompaCon
       // is an event (SPEC §11).
       const queue = yield* makeTaskQueue(config.tasksDir, {
         onQuarantine: (moved) =>
-          runLog.emit("task-invalid", `task file pending/${moved.name} is invalid, moved to invalid/${moved.movedTo}: ${moved.reason}`, {
-            data: { file: moved.name, movedTo: moved.movedTo, reason: moved.reason }
-          })
+          runLog.emit(runEvent.taskInvalid({}, { file: moved.name, movedTo: moved.movedTo, reason: moved.reason }))
       })
       yield* recoverDeadRuns({ root, queue, runLog })
       yield* queue.quarantineInvalid
@@ -134,15 +138,16 @@ export const runSwarm = Effect.fn("engine.runSwarm")(function* (config: OompaCon
       const ctx: SwarmContext = { swarm, root, targetBranch, config, queue, runLog, taskHeader, reviewerPrompt, plannersStopped }
       const counts = yield* queue.counts
       yield* runLog.emit(
-        "swarm-started",
-        `swarm ${swarm} on ${targetBranch}: ${workers.length} worker(s), ${counts.pending} pending task(s); run files in ${path.relative(root, runLog.dir)}`,
-        { data: { swarm, targetBranch, workers: workers.length } }
+        runEvent.swarmStarted(
+          {},
+          { swarm, targetBranch, workers: workers.length, pending: counts.pending, runFiles: path.relative(root, runLog.dir) }
+        )
       )
       const planner = plannerSpec(config, workers)
       if (planner !== undefined && counts.available < planner.maxPending) {
-        yield* runLog.emit("worker-started", `planner runs first: ${counts.available} available task(s) < max_pending ${planner.maxPending}`, {
-          worker: planner.spec.id
-        })
+        yield* runLog.emit(
+          runEvent.workerStarted({ worker: planner.spec.id }, { available: counts.available, maxPending: planner.maxPending })
+        )
         yield* runWorker(ctx, planner.spec, report)
       }
       return yield* Effect.forEach(
@@ -183,10 +188,19 @@ export const runSwarm = Effect.fn("engine.runSwarm")(function* (config: OompaCon
       const exitCode = interrupted ? 130 : Exit.isFailure(exit) || failedWorkers.length > 0 || nothingMerged ? 1 : 0
       const failures = withIdle.flatMap((s) => (s.lastFailure !== undefined ? [`${s.id}: ${s.lastFailure}`] : []))
       // The last event before stopped.json: a reader that sees stopped.json (`logs --follow`) has every line.
-      const failedPart = failedCycles(totals) > 0 ? ` (${describeFailedCycles(totals)})` : ""
-      yield* runLog.emit("swarm-stopped", `swarm ${swarm} ${reason}: ${totals.merged} cycle(s) merged into ${targetBranch}${failedPart}`, {
-        data: { reason, exitCode }
-      })
+      yield* runLog.emit(
+        runEvent.swarmStopped(
+          {},
+          {
+            swarm,
+            reason,
+            exitCode,
+            targetBranch,
+            merged: totals.merged,
+            ...(failedCycles(totals) > 0 ? { failed: describeFailedCycles(totals) } : {})
+          }
+        )
+      )
       yield* runLog.writeStopped({
         swarm,
         reason,
@@ -207,7 +221,10 @@ export const runSwarm = Effect.fn("engine.runSwarm")(function* (config: OompaCon
   // uninterruptible step: a run that wrote started.json always gets a stopped.json.
   const { failedWorkers, withIdle, nothingMerged, totals, failures } = yield* Effect.uninterruptibleMask((restore) =>
     Effect.gen(function* () {
-      const runLog = yield* makeRunLog({ dir: runDirOf(root, swarm), started, ...(options.print ? { print: options.print } : {}) })
+      const runLog = yield* makeRunLog({ dir: runDirOf(root, swarm), started,
+        ...(options.print ? { print: options.print } : {}),
+        ...(options.events ? { publish: options.events } : {})
+      })
       const outcome = yield* restore(body(runLog)).pipe(Effect.exit)
       const ending = yield* finish(runLog, outcome)
       if (Exit.isFailure(outcome)) return yield* Effect.failCause(outcome.cause)

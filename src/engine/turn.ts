@@ -1,4 +1,5 @@
 import { Effect, Either, Option, Ref } from "effect"
+import { make as runEvent } from "../domain/RunEvent.js"
 import type { WorkerSpec } from "../config/OompaConfig.js"
 import { randomUuid } from "../domain/ids.js"
 import { parseSignals, type Signals } from "../domain/Signal.js"
@@ -7,7 +8,6 @@ import type { WorkerEvent } from "../domain/WorkerState.js"
 import { Harnesses, turnFailed } from "../harness/Harness.js"
 import { cycleName, type SwarmContext } from "./context.js"
 import { addCost, type CycleProgress } from "./progress.js"
-import { humanDuration } from "../domain/humanDuration.js"
 
 export const signalNames = (signals: Signals): ReadonlyArray<string> => [
   ...(signals.merge ? ["COMPLETE_AND_READY_FOR_MERGE"] : []),
@@ -38,11 +38,7 @@ export const runWorkerTurn = Effect.fn("engine.runWorkerTurn")(function* (
   const harness = harnesses.get(spec.model.harness)
   const logPath = ctx.runLog.turnLogPath(spec.id, options.cycle, options.turn)
   const requested = options.session ?? (yield* randomUuid)
-  yield* ctx.runLog.emit("turn-started", `turn ${options.turn} (${options.kind})`, {
-    worker: spec.id,
-    cycle: options.cycle,
-    data: { turn: options.turn, kind: options.kind, log: logPath }
-  })
+  yield* ctx.runLog.emit(runEvent.turnStarted({ worker: spec.id, cycle: options.cycle }, { turn: options.turn, kind: options.kind, log: logPath }))
   const outcome = yield* harness
     .runTurn({
       prompt: options.prompt,
@@ -68,7 +64,7 @@ export const runWorkerTurn = Effect.fn("engine.runWorkerTurn")(function* (
       usage: { inputTokens: 0, outputTokens: 0, cachedInputTokens: 0 },
       log: logPath,
       error: reason
-    }, `turn ${options.turn} could not run: ${reason}`)
+    })
     return { _tag: "TurnFailed", reason, session: undefined } satisfies WorkerEvent
   }
   const result = outcome.right
@@ -77,12 +73,6 @@ export const runWorkerTurn = Effect.fn("engine.runWorkerTurn")(function* (
   const failed = turnFailed(result)
   const signals = failed ? undefined : parseSignals(result.text)
   const names = signals ? signalNames(signals) : []
-  const cost = Option.match(result.costUsd, { onNone: () => "", onSome: (c) => `, $${c.toFixed(4)}` })
-  const summary = result.timedOut
-    ? `turn ${options.turn} timed out after ${humanDuration(result.durationMs)}`
-    : result.exitCode !== 0
-      ? `turn ${options.turn} failed: exit ${result.exitCode ?? "by signal"}`
-      : `turn ${options.turn} ended: ${names.length > 0 ? names.join(" ") : "no signal"} (${humanDuration(result.durationMs)}${cost})`
   yield* recordTurn(ctx, spec, options, {
     turn: options.turn,
     kind: options.kind,
@@ -94,7 +84,7 @@ export const runWorkerTurn = Effect.fn("engine.runWorkerTurn")(function* (
     usage: result.usage,
     ...(Option.isSome(result.costUsd) ? { costUsd: result.costUsd.value } : {}),
     log: logPath
-  }, summary)
+  })
   if (failed || signals === undefined) {
     const why = result.timedOut ? "agent timed out" : `agent exited with ${result.exitCode ?? "a signal"}`
     const reason = `${why}${result.error ? `: ${result.error}` : ""} (log: ${logPath})`
@@ -107,15 +97,10 @@ const recordTurn = (
   ctx: SwarmContext,
   spec: WorkerSpec,
   options: { readonly cycle: number; readonly progress: Ref.Ref<CycleProgress> },
-  record: CycleProgress["turns"][number],
-  message: string
+  record: CycleProgress["turns"][number]
 ) =>
   Ref.update(options.progress, (p) => ({ ...p, turns: [...p.turns, record], signals: [...p.signals, ...record.signals] })).pipe(
     Effect.zipRight(
-      ctx.runLog.emit("turn-ended", message, {
-        worker: spec.id,
-        cycle: options.cycle,
-        data: { ...record, cycleName: cycleName(spec.id, options.cycle) }
-      })
+      ctx.runLog.emit(runEvent.turnEnded({ worker: spec.id, cycle: options.cycle }, { ...record, cycleName: cycleName(spec.id, options.cycle) }))
     )
   )

@@ -7,6 +7,7 @@ import { summarizeWorker } from "../runs/summaries.js"
 import { decideConfigOf, type SwarmContext } from "./context.js"
 import { messageOf, runCycle, type CycleResult } from "./cycle.js"
 import { humanDuration } from "../domain/humanDuration.js"
+import { make as runEvent } from "../domain/RunEvent.js"
 
 /**
  * What the swarm knows of a worker beyond its cycle records: when it started
@@ -37,9 +38,7 @@ export const runWorker = Effect.fn("engine.runWorker")(function* (
   yield* report({ id: spec.id, model, startedMs: started })
   let state: WorkerState = initialWorkerState
   let stopReason: StopReason = "max-cycle"
-  yield* ctx.runLog.emit("worker-started", `${model}${spec.canPlan ? "" : " (executor)"}, up to ${spec.maxCycle} cycles`, {
-    worker: spec.id
-  })
+  yield* ctx.runLog.emit(runEvent.workerStarted({ worker: spec.id }, { model, canPlan: spec.canPlan, maxCycle: spec.maxCycle }))
 
   for (;;) {
     if (!spec.canPlan) {
@@ -52,7 +51,7 @@ export const runWorker = Effect.fn("engine.runWorker")(function* (
     const cycle = yield* runCycle(ctx, spec, state).pipe(Effect.either)
     const result: CycleResult = Either.isRight(cycle) ? cycle.right : failedCycle(ctx, spec, state, messageOf(cycle.left))
     if (Either.isLeft(cycle)) {
-      yield* ctx.runLog.emit("warning", `cycle ${state.cycle} failed: ${messageOf(cycle.left)}`, { worker: spec.id, cycle: state.cycle })
+      yield* ctx.runLog.emit(runEvent.warning(`cycle ${state.cycle} failed: ${messageOf(cycle.left)}`, { worker: spec.id, cycle: state.cycle }))
     }
     state = result.next
     if (result.end.stop !== undefined) {
@@ -62,9 +61,11 @@ export const runWorker = Effect.fn("engine.runWorker")(function* (
     const pause = Duration.sum(result.end.backoff, spec.waitBetween)
     if (Duration.greaterThan(pause, Duration.zero)) {
       if (Duration.greaterThan(result.end.backoff, Duration.zero)) {
-        yield* ctx.runLog.emit("warning", `backing off ${humanDuration(result.end.backoff)} after ${state.consecutiveErrors} consecutive error(s)`, {
-          worker: spec.id
-        })
+        yield* ctx.runLog.emit(
+          runEvent.warning(`backing off ${humanDuration(result.end.backoff)} after ${state.consecutiveErrors} consecutive error(s)`, {
+            worker: spec.id
+          })
+        )
       }
       yield* Effect.sleep(pause)
     }
@@ -76,10 +77,7 @@ export const runWorker = Effect.fn("engine.runWorker")(function* (
     durationMs: finished - started
   })
   const { id: _id, model: _model, durationMs: _durationMs, stopReason: _stopReason, ...numbers } = summary
-  yield* ctx.runLog.emit("worker-stopped", `stopped (${stopReason}) after ${summary.cycles} cycle(s), ${summary.merged} merged`, {
-    worker: spec.id,
-    data: { reason: stopReason, ...numbers }
-  })
+  yield* ctx.runLog.emit(runEvent.workerStopped({ worker: spec.id }, { reason: stopReason, ...numbers }))
   return summary
 })
 
@@ -105,9 +103,7 @@ const waitForTask = (ctx: SwarmContext, spec: WorkerSpec) =>
         if (remaining <= 0) return "timeout" as const
         if (!announced) {
           announced = true
-          yield* ctx.runLog.emit("waiting-for-tasks", `waiting up to ${humanDuration(Duration.millis(remaining))} for a task`, {
-            worker: spec.id
-          })
+          yield* ctx.runLog.emit(runEvent.waitingForTasks({ worker: spec.id }, { waitMs: remaining }))
         }
         // Woken by a change in the queue, or (while one runs) by the last worker that may plan stopping.
         const change = Queue.take(changes)

@@ -3,7 +3,7 @@ import { FileSystem, Path } from "@effect/platform"
 import { DateTime, Effect, Either, Option, ParseResult, Schema } from "effect"
 import {
   ReviewFile,
-  RunEvent,
+  RunEventLine,
   StartedFile,
   StoppedFile,
   type CycleFile,
@@ -13,6 +13,7 @@ import { pidAlive } from "../engine/recover.js"
 import { Git } from "../services/Git.js"
 import { readCycleFiles, summarizeWorkers } from "./summaries.js"
 import { humanDuration } from "../domain/humanDuration.js"
+import { terminalLine } from "../domain/RunEvent.js"
 
 /**
  * The reader of the run files of SPEC §11 (`.oompa/runs/<swarm>/`), for
@@ -228,10 +229,10 @@ export const selectRun = (
 export const decodeEventLines = (
   text: string,
   firstLine = 1
-): { readonly events: ReadonlyArray<RunEvent>; readonly problems: ReadonlyArray<RunProblem> } => {
-  const events: Array<RunEvent> = []
+): { readonly events: ReadonlyArray<RunEventLine>; readonly problems: ReadonlyArray<RunProblem> } => {
+  const events: Array<RunEventLine> = []
   const problems: Array<RunProblem> = []
-  const decode = Schema.decodeUnknownEither(Schema.parseJson(RunEvent))
+  const decode = Schema.decodeUnknownEither(Schema.parseJson(RunEventLine))
   text.split("\n").forEach((line, index) => {
     if (line.trim() === "") return
     const decoded = decode(line)
@@ -247,8 +248,8 @@ export const readEvents = Effect.fn("runs.readEvents")(function* (dir: string) {
   const path = yield* Path.Path
   const text = yield* Effect.either(fs.readFileString(path.join(dir, "events.jsonl")))
   if (Either.isLeft(text)) {
-    if (isNotFound(text.left)) return { events: [] as ReadonlyArray<RunEvent>, problems: [] as ReadonlyArray<RunProblem> }
-    return { events: [] as ReadonlyArray<RunEvent>, problems: [{ file: "events.jsonl", message: text.left.message }] }
+    if (isNotFound(text.left)) return { events: [] as ReadonlyArray<RunEventLine>, problems: [] as ReadonlyArray<RunProblem> }
+    return { events: [] as ReadonlyArray<RunEventLine>, problems: [{ file: "events.jsonl", message: text.left.message }] }
   }
   return decodeEventLines(text.right)
 })
@@ -350,11 +351,7 @@ export const formatDuration = (ms: number): string => humanDuration(ms)
 export const formatCost = (usd: number): string => `$${usd.toFixed(4)}`
 
 /** The terminal line of an event, as the swarm printed it, with the local time in front. */
-export const formatEvent = (event: RunEvent): string => {
-  const prefix = event.worker !== undefined ? `[${event.worker}]` : "[oompa]"
-  const cycle = event.cycle !== undefined ? ` c${event.cycle}` : ""
-  return `${localTime(event.at)} ${prefix}${cycle} ${event.message}`
-}
+export const formatEvent = (event: RunEventLine): string => `${localTime(event.at)} ${terminalLine(event)}`
 
 /** Left-aligned columns, two spaces apart. */
 export const formatTable = (rows: ReadonlyArray<ReadonlyArray<string>>): string => {

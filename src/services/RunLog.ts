@@ -1,28 +1,34 @@
 import { FileSystem, Path } from "@effect/platform"
-import { Console, DateTime, Effect, FiberRef, Option, Ref, Schema } from "effect"
-import {
-  CycleFile,
-  ReviewFile,
-  RunEvent,
-  StartedFile,
-  StoppedFile,
-  type EventType
-} from "../domain/RunFiles.js"
+import { Console, DateTime, Effect, FiberRef, Option, PubSub, Ref, Schema, Stream, type Scope } from "effect"
+import { make as makeEvent, RunEvent, terminalLine, type RunEventDraft } from "../domain/RunEvent.js"
+import { CycleFile, ReviewFile, StartedFile, StoppedFile } from "../domain/RunFiles.js"
 import { diagnosticsFile, diagnosticsFileOf, runWarning } from "./diagnostics.js"
 
 /**
- * Writes the run files of SPEC §11 for one swarm and prints the matching
- * terminal line. Events are written straight through (append, then print) rather
- * than through a queue so that no line can be lost when the swarm is
+ * Writes the run files of SPEC §11 for one swarm, prints each event's
+ * terminal line and publishes the event.
+ *
+ * Events are written straight through (append, then print, then publish)
+ * rather than through a queue so that no line can be lost when the swarm is
  * interrupted: an `emit` that returned is on disk.
+ *
+ * Subscribing (the terminal view, an embedder): `subscribe` (scoped) is
+ * subscribed as soon as it runs and gives a Stream of every event emitted from
+ * then on, for as long as the scope lasts; `events` is the same Stream
+ * subscribing only when it starts to run (what a fork may miss in between).
+ * To see a run from its first event, pass your own PubSub as
+ * `RunLogOptions.publish` (runSwarm's `events` option) and subscribe to it
+ * before the swarm starts. The run's last event is
+ * `swarm-stopped`: `Stream.takeUntil((e) => e.type === "swarm-stopped")` ends
+ * with the run. Publishing never blocks the run: the log's own PubSub is
+ * unbounded, and a bounded one passed in should be a sliding or dropping one.
  */
 export interface RunLog {
   readonly dir: string
-  readonly emit: (
-    type: EventType,
-    message: string,
-    fields?: { readonly worker?: string; readonly cycle?: number; readonly data?: Record<string, unknown> }
-  ) => Effect.Effect<void>
+  /** Stamps the event's time, appends it to events.jsonl, prints its terminal line, publishes it. */
+  readonly emit: (event: RunEventDraft) => Effect.Effect<void>
+  readonly subscribe: Effect.Effect<Stream.Stream<RunEvent>, never, Scope.Scope>
+  readonly events: Stream.Stream<RunEvent>
   readonly writeCycle: (file: CycleFile) => Effect.Effect<void>
   /**
    * The cycle records this log has written, in order: what the files in
@@ -47,6 +53,8 @@ export interface RunLogOptions {
    * ever exists without its started.json (SPEC §11), whatever stops oompa.
    */
   readonly started?: StartedFile
+  /** Where events are published (besides the log's own `events`): an embedder's PubSub, subscribed before the run. */
+  readonly publish?: PubSub.PubSub<RunEvent>
 }
 
 /** The staging folder of a run being created (hidden: readers skip names starting with "."). */
@@ -81,21 +89,16 @@ export const makeRunLog = Effect.fn("RunLog.make")(function* (options: RunLogOpt
       yield* fs.rename(temp, file)
     }).pipe(Effect.orDie, Effect.uninterruptible)
 
-  const emit: RunLog["emit"] = (type, message, fields = {}) =>
+  const pubsub = yield* PubSub.unbounded<RunEvent>()
+
+  const emit: RunLog["emit"] = (draft) =>
     Effect.gen(function* () {
-      const at = yield* nowIso
-      const event: RunEvent = {
-        at,
-        type,
-        message,
-        ...(fields.worker !== undefined ? { worker: fields.worker } : {}),
-        ...(fields.cycle !== undefined ? { cycle: fields.cycle } : {}),
-        ...(fields.data !== undefined ? { data: fields.data } : {})
-      }
+      const event = { at: yield* nowIso, ...draft } as RunEvent
+      // Encoding checks the event against its Schema: a payload that does not fit is a bug.
       yield* fs.writeFileString(eventsPath, JSON.stringify(encodeEvent(event)) + "\n", { flag: "a" }).pipe(Effect.orDie)
-      const prefix = fields.worker !== undefined ? `[${fields.worker}]` : "[oompa]"
-      const cycle = fields.cycle !== undefined ? ` c${fields.cycle}` : ""
-      yield* print(`${prefix}${cycle} ${message}`)
+      yield* print(terminalLine(event))
+      yield* PubSub.publish(pubsub, event)
+      if (options.publish !== undefined) yield* PubSub.publish(options.publish, event)
     }).pipe(Effect.uninterruptible)
 
   const makeFolders = (into: string) =>
@@ -114,13 +117,15 @@ export const makeRunLog = Effect.fn("RunLog.make")(function* (options: RunLogOpt
     }).pipe(Effect.uninterruptible)
     // From here on, this swarm's diagnostics (Effect.log*) are kept in its run folder.
     yield* FiberRef.set(diagnosticsFile, Option.some(diagnosticsFileOf(dir)))
-    yield* FiberRef.set(runWarning, Option.some((message: string) => emit("warning", message)))
+    yield* FiberRef.set(runWarning, Option.some((message: string) => emit(makeEvent.warning(message))))
   }
 
   const written = yield* Ref.make<ReadonlyArray<CycleFile>>([])
   const log: RunLog = {
     dir,
     emit,
+    subscribe: Stream.fromPubSub(pubsub, { scoped: true }),
+    events: Stream.fromPubSub(pubsub),
     writeCycle: (file) =>
       writeJson(CycleFile, path.join(dir, "cycles", `${file.worker}-c${file.cycle}.json`), file).pipe(
         Effect.zipRight(Ref.update(written, (all) => [...all.filter((c) => c.worker !== file.worker || c.cycle !== file.cycle), file])),

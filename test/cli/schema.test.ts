@@ -4,6 +4,7 @@ import { Effect, JSONSchema } from "effect"
 import { beforeAll } from "vitest"
 import { OompaJson } from "../../src/config/OompaJson.js"
 import { TaskFileJson } from "../../src/domain/Task.js"
+import { RunEvent } from "../../src/domain/RunEvent.js"
 import { ensureBuilt, repoRoot, runCliEffect } from "../support/runCli.js"
 import { makeProject } from "../config/support.js"
 
@@ -58,6 +59,40 @@ layer(NodeContext.layer)("oompa schema (the built binary)", (it) => {
       expect(result.stdout).toBe("")
       expect(result.stderr).toContain('unknown schema "nope.json"')
       expect(result.stderr).toContain("oompa.json")
+    })
+  )
+
+  it.scoped("events.jsonl: one variant per kind of event, each with its typed payload, from the Schema the run log writes with", () =>
+    Effect.gen(function* () {
+      const result = yield* runCliEffect(["schema", "events.jsonl"], { cwd: repoRoot })
+      expect(result.stderr).toBe("")
+      expect(result.code).toBe(0)
+      type Def = {
+        required?: ReadonlyArray<string>
+        properties?: Record<string, { $ref?: string; anyOf?: ReadonlyArray<Def>; properties?: Record<string, unknown>; required?: ReadonlyArray<string> }>
+        anyOf?: ReadonlyArray<{ $ref: string }>
+      }
+      const printed = JSON.parse(result.stdout) as { $ref: string; $defs: Record<string, Def> }
+      expect(printed).toEqual(JSONSchema.make(RunEvent))
+      const kinds = printed.$defs["RunEvent"]!.anyOf!.map((member) => member.$ref.replace("#/$defs/", ""))
+      expect(kinds).toEqual([
+        "swarm-started", "worker-started", "waiting-for-tasks", "cycle-started", "turn-started", "turn-ended", "claim",
+        "task-invalid", "review", "merge", "attention", "cycle-ended", "work-kept", "work-carried", "worker-stopped",
+        "swarm-stopped", "recovered", "warning"
+      ])
+      // Every kind but a warning (its message is all it says) has a payload with named fields.
+      for (const kind of kinds.filter((k) => k !== "warning")) {
+        const data = printed.$defs[kind]!.properties!["data"]!
+        const shapes = data.anyOf ?? [data]
+        for (const shape of shapes) expect(Object.keys(shape.properties ?? {}).length, kind).toBeGreaterThan(0)
+        expect(printed.$defs[kind]!.required).toContain("data")
+      }
+      expect(printed.$defs["cycle-started"]!.properties!["data"]!.required).toEqual(["branch", "worktree", "base"])
+      expect(printed.$defs["cycle-ended"]!.required).toEqual(["at", "type", "worker", "cycle", "message", "data"])
+      const merge = printed.$defs["merge"]!.properties!["data"]!.anyOf!
+      expect(merge.map((step) => (step.properties!["step"] as { enum: ReadonlyArray<string> }).enum[0])).toEqual([
+        "committed", "retry", "merged", "conflict", "tests-failed"
+      ])
     })
   )
 })
