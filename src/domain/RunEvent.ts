@@ -276,7 +276,8 @@ const wording: { readonly [T in Exclude<EventType, "warning">]: (data: Data<T>, 
   "cycle-started": (d, s) => `cycle ${s.cycle} started on ${d.branch}`,
   "turn-started": (d) => `turn ${d.turn} (${d.kind})`,
   "turn-ended": (d) =>
-    d.error !== undefined && d.exitCode === null && !d.timedOut
+    // Only a turn that could not start records an error (its harness's).
+    d.error !== undefined
       ? `turn ${d.turn} could not run: ${d.error}`
       : d.timedOut
         ? `turn ${d.turn} timed out after ${humanDuration(d.durationMs)}`

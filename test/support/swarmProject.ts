@@ -11,6 +11,7 @@ import { Effect, Layer, Schema } from "effect"
 import { loadConfig } from "../../src/config/loadConfig.js"
 import { SwarmMergedNothing } from "../../src/engine/swarm.js"
 import { runFileSchemas } from "../../src/domain/RunFiles.js"
+import { RunEvent } from "../../src/domain/RunEvent.js"
 import { Harnesses, type Harness } from "../../src/harness/Harness.js"
 import { makeInProcessMockHarness } from "../../src/harness/mock.js"
 import { GitLive } from "../../src/services/Git.js"
@@ -79,7 +80,9 @@ export const validateRunFiles = (runDir: string) => {
   check(runFileSchemas.started, "started.json", read(path.join(runDir, "started.json")))
   check(runFileSchemas.stopped, "stopped.json", read(path.join(runDir, "stopped.json")))
   const events = fs.readFileSync(path.join(runDir, "events.jsonl"), "utf8").trim().split("\n")
+  // Each line as every version reads it, and as the typed event this version writes.
   events.forEach((line, i) => check(runFileSchemas.event, `events.jsonl:${i + 1}`, JSON.parse(line)))
+  events.forEach((line, i) => check(RunEvent, `events.jsonl:${i + 1}`, JSON.parse(line)))
   const cycles = fs.readdirSync(path.join(runDir, "cycles"))
   for (const name of cycles) check(runFileSchemas.cycle, `cycles/${name}`, read(path.join(runDir, "cycles", name)))
   const reviews = fs.readdirSync(path.join(runDir, "reviews"))
