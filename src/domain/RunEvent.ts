@@ -345,8 +345,9 @@ const wording: { readonly [T in Exclude<EventType, "warning">]: (data: Data<T>, 
 
 const build =
   <T extends Exclude<EventType, "warning">>(type: T) =>
-  (scope: Scope<T>, data: Data<T>): RunEventDraft =>
-    ({ type, ...scope, message: (wording[type] as (d: Data<T>, s: Scope<T>) => string)(data, scope), data }) as unknown as RunEventDraft
+  (scope: Scope<T>, data: Data<T>): Omit<RunEventOf<T>, "at"> =>
+    // The cast: TypeScript cannot see that these four parts make up the variant of T.
+    ({ type, ...scope, message: (wording[type] as (d: Data<T>, s: Scope<T>) => string)(data, scope), data }) as unknown as Omit<RunEventOf<T>, "at">
 
 /**
  * The constructors, one per kind: `make.claim({ worker, cycle }, { results })`.
