@@ -12,7 +12,7 @@ import {
   selectRun,
   type RunInfo
 } from "../runs/readRuns.js"
-import { watchDirs } from "../services/taskQueue/watchDirs.js"
+import { watchDirs } from "../services/watchDirs.js"
 import { swarmArg } from "./view.js"
 
 const workerOption = Options.text("worker").pipe(

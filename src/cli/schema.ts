@@ -1,7 +1,7 @@
 import { Args, Command } from "@effect/cli"
 import { Console, Effect, JSONSchema, Option } from "effect"
 import { UsageError } from "../domain/errors.js"
-import { defaultSchemaName, schemaRegistry } from "../config/schemas.js"
+import { defaultSchemaName, schemaRegistry } from "./schemaRegistry.js"
 
 /** The JSON Schema registered under `name`, as pretty JSON text. */
 export const schemaText = (name: string): Effect.Effect<string, UsageError> => {

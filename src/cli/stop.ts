@@ -4,7 +4,7 @@ import { Console, Duration, Effect, Option, Queue, Schema } from "effect"
 import { UsageError } from "../domain/errors.js"
 import { StoppedFile } from "../domain/RunFiles.js"
 import { findRuns, listRuns, RunNotFound, selectRun, type RunInfo } from "../runs/readRuns.js"
-import { watchDirs } from "../services/taskQueue/watchDirs.js"
+import { watchDirs } from "../services/watchDirs.js"
 import { swarmArg } from "./view.js"
 import { humanDuration } from "../domain/humanDuration.js"
 

@@ -6,7 +6,7 @@ import type { OompaConfig, PlannerSpec, ReviewerSpec, WorkerSpec } from "./Oompa
 import { MAX_WORKERS, OompaJson, reviewerKeys, type PlannerJson, type WorkerJson } from "./OompaJson.js"
 import { displayPath } from "./includes.js"
 import { configIssues } from "./issues.js"
-import { parseJson } from "./json.js"
+import { parseJson } from "../formats/json.js"
 import { loadPromptSource, type PromptContext } from "./prompts.js"
 
 /** Defaults of SPEC §2, in the units of oompa.json (seconds for durations). */

@@ -1,6 +1,6 @@
 import { Either, ParseResult, Schema } from "effect"
-import { parseJson as parseJsonText } from "../config/json.js"
-import { formatEdnError, parseEdn } from "./edn.js"
+import { parseJson as parseJsonText } from "../formats/json.js"
+import { formatEdnError, parseEdn } from "../formats/edn.js"
 import { Task, TaskId } from "./Task.js"
 
 /**

@@ -6,19 +6,9 @@ import { RunEventLine, StartedFile } from "../domain/RunFiles.js"
 import { emptyUsage } from "../harness/Harness.js"
 import { readCycleFiles, summarizeWorkers } from "../runs/summaries.js"
 import { Git } from "../services/Git.js"
-import { terminateSwarmProcesses } from "../services/processTree.js"
+import { processAlive, terminateSwarmProcesses } from "../services/processTree.js"
 import { makeRunLog, nowIso, stagingPidOf, type RunLog } from "../services/RunLog.js"
 import type { TaskQueue } from "../services/TaskQueue.js"
-
-/** Is a process with this pid alive on this machine? (EPERM: alive, not ours.) */
-export const pidAlive = (pid: number): boolean => {
-  try {
-    process.kill(pid, 0)
-    return true
-  } catch (error) {
-    return (error as NodeJS.ErrnoException).code === "EPERM"
-  }
-}
 
 const decodeStarted = Schema.decodeUnknownOption(Schema.parseJson(StartedFile))
 
@@ -50,7 +40,7 @@ export const recoverDeadRuns = Effect.fn("engine.recoverDeadRuns")(function* (op
     // A run folder whose creation was cut short (its creator is gone): nothing in it ran.
     const stagingPid = stagingPidOf(swarm)
     if (stagingPid !== undefined) {
-      if (pidAlive(stagingPid)) othersAlive = true
+      if (processAlive(stagingPid)) othersAlive = true
       else yield* fs.remove(path.join(runsDir, swarm), { recursive: true }).pipe(Effect.ignore)
       continue
     }
@@ -62,7 +52,7 @@ export const recoverDeadRuns = Effect.fn("engine.recoverDeadRuns")(function* (op
       Effect.orElseSucceed(() => Option.none())
     )
     if (Option.isNone(started)) continue
-    if (pidAlive(started.value.pid)) {
+    if (processAlive(started.value.pid)) {
       othersAlive = true
       continue
     }

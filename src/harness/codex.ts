@@ -14,7 +14,7 @@ import { Effect, Option, Schema } from "effect"
 import type { Reasoning } from "../domain/Model.js"
 import type { CliSpec, Decoded, EnvFacts, Invocation } from "./cliAdapter.js"
 import { addUsage, emptyUsage, type TurnRequest, type Usage } from "./Harness.js"
-import { foldJsonLines, foldJsonText } from "./jsonl.js"
+import { foldJsonLines, foldJsonText } from "../formats/jsonl.js"
 
 const effortOf: Record<Reasoning, string> = {
   minimal: "minimal",

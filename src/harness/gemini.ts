@@ -13,7 +13,7 @@
 import { Effect, Option, Schema } from "effect"
 import type { CliSpec, Decoded, EnvFacts, Invocation } from "./cliAdapter.js"
 import { emptyUsage, type TurnRequest, type Usage } from "./Harness.js"
-import { foldJsonLines, foldJsonText } from "./jsonl.js"
+import { foldJsonLines, foldJsonText } from "../formats/jsonl.js"
 
 export const buildInvocation = (binary: string, request: TurnRequest, _facts: EnvFacts): Invocation => {
   const args: Array<string> = request.mode === "review" ? ["--approval-mode", "plan"] : ["--yolo"]

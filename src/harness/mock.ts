@@ -1,8 +1,9 @@
 import * as path from "node:path"
 import * as fs from "node:fs"
-import * as readline from "node:readline"
+import { FileSystem } from "@effect/platform"
 import { Clock, Effect, Either, Option, Schema } from "effect"
 import { mockAgentScript } from "../paths.js"
+import { foldJsonLines } from "../formats/jsonl.js"
 import { ProcessRunner } from "../services/ProcessRunner.js"
 import { runMockTurn } from "./mock/agent.js"
 import { readScenario, scenarioPathOf } from "./mock/scenarioFile.js"
@@ -76,28 +77,24 @@ const MockEvent = Schema.Struct({
   ),
   cost_usd: Schema.optional(Schema.Number)
 })
-const decodeEvent = Schema.decodeUnknownOption(Schema.parseJson(MockEvent))
 
-/** Folds the mock agent's stdout log line by line (bounded memory, however big the log). */
+interface MockLog {
+  readonly sessionId: string | undefined
+  readonly result: typeof MockEvent.Type | undefined
+}
+
+/** Folds the mock agent's stdout log line by line (bounded memory, however big the log): the one JSONL reader. */
 const readMockLog = (file: string) =>
-  Effect.promise(async () => {
-    let sessionId: string | undefined
-    let result: typeof MockEvent.Type | undefined
-    const lines = readline.createInterface({ input: fs.createReadStream(file), crlfDelay: Infinity })
-    for await (const line of lines) {
-      if (!line.startsWith("{")) continue
-      const event = decodeEvent(line)
-      if (Option.isNone(event)) continue
-      if (event.value.session_id !== undefined) sessionId = event.value.session_id
-      if (event.value.type === "result") result = event.value
-    }
-    return { sessionId, result }
-  })
+  foldJsonLines(file, MockEvent, { sessionId: undefined, result: undefined } as MockLog, (state, event): MockLog => ({
+    sessionId: event.session_id ?? state.sessionId,
+    result: event.type === "result" ? event : state.result
+  }))
 
 /** The mock agent as a real child process (`dist/mock-agent.js`), run by ProcessRunner. */
 export const makeProcessMockHarness = (options: { readonly baseDir: string; readonly stateDir?: string }) =>
   Effect.gen(function* () {
     const runner = yield* ProcessRunner
+    const fileSystem = yield* FileSystem.FileSystem
     const harness: Harness = {
       name: "mock",
       runTurn: (request: TurnRequest) =>
@@ -130,7 +127,10 @@ export const makeProcessMockHarness = (options: { readonly baseDir: string; read
               marker: request.marker
             })
             .pipe(Effect.mapError((error) => new HarnessError({ harness: "mock", message: error.message })))
-          const decoded = yield* readMockLog(request.logPath)
+          const decoded = yield* readMockLog(request.logPath).pipe(
+            Effect.provideService(FileSystem.FileSystem, fileSystem),
+            Effect.mapError((error) => new HarnessError({ harness: "mock", message: `could not read ${request.logPath}: ${error.message}` }))
+          )
           return {
             text: decoded.result?.text ?? "",
             sessionId: Option.fromNullable(decoded.sessionId ?? request.session.id),

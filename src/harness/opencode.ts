@@ -13,7 +13,7 @@
 import { Effect, Option, Schema } from "effect"
 import type { CliSpec, Decoded, EnvFacts, Invocation } from "./cliAdapter.js"
 import { addUsage, emptyUsage, type TurnRequest, type Usage } from "./Harness.js"
-import { foldJsonLines, foldJsonText } from "./jsonl.js"
+import { foldJsonLines, foldJsonText } from "../formats/jsonl.js"
 
 /**
  * Review mode's permissions, given as OPENCODE_PERMISSION (merged over the

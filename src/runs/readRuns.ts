@@ -9,7 +9,7 @@ import {
   type CycleFile,
   type WorkerSummary
 } from "../domain/RunFiles.js"
-import { pidAlive } from "../engine/recover.js"
+import { processAlive } from "../services/processTree.js"
 import { Git } from "../services/Git.js"
 import { readCycleFiles, summarizeWorkers } from "./summaries.js"
 import { humanDuration } from "../domain/humanDuration.js"
@@ -134,7 +134,7 @@ const statusOf = (started: Option.Option<StartedFile>, stopped: Option.Option<St
   if (Option.isSome(stopped)) return stopped.value.reason
   if (Option.isNone(started)) return "starting"
   if (started.value.host !== os.hostname()) return "running"
-  return pidAlive(started.value.pid) ? "running" : "crashed"
+  return processAlive(started.value.pid) ? "running" : "crashed"
 }
 
 const isoMillis = (iso: string): number | undefined =>

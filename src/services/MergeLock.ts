@@ -40,6 +40,7 @@ import {
 import * as NodeOs from "node:os"
 import * as NodePath from "node:path"
 import { Git, type GitError, type GitTimeout } from "./Git.js"
+import { processAlive } from "./processTree.js"
 
 // ---------------------------------------------------------------------------
 // Data and errors
@@ -140,16 +141,8 @@ type Seen =
 
 const decodeContent = Schema.decodeUnknownOption(Schema.parseJson(LockFileContent))
 
-/** Is a process with this pid running on this machine? EPERM means it exists (another user). */
-const pidAlive = (pid: number) =>
-  Effect.sync(() => {
-    try {
-      process.kill(pid, 0)
-      return true
-    } catch (error) {
-      return (error as NodeJS.ErrnoException).code === "EPERM"
-    }
-  })
+/** Is a process with this pid running on this machine (one definition: processTree's)? */
+const pidAlive = (pid: number) => Effect.sync(() => processAlive(pid))
 
 const isNotFound = (e: PlatformError) => e._tag === "SystemError" && e.reason === "NotFound"
 const isAlreadyExists = (e: PlatformError) => e._tag === "SystemError" && e.reason === "AlreadyExists"

@@ -13,7 +13,7 @@ import {
   type TaskFileFormat
 } from "../domain/taskFile.js"
 import { ioError, TaskExistsError, TaskQueueIoError } from "./taskQueue/errors.js"
-import { watchDirs } from "./taskQueue/watchDirs.js"
+import { watchDirs } from "./watchDirs.js"
 
 export { TaskExistsError, TaskQueueIoError } from "./taskQueue/errors.js"
 export { ClaimResult } from "../domain/queue.js"

@@ -6,7 +6,7 @@ import { bundledPromptNames, loadBundledPrompt } from "../../src/config/bundled.
 import { packageRoot } from "../../src/paths.js"
 import { OompaJson } from "../../src/config/OompaJson.js"
 import { renderTemplate } from "../../src/config/render.js"
-import { defaultSchemaName, schemaRegistry } from "../../src/config/schemas.js"
+import { defaultSchemaName, schemaRegistry } from "../../src/cli/schemaRegistry.js"
 
 const lines = (text: string) => text.split("\n").map((line) => line.trim())
 

@@ -1,6 +1,6 @@
 import { describe, expect, it } from "@effect/vitest"
 import { Either } from "effect"
-import { parseJson } from "../../src/config/json.js"
+import { parseJson } from "../../src/formats/json.js"
 import { renderTemplate } from "../../src/config/render.js"
 
 describe("renderTemplate", () => {

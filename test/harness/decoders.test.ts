@@ -16,7 +16,7 @@ import { Chunk, Effect, Option, Schema, Stream } from "effect"
 import * as claude from "../../src/harness/claude.js"
 import * as codex from "../../src/harness/codex.js"
 import * as gemini from "../../src/harness/gemini.js"
-import { fileLines, foldJsonLines, splitLines } from "../../src/harness/jsonl.js"
+import { fileLines, foldJsonLines, splitLines } from "../../src/formats/jsonl.js"
 import * as opencode from "../../src/harness/opencode.js"
 
 const captured = path.resolve(path.dirname(fileURLToPath(import.meta.url)), "..", "fixtures", "fake-clis", "captured")

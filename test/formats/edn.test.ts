@@ -1,6 +1,6 @@
 import { describe, expect, it } from "@effect/vitest"
 import { Either } from "effect"
-import { parseEdn } from "../../src/domain/edn.js"
+import { parseEdn } from "../../src/formats/edn.js"
 import { decodeTaskFile } from "../../src/domain/taskFile.js"
 
 const ok = (text: string) => {

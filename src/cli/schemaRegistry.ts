@@ -3,7 +3,7 @@ import { RunEvent } from "../domain/RunEvent.js"
 import { CycleFile, ReviewFile, StartedFile, StoppedFile } from "../domain/RunFiles.js"
 import { TaskFileJson } from "../domain/Task.js"
 import { MockScenario } from "../harness/mock/Scenario.js"
-import { OompaJson } from "./OompaJson.js"
+import { OompaJson } from "../config/OompaJson.js"
 
 /**
  * The schemas `oompa schema [name]` can print, by name. The first entry is the

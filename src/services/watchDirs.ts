@@ -1,6 +1,6 @@
 import * as NodeFs from "node:fs"
 import { Effect, Queue, Runtime, type Scope } from "effect"
-import { TaskQueueIoError } from "./errors.js"
+import { TaskQueueIoError } from "./taskQueue/errors.js"
 
 /**
  * Watches folders and returns a queue that receives a wake-up whenever

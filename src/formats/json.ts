@@ -1,5 +1,5 @@
 import { Either } from "effect"
-import { MAX_JSON_DEPTH, tooDeepAt, tooDeepMessage } from "../domain/jsonDepth.js"
+import { MAX_JSON_DEPTH, tooDeepAt, tooDeepMessage } from "./jsonDepth.js"
 
 /** Where and why a JSON text failed to parse; line and column are 1-based. */
 export interface JsonSyntaxError {
