@@ -1,4 +1,3 @@
-import { execFileSync } from "node:child_process"
 import * as fs from "node:fs"
 import * as os from "node:os"
 import * as path from "node:path"
@@ -7,6 +6,7 @@ import { Console, Effect, Option } from "effect"
 import { loadSwarmConfig } from "../engine/loadConfig.js"
 import { UsageError } from "../domain/errors.js"
 import { runSwarm } from "../engine/swarm.js"
+import { Git } from "../services/Git.js"
 
 const SPEC = `# textkit — a tiny text utilities library
 
@@ -31,34 +31,45 @@ const CONFIG = {
   reviewer: "mock:demo"
 }
 
+/** A git command in the demo repository, through the Git service (no shell, stdin closed, killed on interruption). */
 const git = (cwd: string, ...args: ReadonlyArray<string>) =>
-  execFileSync("git", [...args], { cwd, stdio: ["ignore", "pipe", "pipe"], encoding: "utf8" })
+  Effect.flatMap(Git, (service) => service.run(cwd, args)).pipe(Effect.map((result) => result.stdout))
+
+const demoDirError = (dir: string, reason: string) => new UsageError({ message: `--dir ${dir}: ${reason}` })
 
 /** A throwaway repository with a spec, a config and a task queue. */
 const createDemoRepo = (dir: string) =>
-  Effect.try({
-    try: () => {
-      fs.mkdirSync(dir, { recursive: true })
-      if (fs.readdirSync(dir).length > 0) throw new Error("not empty")
-      git(dir, "init", "-q", "-b", "main")
-      // A local identity, so the demo works on a machine where git has none.
-      git(dir, "config", "user.name", "oompa demo")
-      git(dir, "config", "user.email", "demo@oompa.invalid")
+  Effect.gen(function* () {
+    const writeFiles = (write: () => void) =>
+      Effect.try({ try: write, catch: (error) => demoDirError(dir, String(error)) })
+    const empty = yield* Effect.try({
+      try: () => {
+        fs.mkdirSync(dir, { recursive: true })
+        return fs.readdirSync(dir).length === 0
+      },
+      catch: (error) => demoDirError(dir, String(error))
+    })
+    if (!empty) return yield* demoDirError(dir, "the folder is not empty; give a new or empty folder")
+    const inRepo = (...args: ReadonlyArray<string>) =>
+      git(dir, ...args).pipe(Effect.mapError((error) => demoDirError(dir, error.message)))
+    yield* inRepo("init", "-q", "-b", "main")
+    // A local identity, so the demo works on a machine where git has none.
+    yield* inRepo("config", "user.name", "oompa demo")
+    yield* inRepo("config", "user.email", "demo@oompa.invalid")
+    yield* writeFiles(() => {
       fs.writeFileSync(path.join(dir, "SPEC.md"), SPEC)
       fs.writeFileSync(path.join(dir, "oompa.json"), JSON.stringify(CONFIG, null, 2) + "\n")
-      git(dir, "add", "SPEC.md", "oompa.json")
-      git(dir, "commit", "-q", "-m", "textkit: spec and swarm config")
+    })
+    yield* inRepo("add", "SPEC.md", "oompa.json")
+    yield* inRepo("commit", "-q", "-m", "textkit: spec and swarm config")
+    yield* writeFiles(() => {
       for (const state of ["pending", "current", "complete"]) fs.mkdirSync(path.join(dir, "tasks", state), { recursive: true })
       for (const task of TASKS) {
         fs.writeFileSync(path.join(dir, "tasks", "pending", `${task.id}.json`), JSON.stringify(task, null, 2) + "\n")
       }
       // The queue is shared state, never committed.
       fs.appendFileSync(path.join(dir, ".git", "info", "exclude"), "tasks/\n")
-    },
-    catch: (error) =>
-      new UsageError({
-        message: `--dir ${dir}: ${error instanceof Error && error.message === "not empty" ? "the folder is not empty; give a new or empty folder" : String(error)}`
-      })
+    })
   })
 
 const dirOption = Options.directory("dir", { exists: "either" }).pipe(
@@ -75,7 +86,7 @@ export const demoCommand = Command.make("demo", { dir: dirOption }, ({ dir }) =>
     const config = yield* loadSwarmConfig({ cwd: root })
     const result = yield* runSwarm(config)
     yield* Console.log(`\nThe demo repository is ${root}; its history:\n`)
-    yield* Console.log(git(root, "log", "--oneline", "--graph", "-n", "30", "main").trimEnd())
+    yield* Console.log((yield* git(root, "log", "--oneline", "--graph", "-n", "30", "main")).trimEnd())
     yield* Console.log(`\nTry: cd ${root} && git show --stat HEAD && ls work/ tasks/complete/`)
     yield* Console.log(`Run files: ${result.runDir}`)
   })

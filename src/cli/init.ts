@@ -1,8 +1,9 @@
 import { Args, Command as Cli, Options } from "@effect/cli"
-import { Command, CommandExecutor, FileSystem, Path } from "@effect/platform"
-import { Console, Effect, Option, Stream } from "effect"
+import { FileSystem, Path } from "@effect/platform"
+import { Console, Effect, Option } from "effect"
 import { bundledPromptPath } from "../config/bundled.js"
 import { ConfigError } from "../domain/errors.js"
+import { Git } from "../services/Git.js"
 
 /**
  * `oompa init [--force] [dir]`: a ready-to-run project setup. Writes
@@ -30,18 +31,14 @@ export interface InitResult {
   readonly actions: ReadonlyArray<string>
 }
 
-/** The git `info/exclude` file of the repository holding `dir`, if `dir` is inside one. */
+/** The git `info/exclude` file of the repository holding `dir`, if `dir` is inside one (through the Git service). */
 const gitExcludeFile = (dir: string) =>
   Effect.gen(function* () {
     const path = yield* Path.Path
-    const process = yield* Command.start(Command.make("git", "-C", dir, "rev-parse", "--git-path", "info/exclude"))
-    const [stdout, code] = yield* Effect.all(
-      [Stream.mkString(Stream.decodeText(process.stdout)), process.exitCode, Stream.runDrain(process.stderr)],
-      { concurrency: "unbounded" }
-    )
-    return code === 0 && stdout.trim().length > 0 ? Option.some(path.resolve(dir, stdout.trim())) : Option.none<string>()
+    const git = yield* Git
+    const { stdout } = yield* git.run(dir, ["rev-parse", "--git-path", "info/exclude"])
+    return stdout.trim().length > 0 ? Option.some(path.resolve(dir, stdout.trim())) : Option.none<string>()
   }).pipe(
-    Effect.scoped,
     // No git, or not a repository: nothing to exclude.
     Effect.orElseSucceed(() => Option.none<string>())
   )
@@ -51,7 +48,7 @@ const writeError = (file: string) => (error: { readonly message: string }) =>
 
 export const runInit = (
   options: InitOptions
-): Effect.Effect<InitResult, ConfigError, FileSystem.FileSystem | Path.Path | CommandExecutor.CommandExecutor> =>
+): Effect.Effect<InitResult, ConfigError, FileSystem.FileSystem | Path.Path | Git> =>
   Effect.gen(function* () {
     const fs = yield* FileSystem.FileSystem
     const path = yield* Path.Path

@@ -1,5 +1,3 @@
-import { spawn } from "node:child_process"
-import * as fs from "node:fs"
 import * as path from "node:path"
 import { Args, Command, Options } from "@effect/cli"
 import { Console, Effect, Option } from "effect"
@@ -8,6 +6,7 @@ import { UsageError } from "../domain/errors.js"
 import { randomSwarmId } from "../domain/ids.js"
 import { validateSwarmStart } from "../engine/setup.js"
 import { runSwarm } from "../engine/swarm.js"
+import { ProcessRunner } from "../services/ProcessRunner.js"
 import { requireClis } from "./requireClis.js"
 
 const configOption = Options.file("config").pipe(
@@ -45,14 +44,10 @@ const handler = (args: {
       return yield* new UsageError({ message: `--swarm-id: expected 8 hex characters (like 3fa2b1c9), got ${JSON.stringify(swarmId)}` })
     }
     if (args.detach) {
-      const logDir = path.join(cwd, ".oompa")
-      fs.mkdirSync(logDir, { recursive: true })
-      const logFile = path.join(logDir, `swarm-${swarmId}.log`)
-      const out = fs.openSync(logFile, "a")
+      const logFile = path.join(cwd, ".oompa", `swarm-${swarmId}.log`)
       const argv = [process.argv[1]!, "swarm", "--swarm-id", swarmId, "--config", config.configPath]
-      const child = spawn(process.execPath, argv, { cwd, detached: true, stdio: ["ignore", out, out] })
-      child.unref()
-      fs.closeSync(out)
+      const runner = yield* ProcessRunner
+      const child = yield* runner.startDetached({ command: process.execPath, args: argv, cwd, logPath: logFile })
       yield* Console.log(`swarm ${swarmId} started in the background (pid ${child.pid}); output: ${path.relative(cwd, logFile)}`)
       yield* Console.log(`run files: .oompa/runs/${swarmId}/   stop it with: kill -INT ${child.pid}`)
       return

@@ -145,9 +145,23 @@ const spawnLeader = (
     })
   })
 
+export interface DetachedOptions {
+  readonly command: string
+  readonly args: ReadonlyArray<string>
+  readonly cwd: string
+  /** Opened for appending; the child's stdout and stderr both go there. */
+  readonly logPath: string
+}
+
 /** Runs one agent process to its end; see the top of this file for what "end" guarantees. */
 export interface ProcessRunnerService {
   readonly run: (options: RunOptions) => Effect.Effect<RunResult, ProcessError>
+  /**
+   * Starts a process that outlives oompa (`oompa swarm --detach`): its own
+   * session and group, stdin closed, output appended to `logPath`, not waited
+   * for and not ended with this process. Returns its pid once it has started.
+   */
+  readonly startDetached: (options: DetachedOptions) => Effect.Effect<{ readonly pid: number }, ProcessError>
 }
 
 /**
@@ -202,5 +216,35 @@ const run = Effect.fn("ProcessRunner.run")(function* (options: RunOptions) {
   )
 })
 
+const startDetached = Effect.fn("ProcessRunner.startDetached")((options: DetachedOptions) =>
+  Effect.async<{ readonly pid: number }, ProcessError>((resume) => {
+    let out: number
+    try {
+      fs.mkdirSync(path.dirname(options.logPath), { recursive: true })
+      out = fs.openSync(options.logPath, "a")
+    } catch (error) {
+      resume(Effect.fail(new ProcessError({ command: options.command, message: `cannot open log file ${options.logPath}: ${String(error)}` })))
+      return
+    }
+    let child: ChildProcess
+    try {
+      child = spawn(options.command, [...options.args], { cwd: options.cwd, detached: true, stdio: ["ignore", out, out], shell: false })
+    } catch (error) {
+      fs.closeSync(out)
+      resume(Effect.fail(new ProcessError({ command: options.command, message: String(error) })))
+      return
+    }
+    // Ours no more once started: the child keeps its own copy of the log descriptor.
+    fs.closeSync(out)
+    child.on("error", (error) => {
+      if (child.pid === undefined) resume(Effect.fail(new ProcessError({ command: options.command, message: error.message })))
+    })
+    child.once("spawn", () => {
+      child.unref()
+      resume(Effect.succeed({ pid: child.pid! }))
+    })
+  })
+)
+
 /** The live runner: node:child_process, its own process groups, the turn marker. */
-export const ProcessRunnerLive: Layer.Layer<ProcessRunner> = Layer.succeed(ProcessRunner, ProcessRunner.of({ run }))
+export const ProcessRunnerLive: Layer.Layer<ProcessRunner> = Layer.succeed(ProcessRunner, ProcessRunner.of({ run, startDetached }))

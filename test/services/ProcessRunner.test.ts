@@ -230,4 +230,47 @@ describe("ProcessRunner", () => {
       }).pipe(Effect.provide(ProcessRunnerLive))
     )
   )
+
+  describe("startDetached (oompa swarm --detach)", () => {
+    it.live("starts a process in its own session, stdout and stderr appended to the log, and returns its pid", () =>
+      Effect.scoped(
+        Effect.gen(function* () {
+          const dir = yield* tempDir
+          const runner = yield* ProcessRunner
+          const log = path.join(dir, ".oompa", "swarm.log")
+          fs.mkdirSync(path.dirname(log))
+          fs.writeFileSync(log, "earlier run\n")
+          const script = [
+            `const s = require("fs").readFileSync("/proc/self/stat", "utf8")`,
+            `const f = s.slice(s.lastIndexOf(")") + 2).split(" ")`,
+            `console.log("pid " + process.pid + " group " + f[2] + " session " + f[3])`,
+            `console.error("to stderr")`
+          ].join("\n")
+          const child = yield* runner.startDetached({ command: node, args: ["-e", script], cwd: dir, logPath: log })
+          expect(child.pid).toBeGreaterThan(0)
+          const deadline = (yield* Clock.currentTimeMillis) + 20_000
+          while (!fs.readFileSync(log, "utf8").includes("to stderr")) {
+            if ((yield* Clock.currentTimeMillis) > deadline) return yield* Effect.dieMessage(`nothing in ${log}`)
+            yield* Effect.sleep(Duration.millis(20))
+          }
+          const text = fs.readFileSync(log, "utf8")
+          expect(text.startsWith("earlier run\n")).toBe(true)
+          // Its own group and session: a Ctrl-C in the terminal that started it does not reach it.
+          expect(text).toContain(`pid ${child.pid} group ${child.pid} session ${child.pid}\n`)
+        }).pipe(Effect.provide(ProcessRunnerLive))
+      )
+    )
+
+    it.scoped("a missing executable is a ProcessError", () =>
+      Effect.gen(function* () {
+        const dir = yield* tempDir
+        const runner = yield* ProcessRunner
+        const exit = yield* runner
+          .startDetached({ command: path.join(dir, "no-such-cli"), args: [], cwd: dir, logPath: path.join(dir, "d.log") })
+          .pipe(Effect.exit)
+        expect(Exit.isFailure(exit)).toBe(true)
+        if (Exit.isFailure(exit)) expect(String(exit.cause)).toContain("ENOENT")
+      }).pipe(Effect.provide(ProcessRunnerLive))
+    )
+  })
 })
