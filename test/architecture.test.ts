@@ -1,5 +1,5 @@
 /**
- * The house's one-way flow (docs/architecture: cli/ui → engine → services/harness
+ * The house's one-way flow (docs/architecture.md: cli/ui → engine → services/harness
  * → formats/domain/paths; config imports only domain/formats/paths), checked on
  * every import and re-export line of src/. A new import that runs against the
  * flow fails here with the file, the line and the rule it breaks.

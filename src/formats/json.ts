@@ -1,6 +1,15 @@
 import { Either } from "effect"
 import { MAX_JSON_DEPTH, tooDeepAt, tooDeepMessage } from "./jsonDepth.js"
 
+/*
+ * JSON with the line:column of an error, and duplicate keys refused where asked.
+ * JSON.parse reads; the hand-written scanner below only finds where a text is
+ * wrong. Why not a library (commit 3838ee9 has the figures): jsonc-parser and
+ * @humanwhocodes/momoa parse by recursive descent (100,000 levels overflow the
+ * stack), report no duplicate keys, and jsonc-parser is error-tolerant JSONC;
+ * parse-json takes its positions from V8's message, the thing this avoids.
+ */
+
 /** Where and why a JSON text failed to parse; line and column are 1-based. */
 export interface JsonSyntaxError {
   readonly line: number
@@ -15,7 +24,7 @@ export interface JsonSyntaxError {
  * error carries the line and column of the first offending character, found
  * by our own scanner: V8's messages do not always give a position, and
  * sometimes quote the whole input. A text nested deeper than MAX_JSON_DEPTH
- * is refused before anything else looks at it (see domain/jsonDepth.ts), so
+ * is refused before anything else looks at it (see formats/jsonDepth.ts), so
  * the scanner's recursion is bounded by that depth.
  */
 export const parseJson = (
