@@ -1,4 +1,5 @@
 import { Data } from "effect"
+import { KEPT_REF_PREFIX } from "./naming.js"
 import type { Task, TaskAttempt, TaskId, TaskState } from "./Task.js"
 
 /**
@@ -92,10 +93,10 @@ export type CarriedWork = Data.TaggedEnum<{
 }>
 export const CarriedWork = Data.taggedEnum<CarriedWork>()
 
-/** Only work oompa itself kept is carried: a hand-edited `kept_ref` elsewhere is ignored. */
-export const KEPT_REF_PREFIX = "refs/oompa/kept/"
-
-/** The latest attempt that left work under a kept ref, if any. */
+/**
+ * The latest attempt that left work under a kept ref, if any. Only work oompa
+ * itself kept is carried: a hand-edited `kept_ref` elsewhere is ignored.
+ */
 export const latestKeptAttempt = (task: Task): (TaskAttempt & { readonly kept_ref: string }) | undefined => {
   const attempts = task.attempts ?? []
   for (let i = attempts.length - 1; i >= 0; i--) {

@@ -3,7 +3,8 @@ import { make as runEvent } from "../domain/RunEvent.js"
 import type { WorkerSpec } from "../config/OompaConfig.js"
 import { CarriedWork, latestKeptAttempt, oneLine, type ClaimResult } from "../domain/queue.js"
 import { Git } from "../services/Git.js"
-import { cycleName, type SwarmContext } from "./context.js"
+import { cycleName } from "../domain/naming.js"
+import type { SwarmContext } from "./context.js"
 
 interface CarryHandle {
   readonly cycle: number

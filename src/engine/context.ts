@@ -37,13 +37,3 @@ export const decideConfigOf = (ctx: SwarmContext, spec: WorkerSpec): DecideConfi
   maxConsecutiveErrors: ctx.config.maxConsecutiveErrors,
   maxConflictTries: MAX_CONFLICT_TRIES
 })
-
-/** The owner string stamped into `claimed_by`: unique across swarms on one repo. */
-export const ownerOf = (ctx: Pick<SwarmContext, "swarm">, worker: string): string => `${worker}@${ctx.swarm}`
-
-export const cycleName = (worker: string, cycle: number): string => `${worker}-c${cycle}`
-export const branchOf = (swarm: string, worker: string, cycle: number): string => `oompa/${swarm}/${cycleName(worker, cycle)}`
-export const keptRefOf = (swarm: string, worker: string, cycle: number): string =>
-  `refs/oompa/kept/${swarm}/${cycleName(worker, cycle)}`
-export const worktreePathOf = (root: string, swarm: string, worker: string, cycle: number): string =>
-  `${root}/.oompa/worktrees/${swarm}-${cycleName(worker, cycle)}`

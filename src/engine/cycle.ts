@@ -15,15 +15,8 @@ import {
 } from "../domain/WorkerState.js"
 import { Git } from "../services/Git.js"
 import { nowIso } from "../services/RunLog.js"
-import {
-  branchOf,
-  cycleName,
-  decideConfigOf,
-  keptRefOf,
-  ownerOf,
-  worktreePathOf,
-  type SwarmContext
-} from "./context.js"
+import { branchOf, cycleName, keptRefOf, ownerOf, worktreePathOf } from "../domain/naming.js"
+import { decideConfigOf, type SwarmContext } from "./context.js"
 import { carryKeptWork } from "./carry.js"
 import { deliverWork } from "./deliver.js"
 import { makeProgress, type CycleProgress } from "./progress.js"
@@ -115,7 +108,7 @@ export const runCycle = (ctx: SwarmContext, spec: WorkerSpec, start: WorkerState
           case "Claim": {
             // Claim and record together, uninterruptibly: a claim the release does not know of
             // would stay in current/ for ever.
-            const results = yield* ctx.queue.claim(action.ids, ownerOf(ctx, spec.id)).pipe(
+            const results = yield* ctx.queue.claim(action.ids, ownerOf(ctx.swarm, spec.id)).pipe(
               Effect.tap((results) => {
                 const ids = results.flatMap((r) => (r._tag === "Claimed" ? [r.id] : []))
                 return Ref.update(progress, (p) => ({ ...p, claims: [...p.claims, ...ids.filter((id) => !p.claims.includes(id))] }))
@@ -178,7 +171,7 @@ const finishCycle = (ctx: SwarmContext, spec: WorkerSpec, handle: CycleHandle, o
       if (before.claims.length > 0) {
         yield* ctx.queue
           .complete(before.claims, {
-            by: ownerOf(ctx, spec.id),
+            by: ownerOf(ctx.swarm, spec.id),
             mergedCommit: before.mergedCommit.value,
             reviewRounds: before.reviewRounds
           })
@@ -207,7 +200,7 @@ const finishCycle = (ctx: SwarmContext, spec: WorkerSpec, handle: CycleHandle, o
     }
     // A claim the cycle never recorded (its claim call failed half-way) still carries
     // this worker's stamp: put it back too, so no task is left in current/.
-    const owner = ownerOf(ctx, spec.id)
+    const owner = ownerOf(ctx.swarm, spec.id)
     // A file written invalid in the cycle's last turn is quarantined by the run that saw it written.
     yield* ctx.queue.quarantineInvalid.pipe(Effect.catchAll(warn("could not quarantine invalid task files")))
     const strays = yield* ctx.queue.list.pipe(

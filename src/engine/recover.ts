@@ -1,6 +1,7 @@
 import * as NodeFs from "node:fs"
 import { FileSystem, Path } from "@effect/platform"
 import { Clock, Effect, Option, Schema } from "effect"
+import { branchOf, branchPrefixOf, cycleFileName, cycleName, keptRefOf, ownerOf, parseBranch, parseOwner, runsDirOf, type CycleRef } from "../domain/naming.js"
 import { make as runEvent } from "../domain/RunEvent.js"
 import { RunEventLine, StartedFile } from "../domain/RunFiles.js"
 import { emptyUsage } from "../harness/Harness.js"
@@ -31,7 +32,7 @@ export const recoverDeadRuns = Effect.fn("engine.recoverDeadRuns")(function* (op
   const fs = yield* FileSystem.FileSystem
   const path = yield* Path.Path
   const git = yield* Git
-  const runsDir = path.join(options.root, ".oompa", "runs")
+  const runsDir = runsDirOf(options.root)
   const recoveredBy = options.recoveredBy ?? `swarm ${options.runLog.dir.split("/").pop()}`
   const runs = yield* fs.readDirectory(runsDir).pipe(Effect.orElseSucceed(() => [] as Array<string>))
   /** Other runs still alive: a claim they are making may not be stamped yet. */
@@ -62,9 +63,9 @@ export const recoverDeadRuns = Effect.fn("engine.recoverDeadRuns")(function* (op
     const kept: Array<string> = []
     const worktrees = yield* git.listWorktrees(options.root)
     for (const worktree of worktrees) {
-      const branch = Option.getOrUndefined(worktree.branch)?.replace(/^refs\/heads\//, "")
-      if (branch === undefined || !branch.startsWith(`oompa/${swarm}/`)) continue
-      const name = branch.slice(`oompa/${swarm}/`.length)
+      const cycle = Option.getOrUndefined(Option.flatMap(worktree.branch, parseBranch))
+      if (cycle === undefined || cycle.swarm !== swarm) continue
+      const name = cycleName(cycle.worker, cycle.cycle)
       yield* Effect.gen(function* () {
         if (yield* git.isMergeInProgress(worktree.path)) yield* git.abortMerge(worktree.path)
         yield* git.commitAll(worktree.path, `oompa: work kept from ${name} (crashed run ${swarm})`)
@@ -73,33 +74,39 @@ export const recoverDeadRuns = Effect.fn("engine.recoverDeadRuns")(function* (op
     }
     const target = started.value.targetBranch
     const bases = yield* cycleBasesOf(path.join(dir, "events.jsonl"))
-    const merged: Array<{ readonly name: string; readonly owner: string; readonly commit: string; readonly startedAt: string }> = []
+    const merged: Array<CycleRef & { readonly name: string; readonly owner: string; readonly commit: string; readonly startedAt: string }> = []
     // Each worker's unmerged cycle, for the attempt stamped on the claims it held.
     const unmerged = new Map<string, { readonly name: string; readonly keptRef?: string; readonly commit: string }>()
-    const branches = yield* git.listRefs(options.root, `refs/heads/oompa/${swarm}/`)
+    const branches = yield* git.listRefs(options.root, `refs/heads/${branchPrefixOf(swarm)}`)
     for (const { ref, sha } of branches) {
-      const name = ref.slice(`refs/heads/oompa/${swarm}/`.length)
-      const keptRef = `refs/oompa/kept/${swarm}/${name}`
+      // A branch under the prefix that oompa did not name is not a cycle's: left alone.
+      const parsed = parseBranch(ref)
+      if (Option.isNone(parsed) || parsed.value.swarm !== swarm) continue
+      const { worker, cycle } = parsed.value
+      const name = cycleName(worker, cycle)
+      const branch = branchOf(swarm, worker, cycle)
+      const owner = ownerOf(swarm, worker)
+      const keptRef = keptRefOf(swarm, worker, cycle)
       const inTarget = yield* git.isAncestor(options.root, sha, target).pipe(Effect.orElseSucceed(() => false))
       // In the target with commits of its own: the run died after the fast-forward and
       // before recording it. Its claims are done, not to be redone (SPEC §8).
-      const cycleStart = bases.get(ref.slice("refs/heads/".length))
+      const cycleStart = bases.get(branch)
       if (inTarget && cycleStart !== undefined && cycleStart.base !== sha) {
-        merged.push({ name, owner: `${workerOf(name)}@${swarm}`, commit: sha, startedAt: cycleStart.at })
+        merged.push({ swarm, worker, cycle, name, owner, commit: sha, startedAt: cycleStart.at })
       }
       if (!inTarget) {
         yield* git.keepWork(options.root, keptRef, sha, `oompa: recovered from crashed run ${swarm}`)
         kept.push(keptRef)
-        unmerged.set(`${workerOf(name)}@${swarm}`, { name, keptRef, commit: sha })
+        unmerged.set(owner, { name, keptRef, commit: sha })
       } else if (!merged.some((m) => m.name === name)) {
-        unmerged.set(`${workerOf(name)}@${swarm}`, { name, commit: sha })
+        unmerged.set(owner, { name, commit: sha })
       }
       yield* git
-        .deleteBranch(options.root, ref.slice("refs/heads/".length), { verifiedMergedInto: inTarget ? target : keptRef })
+        .deleteBranch(options.root, branch, { verifiedMergedInto: inTarget ? target : keptRef })
         .pipe(Effect.ignore)
     }
     const listing = yield* options.queue.list
-    const ours = listing.current.filter((entry) => entry.task.claimed_by?.endsWith(`@${swarm}`))
+    const ours = listing.current.filter((entry) => Option.exists(parseOwner(entry.task.claimed_by ?? ""), (owner) => owner.swarm === swarm))
     const completed: Array<string> = []
     const deadLog = yield* makeRunLog({ dir, print: () => Effect.void })
     for (const cycle of merged) {
@@ -107,16 +114,16 @@ export const recoverDeadRuns = Effect.fn("engine.recoverDeadRuns")(function* (op
       if (ids.length > 0) yield* options.queue.complete(ids, { by: cycle.owner, mergedCommit: cycle.commit, reviewRounds: 0 })
       completed.push(...ids)
       // The cycle file the dead run could not write: `view` and `list` count this merge.
-      const worker = workerOf(cycle.name)
-      if (yield* fs.exists(path.join(dir, "cycles", `${cycle.name}.json`)).pipe(Effect.orElseSucceed(() => true))) continue
+      const worker = cycle.worker
+      if (yield* fs.exists(path.join(dir, "cycles", cycleFileName(worker, cycle.cycle))).pipe(Effect.orElseSucceed(() => true))) continue
       yield* deadLog.writeCycle({
         swarm,
         worker,
-        cycle: Number(cycle.name.slice(worker.length + 2)),
+        cycle: cycle.cycle,
         model: started.value.workers.find((w) => w.id === worker)?.model ?? "?",
         outcome: "merged",
         detail: `merged into ${target} at ${cycle.commit.slice(0, 12)}; the run stopped before recording it (recovered)`,
-        branch: `oompa/${swarm}/${cycle.name}`,
+        branch: branchOf(swarm, worker, cycle.cycle),
         claims: ids,
         turns: [],
         signals: [],
@@ -134,7 +141,7 @@ export const recoverDeadRuns = Effect.fn("engine.recoverDeadRuns")(function* (op
     for (const owner of owners) {
       const ids = ours.filter((entry) => entry.task.claimed_by === owner && claims.includes(entry.id)).map((entry) => entry.id)
       const cycle = unmerged.get(owner)
-      const worker = owner.slice(0, owner.length - swarm.length - 1)
+      const worker = Option.match(parseOwner(owner), { onNone: () => owner, onSome: (o) => o.worker })
       yield* options.queue.recycle(ids, {
         worker,
         swarm,
@@ -164,9 +171,6 @@ export const recoverDeadRuns = Effect.fn("engine.recoverDeadRuns")(function* (op
   }
   yield* recoverUnstampedClaims(options.queue, options.runLog, othersAlive, recoveredBy)
 })
-
-/** `w0-c3` → `w0`. */
-const workerOf = (cycleName: string): string => cycleName.replace(/-c\d+$/, "")
 
 /**
  * Each cycle's branch, the target tip it started from and when, from the run's

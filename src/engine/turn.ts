@@ -6,7 +6,8 @@ import { parseSignals, type Signals } from "../domain/Signal.js"
 import { turnMarker } from "../domain/turnMarker.js"
 import type { WorkerEvent } from "../domain/WorkerState.js"
 import { Harnesses, turnFailed } from "../harness/Harness.js"
-import { cycleName, type SwarmContext } from "./context.js"
+import { cycleName } from "../domain/naming.js"
+import type { SwarmContext } from "./context.js"
 import { addCost, type CycleProgress } from "./progress.js"
 
 export const signalNames = (signals: Signals): ReadonlyArray<string> => [

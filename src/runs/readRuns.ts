@@ -14,6 +14,7 @@ import { Git } from "../services/Git.js"
 import { readCycleFiles, summarizeWorkers } from "./summaries.js"
 import { humanDuration } from "../domain/humanDuration.js"
 import { terminalLine } from "../domain/RunEvent.js"
+import { runsDirOf } from "../domain/naming.js"
 
 /**
  * The reader of the run files of SPEC §11 (`.oompa/runs/<swarm>/`), for
@@ -99,9 +100,8 @@ const formatParseError = (error: ParseResult.ParseError): string =>
 /** Finds `<git toplevel>/.oompa/runs` from `cwd` through the Git service. */
 export const findRuns = Effect.fn("runs.findRuns")(function* (cwd: string) {
   const git = yield* Git
-  const path = yield* Path.Path
   const root = yield* git.toplevel(cwd).pipe(Effect.mapError(() => new NotInRepository({ cwd })))
-  return { root, runsDir: path.join(root, ".oompa", "runs") } satisfies RunsLocation
+  return { root, runsDir: runsDirOf(root) } satisfies RunsLocation
 })
 
 const isNotFound = (error: unknown): boolean =>

@@ -2,6 +2,7 @@ import { FileSystem, Path } from "@effect/platform"
 import { Console, DateTime, Effect, FiberRef, Option, PubSub, Ref, Schema, Stream, type Scope } from "effect"
 import { make as makeEvent, RunEvent, terminalLine, type RunEventDraft } from "../domain/RunEvent.js"
 import { CycleFile, ReviewFile, StartedFile, StoppedFile } from "../domain/RunFiles.js"
+import { cycleFileName } from "../domain/naming.js"
 import { diagnosticsFile, diagnosticsFileOf, runWarning } from "./diagnostics.js"
 
 /**
@@ -41,7 +42,6 @@ export interface RunLog {
   readonly reviewLogPath: (worker: string, cycle: number, round: number, reviewer: number) => string
 }
 
-export const runDirOf = (projectRoot: string, swarm: string): string => `${projectRoot}/.oompa/runs/${swarm}`
 
 export interface RunLogOptions {
   readonly dir: string
@@ -127,7 +127,7 @@ export const makeRunLog = Effect.fn("RunLog.make")(function* (options: RunLogOpt
     subscribe: Stream.fromPubSub(pubsub, { scoped: true }),
     events: Stream.fromPubSub(pubsub),
     writeCycle: (file) =>
-      writeJson(CycleFile, path.join(dir, "cycles", `${file.worker}-c${file.cycle}.json`), file).pipe(
+      writeJson(CycleFile, path.join(dir, "cycles", cycleFileName(file.worker, file.cycle)), file).pipe(
         Effect.zipRight(Ref.update(written, (all) => [...all.filter((c) => c.worker !== file.worker || c.cycle !== file.cycle), file])),
         Effect.uninterruptible
       ),
