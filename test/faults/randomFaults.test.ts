@@ -74,6 +74,21 @@ const mergedCycles = (dir: string): Array<string> => {
   )
 }
 
+/** The last lines of every run's events.jsonl and oompa.log, for a failure message. */
+const runTails = (dir: string): string => {
+  const runs = path.join(dir, ".oompa", "runs")
+  if (!fs.existsSync(runs)) return "(no runs)"
+  return listDir(runs)
+    .flatMap((run) =>
+      ["events.jsonl", "oompa.log"].map((file) => {
+        const at = path.join(runs, run, file)
+        const lines = fs.existsSync(at) ? fs.readFileSync(at, "utf8").trim().split("\n").slice(-15) : ["(none)"]
+        return `-- ${run}/${file}:\n${lines.join("\n")}`
+      })
+    )
+    .join("\n")
+}
+
 const runTrial = async (seed: number, fault: Fault) => {
   const random = rng(seed)
   const ledger = path.join(fs.mkdtempSync("/tmp/oompa-fault-ledger-"), "markers.txt")
@@ -172,7 +187,8 @@ const runTrial = async (seed: number, fault: Fault) => {
   // A new swarm finishes the rest; nothing merged before is merged again.
   fs.writeFileSync(path.join(dir, "oompa.json"), JSON.stringify({ workers: [{ model: "mock", count: 2, max_cycle: 8 }] }))
   const next = await runCli(["swarm"], { cwd: dir, timeoutMs: 150_000 })
-  expect(next.code, `${label}\nfollow-up: ${next.stdout.slice(-2000)}${next.stderr}`).toBe(0)
+  // A failure here has to be diagnosable from the report alone (one in 40 timed out under load 20).
+  expect(next.code, `${label}\nfollow-up: ${next.stdout.slice(-2000)}${next.stderr}\n${runTails(dir)}`).toBe(0)
   expect(listDir(path.join(dir, "tasks", "complete")).sort(), label).toEqual(
     Array.from({ length: TASKS }, (_, i) => `t${i + 1}.json`).sort()
   )
