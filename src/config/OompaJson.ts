@@ -46,6 +46,28 @@ export interface NumberBound {
   readonly unit?: "seconds"
 }
 
+/**
+ * Defaults of SPEC §2, in the units of oompa.json (seconds for durations): the
+ * one copy. The Schema's descriptions (and so `oompa schema`) quote them,
+ * `loadConfig` applies them, the planner borrows them when it has no worker to copy.
+ */
+export const defaults = {
+  max_cycle: 10,
+  count: 1,
+  can_plan: true,
+  max_wait_for_tasks: 600,
+  max_resumes: 7,
+  max_working_resumes: 5,
+  wait_between: 0,
+  timeout: 1800,
+  tasks_dir: "tasks",
+  max_review_rounds: 3,
+  max_consecutive_errors: 3,
+  max_merge_retries: 5,
+  merge_wait: 600,
+  max_pending: 10
+} as const
+
 const DAY = 86_400
 /** At most this many workers in total, after `count` expanded every entry. */
 export const MAX_WORKERS = 64
@@ -125,23 +147,23 @@ const reviewerFields = {
 export const WorkerJson = Schema.Struct({
   model: ModelString,
   prompt: Schema.optional(PromptRef),
-  max_cycle: Schema.optional(Bounded("max_cycle", "Cycles this worker runs before it stops (default 10)")),
+  max_cycle: Schema.optional(Bounded("max_cycle", `Cycles this worker runs before it stops (default ${defaults.max_cycle})`)),
   iterations: Schema.optional(Bounded("iterations", "The 0.6 name of max_cycle")),
-  count: Schema.optional(Bounded("count", `How many identical workers this entry starts (default 1; at most ${MAX_WORKERS} workers in all)`)),
+  count: Schema.optional(Bounded("count", `How many identical workers this entry starts (default ${defaults.count}; at most ${MAX_WORKERS} workers in all)`)),
   can_plan: Schema.optional(
     Schema.Boolean.annotations({
-      description: "May create tasks and finish the swarm with __DONE__ (default true); false: an executor"
+      description: `May create tasks and finish the swarm with __DONE__ (default ${defaults.can_plan}); false: an executor`
     })
   ),
   max_wait_for_tasks: Schema.optional(
-    Bounded("max_wait_for_tasks", "Seconds a can_plan:false worker waits for a claimable task before it stops (default 600)")
+    Bounded("max_wait_for_tasks", `Seconds a can_plan:false worker waits for a claimable task before it stops (default ${defaults.max_wait_for_tasks})`)
   ),
-  max_resumes: Schema.optional(Bounded("max_resumes", "Agent turns per cycle before the cycle ends stuck (default 7)")),
+  max_resumes: Schema.optional(Bounded("max_resumes", `Agent turns per cycle before the cycle ends stuck (default ${defaults.max_resumes})`)),
   max_working_resumes: Schema.optional(
-    Bounded("max_working_resumes", "Turns without a signal before the worker is nudged (default 5)")
+    Bounded("max_working_resumes", `Turns without a signal before the worker is nudged (default ${defaults.max_working_resumes})`)
   ),
-  wait_between: Schema.optional(Bounded("wait_between", "Seconds to wait between cycles (default 0)")),
-  timeout: Schema.optional(Bounded("timeout", "Seconds one agent turn may run before it is stopped (default 1800)")),
+  wait_between: Schema.optional(Bounded("wait_between", `Seconds to wait between cycles (default ${defaults.wait_between})`)),
+  timeout: Schema.optional(Bounded("timeout", `Seconds one agent turn may run before it is stopped (default ${defaults.timeout})`)),
   ...reviewerFields
 }).annotations({ identifier: "Worker", description: "One worker entry; count expands it into several workers" })
 export type WorkerJson = typeof WorkerJson.Type
@@ -149,7 +171,7 @@ export type WorkerJson = typeof WorkerJson.Type
 export const PlannerJson = Schema.Struct({
   model: ModelString,
   prompt: Schema.optional(PromptRef),
-  max_pending: Schema.optional(Bounded("max_pending", "The planner stops adding tasks while this many are pending (default 10)"))
+  max_pending: Schema.optional(Bounded("max_pending", `The planner stops adding tasks while this many are pending (default ${defaults.max_pending})`))
 }).annotations({ identifier: "Planner", description: "A dedicated planner agent that keeps the queue filled" })
 export type PlannerJson = typeof PlannerJson.Type
 
@@ -167,7 +189,7 @@ export const OompaJson = Schema.Struct({
   ),
   tasks_dir: Schema.optional(
     Schema.String.pipe(Schema.minLength(1)).annotations({
-      description: "The task queue folder, relative to the project root (default tasks)"
+      description: `The task queue folder, relative to the project root (default ${defaults.tasks_dir})`
     })
   ),
   test_command: Schema.optional(
@@ -176,16 +198,16 @@ export const OompaJson = Schema.Struct({
     })
   ),
   max_review_rounds: Schema.optional(
-    Bounded("max_review_rounds", "NEEDS_CHANGES rounds before the cycle ends rejected (default 3)")
+    Bounded("max_review_rounds", `NEEDS_CHANGES rounds before the cycle ends rejected (default ${defaults.max_review_rounds})`)
   ),
   max_consecutive_errors: Schema.optional(
-    Bounded("max_consecutive_errors", "Failed cycles in a row that stop a worker (default 3)")
+    Bounded("max_consecutive_errors", `Failed cycles in a row that stop a worker (default ${defaults.max_consecutive_errors})`)
   ),
   max_merge_retries: Schema.optional(
-    Bounded("max_merge_retries", "Times approved work is merged again when the target moved before it could land (default 5)")
+    Bounded("max_merge_retries", `Times approved work is merged again when the target moved before it could land (default ${defaults.max_merge_retries})`)
   ),
   merge_wait: Schema.optional(
-    Bounded("merge_wait", "Seconds approved work waits for local changes in the user's checkout that block landing it (default 600)")
+    Bounded("merge_wait", `Seconds approved work waits for local changes in the user's checkout that block landing it (default ${defaults.merge_wait})`)
   )
 }).annotations({
   identifier: "OompaJson",

@@ -3,29 +3,13 @@ import { Duration, Effect, Either, Schema } from "effect"
 import { parseModelString, type ModelSpec } from "../domain/Model.js"
 import { ConfigError } from "../domain/errors.js"
 import type { OompaConfig, PlannerSpec, ReviewerSpec, WorkerSpec } from "./OompaConfig.js"
-import { MAX_WORKERS, OompaJson, reviewerKeys, type PlannerJson, type WorkerJson } from "./OompaJson.js"
+import { defaults, MAX_WORKERS, OompaJson, reviewerKeys, type PlannerJson, type WorkerJson } from "./OompaJson.js"
 import { displayPath } from "./includes.js"
 import { configIssues } from "./issues.js"
 import { parseJson } from "../formats/json.js"
 import { loadPromptSource, type PromptContext } from "./prompts.js"
 
-/** Defaults of SPEC §2, in the units of oompa.json (seconds for durations). */
-export const defaults = {
-  max_cycle: 10,
-  count: 1,
-  can_plan: true,
-  max_wait_for_tasks: 600,
-  max_resumes: 7,
-  max_working_resumes: 5,
-  wait_between: 0,
-  timeout: 1800,
-  tasks_dir: "tasks",
-  max_review_rounds: 3,
-  max_consecutive_errors: 3,
-  max_merge_retries: 5,
-  merge_wait: 600,
-  max_pending: 10
-} as const
+export { defaults } from "./OompaJson.js"
 
 export interface LoadConfigOptions {
   /** The folder oompa runs in: discovery starts here and it is the project root. */

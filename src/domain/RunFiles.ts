@@ -1,4 +1,7 @@
 import { Schema } from "effect"
+import { CycleOutcome } from "./Outcome.js"
+import { Verdict } from "./Verdict.js"
+import { Usage } from "./Usage.js"
 
 /**
  * The run files of SPEC §11, under `.oompa/runs/<swarm>/`. The code writes
@@ -6,11 +9,8 @@ import { Schema } from "effect"
  * Schemas, so readers (`list`, `view`, other tools) can rely on the shapes.
  */
 
-export const UsageRecord = Schema.Struct({
-  inputTokens: Schema.Number,
-  outputTokens: Schema.Number,
-  cachedInputTokens: Schema.Number
-})
+/** The usage of src/domain/Usage.ts, under the name the run files have always used. */
+export const UsageRecord = Usage
 
 /** The kinds of run event; each has its typed variant in RunEvent.ts (checked there). */
 export const EventType = Schema.Literal(
@@ -86,16 +86,7 @@ export const TurnRecord = Schema.Struct({
 })
 export type TurnRecord = typeof TurnRecord.Type
 
-export const CycleOutcomeSchema = Schema.Literal(
-  "merged",
-  "no-changes",
-  "rejected",
-  "merge-failed",
-  "stuck",
-  "error",
-  "done",
-  "interrupted"
-)
+export const CycleOutcomeSchema = CycleOutcome
 
 /** `cycles/<worker>-c<N>.json`: written once, when the cycle ends. */
 export const CycleFile = Schema.Struct({
@@ -134,7 +125,7 @@ export const ReviewFile = Schema.Struct({
   /** 1 for the first reviewer of the chain tried in this round, 2 for the next, … */
   attempt: Schema.optionalWith(Schema.Number, { default: () => 1 }),
   reviewer: Schema.String,
-  verdict: Schema.NullOr(Schema.Literal("APPROVED", "NEEDS_CHANGES", "REJECTED")),
+  verdict: Schema.NullOr(Verdict),
   /** The reviewer's final message. */
   text: Schema.String,
   /**

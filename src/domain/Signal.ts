@@ -17,6 +17,14 @@ export interface Signals {
 
 export const noSignals: Signals = { merge: false, done: false, claims: [], followup: false }
 
+/** The signals as the run files and the terminal name them, in a fixed order. */
+export const signalNames = (signals: Signals): ReadonlyArray<string> => [
+  ...(signals.merge ? [MERGE_SIGNAL] : []),
+  ...(signals.done ? [DONE_SIGNAL] : []),
+  ...signals.claims.map((id) => `CLAIM(${id})`),
+  ...(signals.followup ? [FOLLOWUP_SIGNAL] : [])
+]
+
 /** Strips the decoration agents put around a signal line. */
 export const bareLine = (line: string): string => {
   let text = line.trim()
@@ -51,21 +59,4 @@ export const parseSignals = (finalMessage: string): Signals => {
     }
   }
   return { merge, done, claims, followup }
-}
-
-export type Verdict = "APPROVED" | "NEEDS_CHANGES" | "REJECTED"
-
-const VERDICT_LINE = /^VERDICT:\s*(APPROVED|NEEDS_CHANGES|REJECTED)\s*$/
-
-/**
- * The reviewer's verdict: the LAST whole line `VERDICT: X` of its final
- * message. No bare-word matching, so "NOT APPROVED" can never approve.
- */
-export const parseVerdict = (finalMessage: string): Verdict | undefined => {
-  const lines = finalMessage.split(/\r?\n/)
-  for (let i = lines.length - 1; i >= 0; i--) {
-    const match = VERDICT_LINE.exec(bareLine(lines[i] ?? ""))
-    if (match) return match[1] as Verdict
-  }
-  return undefined
 }

@@ -1,20 +1,8 @@
 import { Duration } from "effect"
+import type { CycleOutcome } from "./Outcome.js"
 import type { Signals } from "./Signal.js"
 
-/**
- * How a cycle ended (SPEC §5). `done` is a cycle whose planner said __DONE__
- * without asking for a merge; `interrupted` never comes out of `decide` — the
- * loop's scope records it when the fiber is interrupted.
- */
-export type CycleOutcome =
-  | "merged"
-  | "no-changes"
-  | "rejected"
-  | "merge-failed"
-  | "stuck"
-  | "error"
-  | "done"
-  | "interrupted"
+export type { CycleOutcome } from "./Outcome.js"
 
 /** Why a worker stopped. */
 export type StopReason = "max-cycle" | "done" | "too-many-errors" | "no-tasks" | "interrupted"

@@ -1,4 +1,4 @@
-import type { CycleOutcome } from "./WorkerState.js"
+import type { CycleOutcome } from "./Outcome.js"
 
 /** How many cycles ended each way: the columns of the summary table (SPEC §11). */
 export interface OutcomeCounts {

@@ -1,7 +1,7 @@
 import { Option, Ref } from "effect"
 import type { TurnRecord } from "../domain/RunFiles.js"
-import type { CycleOutcome } from "../domain/WorkerState.js"
-import { addUsage, emptyUsage, type Usage } from "../harness/Harness.js"
+import type { CycleOutcome } from "../domain/Outcome.js"
+import { addUsage, emptyUsage, type Usage } from "../domain/Usage.js"
 
 /**
  * What a cycle has done so far, in a Ref so that the worktree's release can see

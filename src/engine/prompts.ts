@@ -1,3 +1,4 @@
+import { DONE_SIGNAL, MERGE_SIGNAL } from "../domain/Signal.js"
 import type { ResumePrompt } from "../domain/WorkerState.js"
 import { renderTemplate } from "../config/render.js"
 
@@ -35,7 +36,7 @@ export const initialPrompt = (ctx: PromptContext, taskHeader: string, workerProm
   ].join("\n\n") + "\n"
 
 const MERGE_REMINDER =
-  "When the work in this worktree is ready for review, end your final message with the line\nCOMPLETE_AND_READY_FOR_MERGE"
+  `When the work in this worktree is ready for review, end your final message with the line\n${MERGE_SIGNAL}`
 
 /** The body of a resumed turn for each kind of resume. */
 export const resumeBody = (prompt: ResumePrompt, extra: { readonly claimReport?: string; readonly silentTurns?: number; readonly round?: number; readonly maxRounds?: number }): string => {
@@ -45,7 +46,7 @@ export const resumeBody = (prompt: ResumePrompt, extra: { readonly claimReport?:
     case "Nudge":
       return (
         `## Nudge\n\nYou have run ${extra.silentTurns ?? "several"} turns without a signal. Wrap up now: ` +
-        `finish the smallest complete piece of your task and end with COMPLETE_AND_READY_FOR_MERGE on its own line, ` +
+        `finish the smallest complete piece of your task and end with ${MERGE_SIGNAL} on its own line, ` +
         `or CLAIM a task if you hold none. Another turn without a signal ends this cycle as stuck.`
       )
     case "FollowUp":
@@ -54,7 +55,7 @@ export const resumeBody = (prompt: ResumePrompt, extra: { readonly claimReport?:
       return `## Claim results\n\n${extra.claimReport ?? ""}\n\nWork on the tasks you hold. ${MERGE_REMINDER}`
     case "IgnoredDone":
       return (
-        "## Continue\n\n__DONE__ is only honoured for planners; you are an executor. " +
+        `## Continue\n\n${DONE_SIGNAL} is only honoured for planners; you are an executor. ` +
         `Claim a pending task, or finish the one you hold. ${MERGE_REMINDER}`
       )
     case "Feedback":

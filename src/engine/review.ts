@@ -4,7 +4,9 @@ import type { ReviewerSpec, WorkerSpec } from "../config/OompaConfig.js"
 import { randomUuid } from "../domain/ids.js"
 import { formatModel } from "../domain/Model.js"
 import { oneLine } from "../domain/queue.js"
-import { parseVerdict } from "../domain/Signal.js"
+import { REVIEW_DIFF_MAX_CHARS } from "../domain/reviewDiff.js"
+import { parseVerdict } from "../domain/Verdict.js"
+import { emptyUsage } from "../domain/Usage.js"
 import { reviewMarker } from "../domain/turnMarker.js"
 import type { WorkerEvent } from "../domain/WorkerState.js"
 import { Harnesses, turnFailed } from "../harness/Harness.js"
@@ -14,8 +16,7 @@ import type { SwarmContext } from "./context.js"
 import { addCost, type CycleProgress } from "./progress.js"
 import { reviewPrompt, type PromptContext } from "./prompts.js"
 
-/** Diff shown to reviewers is capped (SPEC §6); the full file list is always given. */
-export const REVIEW_DIFF_MAX_CHARS = 48_000
+export { REVIEW_DIFF_MAX_CHARS } from "../domain/reviewDiff.js"
 
 /**
  * One review round (SPEC §6): the reviewers of the worker, then the global
@@ -103,7 +104,7 @@ export const reviewWork = Effect.fn("engine.reviewWork")(function* (
       files: diff.files,
       startedAt,
       durationMs: finished - started,
-      usage: Either.isRight(outcome) ? outcome.right.usage : { inputTokens: 0, outputTokens: 0, cachedInputTokens: 0 },
+      usage: Either.isRight(outcome) ? outcome.right.usage : emptyUsage,
       ...(Either.isRight(outcome) && Option.isSome(outcome.right.costUsd) ? { costUsd: outcome.right.costUsd.value } : {}),
       log: logPath
     })

@@ -1,6 +1,6 @@
 import type { WorkerSummary } from "../domain/RunFiles.js"
 import { addOutcomeCounts, noOutcomes } from "../domain/outcomeCounts.js"
-import { emptyUsage, addUsage } from "../harness/Harness.js"
+import { addUsage, emptyUsage } from "../domain/Usage.js"
 import { humanDuration } from "../domain/humanDuration.js"
 
 

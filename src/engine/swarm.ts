@@ -4,6 +4,7 @@ import { FileSystem, Path } from "@effect/platform"
 import { Cause, Clock, Deferred, Duration, Effect, Exit, Option, PubSub, Ref, Schema } from "effect"
 import { loadBundledPrompt } from "../config/bundled.js"
 import type { OompaConfig, WorkerSpec } from "../config/OompaConfig.js"
+import { defaults } from "../config/OompaJson.js"
 import { randomSwarmId } from "../domain/ids.js"
 import { formatModel } from "../domain/Model.js"
 import { addOutcomeCounts, describeFailedCycles, failedCycles, noOutcomes } from "../domain/outcomeCounts.js"
@@ -248,10 +249,10 @@ const plannerSpec = (config: OompaConfig, workers: ReadonlyArray<WorkerSpec>) =>
     maxCycle: 1,
     canPlan: true,
     maxWaitForTasks: template?.maxWaitForTasks ?? Duration.zero,
-    maxResumes: template?.maxResumes ?? 7,
-    maxWorkingResumes: template?.maxWorkingResumes ?? 5,
-    waitBetween: template?.waitBetween ?? Duration.zero,
-    timeout: template?.timeout ?? Duration.minutes(30),
+    maxResumes: template?.maxResumes ?? defaults.max_resumes,
+    maxWorkingResumes: template?.maxWorkingResumes ?? defaults.max_working_resumes,
+    waitBetween: template?.waitBetween ?? Duration.seconds(defaults.wait_between),
+    timeout: template?.timeout ?? Duration.seconds(defaults.timeout),
     reviewers: []
   }
   return { spec, maxPending: config.planner.maxPending }

@@ -2,7 +2,8 @@ import { Effect, Either, Option, Ref } from "effect"
 import { make as runEvent } from "../domain/RunEvent.js"
 import type { WorkerSpec } from "../config/OompaConfig.js"
 import { randomUuid } from "../domain/ids.js"
-import { parseSignals, type Signals } from "../domain/Signal.js"
+import { parseSignals, signalNames } from "../domain/Signal.js"
+import { emptyUsage } from "../domain/Usage.js"
 import { turnMarker } from "../domain/turnMarker.js"
 import type { WorkerEvent } from "../domain/WorkerState.js"
 import { Harnesses, turnFailed } from "../harness/Harness.js"
@@ -10,12 +11,7 @@ import { cycleName } from "../domain/naming.js"
 import type { SwarmContext } from "./context.js"
 import { addCost, type CycleProgress } from "./progress.js"
 
-export const signalNames = (signals: Signals): ReadonlyArray<string> => [
-  ...(signals.merge ? ["COMPLETE_AND_READY_FOR_MERGE"] : []),
-  ...(signals.done ? ["__DONE__"] : []),
-  ...signals.claims.map((id) => `CLAIM(${id})`),
-  ...(signals.followup ? ["NEEDS_FOLLOWUP"] : [])
-]
+export { signalNames } from "../domain/Signal.js"
 
 /**
  * Runs one agent turn in the cycle's worktree and turns its result into the
@@ -62,7 +58,7 @@ export const runWorkerTurn = Effect.fn("engine.runWorkerTurn")(function* (
       timedOut: false,
       signals: [],
       durationMs: 0,
-      usage: { inputTokens: 0, outputTokens: 0, cachedInputTokens: 0 },
+      usage: emptyUsage,
       log: logPath,
       error: reason
     })

@@ -1,5 +1,6 @@
 import { Context, Duration, Effect, Option, Schema } from "effect"
 import type { HarnessName, ModelSpec } from "../domain/Model.js"
+import type { Usage } from "../domain/Usage.js"
 
 /** New session (optionally with an id we chose up front) or resume of an existing one. */
 export type SessionRequest =
@@ -29,18 +30,7 @@ export interface TurnRequest {
   readonly marker?: string
 }
 
-export const Usage = Schema.Struct({
-  inputTokens: Schema.Number,
-  outputTokens: Schema.Number,
-  cachedInputTokens: Schema.Number
-})
-export type Usage = typeof Usage.Type
-export const emptyUsage: Usage = { inputTokens: 0, outputTokens: 0, cachedInputTokens: 0 }
-export const addUsage = (a: Usage, b: Usage): Usage => ({
-  inputTokens: a.inputTokens + b.inputTokens,
-  outputTokens: a.outputTokens + b.outputTokens,
-  cachedInputTokens: a.cachedInputTokens + b.cachedInputTokens
-})
+export { addUsage, emptyUsage, Usage } from "../domain/Usage.js"
 
 export interface TurnResult {
   /** The agent's final message of the turn: signals are read from here only. */

@@ -15,7 +15,8 @@
 import { Effect, Option, Schema } from "effect"
 import type { Reasoning } from "../domain/Model.js"
 import { addEnvUnlessSet, type CliSpec, type Decoded, type EnvFacts, type Invocation } from "./cliAdapter.js"
-import { emptyUsage, type TurnRequest, type Usage } from "./Harness.js"
+import { emptyUsage, type Usage } from "../domain/Usage.js"
+import type { TurnRequest } from "./Harness.js"
 import { foldJsonLines, foldJsonText } from "../formats/jsonl.js"
 
 const effortOf: Record<Reasoning, string> = {

@@ -13,7 +13,8 @@ import { randomUuid } from "../domain/ids.js"
 import type { HarnessName } from "../domain/Model.js"
 import { fileTail } from "../services/fileTail.js"
 import { ProcessRunner } from "../services/ProcessRunner.js"
-import { type Harness, HarnessError, type TurnRequest, type TurnResult, type Usage } from "./Harness.js"
+import { type Harness, HarnessError, type TurnRequest, type TurnResult } from "./Harness.js"
+import type { Usage } from "../domain/Usage.js"
 import { humanDuration } from "../domain/humanDuration.js"
 
 /** Facts about the environment a pure `buildInvocation` needs. */

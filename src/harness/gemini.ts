@@ -12,7 +12,8 @@
  */
 import { Effect, Option, Schema } from "effect"
 import type { CliSpec, Decoded, EnvFacts, Invocation } from "./cliAdapter.js"
-import { emptyUsage, type TurnRequest, type Usage } from "./Harness.js"
+import { emptyUsage, type Usage } from "../domain/Usage.js"
+import type { TurnRequest } from "./Harness.js"
 import { foldJsonLines, foldJsonText } from "../formats/jsonl.js"
 
 export const buildInvocation = (binary: string, request: TurnRequest, _facts: EnvFacts): Invocation => {

@@ -4,6 +4,7 @@ import { FileSystem } from "@effect/platform"
 import { Clock, Effect, Either, Option, Schema } from "effect"
 import { mockAgentScript } from "../paths.js"
 import { foldJsonLines } from "../formats/jsonl.js"
+import { emptyUsage, Usage } from "../domain/Usage.js"
 import { ProcessRunner } from "../services/ProcessRunner.js"
 import { runMockTurn } from "./mock/agent.js"
 import { readScenario, scenarioPathOf } from "./mock/scenarioFile.js"
@@ -49,7 +50,7 @@ export const makeInProcessMockHarness = (options: { readonly baseDir: string; re
           sessionId: Option.fromNullable(request.session.id),
           exitCode: null,
           timedOut: true,
-          usage: { inputTokens: 0, outputTokens: 0, cachedInputTokens: 0 },
+          usage: emptyUsage,
           costUsd: Option.none(),
           logPath: request.logPath,
           durationMs: finished - started
@@ -72,9 +73,7 @@ const MockEvent = Schema.Struct({
   type: Schema.String,
   session_id: Schema.optional(Schema.String),
   text: Schema.optional(Schema.String),
-  usage: Schema.optional(
-    Schema.Struct({ inputTokens: Schema.Number, outputTokens: Schema.Number, cachedInputTokens: Schema.Number })
-  ),
+  usage: Schema.optional(Usage),
   cost_usd: Schema.optional(Schema.Number)
 })
 
@@ -136,7 +135,7 @@ export const makeProcessMockHarness = (options: { readonly baseDir: string; read
             sessionId: Option.fromNullable(decoded.sessionId ?? request.session.id),
             exitCode: run.exitCode,
             timedOut: run.timedOut,
-            usage: decoded.result?.usage ?? { inputTokens: 0, outputTokens: 0, cachedInputTokens: 0 },
+            usage: decoded.result?.usage ?? emptyUsage,
             costUsd: Option.fromNullable(decoded.result?.cost_usd),
             logPath: request.logPath,
             durationMs: run.durationMs

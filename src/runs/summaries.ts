@@ -2,6 +2,7 @@ import { FileSystem, Path } from "@effect/platform"
 import { Effect, Either, ParseResult, Schema } from "effect"
 import { countOutcome, failedOutcomes, noOutcomes } from "../domain/outcomeCounts.js"
 import { CycleFile, type WorkerSummary } from "../domain/RunFiles.js"
+import { addUsage, emptyUsage } from "../domain/Usage.js"
 
 /**
  * The per-worker numbers of a run (SPEC §11), with one definition: they are
@@ -19,8 +20,6 @@ export interface WorkerStatus {
   readonly durationMs: number
 }
 
-const emptyUsage = { inputTokens: 0, outputTokens: 0, cachedInputTokens: 0 }
-
 /** One worker's summary from its cycle records (any order). */
 export const summarizeWorker = (
   worker: { readonly id: string; readonly model: string },
@@ -35,14 +34,7 @@ export const summarizeWorker = (
     ...own.reduce((counts, c) => countOutcome(counts, c.outcome), noOutcomes),
     turns: own.reduce((n, c) => n + c.turns.length, 0),
     durationMs: status.durationMs,
-    usage: own.reduce(
-      (u, c) => ({
-        inputTokens: u.inputTokens + c.usage.inputTokens,
-        outputTokens: u.outputTokens + c.usage.outputTokens,
-        cachedInputTokens: u.cachedInputTokens + c.usage.cachedInputTokens
-      }),
-      emptyUsage
-    ),
+    usage: own.reduce((u, c) => addUsage(u, c.usage), emptyUsage),
     costUsd: own.reduce((n, c) => n + (c.costUsd ?? 0), 0),
     stopReason: status.stopReason,
     ...(lastFailed !== undefined ? { lastFailure: `c${lastFailed.cycle} ${lastFailed.outcome}: ${lastFailed.detail}` } : {})

@@ -17,6 +17,7 @@ import { Command, CommandExecutor, FileSystem } from "@effect/platform"
 import type { PlatformError } from "@effect/platform/Error"
 import { Context, Duration, Effect, Layer, Option, Schedule, Schema, Stream } from "effect"
 import * as NodePath from "node:path"
+import { REVIEW_DIFF_MAX_CHARS } from "../domain/reviewDiff.js"
 
 // ---------------------------------------------------------------------------
 // Errors
@@ -349,7 +350,6 @@ const BASE_ENV: Record<string, string> = {
 const DEFAULT_TIMEOUT = Duration.seconds(120)
 const MAX_STDERR_BYTES = 1024 * 1024
 const MAX_STDOUT_BYTES = 8 * 1024 * 1024
-const DEFAULT_DIFF_CHARS = 48_000
 const FALLBACK_NAME = "oompa"
 const FALLBACK_EMAIL = "oompa@localhost"
 
@@ -668,7 +668,7 @@ export const makeGit = (options: GitOptions = {}) =>
       head: string,
       diffOptions: { readonly maxChars?: number } & CallOptions = {}
     ) {
-      const maxChars = diffOptions.maxChars ?? DEFAULT_DIFF_CHARS
+      const maxChars = diffOptions.maxChars ?? REVIEW_DIFF_MAX_CHARS
       const range = `${base}...${head}`
       const common = ["diff", "--no-color", "--no-ext-diff", "--no-textconv"]
       yield* guard(cwd, [...common, range], [base, head])

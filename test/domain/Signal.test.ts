@@ -1,5 +1,6 @@
 import { describe, expect, it } from "@effect/vitest"
-import { parseSignals, parseVerdict } from "../../src/domain/Signal.js"
+import { parseSignals } from "../../src/domain/Signal.js"
+import { parseVerdict } from "../../src/domain/Verdict.js"
 
 describe("parseSignals", () => {
   it("ignores a signal mentioned inside a sentence", () => {

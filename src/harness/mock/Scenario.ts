@@ -1,4 +1,5 @@
 import { Schema } from "effect"
+import { Verdict as ReviewerVerdict } from "../../domain/Verdict.js"
 
 /**
  * A mock agent scenario (SPEC §9). Steps are looked up per turn of a session
@@ -29,7 +30,8 @@ export const MockStep = Schema.Struct({
 })
 export type MockStep = typeof MockStep.Type
 
-export const Verdict = Schema.Literal("APPROVED", "NEEDS_CHANGES", "REJECTED", "NONE", "FAIL")
+/** A scripted review: a real verdict, NONE (no VERDICT line) or FAIL (the reviewer exits 1). */
+export const Verdict = Schema.Literal(...ReviewerVerdict.literals, "NONE", "FAIL")
 
 export const MockScenario = Schema.Struct({
   turns: Schema.optional(Schema.Record({ key: Schema.String, value: Schema.Array(MockStep) })),

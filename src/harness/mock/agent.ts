@@ -2,6 +2,8 @@ import { execFile } from "node:child_process"
 import { randomUUID } from "node:crypto"
 import * as fs from "node:fs/promises"
 import * as path from "node:path"
+import { DONE_SIGNAL, MERGE_SIGNAL } from "../../domain/Signal.js"
+import type { Usage } from "../../domain/Usage.js"
 import type { MockScenario, MockStep } from "./Scenario.js"
 
 /**
@@ -29,7 +31,7 @@ export interface MockTurnOutput {
   readonly hang: boolean
   readonly noiseBytes: number
   readonly costUsd: number
-  readonly usage: { readonly inputTokens: number; readonly outputTokens: number; readonly cachedInputTokens: number }
+  readonly usage: Usage
 }
 
 interface SessionMemory {
@@ -170,13 +172,13 @@ const autoBehaviour = async (
         await ( fs.writeFile(target, resolved))
       }
       await sh("git add -A && git commit --no-edit -q", input.cwd)
-      return "Resolved the merge conflict by keeping both sides.\nCOMPLETE_AND_READY_FOR_MERGE"
+      return `Resolved the merge conflict by keeping both sides.\n${MERGE_SIGNAL}`
     }
     if (prompt.includes("## Review feedback") || prompt.includes("## Test failure")) {
       for (const id of claimed) {
         await ( fs.appendFile(path.join(input.cwd, "work", `${id}.md`), `\nChecked by reading it twice (${worker}).\n`))
       }
-      return "Addressed the feedback.\nCOMPLETE_AND_READY_FOR_MERGE"
+      return `Addressed the feedback.\n${MERGE_SIGNAL}`
     }
     const doable = newlyClaimed.length > 0 ? newlyClaimed : prompt.includes("## Claim results") ? [] : claimed
     if (doable.length > 0) {
@@ -184,9 +186,9 @@ const autoBehaviour = async (
       for (const id of doable) {
         await ( fs.writeFile(path.join(input.cwd, "work", `${id}.md`), `# ${id}\n\n${summaries.get(id) ?? id}: done by ${worker}.\n`))
       }
-      return `Finished ${doable.join(", ")}.\nCOMPLETE_AND_READY_FOR_MERGE`
+      return `Finished ${doable.join(", ")}.\n${MERGE_SIGNAL}`
     }
     const next = availableIds(prompt).find((id) => !claimed.includes(id))
     if (next !== undefined) return `I will take ${next}.\nCLAIM(${next})`
-    return "Nothing is left for me to do.\n__DONE__\nCOMPLETE_AND_READY_FOR_MERGE"
+    return `Nothing is left for me to do.\n${DONE_SIGNAL}\n${MERGE_SIGNAL}`
 }
