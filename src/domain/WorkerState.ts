@@ -63,8 +63,16 @@ export const initialWorkerState: WorkerState = {
 
 /** What happened, as the loop reports it to `decide`. */
 export type WorkerEvent =
-  /** The agent process exited non-zero, timed out or could not run. */
-  | { readonly _tag: "TurnFailed"; readonly reason: string; readonly session: string | undefined }
+  /**
+   * The agent process exited non-zero, timed out or could not run. `signals`:
+   * what its final message said anyway, when it ran (decide does not honour them).
+   */
+  | {
+      readonly _tag: "TurnFailed"
+      readonly reason: string
+      readonly session: string | undefined
+      readonly signals?: Signals | undefined
+    }
   | { readonly _tag: "TurnEnded"; readonly signals: Signals; readonly session: string | undefined }
   /** Result of claiming tasks: the ids actually claimed by this worker. */
   | { readonly _tag: "Claimed"; readonly claimed: ReadonlyArray<string> }
@@ -160,6 +168,9 @@ const resume = (config: DecideConfig, state: WorkerState, prompt: ResumePrompt):
 export const decide = (config: DecideConfig, state: WorkerState, event: WorkerEvent): Decision => {
   switch (event._tag) {
     case "TurnFailed":
+      // A failed turn outranks every signal in it: an agent that crashed or timed out
+      // after printing COMPLETE_AND_READY_FOR_MERGE (or __DONE__, CLAIM) has not finished
+      // anything we can trust, so the cycle ends as an error and its work is kept (SPEC §5).
       return endCycle(config, { ...state, turn: state.turn + 1 }, "error", event.reason)
 
     case "TurnEnded": {

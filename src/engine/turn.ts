@@ -68,8 +68,10 @@ export const runWorkerTurn = Effect.fn("engine.runWorkerTurn")(function* (
   const session = Option.getOrElse(result.sessionId, () => requested)
   yield* addCost(options.progress, result.usage, result.costUsd)
   const failed = turnFailed(result)
-  const signals = failed ? undefined : parseSignals(result.text)
-  const names = signals ? signalNames(signals) : []
+  const signals = parseSignals(result.text)
+  // Which signals count is decide's rule (a failed turn outranks them); the record lists
+  // only the signals of a turn that ended normally, as it always has.
+  const names = failed ? [] : signalNames(signals)
   yield* recordTurn(ctx, spec, options, {
     turn: options.turn,
     kind: options.kind,
@@ -82,10 +84,10 @@ export const runWorkerTurn = Effect.fn("engine.runWorkerTurn")(function* (
     ...(Option.isSome(result.costUsd) ? { costUsd: result.costUsd.value } : {}),
     log: logPath
   })
-  if (failed || signals === undefined) {
+  if (failed) {
     const why = result.timedOut ? "agent timed out" : `agent exited with ${result.exitCode ?? "a signal"}`
     const reason = `${why}${result.error ? `: ${result.error}` : ""} (log: ${logPath})`
-    return { _tag: "TurnFailed", reason, session } satisfies WorkerEvent
+    return { _tag: "TurnFailed", reason, session, signals } satisfies WorkerEvent
   }
   return { _tag: "TurnEnded", signals, session } satisfies WorkerEvent
 })

@@ -60,8 +60,23 @@ describe("decide: one row per line of SPEC §5", () => {
     },
     {
       name: "failure outranks every signal in the same turn",
-      event: { _tag: "TurnFailed", reason: "exit 2", session: "s" },
-      action: "EndCycle"
+      // A planner that printed every signal and then exited 2: no delivery, no claim, no stop.
+      state: { approved: true },
+      event: {
+        _tag: "TurnFailed",
+        reason: "exit 2",
+        session: "s",
+        signals: { merge: true, done: true, claims: ["a"], followup: true }
+      },
+      action: "EndCycle",
+      expect: (next, action) => {
+        expect(action.outcome).toBe("error")
+        expect(action.detail).toBe("exit 2")
+        expect(action.stop).toBeUndefined()
+        expect(next.doneAfterDelivery).toBe(false)
+        expect(next.claims).toEqual([])
+        expect(next.consecutiveErrors).toBe(1)
+      }
     },
     {
       name: "MERGE delivers (commit, review, merge)",
@@ -201,8 +216,15 @@ describe("decide: one row per line of SPEC §5", () => {
     },
     {
       name: "DONE outranks CLAIM",
+      // The planner is finished: it does not claim, the worker stops with the cycle done.
+      state: { claims: [] },
       event: turn({ done: true, claims: ["a"] }),
-      action: "EndCycle"
+      action: "EndCycle",
+      expect: (next, action) => {
+        expect(action.outcome).toBe("done")
+        expect(action.stop).toBe("done")
+        expect(next.claims).toEqual([])
+      }
     },
     {
       name: "CLAIM claims the tasks",
@@ -289,6 +311,30 @@ describe("decide: one row per line of SPEC §5", () => {
       row.expect?.(next, action)
     })
   }
+
+  it("claims are held for the rest of the cycle and released when it ends", () => {
+    // Claimed, then a silent turn, a claim that adds one, a MERGE and a review round:
+    // every decision in between keeps the tasks in the worker's hands.
+    const steps: ReadonlyArray<{ readonly event: WorkerEvent; readonly action: string; readonly claims: ReadonlyArray<string> }> = [
+      { event: { _tag: "Claimed", claimed: ["a", "b"] }, action: "Resume", claims: ["a", "b"] },
+      { event: turn({}), action: "Resume", claims: ["a", "b"] },
+      { event: turn({ claims: ["b", "c"] }), action: "Claim", claims: ["a", "b"] },
+      { event: { _tag: "Claimed", claimed: ["b", "c"] }, action: "Resume", claims: ["a", "b", "c"] },
+      { event: turn({ merge: true }), action: "Deliver", claims: ["a", "b", "c"] },
+      { event: { _tag: "Feedback", kind: "review", text: "add a test" }, action: "Resume", claims: ["a", "b", "c"] },
+      { event: turn({ merge: true }), action: "Deliver", claims: ["a", "b", "c"] },
+      { event: { _tag: "Approved" }, action: "Deliver", claims: ["a", "b", "c"] },
+      // The cycle ends: the engine completes or recycles the held tasks, the next cycle holds none.
+      { event: { _tag: "Merged", commit: "abc" }, action: "EndCycle", claims: [] }
+    ]
+    let s = state()
+    for (const step of steps) {
+      const { next, action } = decide(config, s, step.event)
+      expect({ tag: action._tag, claims: next.claims }).toEqual({ tag: step.action, claims: step.claims })
+      s = next
+    }
+    expect(s.cycle).toBe(2)
+  })
 
   it("is pure: the same inputs give the same decision", () => {
     const s = state({ silentTurns: 2, turn: 3 })
