@@ -2,6 +2,7 @@ import { Schema } from "effect"
 import { humanDuration } from "./humanDuration.js"
 import { oneLine } from "./queue.js"
 import { CycleOutcomeSchema, EventType, RunEventLine, TurnRecord, UsageRecord } from "./RunFiles.js"
+import { Verdict } from "./Verdict.js"
 
 export { EventType, RunEventLine }
 
@@ -63,7 +64,7 @@ export const ReviewVerdict = Schema.Struct({
   round: Count,
   attempt: Count,
   reviewer: Text,
-  verdict: Schema.Literal("APPROVED", "NEEDS_CHANGES", "REJECTED")
+  verdict: Verdict
 })
 /** Why a reviewer gave no verdict when its final message had none. */
 export const NO_VERDICT_LINE = "no VERDICT line in the final message"
