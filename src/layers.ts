@@ -23,14 +23,14 @@ export type OompaServices = Git | MergeLock | ProcessRunner | Harnesses | NodeCo
  */
 export const oompaLive = <R = never>(
   options: OompaLiveOptions<R> = {}
-): Layer.Layer<OompaServices, never, Exclude<R, OompaServices>> => {
+): Layer.Layer<OompaServices, never, Exclude<R, Git | ProcessRunner | NodeContext.NodeContext>> => {
   const table: HarnessTable<R | ProcessRunner | NodeContext.NodeContext> = options.harnesses ?? builtinHarnesses
   const services = Layer.mergeAll(GitLive, ProcessRunnerLive).pipe(Layer.provideMerge(NodeContext.layer))
   // The folder is read when the layer is built, not when this module loads.
   const harnesses = Layer.unwrapEffect(Effect.sync(() => harnessesLayer(table, { baseDir: options.baseDir ?? process.cwd() })))
   return Layer.mergeAll(MergeLockLive, harnesses).pipe(
     Layer.provideMerge(services)
-  ) as Layer.Layer<OompaServices, never, Exclude<R, OompaServices>>
+  )
 }
 
 /** `oompaLive()`: the built-in harnesses, relative paths against the current folder. */

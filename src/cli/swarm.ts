@@ -1,13 +1,10 @@
 import * as path from "node:path"
 import { Args, Command, Options } from "@effect/cli"
 import { Console, Effect, Option } from "effect"
-import { loadSwarmConfig } from "../engine/loadConfig.js"
 import { UsageError } from "../domain/errors.js"
 import { randomSwarmId } from "../domain/ids.js"
-import { validateSwarmStart } from "../engine/setup.js"
-import { runSwarm } from "../engine/swarm.js"
+import { prepareSwarm, runSwarmFrom } from "../engine/start.js"
 import { ProcessRunner } from "../services/ProcessRunner.js"
-import { requireClis } from "./requireClis.js"
 
 const configOption = Options.file("config").pipe(
   Options.withAlias("c"),
@@ -34,11 +31,9 @@ const handler = (args: {
   Effect.gen(function* () {
     const cwd = process.cwd()
     const configPath = Option.getOrUndefined(Option.orElse(args.config, () => args.configPath))
-    // Validate before anything is touched (and before detaching, so errors reach the user).
-    const config = yield* loadSwarmConfig({ cwd, configPath })
-    // The checks `oompa check` runs too (git, target branch, tasks_dir, mock scenarios): before --detach writes .oompa/.
-    yield* validateSwarmStart(config)
-    yield* requireClis(config)
+    // Validate before anything is touched (and before detaching, so errors reach the user):
+    // the config, the checks `oompa check` runs too, the agent CLIs — before --detach writes .oompa/.
+    const config = yield* prepareSwarm({ cwd, configPath })
     const swarmId = Option.isSome(args.swarmId) ? args.swarmId.value : yield* randomSwarmId
     if (!/^[0-9a-f]{8}$/.test(swarmId)) {
       return yield* new UsageError({ message: `--swarm-id: expected 8 hex characters (like 3fa2b1c9), got ${JSON.stringify(swarmId)}` })
@@ -52,7 +47,7 @@ const handler = (args: {
       yield* Console.log(`run files: .oompa/runs/${swarmId}/   stop it with: kill -INT ${child.pid}`)
       return
     }
-    yield* runSwarm(config, { swarmId })
+    yield* runSwarmFrom(config, { swarmId })
   })
 
 export const swarmCommand = Command.make("swarm", options, handler).pipe(

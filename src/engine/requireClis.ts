@@ -3,7 +3,7 @@ import type { OompaConfig } from "../config/OompaConfig.js"
 import type { ModelSpec } from "../domain/Model.js"
 import { UsageError } from "../domain/errors.js"
 import { resolveBinary } from "../harness/cliAdapter.js"
-import { cliSpecs, isCliHarness } from "../harness/cliHarnesses.js"
+import { cliSpecs, isCliHarness } from "../harness/registry.js"
 
 /** Every model the swarm would run: workers, their reviewers, the global reviewers, the planner. */
 export const configuredModels = (config: OompaConfig): ReadonlyArray<ModelSpec> => [
