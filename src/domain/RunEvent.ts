@@ -1,7 +1,9 @@
 import { Schema } from "effect"
 import { humanDuration } from "./humanDuration.js"
 import { oneLine } from "./queue.js"
-import { CycleOutcomeSchema, EventType, RunEventLine, TurnRecord, UsageRecord } from "./RunFiles.js"
+import { CycleOutcome } from "./Outcome.js"
+import { EventType, RunEventLine, TurnRecord } from "./RunFiles.js"
+import { Usage } from "./Usage.js"
 import { Verdict } from "./Verdict.js"
 
 export { EventType, RunEventLine }
@@ -110,7 +112,7 @@ export const AttentionData = Schema.Struct({
 })
 
 export const CycleEndedData = Schema.Struct({
-  outcome: CycleOutcomeSchema,
+  outcome: CycleOutcome,
   detail: Text,
   claims: Schema.Array(Text),
   keptRef: Schema.optional(Text)
@@ -142,7 +144,7 @@ export const WorkerStoppedData = Schema.Struct({
   errors: Count,
   other: Count,
   turns: Count,
-  usage: UsageRecord,
+  usage: Usage,
   costUsd: Schema.Number,
   lastFailure: Schema.optional(Text)
 })
