@@ -14,6 +14,7 @@ import {
   type WorkerState
 } from "../domain/WorkerState.js"
 import { Git } from "../services/Git.js"
+import { deleteBranch } from "./merge.js"
 import { nowIso } from "../services/RunLog.js"
 import { branchOf, cycleName, keptRefOf, ownerOf, worktreePathOf } from "../domain/naming.js"
 import { decideConfigOf, type SwarmContext } from "./context.js"
@@ -297,7 +298,7 @@ const releaseWorktree = (
       Effect.as(true),
       Effect.orElseSucceed(() => false)
     )
-    yield* git.deleteBranch(ctx.root, handle.branch, { verifiedMergedInto: kept ? keptRef : ctx.targetBranch }).pipe(
+    yield* deleteBranch(ctx.root, handle.branch, { verifiedMergedInto: kept ? keptRef : ctx.targetBranch }).pipe(
       Effect.catchAll((error) =>
         ctx.runLog.emit(runEvent.warning(`kept branch ${handle.branch}: ${error.message}`, { worker: spec.id, cycle: handle.cycle }))
       )

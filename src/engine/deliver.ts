@@ -5,6 +5,7 @@ import { testMarker } from "../domain/turnMarker.js"
 import type { WorkerEvent } from "../domain/WorkerState.js"
 import { Git } from "../services/Git.js"
 import { MergeLock } from "../services/MergeLock.js"
+import { advanceBranch } from "./merge.js"
 import { faultPoint } from "../services/faultPoint.js"
 import { fileTail } from "../services/fileTail.js"
 import { ProcessRunner } from "../services/ProcessRunner.js"
@@ -260,8 +261,7 @@ const prepareLanding = (
  */
 const land = (ctx: SwarmContext, options: DeliverOptions, head: string) =>
   Effect.gen(function* () {
-    const git = yield* Git
-    const advanced = yield* git.advanceBranch(ctx.root, ctx.targetBranch, head).pipe(
+    const advanced = yield* advanceBranch(ctx.root, ctx.targetBranch, head).pipe(
       Effect.tap(() => faultPoint("after-advance")),
       Effect.tap(() => Ref.update(options.progress, (p) => ({ ...p, mergedCommit: Option.some(head) }))),
       Effect.either,

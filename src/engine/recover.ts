@@ -7,6 +7,7 @@ import { RunEventLine, StartedFile } from "../domain/RunFiles.js"
 import { emptyUsage } from "../domain/Usage.js"
 import { readCycleFiles, summarizeWorkers } from "../runs/summaries.js"
 import { Git } from "../services/Git.js"
+import { deleteBranch } from "./merge.js"
 import { processAlive, terminateSwarmProcesses } from "../services/processTree.js"
 import { makeRunLog, nowIso, stagingPidOf, type RunLog } from "../services/RunLog.js"
 import type { TaskQueue } from "../services/TaskQueue.js"
@@ -101,8 +102,7 @@ export const recoverDeadRuns = Effect.fn("engine.recoverDeadRuns")(function* (op
       } else if (!merged.some((m) => m.name === name)) {
         unmerged.set(owner, { name, commit: sha })
       }
-      yield* git
-        .deleteBranch(options.root, branch, { verifiedMergedInto: inTarget ? target : keptRef })
+      yield* deleteBranch(options.root, branch, { verifiedMergedInto: inTarget ? target : keptRef })
         .pipe(Effect.ignore)
     }
     const listing = yield* options.queue.list

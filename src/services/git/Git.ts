@@ -1,0 +1,700 @@
+/**
+ * Git: the git primitives oompa uses (SPEC §5–§8, §12), no policy.
+ *
+ * Every call runs `git` with no shell through @effect/platform `Command`, with
+ * a non-interactive environment, collects (capped) stdout/stderr while waiting
+ * for the exit code, checks that exit code, and is bounded by a timeout after
+ * which the whole process group is killed (SIGTERM, then SIGKILL).
+ * A failing call is a `GitError` carrying the argv, cwd, exit code and stderr;
+ * a call that runs out of time is a `GitTimeout`.
+ *
+ * What git prints is read by the pure parsers of ./porcelain.ts; the exclude
+ * file is written by ./exclude.ts. The merge policy of SPEC §7 (the verified
+ * fast forward, the verified branch delete) is the engine's: src/engine/merge.ts,
+ * on top of `isAncestor`, `updateRef`, `fastForwardCheckout` and `forceDeleteBranch`.
+ */
+import { Command, CommandExecutor, FileSystem } from "@effect/platform"
+import type { PlatformError } from "@effect/platform/Error"
+import { Context, Duration, Effect, Layer, Option, Schedule, Schema, Stream } from "effect"
+import * as NodePath from "node:path"
+import { REVIEW_DIFF_MAX_CHARS } from "../../domain/reviewDiff.js"
+import { appendExclude, excludeFileOf } from "./exclude.js"
+import { parseRefLines, parseWorktrees, splitLines, splitNul, type RefEntry, type Worktree } from "./porcelain.js"
+
+export type { RefEntry, Worktree } from "./porcelain.js"
+
+// ---------------------------------------------------------------------------
+// Errors
+
+/** A git command exited with an unexpected code (or could not be started: exitCode -1). */
+export class GitError extends Schema.TaggedError<GitError>()("GitError", {
+  args: Schema.Array(Schema.String),
+  cwd: Schema.String,
+  exitCode: Schema.Number,
+  stderr: Schema.String
+}) {
+  override get message(): string {
+    const detail = this.stderr.trim()
+    return `git ${this.args.join(" ")} (in ${this.cwd}) ${
+      this.exitCode === -1 ? "could not run" : `exited with code ${this.exitCode}`
+    }${detail === "" ? "" : `: ${detail}`}`
+  }
+}
+
+/** A git command ran longer than its timeout; its process group was killed. */
+export class GitTimeout extends Schema.TaggedError<GitTimeout>()("GitTimeout", {
+  args: Schema.Array(Schema.String),
+  cwd: Schema.String,
+  timeoutMillis: Schema.Number
+}) {
+  override get message(): string {
+    return `git ${this.args.join(" ")} (in ${this.cwd}) timed out after ${this.timeoutMillis} ms and was killed`
+  }
+}
+
+// ---------------------------------------------------------------------------
+// Data
+
+export interface RunOptions {
+  /** Default: the service's timeout (120 s). */
+  readonly timeout?: Duration.DurationInput
+  /** Exit codes that count as success (default `[0]`). */
+  readonly okExitCodes?: ReadonlyArray<number>
+  /** Cap on the stdout bytes kept (default 8 MiB; the rest is read and dropped). */
+  readonly maxStdoutBytes?: number
+}
+
+export interface RunResult {
+  readonly exitCode: number
+  readonly stdout: string
+  readonly stderr: string
+  /** stdout was longer than `maxStdoutBytes`. */
+  readonly stdoutTruncated: boolean
+}
+
+export interface CallOptions {
+  readonly timeout?: Duration.DurationInput
+}
+
+export interface Diff {
+  /** `git diff base...head`, cut at `maxChars`. */
+  readonly text: string
+  readonly truncated: boolean
+  /** Every file the diff touches, even when `text` was cut. */
+  readonly files: ReadonlyArray<string>
+  /** `git diff --stat base...head`. */
+  readonly stat: string
+}
+
+export type MergeResult =
+  | { readonly _tag: "Merged"; readonly head: string }
+  | { readonly _tag: "UpToDate" }
+  | { readonly _tag: "Conflict"; readonly paths: ReadonlyArray<string> }
+
+export interface GitOptions {
+  /** Default timeout of every call (120 s). */
+  readonly timeout?: Duration.DurationInput
+  /** Extra environment for every git call (tests point HOME elsewhere with it). */
+  readonly env?: Readonly<Record<string, string>>
+  /** Time between SIGTERM and SIGKILL when a call is stopped (2 s). */
+  readonly killGrace?: Duration.DurationInput
+}
+
+export interface GitService {
+  /** Run any git command; the building block of everything below. */
+  readonly run: (
+    cwd: string,
+    args: ReadonlyArray<string>,
+    options?: RunOptions
+  ) => Effect.Effect<RunResult, GitError | GitTimeout>
+
+  readonly toplevel: (cwd: string) => Effect.Effect<string, GitError | GitTimeout>
+  /** Absolute path of the common git dir (`.git` of the main worktree, also from a linked worktree). */
+  readonly commonDir: (cwd: string) => Effect.Effect<string, GitError | GitTimeout>
+  /** Short branch name; None when HEAD is detached. */
+  readonly currentBranch: (repo: string) => Effect.Effect<Option.Option<string>, GitError | GitTimeout>
+  /** Full sha of a revision (fails when it does not resolve). */
+  readonly revParse: (repo: string, rev: string) => Effect.Effect<string, GitError | GitTimeout>
+  readonly branchExists: (repo: string, branch: string) => Effect.Effect<boolean, GitError | GitTimeout>
+  /** Append `pattern` (default `.oompa/`) to `<common-dir>/info/exclude` unless a line already says it. */
+  readonly ensureExcluded: (repo: string, pattern?: string) => Effect.Effect<void, GitError | GitTimeout>
+
+  /** `git worktree add -b branch path base`. */
+  readonly addWorktree: (
+    repo: string,
+    path: string,
+    branch: string,
+    base: string,
+    options?: CallOptions
+  ) => Effect.Effect<void, GitError | GitTimeout>
+  /** `git worktree remove --force --force path` + `git worktree prune`; succeeds when it is already gone. */
+  readonly removeWorktree: (
+    repo: string,
+    path: string,
+    options?: CallOptions
+  ) => Effect.Effect<void, GitError | GitTimeout>
+  readonly listWorktrees: (repo: string) => Effect.Effect<ReadonlyArray<Worktree>, GitError | GitTimeout>
+
+  /** Tracked or untracked (not ignored) changes. */
+  readonly hasChanges: (cwd: string) => Effect.Effect<boolean, GitError | GitTimeout>
+  /**
+   * Stage everything (new files included) and commit; None when there was
+   * nothing to commit. Hooks are skipped (`--no-verify`): this commit records
+   * the agent's work and must not be refused (SPEC §8); `test_command` is the gate.
+   * Uses the user's identity, or `oompa <oompa@localhost>` when none is configured.
+   */
+  readonly commitAll: (
+    cwd: string,
+    message: string,
+    options?: CallOptions
+  ) => Effect.Effect<Option.Option<string>, GitError | GitTimeout>
+
+  readonly mergeBase: (cwd: string, a: string, b: string) => Effect.Effect<string, GitError | GitTimeout>
+  /** `base...head` (changes on head since the merge base), text capped at `maxChars` (default 48 000). */
+  readonly diff: (
+    cwd: string,
+    base: string,
+    head: string,
+    options?: { readonly maxChars?: number } & CallOptions
+  ) => Effect.Effect<Diff, GitError | GitTimeout>
+  /** One line per commit: `<short sha> <subject>`, newest first. */
+  readonly log: (cwd: string, range: string) => Effect.Effect<ReadonlyArray<string>, GitError | GitTimeout>
+
+  /** `git merge --no-ff --no-edit ref` inside `worktree`. A conflict is a result, not an error; the merge is left in progress. */
+  readonly mergeInto: (
+    worktree: string,
+    ref: string,
+    options?: CallOptions
+  ) => Effect.Effect<MergeResult, GitError | GitTimeout>
+  /** `git merge --abort` when a merge is in progress; nothing otherwise. */
+  readonly abortMerge: (worktree: string) => Effect.Effect<void, GitError | GitTimeout>
+  readonly unmergedPaths: (cwd: string) => Effect.Effect<ReadonlyArray<string>, GitError | GitTimeout>
+  /** Files of the `base...head` diff whose content at `head` still has conflict marker lines. */
+  readonly conflictMarkers: (
+    cwd: string,
+    base: string,
+    head: string
+  ) => Effect.Effect<ReadonlyArray<string>, GitError | GitTimeout>
+  readonly isMergeInProgress: (cwd: string) => Effect.Effect<boolean, GitError | GitTimeout>
+
+  /** Full sha of the commit a revision names (`rev^{commit}`; fails when it does not resolve to one). */
+  readonly commitOf: (repo: string, rev: string) => Effect.Effect<string, GitError | GitTimeout>
+  /** Is `path` the repository's main worktree (the user's checkout), compared by real path? */
+  readonly isMainWorktree: (repo: string, path: string) => Effect.Effect<boolean, GitError | GitTimeout>
+  /** Is `branchRef` (`refs/heads/x`) being rebased in this worktree (HEAD detached, rebase state naming it)? */
+  readonly isRebasing: (worktree: Worktree, branchRef: string) => Effect.Effect<boolean>
+  /**
+   * `git merge --ff-only --no-edit sha` in `worktree`: HEAD, index and files move
+   * together, or git refuses before touching anything. Exit codes 0, 1 and 128
+   * are results (the caller reads stderr for why), others a `GitError`.
+   */
+  readonly fastForwardCheckout: (
+    worktree: string,
+    sha: string,
+    options?: CallOptions
+  ) => Effect.Effect<RunResult, GitError | GitTimeout>
+  /**
+   * `git read-tree -m -u from to`: moves index and files of `worktree` from tree
+   * `from` to tree `to`, keeping every local change (a two-tree merge).
+   */
+  readonly readTree: (
+    worktree: string,
+    from: string,
+    to: string,
+    options?: CallOptions
+  ) => Effect.Effect<void, GitError | GitTimeout>
+  /** `git branch -D branch`, unchecked: the engine's `deleteBranch` verifies first. */
+  readonly forceDeleteBranch: (repo: string, branch: string) => Effect.Effect<void, GitError | GitTimeout>
+
+  /** Is `a` an ancestor of (or equal to) `b`? */
+  readonly isAncestor: (repo: string, a: string, b: string) => Effect.Effect<boolean, GitError | GitTimeout>
+  /** `git update-ref ref sha [oldSha]` (compare-and-swap when `oldSha` is given). */
+  readonly updateRef: (
+    repo: string,
+    ref: string,
+    sha: string,
+    options?: { readonly oldSha?: string; readonly message?: string }
+  ) => Effect.Effect<void, GitError | GitTimeout>
+  readonly deleteRef: (repo: string, ref: string) => Effect.Effect<void, GitError | GitTimeout>
+  /** Refs under `prefix` (e.g. `refs/oompa/kept/`). */
+  readonly listRefs: (repo: string, prefix: string) => Effect.Effect<ReadonlyArray<RefEntry>, GitError | GitTimeout>
+  /** Point `ref` (e.g. `refs/oompa/kept/<swarm>/<worker>-c<N>`) at `sha`, with a reflog entry. */
+  readonly keepWork: (
+    repo: string,
+    ref: string,
+    sha: string,
+    message?: string
+  ) => Effect.Effect<void, GitError | GitTimeout>
+}
+
+export class Git extends Context.Tag("oompa/Git")<Git, GitService>() {}
+
+// ---------------------------------------------------------------------------
+// Implementation
+
+const BASE_ENV: Record<string, string> = {
+  GIT_TERMINAL_PROMPT: "0",
+  LC_ALL: "C",
+  GIT_EDITOR: "true",
+  GIT_MERGE_AUTOEDIT: "no"
+}
+
+const DEFAULT_TIMEOUT = Duration.seconds(120)
+const MAX_STDERR_BYTES = 1024 * 1024
+const MAX_STDOUT_BYTES = 8 * 1024 * 1024
+const FALLBACK_NAME = "oompa"
+const FALLBACK_EMAIL = "oompa@localhost"
+
+interface Collected {
+  readonly chunks: Array<Uint8Array>
+  size: number
+  truncated: boolean
+}
+
+/** Read a stream to its end, keeping at most `maxBytes` (the rest is drained so the child never blocks). */
+const collectCapped = (stream: Stream.Stream<Uint8Array, PlatformError>, maxBytes: number) =>
+  Effect.suspend(() =>
+    Stream.runFold(stream, { chunks: [], size: 0, truncated: false } as Collected, (acc, chunk) => {
+      const room = maxBytes - acc.size
+      if (room <= 0) {
+        if (chunk.length > 0) acc.truncated = true
+      } else if (chunk.length > room) {
+        acc.chunks.push(chunk.subarray(0, room))
+        acc.size += room
+        acc.truncated = true
+      } else {
+        acc.chunks.push(chunk)
+        acc.size += chunk.length
+      }
+      return acc
+    })
+  ).pipe(
+    Effect.map((acc) => ({
+      text: Buffer.concat(acc.chunks).toString("utf8"),
+      truncated: acc.truncated
+    }))
+  )
+
+
+/** Arguments that would be read as options are refused before git sees them. */
+const optionLike = (values: ReadonlyArray<string>): string | undefined => values.find((v) => v.startsWith("-"))
+
+export const makeGit = (options: GitOptions = {}) =>
+  Effect.gen(function* () {
+    const executor = yield* CommandExecutor.CommandExecutor
+    const fs = yield* FileSystem.FileSystem
+    const defaultTimeout = Duration.decode(options.timeout ?? DEFAULT_TIMEOUT)
+    const killGrace = Duration.decode(options.killGrace ?? Duration.seconds(2))
+    const env = { ...BASE_ENV, ...options.env }
+    const excludeLock = yield* Effect.makeSemaphore(1)
+    // `git worktree add`, `remove` and `prune` edit .git/worktrees/ without a lock of git's
+    // own: a prune while another add is half-way removes the new entry ("failed to read
+    // .git/worktrees/<x>/commondir"). This process runs them one at a time; another
+    // process (a second swarm) is covered by addWorktree's retry.
+    const worktreeAdmin = yield* Effect.makeSemaphore(1)
+
+    const run = (
+      cwd: string,
+      args: ReadonlyArray<string>,
+      runOptions: RunOptions = {}
+    ): Effect.Effect<RunResult, GitError | GitTimeout> => {
+      const timeout = Duration.decode(runOptions.timeout ?? defaultTimeout)
+      const ok = runOptions.okExitCodes ?? [0]
+      const command = Command.make("git", ...args).pipe(
+        Command.workingDirectory(cwd),
+        Command.env(env),
+        // stdin: empty and closed, so nothing can ever wait for input
+        Command.feed("")
+      )
+      const spawnError = (error: PlatformError) =>
+        new GitError({ args: [...args], cwd, exitCode: -1, stderr: error.message })
+
+      return Effect.scoped(
+        Effect.gen(function* () {
+          const proc = yield* executor.start(command)
+          // Runs before the platform's own finalizer: on interruption or timeout,
+          // SIGTERM the process group, then SIGKILL it if it lingers.
+          yield* Effect.addFinalizer(() =>
+            proc.isRunning.pipe(
+              Effect.flatMap((running) =>
+                running
+                  ? proc.kill("SIGTERM").pipe(
+                      Effect.timeoutFail({ duration: killGrace, onTimeout: () => "grace" as const }),
+                      Effect.catchAll(() => proc.kill("SIGKILL"))
+                    )
+                  : Effect.void
+              ),
+              Effect.ignore
+            )
+          )
+          const [exitCode, stdout, stderr] = yield* Effect.all(
+            [
+              proc.exitCode,
+              collectCapped(proc.stdout, runOptions.maxStdoutBytes ?? MAX_STDOUT_BYTES),
+              collectCapped(proc.stderr, MAX_STDERR_BYTES)
+            ],
+            { concurrency: "unbounded" }
+          )
+          return { exitCode: exitCode as number, stdout: stdout.text, stderr: stderr.text, stdoutTruncated: stdout.truncated }
+        })
+      ).pipe(
+        Effect.mapError(spawnError),
+        Effect.timeoutFail({
+          duration: timeout,
+          onTimeout: () => new GitTimeout({ args: [...args], cwd, timeoutMillis: Duration.toMillis(timeout) })
+        }),
+        Effect.flatMap((result) =>
+          ok.includes(result.exitCode)
+            ? Effect.succeed(result)
+            : Effect.fail(new GitError({ args: [...args], cwd, exitCode: result.exitCode, stderr: result.stderr }))
+        )
+      )
+    }
+
+    /** Refuse a revision/path argument that git would parse as an option. */
+    const guard = (cwd: string, args: ReadonlyArray<string>, values: ReadonlyArray<string>) => {
+      const bad = optionLike(values)
+      return bad === undefined
+        ? Effect.void
+        : Effect.fail(
+            new GitError({ args: [...args], cwd, exitCode: -1, stderr: `refusing argument that looks like an option: ${bad}` })
+          )
+    }
+
+    /** Run with a guard on the given values, return trimmed stdout. */
+    const out = (cwd: string, args: ReadonlyArray<string>, values: ReadonlyArray<string> = [], runOptions?: RunOptions) =>
+      guard(cwd, args, values).pipe(
+        Effect.zipRight(run(cwd, args, runOptions)),
+        Effect.map((r) => r.stdout.trim())
+      )
+
+    /** Exit 0 → true, exit 1 → false, anything else → GitError. */
+    const test = (cwd: string, args: ReadonlyArray<string>, values: ReadonlyArray<string> = []) =>
+      guard(cwd, args, values).pipe(
+        Effect.zipRight(run(cwd, args, { okExitCodes: [0, 1] })),
+        Effect.map((r) => r.exitCode === 0)
+      )
+
+    const realPath = (p: string) => fs.realPath(p).pipe(Effect.orElseSucceed(() => NodePath.resolve(p)))
+
+    /** `-c user.name=… -c user.email=…` for whatever identity part is not configured. */
+    const identityArgs = Effect.fn("Git.identityArgs")(function* (cwd: string) {
+      const name = yield* run(cwd, ["config", "--get", "user.name"], { okExitCodes: [0, 1] })
+      const email = yield* run(cwd, ["config", "--get", "user.email"], { okExitCodes: [0, 1] })
+      const args: Array<string> = []
+      if (name.exitCode !== 0 || name.stdout.trim() === "") args.push("-c", `user.name=${FALLBACK_NAME}`)
+      if (email.exitCode !== 0 || email.stdout.trim() === "") args.push("-c", `user.email=${FALLBACK_EMAIL}`)
+      return args
+    })
+
+    const toplevel = (cwd: string) => out(cwd, ["rev-parse", "--show-toplevel"])
+
+    const commonDir = (cwd: string) =>
+      out(cwd, ["rev-parse", "--path-format=absolute", "--git-common-dir"])
+
+    const currentBranch = (repo: string) =>
+      run(repo, ["symbolic-ref", "--quiet", "--short", "HEAD"], { okExitCodes: [0, 1] }).pipe(
+        Effect.map((r) => (r.exitCode === 0 && r.stdout.trim() !== "" ? Option.some(r.stdout.trim()) : Option.none()))
+      )
+
+    const revParse = (repo: string, rev: string) =>
+      out(repo, ["rev-parse", "--verify", "--end-of-options", rev])
+
+    const commitOf = (repo: string, rev: string) =>
+      out(repo, ["rev-parse", "--verify", "--end-of-options", `${rev}^{commit}`])
+
+    const branchExists = (repo: string, branch: string) =>
+      test(repo, ["show-ref", "--verify", "--quiet", `refs/heads/${branch}`])
+
+    const ensureExcluded = Effect.fn("Git.ensureExcluded")(function* (repo: string, pattern: string = ".oompa/") {
+      const common = yield* commonDir(repo)
+      const file = excludeFileOf(common)
+      yield* excludeLock.withPermits(1)(
+        appendExclude(common, pattern).pipe(
+          Effect.provideService(FileSystem.FileSystem, fs),
+          Effect.mapError((e: PlatformError) => new GitError({ args: ["(write)", file], cwd: repo, exitCode: -1, stderr: e.message }))
+        )
+      )
+    })
+
+    const addWorktree = Effect.fn("Git.addWorktree")(function* (
+      repo: string,
+      path: string,
+      branch: string,
+      base: string,
+      callOptions: CallOptions = {}
+    ) {
+      const args = ["worktree", "add", "-b", branch, path, base]
+      yield* guard(repo, args, [path, branch, base])
+      if (yield* branchExists(repo, branch)) {
+        return yield* new GitError({ args, cwd: repo, exitCode: 128, stderr: `fatal: a branch named '${branch}' already exists` })
+      }
+      const attempt = Effect.gen(function* () {
+        const folderExisted = yield* fs.exists(NodePath.resolve(repo, path)).pipe(Effect.orElseSucceed(() => true))
+        // A failed add can leave its branch (and a half-made folder) behind: remove both
+        // before the error goes on, so nothing it created outlives it.
+        yield* run(repo, args, callOptions).pipe(Effect.tapError(() => undoFailedAdd(repo, path, branch, folderExisted)))
+      }).pipe(worktreeAdmin.withPermits(1))
+      // Spurious failures come from a concurrent prune in another process: retry twice.
+      yield* attempt.pipe(Effect.retry({ times: 2, schedule: Schedule.spaced(Duration.millis(200)) }))
+    })
+
+    /** Removes what a failed `worktree add -b` may have created: the branch, the folder, the admin entry. */
+    const undoFailedAdd = (repo: string, path: string, branch: string, folderExisted: boolean) =>
+      Effect.gen(function* () {
+        const wanted = yield* realPath(NodePath.resolve(repo, path))
+        const registered = yield* listWorktrees(repo).pipe(Effect.flatMap((ws) => Effect.forEach(ws, (w) => realPath(w.path))))
+        if (!folderExisted && !registered.includes(wanted)) {
+          yield* fs.remove(wanted, { recursive: true }).pipe(Effect.ignore)
+        }
+        yield* run(repo, ["worktree", "prune"])
+        // The branch was created by this add (it did not exist before): it holds nothing but the base.
+        const checkedOut = (yield* listWorktrees(repo)).some((w) => Option.contains(w.branch, `refs/heads/${branch}`))
+        if (!checkedOut && (yield* branchExists(repo, branch))) yield* run(repo, ["branch", "-D", branch])
+      }).pipe(Effect.ignore)
+
+    const listWorktrees = (repo: string) =>
+      run(repo, ["worktree", "list", "--porcelain", "-z"]).pipe(Effect.map((r) => parseWorktrees(r.stdout)))
+
+    const removeWorktree = Effect.fn("Git.removeWorktree")(function* (
+      repo: string,
+      path: string,
+      callOptions: CallOptions = {}
+    ) {
+      const args = ["worktree", "remove", "--force", "--force", path]
+      yield* guard(repo, args, [path])
+      const removed = yield* Effect.zipLeft(
+        run(repo, args, { ...callOptions, okExitCodes: [0, 128] }),
+        run(repo, ["worktree", "prune"], callOptions)
+      ).pipe(worktreeAdmin.withPermits(1))
+      if (removed.exitCode === 0) return
+      // Failed: fine if the worktree is not registered (already gone), an error otherwise.
+      const wanted = yield* realPath(NodePath.resolve(repo, path))
+      const worktrees = yield* listWorktrees(repo)
+      const registered = yield* Effect.forEach(worktrees, (w) => realPath(w.path))
+      if (registered.includes(wanted)) {
+        return yield* new GitError({ args, cwd: repo, exitCode: removed.exitCode, stderr: removed.stderr })
+      }
+    })
+
+    const hasChanges = (cwd: string) =>
+      run(cwd, ["status", "--porcelain=v1", "-z", "--untracked-files=all"]).pipe(
+        Effect.map((r) => r.stdout.length > 0)
+      )
+
+    const commitAll = Effect.fn("Git.commitAll")(function* (
+      cwd: string,
+      message: string,
+      callOptions: CallOptions = {}
+    ) {
+      yield* run(cwd, ["add", "-A"], callOptions)
+      const staged = yield* run(cwd, ["diff", "--cached", "--quiet"], { ...callOptions, okExitCodes: [0, 1] })
+      if (staged.exitCode === 0) return Option.none<string>()
+      const identity = yield* identityArgs(cwd)
+      yield* run(cwd, [...identity, "commit", "--quiet", "--no-verify", "--no-gpg-sign", "-m", message], callOptions)
+      return Option.some(yield* commitOf(cwd, "HEAD"))
+    })
+
+    const mergeBase = (cwd: string, a: string, b: string) =>
+      out(cwd, ["merge-base", "--end-of-options", a, b], [a, b])
+
+    const diff = Effect.fn("Git.diff")(function* (
+      cwd: string,
+      base: string,
+      head: string,
+      diffOptions: { readonly maxChars?: number } & CallOptions = {}
+    ) {
+      const maxChars = diffOptions.maxChars ?? REVIEW_DIFF_MAX_CHARS
+      const range = `${base}...${head}`
+      const common = ["diff", "--no-color", "--no-ext-diff", "--no-textconv"]
+      yield* guard(cwd, [...common, range], [base, head])
+      const callOptions = diffOptions.timeout === undefined ? {} : { timeout: diffOptions.timeout }
+      // A char is at most 4 bytes of UTF-8: keep enough bytes for maxChars chars, and one more to see the cut.
+      const full = yield* run(cwd, [...common, range, "--"], {
+        ...callOptions,
+        maxStdoutBytes: maxChars * 4 + 4
+      })
+      const names = yield* run(cwd, [...common, "--name-only", "-z", range, "--"], callOptions)
+      const stat = yield* run(cwd, [...common, "--stat=160", range, "--"], callOptions)
+      const truncated = full.stdoutTruncated || full.stdout.length > maxChars
+      return {
+        text: truncated ? full.stdout.slice(0, maxChars) : full.stdout,
+        truncated,
+        files: splitNul(names.stdout),
+        stat: stat.stdout.trimEnd()
+      } satisfies Diff
+    })
+
+    const log = (cwd: string, range: string) =>
+      guard(cwd, ["log", range], [range]).pipe(
+        Effect.zipRight(run(cwd, ["log", "--no-decorate", "--no-color", "--format=%h %s", range, "--"])),
+        Effect.map((r) => splitLines(r.stdout))
+      )
+
+    const isMergeInProgress = (cwd: string) => test(cwd, ["rev-parse", "--quiet", "--verify", "MERGE_HEAD"])
+
+    const unmergedPaths = (cwd: string) =>
+      run(cwd, ["diff", "--name-only", "--diff-filter=U", "-z"]).pipe(
+        Effect.map((r) => [...new Set(splitNul(r.stdout))])
+      )
+
+    const mergeInto = Effect.fn("Git.mergeInto")(function* (
+      worktree: string,
+      ref: string,
+      callOptions: CallOptions = {}
+    ) {
+      const before = yield* commitOf(worktree, "HEAD")
+      const identity = yield* identityArgs(worktree)
+      const args = [...identity, "merge", "--no-ff", "--no-edit", "--no-gpg-sign", "--end-of-options", ref]
+      yield* guard(worktree, args, [ref])
+      const merged = yield* run(worktree, args, { ...callOptions, okExitCodes: [0, 1] })
+      if (merged.exitCode === 0) {
+        const after = yield* commitOf(worktree, "HEAD")
+        const result: MergeResult = after === before ? { _tag: "UpToDate" } : { _tag: "Merged", head: after }
+        return result
+      }
+      const paths = yield* unmergedPaths(worktree)
+      if (paths.length > 0) {
+        const result: MergeResult = { _tag: "Conflict", paths }
+        return result
+      }
+      return yield* new GitError({ args, cwd: worktree, exitCode: merged.exitCode, stderr: merged.stderr + merged.stdout })
+    })
+
+    const abortMerge = Effect.fn("Git.abortMerge")(function* (worktree: string) {
+      if (yield* isMergeInProgress(worktree)) yield* run(worktree, ["merge", "--abort"])
+    })
+
+    const MARKERS = ["-e", "^<<<<<<<( |$)", "-e", "^>>>>>>>( |$)", "-e", "^=======$"]
+
+    const conflictMarkers = Effect.fn("Git.conflictMarkers")(function* (cwd: string, base: string, head: string) {
+      const headSha = yield* commitOf(cwd, head)
+      yield* guard(cwd, ["diff", base], [base])
+      const changed = yield* run(cwd, ["diff", "--no-ext-diff", "--name-only", "-z", `${base}...${headSha}`, "--"])
+      const files = new Set(splitNul(changed.stdout))
+      if (files.size === 0) return []
+      const grep = yield* run(cwd, ["grep", "-I", "-l", "-z", "-E", ...MARKERS, headSha, "--"], { okExitCodes: [0, 1] })
+      const prefix = `${headSha}:`
+      return splitNul(grep.stdout)
+        .map((p) => (p.startsWith(prefix) ? p.slice(prefix.length) : p))
+        .filter((p) => files.has(p))
+    })
+
+    const isAncestor = (repo: string, a: string, b: string) =>
+      test(repo, ["merge-base", "--is-ancestor", "--end-of-options", a, b], [a, b])
+
+    const updateRef = (
+      repo: string,
+      ref: string,
+      sha: string,
+      refOptions: { readonly oldSha?: string; readonly message?: string } = {}
+    ) => {
+      const args = [
+        "update-ref",
+        ...(refOptions.message === undefined ? [] : ["-m", refOptions.message]),
+        ref,
+        sha,
+        ...(refOptions.oldSha === undefined ? [] : [refOptions.oldSha])
+      ]
+      return guard(repo, args, [ref, sha, ...(refOptions.oldSha === undefined ? [] : [refOptions.oldSha])]).pipe(
+        Effect.zipRight(run(repo, args)),
+        Effect.asVoid
+      )
+    }
+
+    const deleteRef = (repo: string, ref: string) =>
+      guard(repo, ["update-ref", "-d", ref], [ref]).pipe(
+        Effect.zipRight(run(repo, ["update-ref", "-d", ref])),
+        Effect.asVoid
+      )
+
+    const listRefs = (repo: string, prefix: string) => {
+      const pattern = prefix.replace(/\/+$/, "")
+      return guard(repo, ["for-each-ref", pattern], [pattern]).pipe(
+        Effect.zipRight(run(repo, ["for-each-ref", "--format=%(objectname) %(refname)", pattern])),
+        Effect.map((r) => parseRefLines(r.stdout))
+      )
+    }
+
+    const keepWork = (repo: string, ref: string, sha: string, message: string = "oompa: keep work") =>
+      guard(repo, ["update-ref", ref, sha], [ref, sha]).pipe(
+        Effect.zipRight(run(repo, ["update-ref", "--create-reflog", "-m", message, ref, sha])),
+        Effect.asVoid
+      )
+
+    const isRebasing = (worktree: Worktree, branchRef: string): Effect.Effect<boolean> =>
+      worktree.bare || !worktree.detached
+        ? Effect.succeed(false)
+        : Effect.gen(function* () {
+            const gitDir = yield* out(worktree.path, ["rev-parse", "--absolute-git-dir"])
+            for (const state of ["rebase-merge", "rebase-apply"]) {
+              const headName = yield* fs
+                .readFileString(NodePath.join(gitDir, state, "head-name"))
+                .pipe(Effect.orElseSucceed(() => ""))
+              if (headName.trim() === branchRef) return true
+            }
+            return false
+          }).pipe(Effect.catchAll(() => Effect.succeed(false)))
+
+    const isMainWorktree = (repo: string, path: string) =>
+      Effect.gen(function* () {
+        const main = yield* realPath(yield* toplevel(repo))
+        return (yield* realPath(path)) === main
+      })
+
+    const fastForwardCheckout = (worktree: string, sha: string, callOptions: CallOptions = {}) =>
+      guard(worktree, ["merge", "--ff-only", sha], [sha]).pipe(
+        Effect.zipRight(
+          run(worktree, ["merge", "--ff-only", "--no-edit", "--end-of-options", sha], { ...callOptions, okExitCodes: [0, 1, 128] })
+        )
+      )
+
+    const readTree = (worktree: string, from: string, to: string, callOptions: CallOptions = {}) =>
+      guard(worktree, ["read-tree", from, to], [from, to]).pipe(
+        Effect.zipRight(run(worktree, ["read-tree", "-m", "-u", from, to], callOptions)),
+        Effect.asVoid
+      )
+
+    const forceDeleteBranch = (repo: string, branch: string) =>
+      guard(repo, ["branch", "-D", branch], [branch]).pipe(Effect.zipRight(run(repo, ["branch", "-D", branch])), Effect.asVoid)
+
+    return Git.of({
+      run,
+      toplevel,
+      commonDir,
+      currentBranch,
+      revParse,
+      branchExists,
+      ensureExcluded,
+      addWorktree,
+      removeWorktree,
+      listWorktrees,
+      hasChanges,
+      commitAll,
+      mergeBase,
+      diff,
+      log,
+      mergeInto,
+      abortMerge,
+      unmergedPaths,
+      conflictMarkers,
+      isMergeInProgress,
+      commitOf,
+      isMainWorktree,
+      isRebasing,
+      fastForwardCheckout,
+      readTree,
+      forceDeleteBranch,
+      isAncestor,
+      updateRef,
+      deleteRef,
+      listRefs,
+      keepWork
+    })
+  })
+
+/** Git with custom options (timeout, extra environment). Needs CommandExecutor and FileSystem. */
+export const layerGit = (options: GitOptions = {}) => Layer.effect(Git, makeGit(options))
+
+/** Git with the defaults. Needs CommandExecutor and FileSystem (`NodeContext.layer`). */
+export const GitLive = layerGit()
