@@ -14,6 +14,7 @@ import {
   type WorkerState
 } from "../domain/WorkerState.js"
 import { Git } from "../services/Git.js"
+import { keepWork as keepWorkOf } from "./keepWork.js"
 import { deleteBranch } from "./merge.js"
 import { nowIso } from "../services/RunLog.js"
 import { branchOf, cycleName, keptRefOf, ownerOf, worktreePathOf } from "../domain/naming.js"
@@ -251,14 +252,17 @@ const finishCycle = (ctx: SwarmContext, spec: WorkerSpec, handle: CycleHandle, o
  */
 const keepWork = (ctx: SwarmContext, spec: WorkerSpec, handle: CycleHandle, outcome: CycleOutcome) =>
   Effect.gen(function* () {
-    const git = yield* Git
     const progress = yield* Ref.get(handle.progress)
-    if (yield* git.isMergeInProgress(handle.path)) yield* git.abortMerge(handle.path)
-    yield* git.commitAll(handle.path, `oompa: work kept from ${cycleName(spec.id, handle.cycle)} (${outcome})`)
-    const tip = yield* git.revParse(handle.path, "HEAD")
-    if (tip === progress.base) return undefined
-    const ref = keptRefOf(ctx.swarm, spec.id, handle.cycle)
-    yield* git.keepWork(ctx.root, ref, tip, `oompa: ${outcome}`)
+    const kept = yield* keepWorkOf({
+      root: ctx.root,
+      cycle: { swarm: ctx.swarm, worker: spec.id, cycle: handle.cycle },
+      worktree: handle.path,
+      why: outcome,
+      reflogMessage: `oompa: ${outcome}`,
+      nothingNew: (tip) => Effect.succeed(tip === progress.base)
+    })
+    if (Option.isNone(kept)) return undefined
+    const { ref, commit: tip } = kept.value
     yield* ctx.runLog.emit(runEvent.workKept({ worker: spec.id, cycle: handle.cycle }, { ref, commit: tip }))
     return ref
   })

@@ -7,6 +7,7 @@ import { RunEventLine, StartedFile } from "../domain/RunFiles.js"
 import { emptyUsage } from "../domain/Usage.js"
 import { readCycleFiles, summarizeWorkers } from "../runs/summaries.js"
 import { Git } from "../services/Git.js"
+import { commitLeftWork, keepWork } from "./keepWork.js"
 import { deleteBranch } from "./merge.js"
 import { processAlive, terminateSwarmProcesses } from "../services/processTree.js"
 import { makeRunLog, nowIso, stagingPidOf, type RunLog } from "../services/RunLog.js"
@@ -66,11 +67,8 @@ export const recoverDeadRuns = Effect.fn("engine.recoverDeadRuns")(function* (op
     for (const worktree of worktrees) {
       const cycle = Option.getOrUndefined(Option.flatMap(worktree.branch, parseBranch))
       if (cycle === undefined || cycle.swarm !== swarm) continue
-      const name = cycleName(cycle.worker, cycle.cycle)
-      yield* Effect.gen(function* () {
-        if (yield* git.isMergeInProgress(worktree.path)) yield* git.abortMerge(worktree.path)
-        yield* git.commitAll(worktree.path, `oompa: work kept from ${name} (crashed run ${swarm})`)
-      }).pipe(Effect.ignore)
+      // The same first step as a cycle's own ending; the ref is set below, once per branch.
+      yield* commitLeftWork(worktree.path, cycle, `crashed run ${swarm}`).pipe(Effect.ignore)
       yield* git.removeWorktree(options.root, worktree.path).pipe(Effect.ignore)
     }
     const target = started.value.targetBranch
@@ -95,10 +93,17 @@ export const recoverDeadRuns = Effect.fn("engine.recoverDeadRuns")(function* (op
       if (inTarget && cycleStart !== undefined && cycleStart.base !== sha) {
         merged.push({ swarm, worker, cycle, name, owner, commit: sha, startedAt: cycleStart.at })
       }
-      if (!inTarget) {
-        yield* git.keepWork(options.root, keptRef, sha, `oompa: recovered from crashed run ${swarm}`)
-        kept.push(keptRef)
-        unmerged.set(owner, { name, keptRef, commit: sha })
+      // Kept as a cycle's own ending keeps it; a tip in the target holds nothing new.
+      const keptWork = yield* keepWork({
+        root: options.root,
+        cycle: parsed.value,
+        why: `crashed run ${swarm}`,
+        reflogMessage: `oompa: recovered from crashed run ${swarm}`,
+        nothingNew: () => Effect.succeed(inTarget)
+      })
+      if (Option.isSome(keptWork)) {
+        kept.push(keptWork.value.ref)
+        unmerged.set(owner, { name, keptRef: keptWork.value.ref, commit: keptWork.value.commit })
       } else if (!merged.some((m) => m.name === name)) {
         unmerged.set(owner, { name, commit: sha })
       }
