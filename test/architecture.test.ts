@@ -141,7 +141,7 @@ describe("imports follow the flow cli → engine → services/harness → domain
      * mock agent's own body (its `run:` steps are what a real agent CLI's tool
      * calls would be); the mock-agent executable runs it without loading Effect.
      */
-    const allowed = new Set(["services/ProcessRunner.ts", "services/Git.ts", "harness/mock/agent.ts"])
+    const allowed = new Set(["services/ProcessRunner.ts", "services/git/Git.ts", "harness/mock/agent.ts"])
     const starters = sourceFiles(srcDir).flatMap((file) => {
       const text = fs.readFileSync(file, "utf8")
       const relative = path.relative(srcDir, file)
