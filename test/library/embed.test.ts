@@ -19,10 +19,18 @@ interface Ran {
   readonly stderr: string
 }
 
+/**
+ * The environment without npm's `npm_*` variables: under `npm test` they say
+ * npm_config_local_prefix=<this checkout>, which a nested `npm install` must not
+ * take for its project.
+ */
+const cleanEnv = (): NodeJS.ProcessEnv =>
+  Object.fromEntries([...Object.entries(process.env).filter(([key]) => !key.toLowerCase().startsWith("npm_")), ["NO_COLOR", "1"]])
+
 /** Asynchronous (never spawnSync): a blocked test worker cannot answer vitest's RPC. */
 const run = (command: string, args: ReadonlyArray<string>, cwd: string, timeoutMs = 120_000): Promise<Ran> =>
   new Promise((resolve, reject) => {
-    const child = spawn(command, [...args], { cwd, stdio: ["ignore", "pipe", "pipe"], env: { ...process.env, NO_COLOR: "1" } })
+    const child = spawn(command, [...args], { cwd, stdio: ["ignore", "pipe", "pipe"], env: cleanEnv() })
     let stdout = ""
     let stderr = ""
     child.stdout.on("data", (chunk: Buffer) => (stdout += chunk.toString("utf8")))
