@@ -146,7 +146,7 @@ describe.concurrent("corrupted run files before list, view, logs and cleanup (bu
 
         // Read-only commands wrote nothing; cleanup destroyed nothing of a run it could not read.
         expect(snapshot(runDir)).toEqual(before)
-      }, 60_000)
+      }, 180_000)
     }
   }
 
@@ -167,6 +167,6 @@ describe.concurrent("corrupted run files before list, view, logs and cleanup (bu
       expect(cleanup.code).toBe(0)
       expect(cleanup.stdout + cleanup.stderr).toContain(`run ${swarm}: started.json`)
       expect(snapshot(runDir)).toEqual(before)
-    }, 60_000)
+    }, 180_000)
   }
 })

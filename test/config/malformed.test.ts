@@ -228,8 +228,8 @@ describe.concurrent("malformed configs: oompa check and oompa swarm (built binar
     const before = snapshot(dir)
     const args = c.args ?? []
     const [check, swarm] = await Promise.all([
-      runCli(["check", ...args], { cwd: dir, timeoutMs: 60_000 }),
-      runCli(["swarm", ...args], { cwd: dir, timeoutMs: 60_000 })
+      runCli(["check", ...args], { cwd: dir, timeoutMs: 120_000 }),
+      runCli(["swarm", ...args], { cwd: dir, timeoutMs: 120_000 })
     ])
     for (const result of [check, swarm]) {
       expect(result.code, result.stderr).toBe(2)
@@ -248,8 +248,8 @@ describe.concurrent("malformed configs: oompa check and oompa swarm (built binar
   it("a BOM before a valid config is accepted by both (a control for the cases above)", async () => {
     const dir = makeProject({}, 0)
     fs.writeFileSync(path.join(dir, "oompa.json"), '\uFEFF{"workers": [{"model": "mock", "count": 64}]}')
-    const check = await runCli(["check"], { cwd: dir, timeoutMs: 60_000 })
+    const check = await runCli(["check"], { cwd: dir, timeoutMs: 120_000 })
     expect(check.code, check.stderr).toBe(0)
     expect(check.stdout).toContain("oompa.json is valid (64 workers, 0 reviewers)")
-  }, 60_000)
+  }, 150_000)
 })

@@ -34,7 +34,7 @@ export interface RunCliOptions {
   readonly env?: Readonly<Record<string, string | undefined>> | undefined
   /** Written to the child's stdin (stdin is empty otherwise). */
   readonly input?: string | undefined
-  /** Kill the child after this long (default 60 s). */
+  /** Kill the child after this long (default 120 s). */
   readonly timeoutMs?: number | undefined
 }
 
@@ -66,7 +66,7 @@ export const runCli = (args: ReadonlyArray<string>, options: RunCliOptions): Pro
     let stderr = ""
     child.stdout.on("data", (chunk: Buffer) => (stdout += chunk.toString("utf8")))
     child.stderr.on("data", (chunk: Buffer) => (stderr += chunk.toString("utf8")))
-    const timer = setTimeout(() => child.kill("SIGKILL"), options.timeoutMs ?? 60_000)
+    const timer = setTimeout(() => child.kill("SIGKILL"), options.timeoutMs ?? 120_000)
     child.on("error", (error) => {
       clearTimeout(timer)
       reject(error)
