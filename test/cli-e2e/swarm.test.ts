@@ -105,6 +105,13 @@ describe("oompa swarm on the real CLIs", () => {
         for (const id of TASKS) {
           expect(yield* git(project, "show", `main:out/${id}.txt`)).toBe(`${id} done\nsecond line`)
         }
+        // The run's cycle records, for the checks below and for their failure messages.
+        const runs = path.join(project, ".oompa", "runs")
+        const cycles = fs.readdirSync(runs).flatMap((swarm) =>
+          fs.readdirSync(path.join(runs, swarm, "cycles")).map(
+            (file) => JSON.parse(fs.readFileSync(path.join(runs, swarm, "cycles", file), "utf8")) as { worker: string; cycle: number; outcome: string; detail: string; claims: Array<string>; reviewRounds: number }
+          )
+        )
         // Each worker claimed and committed one task (both start at once, so neither can finish a cycle before the other claims).
         // A CLI may send the same request again (gemini retries a stream it judged invalid):
         // a byte-identical conversation is one model turn, counted once below.
@@ -115,27 +122,37 @@ describe("oompa swarm on the real CLIs", () => {
           seen.add(key)
           return true
         })
+        const records = cycles.map((c) => `${c.worker}-c${c.cycle} ${c.outcome} [${c.claims.join(",")}] ${c.detail}`).join("\n")
         const committers = turns
           .filter((r) => r.script === "worker" && r.reply?.tool !== undefined && /: claimed/.test(r.conversation?.userTexts.at(-1) ?? ""))
           .map((r) => /\[oompa:[0-9a-f]+:(w\d+)\]/.exec(r.conversation?.userTexts.at(-1) ?? "")?.[1])
-        expect(committers.sort(), summary.join("\n")).toEqual(["w0", "w1"])
-        // The run's own records say the same: one cycle per worker, merged, one task each; no task redone.
-        const runs = path.join(project, ".oompa", "runs")
-        const cycles = fs.readdirSync(runs).flatMap((swarm) =>
-          fs.readdirSync(path.join(runs, swarm, "cycles")).map(
-            (file) => JSON.parse(fs.readFileSync(path.join(runs, swarm, "cycles", file), "utf8")) as { worker: string; outcome: string; claims: Array<string> }
-          )
-        )
+        // One merged cycle per worker, one task each. A cycle whose CLI turn failed (seen in 3 of
+        // about 25 gemini runs: a worker's resumed turn after NEEDS_CHANGES never reached
+        // the server) ends in "error"; its task goes back with the work kept and is done again.
+        // That is oompa's designed answer to a failed turn, so it is allowed here, and counted.
         const claiming = cycles.filter((c) => c.claims.length > 0)
-        expect(claiming.map((c) => `${c.worker} ${c.outcome} ${c.claims.length}`).sort(), summary.join("\n")).toEqual(["w0 merged 1", "w1 merged 1"])
-        expect(claiming.flatMap((c) => c.claims).sort()).toEqual(TASKS)
+        const merged = claiming.filter((c) => c.outcome === "merged")
+        const failed = claiming.filter((c) => c.outcome !== "merged")
+        if (failed.length === 0) expect(merged.map((c) => `${c.worker} ${c.claims.length}`).sort(), records).toEqual(["w0 1", "w1 1"])
+        expect(merged.flatMap((c) => c.claims).sort(), records).toEqual(TASKS)
+        expect(failed.map((c) => c.outcome).filter((o) => o !== "error"), records).toEqual([])
+        if (failed.length > 0) console.log(`${cli} swarm: cycles that failed and were redone:\n${records}`)
+        // Each worker committed once; a failed cycle may have committed before it failed.
+        const committed = `${summary.join("\n")}\n${records}`
+        if (failed.length === 0) expect(committers.sort(), committed).toEqual(["w0", "w1"])
+        else {
+          expect(["w0", "w1"].filter((w) => !committers.includes(w)), committed).toEqual([])
+          expect(committers.length, committed).toBeLessThanOrEqual(2 + failed.length)
+        }
         // Reviewed twice per task: NEEDS_CHANGES, then APPROVED.
         const verdicts = turns.filter((r) => r.script === "reviewer").map((r) => r.reply?.text?.split("\n").pop())
-        expect(verdicts.filter((v) => v === "VERDICT: NEEDS_CHANGES")).toHaveLength(2)
+        const failedReviews = failed.reduce((n, c) => n + c.reviewRounds, 0)
+        expect(verdicts.filter((v) => v === "VERDICT: NEEDS_CHANGES"), records).toHaveLength(2 + failedReviews)
         expect(verdicts.filter((v) => v === "VERDICT: APPROVED")).toHaveLength(2)
         // The session really resumed: the review-feedback turn carried the claim turn and the first prompt.
         const fixTurns = turns.filter((r) => r.script === "worker" && r.reply?.tool !== undefined && r.conversation?.userTexts.at(-1)?.includes("## Review feedback"))
-        expect(fixTurns).toHaveLength(2)
+        expect(fixTurns.length, records).toBeGreaterThanOrEqual(2)
+        expect(fixTurns.length, records).toBeLessThanOrEqual(2 + failed.length)
         for (const r of fixTurns) {
           const conv = r.conversation!
           expect(conv.assistantTurns).toBeGreaterThanOrEqual(3)
