@@ -6,18 +6,13 @@
  * main, the tasks completed, the typed events it printed, and that both entry
  * points (`oompa`, `oompa/testing`) import.
  */
-import { spawn } from "node:child_process"
 import * as fs from "node:fs"
 import * as os from "node:os"
 import * as path from "node:path"
 import { afterAll, beforeAll, describe, expect, it } from "vitest"
-import { ensureBuilt, repoRoot } from "../support/runCli.js"
+import { ensureBuilt, repoRoot, runCommand, type CommandResult } from "../support/runCli.js"
 
-interface Ran {
-  readonly code: number | null
-  readonly stdout: string
-  readonly stderr: string
-}
+type Ran = CommandResult
 
 /**
  * The environment without npm's `npm_*` variables: under `npm test` they say
@@ -27,24 +22,8 @@ interface Ran {
 const cleanEnv = (): NodeJS.ProcessEnv =>
   Object.fromEntries([...Object.entries(process.env).filter(([key]) => !key.toLowerCase().startsWith("npm_")), ["NO_COLOR", "1"]])
 
-/** Asynchronous (never spawnSync): a blocked test worker cannot answer vitest's RPC. */
 const run = (command: string, args: ReadonlyArray<string>, cwd: string, timeoutMs = 120_000): Promise<Ran> =>
-  new Promise((resolve, reject) => {
-    const child = spawn(command, [...args], { cwd, stdio: ["ignore", "pipe", "pipe"], env: cleanEnv() })
-    let stdout = ""
-    let stderr = ""
-    child.stdout.on("data", (chunk: Buffer) => (stdout += chunk.toString("utf8")))
-    child.stderr.on("data", (chunk: Buffer) => (stderr += chunk.toString("utf8")))
-    const timer = setTimeout(() => child.kill("SIGKILL"), timeoutMs)
-    child.on("error", (error) => {
-      clearTimeout(timer)
-      reject(error)
-    })
-    child.on("close", (code) => {
-      clearTimeout(timer)
-      resolve({ code, stdout, stderr })
-    })
-  })
+  runCommand(command, args, { cwd, env: cleanEnv(), timeoutMs })
 
 const expectOk = (what: string, ran: Ran): Ran => {
   if (ran.code !== 0) throw new Error(`${what} exited ${String(ran.code)}:\n${ran.stdout}\n${ran.stderr}`)

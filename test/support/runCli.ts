@@ -114,14 +114,28 @@ if (built < sources) {
 }
 `
 
-const runQuiet = (command: string, args: ReadonlyArray<string>): Promise<{ code: number | null; stdout: string; stderr: string }> =>
+export interface CommandResult {
+  readonly code: number | null
+  readonly stdout: string
+  readonly stderr: string
+}
+
+/**
+ * Any command, asynchronously (never spawnSync: a blocked test worker cannot
+ * answer vitest's RPC), stdin closed, output collected, SIGKILL after `timeoutMs`.
+ */
+export const runCommand = (
+  command: string,
+  args: ReadonlyArray<string>,
+  options: { readonly cwd?: string; readonly env?: NodeJS.ProcessEnv; readonly timeoutMs?: number } = {}
+): Promise<CommandResult> =>
   new Promise((resolve, reject) => {
-    const child = spawn(command, args, { stdio: ["ignore", "pipe", "pipe"] })
+    const child = spawn(command, [...args], { cwd: options.cwd, env: options.env, stdio: ["ignore", "pipe", "pipe"] })
     let stdout = ""
     let stderr = ""
     child.stdout.on("data", (chunk: Buffer) => (stdout += chunk.toString("utf8")))
     child.stderr.on("data", (chunk: Buffer) => (stderr += chunk.toString("utf8")))
-    const timer = setTimeout(() => child.kill("SIGKILL"), 300_000)
+    const timer = setTimeout(() => child.kill("SIGKILL"), options.timeoutMs ?? 300_000)
     child.on("error", (error) => {
       clearTimeout(timer)
       reject(error)
@@ -140,7 +154,7 @@ export const ensureBuilt = async (): Promise<void> => {
   const lock = path.join(os.tmpdir(), `oompa-build-${Buffer.from(repoRoot).toString("hex").slice(-32)}.lock`)
   const hasFlock = spawnSync("flock", ["--version"], { stdio: "ignore" }).status === 0
   const node = [process.execPath, "-e", buildIfStale, repoRoot]
-  const result = hasFlock ? await runQuiet("flock", [lock, ...node]) : await runQuiet(node[0]!, node.slice(1))
+  const result = hasFlock ? await runCommand("flock", [lock, ...node]) : await runCommand(node[0]!, node.slice(1))
   if (result.code === 0 && result.stderr.includes("ensureBuilt:")) {
     process.stderr.write(result.stderr.slice(result.stderr.indexOf("ensureBuilt:")))
   }
