@@ -15,10 +15,16 @@ import { ensureBuilt, runCli } from "../support/runCli.js"
 const fakeAgent = path.resolve(path.dirname(fileURLToPath(import.meta.url)), "..", "fixtures", "fake-clis", "fake-agent.mjs")
 const LOGGER_LINE = /timestamp=|level=[A-Z]|fiber=#/
 
-/** A project whose queue holds a task file that does not decode (quarantined, with a diagnostic). */
+/**
+ * A project whose queue holds a task file that does not decode (quarantined, with a diagnostic).
+ * The file is dated in the past: a file younger than the queue's grace may still be being
+ * written, and the swarm leaves it alone at start.
+ */
 const projectWithBadTask = () => {
   const dir = makeProject({ workers: [{ model: "mock", max_cycle: 1 }], reviewer: "mock" }, 1)
-  fs.writeFileSync(path.join(dir, "tasks", "pending", "bad.json"), JSON.stringify({ id: "bad", summary: 42 }))
+  const bad = path.join(dir, "tasks", "pending", "bad.json")
+  fs.writeFileSync(bad, JSON.stringify({ id: "bad", summary: 42 }))
+  fs.utimesSync(bad, new Date(2000, 0, 1), new Date(2000, 0, 1))
   return dir
 }
 
