@@ -62,11 +62,19 @@ export const ClaimData = Schema.Struct({
 
 export const TaskInvalidData = Schema.Struct({ file: Text, movedTo: Text, reason: Text })
 
+export const ReviewStartedData = Schema.Struct({ round: Count, attempt: Count, reviewer: Text, log: Text })
+
+/** What a review cost (absent in runs of versions before the live views). */
+const reviewCost = {
+  usage: Schema.optional(Usage),
+  costUsd: Schema.optional(Schema.Number)
+}
 export const ReviewVerdict = Schema.Struct({
   round: Count,
   attempt: Count,
   reviewer: Text,
-  verdict: Verdict
+  verdict: Verdict,
+  ...reviewCost
 })
 /** Why a reviewer gave no verdict when its final message had none. */
 export const NO_VERDICT_LINE = "no VERDICT line in the final message"
@@ -77,7 +85,8 @@ export const ReviewNoVerdict = Schema.Struct({
   verdict: Schema.Null,
   error: Text,
   /** Whether the chain has another reviewer to try this round. */
-  nextReviewer: Schema.Boolean
+  nextReviewer: Schema.Boolean,
+  ...reviewCost
 })
 export const ReviewData = Schema.Union(ReviewVerdict, ReviewNoVerdict)
 
@@ -117,6 +126,9 @@ export const CycleEndedData = Schema.Struct({
   claims: Schema.Array(Text),
   keptRef: Schema.optional(Text)
 })
+
+/** After an error cycle the worker waits before its next one (SPEC §5: exponential back-off). */
+export const BackingOffData = Schema.Struct({ ms: Count, consecutiveErrors: Count })
 
 export const WorkKeptData = Schema.Struct({ ref: Text, commit: Text })
 
@@ -197,6 +209,7 @@ export const TurnStarted = variant("turn-started", ofCycle, TurnStartedData, "an
 export const TurnEnded = variant("turn-ended", ofCycle, TurnEndedData, "an agent turn ended (or could not run)")
 export const Claim = variant("claim", ofCycle, ClaimData, "the agent claimed tasks")
 export const TaskInvalid = variant("task-invalid", ofSwarm, TaskInvalidData, "a pending task file was invalid and moved to invalid/")
+export const ReviewStarted = variant("review-started", ofCycle, ReviewStartedData, "a reviewer began reading the cycle's diff")
 export const Review = variant("review", ofCycle, ReviewData, "one reviewer's verdict (or why it gave none)")
 export const Merge = variant("merge", ofCycle, MergeData, "a step of landing the work")
 export const Attention = variant(
@@ -206,6 +219,7 @@ export const Attention = variant(
   "something only the user can fix is holding work back (SPEC §7: local changes in the way)"
 )
 export const CycleEnded = variant("cycle-ended", ofCycle, CycleEndedData, "a cycle ended, with its outcome")
+export const BackingOff = variant("backing-off", ofWorker, BackingOffData, "a worker waits after consecutive error cycles")
 export const WorkKept = variant("work-kept", ofCycle, WorkKeptData, "unmerged work kept under a ref (SPEC §8)")
 export const WorkCarried = variant("work-carried", ofCycle, WorkCarriedData, "kept work of a claimed task carried into a cycle")
 export const WorkerStopped = variant("worker-stopped", ofWorker, WorkerStoppedData, "a worker stopped, with its figures")
@@ -229,10 +243,12 @@ export const RunEvent = Schema.Union(
   TurnEnded,
   Claim,
   TaskInvalid,
+  ReviewStarted,
   Review,
   Merge,
   Attention,
   CycleEnded,
+  BackingOff,
   WorkKept,
   WorkCarried,
   WorkerStopped,
@@ -291,6 +307,7 @@ const wording: { readonly [T in Exclude<EventType, "warning">]: (data: Data<T>, 
             })`,
   "claim": (d) => `claim ${d.results.map((r) => r.id).join(", ")}: ${d.results.map((r) => `${r.id} ${r.result}`).join(", ")}`,
   "task-invalid": (d) => `task file pending/${d.file} is invalid, moved to invalid/${d.movedTo}: ${d.reason}`,
+  "review-started": (d) => `review round ${d.round}: ${d.reviewer} reading the diff`,
   "review": (d) =>
     d.verdict !== null
       ? `review round ${d.round}: ${d.reviewer} says ${d.verdict}`
@@ -330,6 +347,7 @@ const wording: { readonly [T in Exclude<EventType, "warning">]: (data: Data<T>, 
     const claims = d.claims.length > 0 ? ` [${d.claims.join(", ")}${d.outcome === "merged" ? " complete" : " back to pending"}]` : ""
     return `cycle ${s.cycle} ${d.outcome}: ${d.detail}${claims}`
   },
+  "backing-off": (d) => `backing off ${humanDuration(d.ms)} after ${d.consecutiveErrors} consecutive error(s)`,
   "work-kept": (d) => `work kept at ${d.ref} (${short(d.commit)})`,
   "work-carried": (d) =>
     d.merged
@@ -365,10 +383,12 @@ export const make = {
   turnEnded: build("turn-ended"),
   claim: build("claim"),
   taskInvalid: build("task-invalid"),
+  reviewStarted: build("review-started"),
   review: build("review"),
   merge: build("merge"),
   attention: build("attention"),
   cycleEnded: build("cycle-ended"),
+  backingOff: build("backing-off"),
   workKept: build("work-kept"),
   workCarried: build("work-carried"),
   workerStopped: build("worker-stopped"),

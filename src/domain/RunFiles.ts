@@ -22,11 +22,13 @@ export const EventType = Schema.Literal(
   "turn-ended",
   "claim",
   "task-invalid",
+  "review-started",
   "review",
   "merge",
   /** Something only the user can fix is holding work back (SPEC §7: local changes in the way). */
   "attention",
   "cycle-ended",
+  "backing-off",
   "work-kept",
   "work-carried",
   "worker-stopped",

@@ -64,6 +64,9 @@ export const reviewWork = Effect.fn("engine.reviewWork")(function* (
     const sessionId = yield* randomUuid
     const startedAt = yield* nowIso
     const started = yield* Clock.currentTimeMillis
+    yield* ctx.runLog.emit(
+      runEvent.reviewStarted({ worker: spec.id, cycle: options.cycle }, { round, attempt: index + 1, reviewer: name, log: logPath })
+    )
     const outcome = yield* harnesses
       .get(reviewer.model.harness)
       .runTurn({
@@ -108,16 +111,19 @@ export const reviewWork = Effect.fn("engine.reviewWork")(function* (
       ...(Either.isRight(outcome) && Option.isSome(outcome.right.costUsd) ? { costUsd: outcome.right.costUsd.value } : {}),
       log: logPath
     })
+    const cost = Either.isRight(outcome)
+      ? { usage: outcome.right.usage, ...(Option.isSome(outcome.right.costUsd) ? { costUsd: outcome.right.costUsd.value } : {}) }
+      : {}
     if (verdict === undefined) {
       yield* ctx.runLog.emit(
         runEvent.review(
           { worker: spec.id, cycle: options.cycle },
-          { round, attempt: index + 1, reviewer: name, verdict: null, error: error ?? NO_VERDICT_LINE, nextReviewer: index + 1 < chain.length }
+          { round, attempt: index + 1, reviewer: name, verdict: null, error: error ?? NO_VERDICT_LINE, nextReviewer: index + 1 < chain.length, ...cost }
         )
       )
       continue
     }
-    yield* ctx.runLog.emit(runEvent.review({ worker: spec.id, cycle: options.cycle }, { round, attempt: index + 1, reviewer: name, verdict }))
+    yield* ctx.runLog.emit(runEvent.review({ worker: spec.id, cycle: options.cycle }, { round, attempt: index + 1, reviewer: name, verdict, ...cost }))
     switch (verdict) {
       case "APPROVED":
         return { _tag: "Approved" } satisfies WorkerEvent

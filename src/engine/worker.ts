@@ -6,7 +6,6 @@ import { decide, initialWorkerState, type StopReason, type WorkerState } from ".
 import { summarizeWorker } from "../runs/summaries.js"
 import { decideConfigOf, type SwarmContext } from "./context.js"
 import { messageOf, runCycle, type CycleResult } from "./cycle.js"
-import { humanDuration } from "../domain/humanDuration.js"
 import { make as runEvent } from "../domain/RunEvent.js"
 
 /**
@@ -62,9 +61,7 @@ export const runWorker = Effect.fn("engine.runWorker")(function* (
     if (Duration.greaterThan(pause, Duration.zero)) {
       if (Duration.greaterThan(result.end.backoff, Duration.zero)) {
         yield* ctx.runLog.emit(
-          runEvent.warning(`backing off ${humanDuration(result.end.backoff)} after ${state.consecutiveErrors} consecutive error(s)`, {
-            worker: spec.id
-          })
+          runEvent.backingOff({ worker: spec.id }, { ms: Duration.toMillis(result.end.backoff), consecutiveErrors: state.consecutiveErrors })
         )
       }
       yield* Effect.sleep(pause)

@@ -101,6 +101,7 @@ describe("RunEvent (the events.jsonl Schema)", () => {
       make.taskInvalid({}, { file: "x.json", movedTo: "x.json", reason: "id: bad" }),
       "[oompa] task file pending/x.json is invalid, moved to invalid/x.json: id: bad"
     ],
+    ["review-started", make.reviewStarted(cycle, { round: 1, attempt: 1, reviewer: "r", log: "reviews/w0-c2-r1-0.log" }), "[w0] c2 review round 1: r reading the diff"],
     ["review", make.review(cycle, { round: 1, attempt: 1, reviewer: "r", verdict: "APPROVED" }), "[w0] c2 review round 1: r says APPROVED"],
     [
       "review, no verdict",
@@ -151,6 +152,7 @@ describe("RunEvent (the events.jsonl Schema)", () => {
       make.cycleEnded(cycle, { outcome: "rejected", detail: "no", claims: ["t1", "t2"], keptRef: "refs/oompa/kept/s1/w0-c2" }),
       "[w0] c2 cycle 2 rejected: no [t1, t2 back to pending]"
     ],
+    ["backing-off", make.backingOff({ worker: "w0" }, { ms: 20_000, consecutiveErrors: 2 }), "[w0] backing off 20s after 2 consecutive error(s)"],
     ["work-kept", make.workKept(cycle, { ref: "refs/oompa/kept/s1/w0-c2", commit: sha }), "[w0] c2 work kept at refs/oompa/kept/s1/w0-c2 (0123456789ab)"],
     [
       "work-carried",
