@@ -1,6 +1,6 @@
 import { Command, Options } from "@effect/cli"
 import { FileSystem, Path } from "@effect/platform"
-import { Console, Effect, Either, Option, Queue, Stream } from "effect"
+import { Console, Effect, Option, Stream } from "effect"
 import { UsageError } from "../domain/errors.js"
 import type { RunEventLine } from "../domain/RunFiles.js"
 import {
@@ -12,7 +12,7 @@ import {
   selectRun,
   type RunInfo
 } from "../runs/readRuns.js"
-import { watchDirs } from "../services/watchDirs.js"
+import { followEvents } from "../runs/followEvents.js"
 import { swarmArg } from "./view.js"
 
 const workerOption = Options.text("worker").pipe(
@@ -28,8 +28,6 @@ const turnOption = Options.text("turn").pipe(
   Options.withDescription("Print the raw agent output of one turn instead: <worker>-c<N>-t<T> (e.g. w0-c1-t2)"),
   Options.optional
 )
-
-const NEWLINE = 10
 
 /** Prints the raw log file `logs/<name>.log` of a run, streamed. */
 const printTurnLog = (run: RunInfo, name: string) =>
@@ -58,62 +56,26 @@ const printTurnLog = (run: RunInfo, name: string) =>
 
 /**
  * Prints events.jsonl from the start and, with `follow`, every line appended
- * after, woken by a watch on the run folder (no polling). The swarm writes its
- * last event (`swarm-stopped`) before stopped.json, so once stopped.json is
- * seen, one more read of events.jsonl prints every remaining line and ends.
+ * after, until the run stops (src/runs/followEvents.ts).
  */
-const printEvents = (run: RunInfo, worker: Option.Option<string>, follow: boolean) =>
-  Effect.gen(function* () {
-    const fs = yield* FileSystem.FileSystem
-    const path = yield* Path.Path
-    const eventsPath = path.join(run.dir, "events.jsonl")
-    const stoppedPath = path.join(run.dir, "stopped.json")
-    const decoder = new TextDecoder()
-    // Registered before the first read, so nothing appended after it goes unnoticed.
-    const wake = follow
-      ? Option.some(yield* watchDirs([run.dir]).pipe(Effect.mapError((e) => new UsageError({ message: e.message }))))
-      : Option.none<Queue.Dequeue<void>>()
-    let offset = 0
-    let line = 1
-    const show = (event: RunEventLine) => Option.isNone(worker) || event.worker === worker.value
-
-    let unreadable = false
-    /** `final`: nothing more will be written, so a last line without its newline is read (and named) too. */
-    const drain = (final: boolean) => Effect.gen(function* () {
-      const read = yield* fs.readFile(eventsPath).pipe(Effect.either)
-      if (Either.isLeft(read)) {
-        const notFound = read.left._tag === "SystemError" && read.left.reason === "NotFound"
-        if (!notFound && !unreadable) {
-          unreadable = true
-          for (const problem of describeProblems(run, [{ file: "events.jsonl", message: read.left.message }])) yield* Console.error(problem)
-        }
-        return
-      }
-      const bytes = read.right
-      if (bytes.length <= offset) return
-      const rest = bytes.subarray(offset)
-      const newline = rest.lastIndexOf(NEWLINE)
-      const end = final ? rest.length - 1 : newline
-      if (end === -1) return // a line still being written
-      const text = decoder.decode(rest.subarray(0, end + 1))
-      offset += end + 1
-      const { events, problems } = decodeEventLines(text, line)
-      line += text.split("\n").length - 1
-      for (const event of events) if (show(event)) yield* Console.log(formatEvent(event))
-      for (const problem of describeProblems(run, problems)) yield* Console.error(problem)
-    })
-
-    // A crashed run (its process gone without stopped.json) will write nothing more.
-    if (Option.isNone(wake) || run.status === "crashed") return yield* drain(true)
-    for (;;) {
-      // Checked before the read: every line written before stopped.json is then in it.
-      const stopped = yield* fs.exists(stoppedPath).pipe(Effect.orElseSucceed(() => false))
-      // The swarm's last event is written before stopped.json: seen stopped, all lines are in.
-      yield* drain(stopped)
-      if (stopped) return
-      yield* Queue.take(wake.value)
-    }
-  }).pipe(Effect.scoped)
+const printEvents = (run: RunInfo, worker: Option.Option<string>, follow: boolean) => {
+  const show = (event: RunEventLine) => Option.isNone(worker) || event.worker === worker.value
+  let line = 1
+  // A crashed run (its process gone without stopped.json) will write nothing more.
+  return followEvents(run.dir, { follow: follow && run.status !== "crashed" }).pipe(
+    Stream.runForEach(({ text }) =>
+      Effect.gen(function* () {
+        const { events, problems } = decodeEventLines(text, line)
+        line += 1
+        for (const event of events) if (show(event)) yield* Console.log(formatEvent(event))
+        for (const problem of describeProblems(run, problems)) yield* Console.error(problem)
+      })
+    ),
+    Effect.catchAll((error) =>
+      Effect.forEach(describeProblems(run, [{ file: "events.jsonl", message: error.message }]), (problem) => Console.error(problem))
+    )
+  )
+}
 
 /** `oompa logs [swarm] [--worker w0] [--follow] [--turn w0-c1-t2]` (SPEC §10). */
 export const logsCommand = Command.make(
