@@ -1,8 +1,9 @@
 #!/usr/bin/env node
-import { Effect, Exit, Fiber, Logger } from "effect"
+import { Console, Effect, Exit, Fiber, Logger } from "effect"
 import { cli } from "./cli/main.js"
 import { describeFailure, exitCodeOf } from "./cli/exitCode.js"
 import { killAllChildGroups } from "./services/childGroups.js"
+import { mayColour, processConsole, stripColour } from "./services/colour.js"
 import { oompaLive } from "./layers.js"
 import { logLevelOfArgv, oompaLogger } from "./services/diagnostics.js"
 
@@ -18,7 +19,15 @@ import { logLevelOfArgv, oompaLogger } from "./services/diagnostics.js"
  */
 // Diagnostics (Effect.log*) reach the terminal only at `--log-level`; a swarm keeps them in its oompa.log.
 const logger = Logger.replace(Logger.defaultLogger, oompaLogger(logLevelOfArgv(process.argv)))
-const program = cli(process.argv).pipe(Effect.provide(oompaLive({ baseDir: process.cwd() })), Effect.provide(logger))
+// @effect/cli styles help and usage errors with ANSI escapes whatever the stream: the Console makes them plain
+// where colour may not go (services/colour.ts: a pipe, NO_COLOR, TERM=dumb).
+const program = Console.consoleWith((console) =>
+  cli(process.argv).pipe(
+    Effect.withConsole(processConsole(console)),
+    Effect.provide(oompaLive({ baseDir: process.cwd() })),
+    Effect.provide(logger)
+  )
+)
 const fiber = Effect.runFork(program)
 
 let signals = 0
@@ -43,7 +52,7 @@ fiber.addObserver((exit) => {
   const code = signals > 0 && Exit.isFailure(exit) ? 130 : exitCodeOf(exit)
   if (Exit.isFailure(exit)) {
     const message = describeFailure(exit.cause)
-    if (message !== undefined) process.stderr.write(message + "\n")
+    if (message !== undefined) process.stderr.write((mayColour(process.stderr) ? message : stripColour(message)) + "\n")
   }
   process.exitCode = code
   // Let stdout drain, then leave even if a stray handle is still open.

@@ -5,11 +5,12 @@
  * config found, all harnesses are still listed. `--probe` sends every
  * configured model a tiny prompt (30 s limit, read-only mode, in a scratch
  * folder) and prints a table; a failing probe names harness, model and the
- * CLI's error, and the command exits 1.
+ * CLI's error, and the command exits 1. `--json` prints the same facts as one
+ * document (domain/JsonOutput.ts CheckJson), also when a check fails.
  */
 import { Command, Options } from "@effect/cli"
 import { FileSystem, Path } from "@effect/platform"
-import { Console, Duration, Effect, Option, Schema } from "effect"
+import { Console, Duration, Effect, Either, Option, Schema } from "effect"
 import { discoverConfig } from "../config/loadConfig.js"
 import { loadSwarmConfig } from "../engine/loadConfig.js"
 import type { OompaConfig } from "../config/OompaConfig.js"
@@ -20,6 +21,9 @@ import { Harnesses } from "../harness/Harness.js"
 import { cliSpecs, isCliHarness } from "../harness/registry.js"
 import { ProcessRunner } from "../services/ProcessRunner.js"
 import { humanDuration } from "../domain/humanDuration.js"
+import { CheckJson, type ConfigCheckJson, type HarnessCheckJson, type ProbeJson } from "../domain/JsonOutput.js"
+import { errorText } from "./exitCode.js"
+import { jsonOption, printJson } from "./json.js"
 
 export class ProbeFailed extends Schema.TaggedError<ProbeFailed>()("ProbeFailed", {
   failed: Schema.Number,
@@ -83,8 +87,14 @@ const firstLine = (text: string, max: number): string => {
   return line.length > max ? line.slice(0, max - 1) + "…" : line
 }
 
+/** What `--version` told: its first line, or why there is none. */
+interface VersionFound {
+  readonly version?: string
+  readonly error?: string
+}
+
 /** `<binary> --version`, with a timeout, through ProcessRunner (no shell, group killed on timeout). */
-const versionOf = (binary: string, scratch: string, name: string) =>
+const versionOf = (binary: string, scratch: string, name: string): Effect.Effect<VersionFound, never, ProcessRunner | FileSystem.FileSystem> =>
   Effect.gen(function* () {
     const runner = yield* ProcessRunner
     const fs = yield* FileSystem.FileSystem
@@ -99,67 +109,96 @@ const versionOf = (binary: string, scratch: string, name: string) =>
       timeout: versionTimeout,
       killGrace: Duration.seconds(1)
     })
-    if (run.timedOut) return `(--version timed out after ${humanDuration(versionTimeout)})`
+    if (run.timedOut) return { error: `--version timed out after ${humanDuration(versionTimeout)}` }
     const out = yield* fs.readFileString(stdoutPath).pipe(Effect.orElseSucceed(() => ""))
     const err = yield* fs.readFileString(stderrPath).pipe(Effect.orElseSucceed(() => ""))
-    if (run.exitCode !== 0) return `(--version failed: ${firstLine(err || out, 80) || `exit ${run.exitCode ?? run.signal}`})`
-    return firstLine(out || err, 60) || "(no version printed)"
-  }).pipe(Effect.catchTag("ProcessError", (error) => Effect.succeed(`(cannot run: ${error.message})`)))
+    if (run.exitCode !== 0) return { error: `--version failed: ${firstLine(err || out, 80) || `exit ${run.exitCode ?? run.signal}`}` }
+    const version = firstLine(out || err, 60)
+    return version === "" ? { error: "no version printed" } : { version }
+  }).pipe(Effect.catchTag("ProcessError", (error) => Effect.succeed({ error: `cannot run: ${error.message}` })))
 
-/** One row per registered harness, in registry order: an agent CLI's install, or "built in" for the rest (the mock, an embedder's). */
-const installedTable = (config: Option.Option<OompaConfig>, scratch: string) =>
+/** One per registered harness, in registry order: an agent CLI's install, or built in for the rest (the mock, an embedder's). */
+const harnessChecks = (config: Option.Option<OompaConfig>, scratch: string) =>
   Effect.gen(function* () {
     const { names } = yield* Harnesses
-    const usersOf = (name: string): string =>
+    const usersOf = (name: string): ReadonlyArray<string> =>
       Option.match(config, {
-        onNone: () => "",
+        onNone: () => [],
         onSome: (c) =>
           configuredModels(c)
             .filter((entry) => entry.model.harness === name)
             .flatMap((entry) => entry.users)
-            .join(", ")
       })
-    const rows = yield* Effect.forEach(
+    const builtIn = (name: string): HarnessCheckJson => ({
+      harness: name,
+      builtIn: true,
+      installed: true,
+      path: null,
+      source: null,
+      npmPackage: null,
+      binEnv: null,
+      version: null,
+      versionError: null,
+      usedBy: usersOf(name)
+    })
+    return yield* Effect.forEach(
       names,
       (name) => {
-        if (!isCliHarness(name)) return Effect.succeed([name, "built in", "-", "-", usersOf(name)])
+        if (!isCliHarness(name)) return Effect.succeed(builtIn(name))
         const spec = cliSpecs[name]
+        const missing: HarnessCheckJson = {
+          ...builtIn(spec.name),
+          builtIn: false,
+          installed: false,
+          npmPackage: spec.npmPackage,
+          binEnv: spec.binEnv
+        }
         return resolveBinary(spec).pipe(
           Effect.matchEffect({
-            onFailure: () =>
-              Effect.succeed([spec.name, "no", `- (install ${spec.npmPackage}, or set ${spec.binEnv})`, "-", usersOf(spec.name)]),
+            onFailure: () => Effect.succeed(missing),
             onSuccess: (binary) =>
-              Effect.map(versionOf(binary.path, scratch, spec.name), (version) => [
-                spec.name,
-                "yes",
-                binary.source === "PATH" ? binary.path : `${binary.path} (${binary.source})`,
-                version,
-                usersOf(spec.name)
-              ])
+              Effect.map(versionOf(binary.path, scratch, spec.name), (version): HarnessCheckJson => ({
+                ...missing,
+                installed: true,
+                path: binary.path,
+                source: binary.source,
+                version: version.version ?? null,
+                versionError: version.error ?? null
+              }))
           })
         )
       },
       { concurrency: 4 }
     )
-    const header = ["harness", "installed", "where", "version", Option.isSome(config) ? "used by" : ""]
-    return table([header, ...rows])
   })
 
-interface ProbeRow {
-  readonly ok: boolean
-  readonly cells: ReadonlyArray<string>
+const harnessTable = (harnesses: ReadonlyArray<HarnessCheckJson>, withConfig: boolean): string => {
+  const rows = harnesses.map((h) => {
+    const usedBy = h.usedBy.join(", ")
+    if (h.builtIn) return [h.harness, "built in", "-", "-", usedBy]
+    if (!h.installed || h.path === null) return [h.harness, "no", `- (install ${h.npmPackage}, or set ${h.binEnv})`, "-", usedBy]
+    const where = h.source === "PATH" ? h.path : `${h.path} (${h.source})`
+    return [h.harness, "yes", where, h.version ?? `(${h.versionError})`, usedBy]
+  })
+  return table([["harness", "installed", "where", "version", withConfig ? "used by" : ""], ...rows])
 }
 
 const probeModels = (config: OompaConfig, scratch: string) =>
   Effect.gen(function* () {
     const harnesses = yield* Harnesses
-    const rows = yield* Effect.forEach(
+    return yield* Effect.forEach(
       configuredModels(config),
-      ({ model }, index) => {
+      ({ model }, index): Effect.Effect<ProbeJson> => {
         const name = formatModel(model)
+        const failed = (durationMs: number | null, why: string): ProbeJson => ({
+          model: name,
+          result: "failed",
+          durationMs,
+          message: `${model.harness} ${model.model ?? "(default model)"}: ${why}`
+        })
         // Only agent CLIs are probed: the mock (and an embedder's own harness) runs in oompa and needs no connection.
         if (!isCliHarness(model.harness)) {
-          return Effect.succeed<ProbeRow>({ ok: true, cells: [name, "skipped", "-", `the ${model.harness} harness is built in`] })
+          return Effect.succeed({ model: name, result: "skipped", durationMs: null, message: `the ${model.harness} harness is built in` })
         }
         const harness = harnesses.get(model.harness)
         return harness
@@ -173,67 +212,114 @@ const probeModels = (config: OompaConfig, scratch: string) =>
             logPath: `${scratch}/probe-${index}.log`
           })
           .pipe(
-            Effect.map((result): ProbeRow => {
-              const seconds = humanDuration(result.durationMs)
-              if (result.timedOut) {
-                return { ok: false, cells: [name, "FAIL", seconds, `${model.harness} ${model.model ?? "(default model)"}: no answer within ${humanDuration(probeTimeout)}`] }
-              }
+            Effect.map((result): ProbeJson => {
+              if (result.timedOut) return failed(result.durationMs, `no answer within ${humanDuration(probeTimeout)}`)
               if (result.exitCode !== 0 || result.text.trim().length === 0) {
                 const why = result.error ?? (result.exitCode !== 0 ? `exit code ${result.exitCode}` : "empty answer")
-                return { ok: false, cells: [name, "FAIL", seconds, `${model.harness} ${model.model ?? "(default model)"}: ${firstLine(why, 200)}`] }
+                return failed(result.durationMs, firstLine(why, 200))
               }
-              return { ok: true, cells: [name, "OK", seconds, `answered: ${firstLine(result.text, 60)}`] }
+              return { model: name, result: "ok", durationMs: result.durationMs, message: `answered: ${firstLine(result.text, 60)}` }
             }),
-            Effect.catchTag("HarnessError", (error) =>
-              Effect.succeed<ProbeRow>({
-                ok: false,
-                cells: [name, "FAIL", "-", `${model.harness} ${model.model ?? "(default model)"}: ${error.message}`]
-              })
-            )
+            Effect.catchTag("HarnessError", (error) => Effect.succeed(failed(null, error.message)))
           )
       },
       { concurrency: 4 }
     )
-    return rows
   })
 
-const handler = (args: { readonly config: Option.Option<string>; readonly probe: boolean }) =>
+const probeTable = (probes: ReadonlyArray<ProbeJson>): string =>
+  table([
+    ["model", "probe", "time", "result"],
+    ...probes.map((p) => [
+      p.model,
+      p.result === "ok" ? "OK" : p.result === "failed" ? "FAIL" : "skipped",
+      p.durationMs === null ? "-" : humanDuration(p.durationMs),
+      p.message
+    ])
+  ])
+
+/**
+ * The config as `swarm` would take it, validated as `swarm` validates it
+ * (SPEC §10: the same checks, the same messages). None: no config given or found.
+ */
+const loadChecked = (configPath: string | undefined) =>
+  Effect.gen(function* () {
+    const cwd = process.cwd()
+    // With no --config and nothing discovered, still list the harnesses.
+    const found = configPath === undefined ? yield* Effect.option(discoverConfig({ cwd })) : Option.some(configPath)
+    if (Option.isNone(found)) return { found: undefined, config: Either.right(Option.none<OompaConfig>()) }
+    const loaded = yield* Effect.either(
+      loadSwarmConfig({ cwd, configPath }).pipe(
+        Effect.tap((config) => validateSwarmStart(config)),
+        Effect.map(Option.some)
+      )
+    )
+    return { found: found.value, config: loaded }
+  })
+
+const handler = (args: { readonly config: Option.Option<string>; readonly probe: boolean; readonly json: boolean }) =>
   Effect.scoped(
     Effect.gen(function* () {
       const cwd = process.cwd()
       const path = yield* Path.Path
       const fs = yield* FileSystem.FileSystem
-      const configPath = Option.getOrUndefined(args.config)
-      // With no --config and nothing discovered, still list the harnesses.
-      const found = configPath === undefined ? yield* Effect.option(discoverConfig({ cwd })) : Option.some(configPath)
-      const config = Option.isSome(found) ? Option.some(yield* loadSwarmConfig({ cwd, configPath })) : Option.none<OompaConfig>()
-      // Exactly what `oompa swarm` checks before it starts, with the same messages (SPEC §10).
-      if (Option.isSome(config)) yield* validateSwarmStart(config.value)
-      if (Option.isSome(config)) {
-        const c = config.value
-        const reviewers = c.reviewers.length
-        yield* Console.log(
-          `config: ${path.relative(cwd, c.configPath) || c.configPath} is valid (${c.workers.length} worker${c.workers.length === 1 ? "" : "s"}, ${reviewers} reviewer${reviewers === 1 ? "" : "s"}${c.planner ? ", a planner" : ""})`
+      const say = (text: string) => (args.json ? Effect.void : Console.log(text))
+      const { found, config: checked } = yield* loadChecked(Option.getOrUndefined(args.config))
+      if (Either.isLeft(checked)) {
+        // The document says what failed; the error still goes to stderr and sets the exit code (2).
+        if (args.json) {
+          yield* printJson(CheckJson, {
+            schema: "check.json@1",
+            ok: false,
+            config: { status: "invalid", path: path.resolve(cwd, found ?? "oompa.json"), error: errorText(checked.left) },
+            harnesses: null,
+            probes: null
+          })
+        }
+        return yield* Effect.fail(checked.left)
+      }
+      const config = checked.right
+      const configCheck: ConfigCheckJson = Option.match(config, {
+        onNone: () => ({ status: "missing" }),
+        onSome: (c) => ({
+          status: "valid",
+          path: c.configPath,
+          workers: c.workers.length,
+          reviewers: c.reviewers.length,
+          planner: c.planner !== undefined
+        })
+      })
+      if (configCheck.status === "valid") {
+        const { workers, reviewers } = configCheck
+        yield* say(
+          `config: ${path.relative(cwd, configCheck.path) || configCheck.path} is valid (${workers} worker${workers === 1 ? "" : "s"}, ${reviewers} reviewer${reviewers === 1 ? "" : "s"}${configCheck.planner ? ", a planner" : ""})`
         )
       } else {
-        yield* Console.log("config: no oompa.json found (run `oompa init` to create one); listing all harnesses")
+        yield* say("config: no oompa.json found (run `oompa init` to create one); listing all harnesses")
       }
       const scratch = yield* fs.makeTempDirectoryScoped({ prefix: "oompa-check-" })
-      yield* Console.log("")
-      yield* Console.log(yield* installedTable(config, scratch))
-      if (!args.probe) return
-      if (Option.isNone(config)) {
-        yield* Console.log("\nprobe: no config, so no models to probe")
-        return
+      const harnesses = yield* harnessChecks(config, scratch)
+      yield* say("")
+      yield* say(harnessTable(harnesses, Option.isSome(config)))
+      let probes: ReadonlyArray<ProbeJson> | null = null
+      if (args.probe && Option.isNone(config)) {
+        yield* say("\nprobe: no config, so no models to probe")
+        probes = []
+      } else if (args.probe && Option.isSome(config)) {
+        yield* say(`\nprobing ${configuredModels(config.value).length} model(s), ${humanDuration(probeTimeout)} limit each…`)
+        probes = yield* probeModels(config.value, scratch)
+        yield* say(probeTable(probes))
       }
-      yield* Console.log(`\nprobing ${configuredModels(config.value).length} model(s), ${humanDuration(probeTimeout)} limit each…`)
-      const rows = yield* probeModels(config.value, scratch)
-      yield* Console.log(table([["model", "probe", "time", "result"], ...rows.map((row) => row.cells)]))
-      const failed = rows.filter((row) => !row.ok).length
-      if (failed > 0) return yield* new ProbeFailed({ failed, total: rows.length })
+      const failed = (probes ?? []).filter((probe) => probe.result === "failed").length
+      if (args.json) {
+        yield* printJson(CheckJson, { schema: "check.json@1", ok: failed === 0, config: configCheck, harnesses, probes })
+      }
+      if (failed > 0) return yield* new ProbeFailed({ failed, total: probes?.length ?? 0 })
     })
   )
 
-export const checkCommand = Command.make("check", { config: configOption, probe: probeOption }, handler).pipe(
-  Command.withDescription("Validate oompa.json and show which agent CLIs are installed (--probe: try each model)")
-)
+export const checkCommand = Command.make(
+  "check",
+  { config: configOption, probe: probeOption, json: jsonOption("check.json") },
+  handler
+).pipe(Command.withDescription("Validate oompa.json and show which agent CLIs are installed (--probe: try each model)"))

@@ -20,6 +20,15 @@ export const exitCodeOf = (exit: Exit.Exit<unknown, unknown>): number => {
   return 1
 }
 
+/** What an expected failure says to the user: its own toString, else its JSON (`check --json` reports it too). */
+export const errorText = (error: unknown): string => {
+  if (typeof error === "object" && error !== null && "toString" in error) {
+    const text = String(error)
+    if (text !== "[object Object]") return text
+  }
+  return JSON.stringify(error)
+}
+
 /** One line for the user, or the full cause for a defect (a bug in oompa). */
 export const describeFailure = (cause: Cause.Cause<unknown>): string | undefined => {
   if (Cause.isInterruptedOnly(cause)) return undefined
@@ -28,11 +37,7 @@ export const describeFailure = (cause: Cause.Cause<unknown>): string | undefined
     const error = failure.value
     // @effect/cli has already printed its own validation message.
     if (ValidationError.isValidationError(error)) return undefined
-    if (typeof error === "object" && error !== null && "toString" in error) {
-      const text = String(error)
-      if (text !== "[object Object]") return `error: ${text}`
-    }
-    return `error: ${JSON.stringify(error)}`
+    return `error: ${errorText(error)}`
   }
   return `oompa crashed (this is a bug, please report it):\n${Cause.pretty(cause)}`
 }

@@ -1,5 +1,6 @@
 import { Command } from "@effect/cli"
 import { Console, Effect, Option } from "effect"
+import { ListJson, type ListedRun } from "../domain/JsonOutput.js"
 import {
   describeProblems,
   findRuns,
@@ -7,14 +8,29 @@ import {
   formatTable,
   listRuns,
   localDateTime,
-  totalsOf
+  cappedProblem,
+  totalsOf,
+  type RunInfo
 } from "../runs/readRuns.js"
+import { jsonOption, printJson } from "./json.js"
+
+/** One run as `oompa list --json` shows it: the facts of its row, from the same run files. */
+const listedRun = (run: RunInfo): ListedRun => ({
+  id: run.id,
+  dir: run.dir,
+  status: run.status,
+  started: run.started,
+  stopped: run.stopped,
+  totals: totalsOf(run.cycles),
+  problems: run.problems.map(cappedProblem)
+})
 
 /** `oompa list` (SPEC §10): one line per run, newest first, from the run files only. */
-export const listCommand = Command.make("list", {}, () =>
+export const listCommand = Command.make("list", { json: jsonOption("list.json") }, ({ json }) =>
   Effect.gen(function* () {
     const { runsDir } = yield* findRuns(process.cwd())
     const runs = yield* listRuns(runsDir)
+    if (json) return yield* printJson(ListJson, { schema: "list.json@1", runs: runs.map(listedRun) })
     if (runs.length === 0) {
       yield* Console.log("No runs yet")
       return

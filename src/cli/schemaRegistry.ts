@@ -1,5 +1,6 @@
 import type { Schema } from "effect"
 import { RunEvent } from "../domain/RunEvent.js"
+import { CheckJson, ListJson, TasksJson, ViewJson } from "../domain/JsonOutput.js"
 import { CycleFile, ReviewFile, StartedFile, StoppedFile } from "../domain/RunFiles.js"
 import { TaskFileJson } from "../domain/Task.js"
 import { MockScenario } from "../harness/mock/Scenario.js"
@@ -7,8 +8,8 @@ import { OompaJson } from "../config/OompaJson.js"
 
 /**
  * The schemas `oompa schema [name]` can print, by name. The first entry is the
- * default. To publish another file format (e.g. a run file of SPEC §11), add
- * one line here with the Schema the code writes that file with.
+ * default. To publish another file format (e.g. a run file of SPEC §11, or a
+ * `--json` document), add one line here with the Schema the code writes it with.
  */
 export interface RegisteredSchema {
   readonly schema: Schema.Schema.AnyNoContext
@@ -23,7 +24,11 @@ export const schemaRegistry: ReadonlyMap<string, RegisteredSchema> = new Map<str
   ["review", { schema: ReviewFile, description: "runs/<swarm>/reviews/<worker>-c<N>-r<R>-<attempt>.json (one per reviewer tried)" }],
   ["stopped.json", { schema: StoppedFile, description: "runs/<swarm>/stopped.json" }],
   ["task", { schema: TaskFileJson, description: "tasks/<pending|current|complete>/<id>.json: a task, attempts included" }],
-  ["mock-scenario", { schema: MockScenario, description: "a mock agent scenario (mock:<file>.json)" }]
+  ["mock-scenario", { schema: MockScenario, description: "a mock agent scenario (mock:<file>.json)" }],
+  ["list.json", { schema: ListJson, description: "what `oompa list --json` prints" }],
+  ["view.json", { schema: ViewJson, description: "what `oompa view --json` prints" }],
+  ["tasks.json", { schema: TasksJson, description: "what `oompa tasks --json` prints" }],
+  ["check.json", { schema: CheckJson, description: "what `oompa check --json` prints" }]
 ])
 
 export const defaultSchemaName = "oompa.json"

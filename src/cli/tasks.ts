@@ -8,9 +8,11 @@ import { loadSwarmConfig } from "../engine/loadConfig.js"
 import { tasksDirProblem } from "../engine/tasksDir.js"
 import { availableTasks, countsOf, missingDependencies, nextTaskId, oneLine } from "../domain/queue.js"
 import type { QueueListing, QueuedTask } from "../domain/queue.js"
+import { TasksJson } from "../domain/JsonOutput.js"
 import { TaskId, type Task } from "../domain/Task.js"
 import { parseTaskFileName } from "../domain/taskFile.js"
-import { makeTaskQueue, TaskExistsError, type TaskQueue } from "../services/TaskQueue.js"
+import { makeTaskQueue, TaskExistsError, type InvalidPendingFile, type TaskQueue } from "../services/TaskQueue.js"
+import { jsonOption, printJson } from "./json.js"
 
 /**
  * `oompa tasks` (SPEC §10): the queue's counts and lists, `tasks add`, and
@@ -123,9 +125,29 @@ export const formatListing = (root: string, listing: QueueListing): string => {
 
 // ---- oompa tasks ------------------------------------------------------------
 
-const listCommand = Command.make("tasks", { config: configOption }, ({ config }) =>
+/** The listing as `oompa tasks --json` prints it: the same facts as formatListing, and the pending files that are no task. */
+const tasksJson = (root: string, listing: QueueListing, notTasks: ReadonlyArray<InvalidPendingFile>): TasksJson => {
+  const completeIds = new Set<string>(listing.complete.map((entry) => entry.id))
+  const queued = (entry: QueuedTask) => ({ id: entry.id, file: entry.file, task: entry.task })
+  return {
+    schema: "tasks.json@1",
+    root,
+    counts: countsOf(listing),
+    pending: listing.pending.map((entry) => {
+      const waitingOn = missingDependencies(entry.task, completeIds)
+      return { ...queued(entry), available: waitingOn.length === 0, waitingOn }
+    }),
+    current: listing.current.map(queued),
+    complete: listing.complete.map(queued),
+    invalid: listing.invalid.map((file) => ({ name: file.name, file: file.file, reason: file.reason ?? null })),
+    problems: notTasks.map((found) => ({ file: found.file, message: found.reason }))
+  }
+}
+
+const listCommand = Command.make("tasks", { config: configOption, json: jsonOption("tasks.json") }, ({ config, json }) =>
   Effect.gen(function* () {
     const queue = yield* openQueue(config)
+    if (json) return yield* printJson(TasksJson, tasksJson(queue.root, yield* queue.list, yield* queue.findInvalid))
     yield* noteInvalid(queue)
     yield* Console.log(formatListing(queue.root, yield* queue.list))
   }).pipe(quietLog)

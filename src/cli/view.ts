@@ -1,5 +1,6 @@
 import { Args, Command } from "@effect/cli"
 import { Console, Effect, Option } from "effect"
+import { VIEW_EVENTS, ViewJson } from "../domain/JsonOutput.js"
 import { oneLine } from "../domain/queue.js"
 import type { ReviewFile } from "../domain/RunFiles.js"
 import { formatSummaryTable } from "../engine/summary.js"
@@ -15,9 +16,12 @@ import {
   readEvents,
   readReviews,
   selectRun,
+  cappedProblem,
+  totalsOf,
   workerSummaries,
   type RunInfo
 } from "../runs/readRuns.js"
+import { jsonOption, printJson } from "./json.js"
 
 export const swarmArg = Args.text({ name: "swarm" }).pipe(
   Args.withDescription("The swarm id, or a unique prefix of it (default: the newest run)"),
@@ -74,18 +78,36 @@ const reviewLines = (reviews: ReadonlyArray<ReviewFile>): string =>
   )
 
 /** `oompa view [swarm]` (SPEC §10): one run from its run files. */
-export const viewCommand = Command.make("view", { swarm: swarmArg }, ({ swarm }) =>
+export const viewCommand = Command.make("view", { swarm: swarmArg, json: jsonOption("view.json") }, ({ json, swarm }) =>
   Effect.gen(function* () {
     const { runsDir } = yield* findRuns(process.cwd())
     const run = yield* selectRun(yield* listRuns(runsDir), swarm)
     const { events, problems } = yield* readEvents(run.dir)
     const { reviews, problems: reviewProblems } = yield* readReviews(run)
+    const allProblems = [...run.problems, ...reviewProblems, ...problems]
+    if (json) {
+      return yield* printJson(ViewJson, {
+        schema: "view.json@1",
+        id: run.id,
+        dir: run.dir,
+        status: run.status,
+        started: run.started,
+        stopped: run.stopped,
+        workers: workerSummaries(run),
+        totals: totalsOf(run.cycles),
+        cycles: run.cycles,
+        reviews,
+        eventCount: events.length,
+        lastEvents: events.slice(-VIEW_EVENTS),
+        problems: allProblems.map(cappedProblem)
+      })
+    }
     const out: Array<string> = [header(run), "", formatSummaryTable(workerSummaries(run)), ""]
     out.push(run.cycles.length === 0 ? "no cycle has ended yet" : `cycles:\n${cycleLines(run)}`)
     if (reviews.length > 0) out.push("", `reviews:\n${reviewLines(reviews)}`)
-    out.push("", events.length > 15 ? `last 15 of ${events.length} events:` : "events:")
-    out.push(...events.slice(-15).map(formatEvent))
+    out.push("", events.length > VIEW_EVENTS ? `last ${VIEW_EVENTS} of ${events.length} events:` : "events:")
+    out.push(...events.slice(-VIEW_EVENTS).map(formatEvent))
     yield* Console.log(out.join("\n"))
-    for (const line of describeProblems(run, [...run.problems, ...reviewProblems, ...problems])) yield* Console.error(line)
+    for (const line of describeProblems(run, allProblems)) yield* Console.error(line)
   })
 ).pipe(Command.withDescription("Show one run: status, per-worker summary, cycles, last events"))

@@ -169,15 +169,48 @@ export const WorkerSummary = Schema.Struct({
 })
 export type WorkerSummary = typeof WorkerSummary.Type
 
+/** Why a swarm stopped: stopped.json's `reason`. */
+export const StopReason = Schema.Literal("completed", "interrupted", "error")
+export type StopReason = typeof StopReason.Type
+
 export const StoppedFile = Schema.Struct({
   swarm: Schema.String,
-  reason: Schema.Literal("completed", "interrupted", "error"),
+  reason: StopReason,
   detail: Schema.optional(Schema.String),
   stoppedAt: Schema.String,
   exitCode: Schema.Number,
   workers: Schema.Array(WorkerSummary)
 })
 export type StoppedFile = typeof StoppedFile.Type
+
+/**
+ * A run's status as its files tell it. `running`: no stopped.json and the
+ * owner pid is alive on this host (a run started on another host, seen through
+ * a shared folder, counts as running: its pid cannot be checked from here).
+ * `crashed`: no stopped.json and the pid is gone. `starting`: no started.json
+ * yet (nor stopped.json): the run folder exists but the swarm has not written
+ * its start. Otherwise stopped.json's reason.
+ */
+export const RunStatus = Schema.Literal("running", "crashed", "starting", ...StopReason.literals)
+export type RunStatus = typeof RunStatus.Type
+
+/** Sums over a run's cycle files (what `oompa list` shows per run). */
+export const RunTotals = Schema.Struct({
+  cycles: Schema.Number,
+  merged: Schema.Number,
+  inputTokens: Schema.Number,
+  outputTokens: Schema.Number,
+  costUsd: Schema.Number
+})
+export type RunTotals = typeof RunTotals.Type
+
+/** A run file (or one line of events.jsonl) that could not be read or decoded, beside the rest. */
+export const RunProblem = Schema.Struct({
+  /** Path relative to the run folder, with `:<line>` for events.jsonl. */
+  file: Schema.String,
+  message: Schema.String
+})
+export type RunProblem = typeof RunProblem.Type
 
 export const runFileSchemas = {
   "started": StartedFile,

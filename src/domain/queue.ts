@@ -1,4 +1,4 @@
-import { Data } from "effect"
+import { Data, Schema } from "effect"
 import { KEPT_REF_PREFIX } from "./naming.js"
 import type { Task, TaskAttempt, TaskId, TaskState } from "./Task.js"
 
@@ -33,14 +33,15 @@ export interface InvalidTaskFile {
   readonly why?: string | undefined
 }
 
-export interface QueueCounts {
-  readonly pending: number
+export const QueueCounts = Schema.Struct({
+  pending: Schema.Number,
   /** Pending tasks whose `depends_on` are all complete: what agents are offered. */
-  readonly available: number
-  readonly current: number
-  readonly complete: number
-  readonly invalid: number
-}
+  available: Schema.Number,
+  current: Schema.Number,
+  complete: Schema.Number,
+  invalid: Schema.Number
+})
+export type QueueCounts = typeof QueueCounts.Type
 
 /** The ids named in `depends_on` that are not complete yet. */
 export const missingDependencies = (task: Task, completeIds: ReadonlySet<string>): ReadonlyArray<string> =>

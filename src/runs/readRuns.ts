@@ -7,6 +7,9 @@ import {
   StartedFile,
   StoppedFile,
   type CycleFile,
+  type RunProblem,
+  type RunStatus,
+  type RunTotals,
   type WorkerSummary
 } from "../domain/RunFiles.js"
 import { processAlive } from "../services/processTree.js"
@@ -56,22 +59,8 @@ export class RunNotFound extends Schema.TaggedError<RunNotFound>()("RunNotFound"
 // ---------------------------------------------------------------------------
 // Data
 
-/** A run file (or one line of events.jsonl) that could not be read or decoded. */
-export interface RunProblem {
-  /** Path relative to the run folder, with `:<line>` for events.jsonl. */
-  readonly file: string
-  readonly message: string
-}
-
-/**
- * `running`: no stopped.json and the owner pid is alive on this host (a run
- * started on another host, seen through a shared folder, counts as running:
- * its pid cannot be checked from here). `crashed`: no stopped.json and the
- * pid is gone. `starting`: no started.json yet (nor stopped.json): the run
- * folder exists but the swarm has not written its start. Otherwise
- * stopped.json's reason.
- */
-export type RunStatus = "running" | "crashed" | "starting" | StoppedFile["reason"]
+// RunProblem, RunStatus and RunTotals are Schemas of domain/RunFiles.ts (`oompa list --json` prints them).
+export type { RunProblem, RunStatus, RunTotals }
 
 export interface RunInfo {
   readonly id: string
@@ -257,14 +246,6 @@ export const readEvents = Effect.fn("runs.readEvents")(function* (dir: string) {
 // ---------------------------------------------------------------------------
 // Derived figures
 
-export interface RunTotals {
-  readonly cycles: number
-  readonly merged: number
-  readonly inputTokens: number
-  readonly outputTokens: number
-  readonly costUsd: number
-}
-
 /** Sums over the cycle files. */
 export const totalsOf = (cycles: ReadonlyArray<CycleFile>): RunTotals =>
   cycles.reduce(
@@ -362,6 +343,9 @@ export const formatTable = (rows: ReadonlyArray<ReadonlyArray<string>>): string 
 
 export const describeProblems = (run: RunInfo, problems: ReadonlyArray<RunProblem> = run.problems): ReadonlyArray<string> =>
   problems.map((p) => `warning: run ${run.id}: ${p.file} does not decode: ${shortMessage(p.message)}`)
+
+/** A problem with its message as the warning prints it (for the `problems` of `--json`). */
+export const cappedProblem = (p: RunProblem): RunProblem => ({ file: p.file, message: shortMessage(p.message) })
 
 /** A problem's message on one line, at most 300 characters (a huge garbage line must not be echoed back). */
 const shortMessage = (message: string): string => {

@@ -1,10 +1,11 @@
 import { NodeContext } from "@effect/platform-node"
 import { expect, layer } from "@effect/vitest"
-import { Effect, JSONSchema } from "effect"
+import { Effect, JSONSchema, type Schema } from "effect"
 import { beforeAll } from "vitest"
 import { OompaJson } from "../../src/config/OompaJson.js"
 import { TaskFileJson } from "../../src/domain/Task.js"
 import { RunEvent } from "../../src/domain/RunEvent.js"
+import { CheckJson, ListJson, TasksJson, ViewJson } from "../../src/domain/JsonOutput.js"
 import { ensureBuilt, repoRoot, runCliEffect } from "../support/runCli.js"
 import { makeProject } from "../config/support.js"
 
@@ -93,6 +94,29 @@ layer(NodeContext.layer)("oompa schema (the built binary)", (it) => {
       expect(merge.map((step) => (step.properties!["step"] as { enum: ReadonlyArray<string> }).enum[0])).toEqual([
         "committed", "retry", "merged", "conflict", "tests-failed"
       ])
+    })
+  )
+
+  it.scoped("list.json, view.json, tasks.json, check.json: the documents --json prints, each versioned by its schema field", () =>
+    Effect.gen(function* () {
+      const documents: ReadonlyArray<readonly [string, Schema.Schema.AnyNoContext]> = [
+        ["list.json", ListJson],
+        ["view.json", ViewJson],
+        ["tasks.json", TasksJson],
+        ["check.json", CheckJson]
+      ]
+      const results = yield* Effect.forEach(documents, ([name]) => runCliEffect(["schema", name], { cwd: repoRoot }), {
+        concurrency: "unbounded"
+      })
+      documents.forEach(([name, schema], index) => {
+        const result = results[index]!
+        expect(result.stderr).toBe("")
+        expect(result.code).toBe(0)
+        const printed = JSON.parse(result.stdout) as { required: ReadonlyArray<string>; properties: Record<string, { enum?: ReadonlyArray<string> }> }
+        expect(printed).toEqual(JSONSchema.make(schema))
+        expect(printed.required[0]).toBe("schema")
+        expect(printed.properties["schema"]?.enum).toEqual([`${name}@1`])
+      })
     })
   )
 })
