@@ -78,8 +78,8 @@ layer(NodeContext.layer)("oompa schema (the built binary)", (it) => {
       const kinds = printed.$defs["RunEvent"]!.anyOf!.map((member) => member.$ref.replace("#/$defs/", ""))
       expect(kinds).toEqual([
         "swarm-started", "worker-started", "waiting-for-tasks", "cycle-started", "turn-started", "turn-ended", "claim",
-        "task-invalid", "review", "merge", "attention", "cycle-ended", "work-kept", "work-carried", "worker-stopped",
-        "swarm-stopped", "recovered", "warning"
+        "task-invalid", "review-started", "review", "merge", "attention", "cycle-ended", "backing-off", "work-kept",
+        "work-carried", "worker-stopped", "swarm-stopped", "recovered", "warning"
       ])
       // Every kind but a warning (its message is all it says) has a payload with named fields.
       for (const kind of kinds.filter((k) => k !== "warning")) {
