@@ -36,7 +36,9 @@ const main = async () => {
   }
   const resumeId = flag("--resume")
   const prompt = await readStdin()
+  const write = (line: unknown) => process.stdout.write(JSON.stringify(line) + "\n")
   const output = await runMockTurn({
+      onStep: (step) => write({ type: "tool", ...step }),
       prompt,
       cwd: process.cwd(),
       sessionId: resumeId ?? flag("--session"),
@@ -45,7 +47,6 @@ const main = async () => {
       scenario,
       stateDir: flag("--state-dir") ?? path.join(os.tmpdir(), "oompa-mock-sessions")
     })
-  const write = (line: unknown) => process.stdout.write(JSON.stringify(line) + "\n")
   write({ type: "session", session_id: output.sessionId })
   if (output.noiseBytes > 0) {
     const chunk = "x".repeat(1023) + "\n"

@@ -20,6 +20,8 @@ export interface MockTurnInput {
   readonly resume: boolean
   readonly mode: "work" | "review"
   readonly scenario: MockScenario
+  /** Told of each step as it is taken (the process agent prints it: what the live views show). */
+  readonly onStep?: (step: { readonly name: string; readonly detail: string }) => void
   /** Where session memory lives between turns (a turn may be a separate process). */
   readonly stateDir: string
 }
@@ -127,10 +129,14 @@ export const runMockTurn = async (input: MockTurnInput): Promise<MockTurnOutput>
 
     const steps = lookup(input.scenario.turns, worker, cycle) ?? []
     const step: MockStep = steps[memory.turns] ?? { auto: true }
-    if (step.delayMs) await new Promise((resolve) => setTimeout(resolve, step.delayMs))
+    if (step.delayMs) {
+      input.onStep?.({ name: "Think", detail: `for ${step.delayMs} ms` })
+      await new Promise((resolve) => setTimeout(resolve, step.delayMs))
+    }
     const task = claimed[claimed.length - 1] ?? "none"
     for (const [file, content] of Object.entries(step.write ?? {})) {
       const target = path.join(input.cwd, render(file, worker, task))
+      input.onStep?.({ name: "Write", detail: render(file, worker, task) })
       await ( fs.mkdir(path.dirname(target), { recursive: true }).then(() => fs.writeFile(target, render(content, worker, task))))
     }
     for (const [file, content] of Object.entries(step.append ?? {})) {
@@ -138,6 +144,7 @@ export const runMockTurn = async (input: MockTurnInput): Promise<MockTurnOutput>
       await ( fs.mkdir(path.dirname(target), { recursive: true }).then(() => fs.appendFile(target, render(content, worker, task) + "\n")))
     }
     for (const command of step.run ?? []) {
+      input.onStep?.({ name: "Bash", detail: render(command, worker, task) })
       const result = await sh(render(command, worker, task), input.cwd)
       if (result.code !== 0) {
         await save({})
@@ -184,6 +191,7 @@ const autoBehaviour = async (
     if (doable.length > 0) {
       await ( fs.mkdir(path.join(input.cwd, "work"), { recursive: true }))
       for (const id of doable) {
+        input.onStep?.({ name: "Write", detail: `work/${id}.md` })
         await ( fs.writeFile(path.join(input.cwd, "work", `${id}.md`), `# ${id}\n\n${summaries.get(id) ?? id}: done by ${worker}.\n`))
       }
       return `Finished ${doable.join(", ")}.\n${MERGE_SIGNAL}`
