@@ -21,7 +21,8 @@ const srcDir = path.resolve(path.dirname(fileURLToPath(import.meta.url)), "..", 
  */
 const layers: ReadonlyArray<ReadonlyArray<string>> = [
   ["edge"], // bin.ts, mock-agent.ts, index.ts, testing.ts, layers.ts: they wire everything
-  ["cli", "ui"],
+  ["cli"], // one file per command: it may show the live view
+  ["ui"], // the live terminal view and the dashboard: what cli commands show
   ["engine"],
   ["harness", "runs"],
   ["services"],

@@ -5,6 +5,7 @@ import { UsageError } from "../domain/errors.js"
 import { randomSwarmId } from "../domain/ids.js"
 import { prepareSwarm, runSwarmFrom } from "../engine/start.js"
 import { ProcessRunner } from "../services/ProcessRunner.js"
+import { serveDashboard } from "./ui.js"
 
 const configOption = Options.file("config").pipe(
   Options.withAlias("c"),
@@ -20,13 +21,18 @@ const swarmIdOption = Options.text("swarm-id").pipe(
   Options.optional
 )
 
-const options = { config: configOption, configPath: configArg, detach: detachOption, swarmId: swarmIdOption }
+const uiOption = Options.boolean("ui").pipe(
+  Options.withDescription("Also serve the local web dashboard (127.0.0.1, a free port) while the swarm runs, and print its URL")
+)
+
+const options = { config: configOption, configPath: configArg, detach: detachOption, swarmId: swarmIdOption, ui: uiOption }
 
 const handler = (args: {
   readonly config: Option.Option<string>
   readonly configPath: Option.Option<string>
   readonly detach: boolean
   readonly swarmId: Option.Option<string>
+  readonly ui: boolean
 }) =>
   Effect.gen(function* () {
     const cwd = process.cwd()
@@ -38,6 +44,11 @@ const handler = (args: {
     if (!/^[0-9a-f]{8}$/.test(swarmId)) {
       return yield* new UsageError({ message: `--swarm-id: expected 8 hex characters (like 3fa2b1c9), got ${JSON.stringify(swarmId)}` })
     }
+    if (args.detach && args.ui) {
+      return yield* new UsageError({
+        message: "--ui cannot go with --detach (the dashboard lives in the swarm's process): run `oompa ui` to watch a detached swarm"
+      })
+    }
     if (args.detach) {
       const logFile = path.join(cwd, ".oompa", `swarm-${swarmId}.log`)
       const argv = [process.argv[1]!, "swarm", "--swarm-id", swarmId, "--config", config.configPath]
@@ -47,7 +58,14 @@ const handler = (args: {
       yield* Console.log(`run files: .oompa/runs/${swarmId}/   stop it with: kill -INT ${child.pid}`)
       return
     }
-    yield* runSwarmFrom(config, { swarmId })
+    if (!args.ui) return yield* runSwarmFrom(config, { swarmId })
+    // The dashboard's scope is the swarm's: it closes when the swarm ends.
+    yield* Effect.scoped(
+      Effect.gen(function* () {
+        yield* serveDashboard(config.projectRoot, 0, swarmId)
+        return yield* runSwarmFrom(config, { swarmId })
+      })
+    )
   })
 
 export const swarmCommand = Command.make("swarm", options, handler).pipe(
