@@ -1,0 +1,117 @@
+import * as fs from "node:fs"
+import * as path from "node:path"
+import { afterEach, beforeAll, describe, expect, it } from "vitest"
+import { listDir, makeProject } from "../../support/cliProject.js"
+import { binPath, ensureBuilt } from "../../support/runCli.js"
+import { saveScreenshot, startTmux, tmuxAvailable, type Tmux } from "../../support/tmux.js"
+
+/**
+ * The live terminal view in a real terminal (issue 10): the built binary runs
+ * a mock swarm in a detached tmux session of a fixed size; the test reads the
+ * pane as a person would see it, watches the rows change, presses the stop
+ * key and checks the swarm stopped cleanly and the terminal was given back.
+ * Captures (text, and PNG when chromium is installed) go to artifacts/screenshots/.
+ */
+
+const COLUMNS = 100
+const ROWS = 30
+
+/** Every turn takes a while, so the swarm runs for several seconds and the view has states to show. */
+const slowScenario = { turns: { "*": Array.from({ length: 6 }, () => ({ auto: true, delayMs: 1500 })) } }
+const slowProject = (workers: number, tasks: number) =>
+  makeProject({ workers: [{ model: "mock:scenario.json", max_cycle: 4, count: workers }], reviewer: "mock:scenario.json" }, tasks, slowScenario)
+
+/** The pane's command: the swarm as a user starts it (CI unset: the test may run under CI), then its exit code. */
+const shell = (args: string) => `env -u CI TERM=xterm-256color ${process.execPath} ${binPath} ${args}; echo "oompa exited with $?"; sleep 600`
+
+/** The state word of each worker row on the pane. */
+const statesOf = (pane: string): Map<string, string> => {
+  const states = new Map<string, string>()
+  for (const match of pane.matchAll(/^(w\d+)\s+(?:mock:\S+\s+)?(starting|working|claiming|reviewing|fixing|merging|waiting for tasks|backing off|rate-limited|stopped(?::\s\S+)?)/gm)) {
+    states.set(match[1]!, match[2]!)
+  }
+  return states
+}
+
+const runDirOf = (dir: string) => path.join(dir, ".oompa", "runs", listDir(path.join(dir, ".oompa", "runs"))[0]!)
+
+describe.skipIf(!tmuxAvailable())("the live terminal view in a real terminal (tmux, built binary)", () => {
+  beforeAll(() => ensureBuilt(), 300_000)
+  let term: Tmux | undefined
+  afterEach(async () => {
+    await term?.kill()
+    term = undefined
+  })
+
+  it("`oompa swarm` redraws one screen as workers move through their states; q stops the swarm cleanly and gives the terminal back", async () => {
+    const dir = slowProject(2, 6)
+    term = await startTmux({ name: "swarm", columns: COLUMNS, rows: ROWS, cwd: dir, command: shell("swarm") })
+    const first = await term.waitFor((pane) => /^oompa [0-9a-f]{8} → main  running/.test(pane) && statesOf(pane).size === 2, "the header and both worker rows")
+    expect(await term.display("#{alternate_on} #{cursor_flag}")).toBe("1 0")
+    const lines = first.split("\n")
+    expect(lines[1]).toMatch(/^tasks \d+ merged · \d+ claimed · \d+ pending   tokens \S+ in\/\S+ out   \$\S+ · \S+\/task/)
+    expect(lines[2]).toMatch(/^worker\s+model\s+state\s+task\s+c\/t\s+time\s+tokens\s+cost\s+activity/)
+    expect(lines.some((l) => /^── events ─+$/.test(l))).toBe(true)
+    expect(lines[ROWS - 1]).toMatch(/^q stop the swarm/)
+    await saveScreenshot(term, "swarm-1-started", { columns: COLUMNS, rows: ROWS })
+
+    // Rows change in place: each worker is seen working, and then in another state of its cycle.
+    const seen = new Map<string, Set<string>>()
+    const moved = (pane: string) => {
+      for (const [worker, state] of statesOf(pane)) seen.set(worker, (seen.get(worker) ?? new Set()).add(state.split(":")[0]!))
+      return [...seen.values()].some((states) => states.has("working") && [...states].some((s) => s === "reviewing" || s === "merging"))
+    }
+    await term.waitFor(moved, "a worker going from working to reviewing or merging")
+    // The agent's latest activity, read from its turn log (the mock agent says what each step does).
+    await term.waitFor((pane) => /^w\d+\s.*\s(Think: for 1500 ms|Write: )/m.test(pane), "an agent's activity in its row")
+    const merged = await term.waitFor((pane) => /^tasks [1-9]\d* merged/m.test(pane), "a merged task in the header")
+    expect(merged.replace(/\n$/, "").split("\n")).toHaveLength(ROWS)
+    await saveScreenshot(term, "swarm-2-merging", { columns: COLUMNS, rows: ROWS })
+
+    await term.sendKeys("q")
+    await term.waitFor((pane) => pane.includes("oompa exited with"), "the swarm's exit after q", 90_000)
+    const after = await term.capture()
+    await saveScreenshot(term, "swarm-3-stopped", { columns: COLUMNS, rows: ROWS })
+    expect(after).toContain("oompa exited with 130")
+    // The normal screen holds the record: the last event lines, then the summary table.
+    expect(after).toMatch(/^\[oompa\] swarm [0-9a-f]{8} interrupted: \d+ cycle\(s\) merged into main$/m)
+    expect(after).toMatch(/^worker\s+model\s+cycles\s+merged/m)
+    expect(after).not.toContain("q stop the swarm")
+    // Said while the view was up, kept and written after it.
+    expect(after).toContain("oompa: stopping")
+    // The terminal given back: normal screen, cursor shown.
+    expect(await term.display("#{alternate_on} #{cursor_flag}")).toBe("0 1")
+    const stopped = JSON.parse(fs.readFileSync(path.join(runDirOf(dir), "stopped.json"), "utf8")) as { reason: string; exitCode: number }
+    expect(stopped).toMatchObject({ reason: "interrupted", exitCode: 130 })
+    // The run files are as without the view: every event is in events.jsonl, the last being swarm-stopped.
+    const events = fs.readFileSync(path.join(runDirOf(dir), "events.jsonl"), "utf8").trim().split("\n")
+    expect(JSON.parse(events.at(-1)!)).toMatchObject({ type: "swarm-stopped" })
+  }, 180_000)
+
+  it("a swarm that ends by itself leaves the view and prints its summary; a resize redraws the frame at the new size", async () => {
+    const dir = makeProject(
+      { workers: [{ model: "mock:scenario.json", max_cycle: 1, count: 2 }], reviewer: "mock:scenario.json" },
+      2,
+      slowScenario
+    )
+    term = await startTmux({ name: "ends", columns: 80, rows: 24, cwd: dir, command: shell("swarm") })
+    await term.waitFor((pane) => statesOf(pane).size === 2, "both worker rows")
+    await term.resize(120, 40)
+    const wide = await term.waitFor((pane) => pane.split("\n").some((l) => l.startsWith("── events ") && l.length === 120), "the events rule across 120 columns")
+    expect(wide.split("\n")[39]).toMatch(/^q stop the swarm/)
+    const after = await term.waitFor((pane) => pane.includes("oompa exited with"), "the swarm's own end", 90_000)
+    expect(after).toContain("oompa exited with 0")
+    expect(after).toMatch(/^\[oompa\] swarm [0-9a-f]{8} completed: 2 cycle\(s\) merged into main$/m)
+    expect(after).toMatch(/^total\s/m)
+    expect(await term.display("#{alternate_on} #{cursor_flag}")).toBe("0 1")
+  }, 180_000)
+
+  it("--plain on a terminal: today's line stream, no screen taken over", async () => {
+    const dir = makeProject({ workers: [{ model: "mock", max_cycle: 1 }] }, 1)
+    term = await startTmux({ name: "plain", columns: COLUMNS, rows: 50, cwd: dir, command: shell("swarm --plain") })
+    const after = await term.waitFor((pane) => pane.includes("oompa exited with"), "the swarm's end", 90_000)
+    expect(after).toMatch(/^\[oompa\] swarm [0-9a-f]{8} on main: 1 worker\(s\)/m)
+    expect(after).toMatch(/^\[w0\] c1 turn 1 \(start\)$/m)
+    expect(after).not.toContain("q stop the swarm")
+  }, 120_000)
+})
