@@ -25,3 +25,13 @@ export const bundledScenariosDir: string = path.join(packageRoot, "config", "sce
 
 /** The mock agent as an executable script (built: `dist/mock-agent.js`). */
 export const mockAgentScript: string = path.join(packageRoot, "dist", "mock-agent.js")
+
+/** The dashboard's static page (`ui/`: index.html, app.js, style.css), shipped in the package. */
+export const dashboardAssetsDir: string = path.join(packageRoot, "ui")
+
+/**
+ * The live views' fold compiled (`dist/domain/swarmView.js`): it has no
+ * imports, so the dashboard page loads this very file and folds events with
+ * the same code as the terminal.
+ */
+export const swarmViewScript: string = path.join(packageRoot, "dist", "domain", "swarmView.js")

@@ -240,21 +240,20 @@ const probeTable = (probes: ReadonlyArray<ProbeJson>): string =>
 
 /**
  * The config as `swarm` would take it, validated as `swarm` validates it
- * (SPEC §10: the same checks, the same messages). None: no config given or found.
+ * (SPEC §10: the same checks, the same messages). None: no config given or
+ * found. A config `swarm` would refuse fails with the file as given or found and why.
  */
 const loadChecked = (configPath: string | undefined) =>
   Effect.gen(function* () {
     const cwd = process.cwd()
     // With no --config and nothing discovered, still list the harnesses.
     const found = configPath === undefined ? yield* Effect.option(discoverConfig({ cwd })) : Option.some(configPath)
-    if (Option.isNone(found)) return { found: undefined, config: Either.right(Option.none<OompaConfig>()) }
-    const loaded = yield* Effect.either(
-      loadSwarmConfig({ cwd, configPath }).pipe(
-        Effect.tap((config) => validateSwarmStart(config)),
-        Effect.map(Option.some)
-      )
+    if (Option.isNone(found)) return Option.none<OompaConfig>()
+    return yield* loadSwarmConfig({ cwd, configPath }).pipe(
+      Effect.tap((config) => validateSwarmStart(config)),
+      Effect.map(Option.some),
+      Effect.mapError((error) => ({ file: found.value, error }))
     )
-    return { found: found.value, config: loaded }
   })
 
 const handler = (args: { readonly config: Option.Option<string>; readonly probe: boolean; readonly json: boolean }) =>
@@ -264,19 +263,20 @@ const handler = (args: { readonly config: Option.Option<string>; readonly probe:
       const path = yield* Path.Path
       const fs = yield* FileSystem.FileSystem
       const say = (text: string) => (args.json ? Effect.void : Console.log(text))
-      const { found, config: checked } = yield* loadChecked(Option.getOrUndefined(args.config))
+      const checked = yield* Effect.either(loadChecked(Option.getOrUndefined(args.config)))
       if (Either.isLeft(checked)) {
+        const { file, error } = checked.left
         // The document says what failed; the error still goes to stderr and sets the exit code (2).
         if (args.json) {
           yield* printJson(CheckJson, {
             schema: "check.json@1",
             ok: false,
-            config: { status: "invalid", path: path.resolve(cwd, found ?? "oompa.json"), error: errorText(checked.left) },
+            config: { status: "invalid", path: path.resolve(cwd, file), error: errorText(error) },
             harnesses: null,
             probes: null
           })
         }
-        return yield* Effect.fail(checked.left)
+        return yield* Effect.fail(error)
       }
       const config = checked.right
       const configCheck: ConfigCheckJson = Option.match(config, {

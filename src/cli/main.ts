@@ -9,6 +9,7 @@ import { schemaCommand } from "./schema.js"
 import { stopCommand } from "./stop.js"
 import { runCommand, swarmCommand } from "./swarm.js"
 import { tasksCommand } from "./tasks.js"
+import { uiCommand } from "./ui.js"
 import { viewCommand } from "./view.js"
 import { version } from "../paths.js"
 
@@ -25,6 +26,7 @@ const root = Command.make("oompa").pipe(
     listCommand,
     viewCommand,
     logsCommand,
+    uiCommand,
     stopCommand,
     cleanupCommand
   ])

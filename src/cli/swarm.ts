@@ -5,6 +5,7 @@ import { UsageError } from "../domain/errors.js"
 import { randomSwarmId } from "../domain/ids.js"
 import { prepareSwarm, runSwarmFrom } from "../engine/start.js"
 import { ProcessRunner } from "../services/ProcessRunner.js"
+import { serveDashboard } from "./ui.js"
 import { withLiveSwarmView } from "../ui/terminal/liveSwarm.js"
 import { runDirOf } from "../domain/naming.js"
 import { Git } from "../services/Git.js"
@@ -25,17 +26,21 @@ const swarmIdOption = Options.text("swarm-id").pipe(
   Options.optional
 )
 
+const uiOption = Options.boolean("ui").pipe(
+  Options.withDescription("Also serve the local web dashboard (127.0.0.1, a free port) while the swarm runs, and print its URL")
+)
 const plainOption = Options.boolean("plain").pipe(
   Options.withDescription("Print one line per event even on a terminal (no live view)")
 )
 
-const options = { config: configOption, configPath: configArg, detach: detachOption, swarmId: swarmIdOption, plain: plainOption }
+const options = { config: configOption, configPath: configArg, detach: detachOption, swarmId: swarmIdOption, ui: uiOption, plain: plainOption }
 
 const handler = (args: {
   readonly config: Option.Option<string>
   readonly configPath: Option.Option<string>
   readonly detach: boolean
   readonly swarmId: Option.Option<string>
+  readonly ui: boolean
   readonly plain: boolean
 }) =>
   Effect.gen(function* () {
@@ -48,6 +53,11 @@ const handler = (args: {
     if (!/^[0-9a-f]{8}$/.test(swarmId)) {
       return yield* new UsageError({ message: `--swarm-id: expected 8 hex characters (like 3fa2b1c9), got ${JSON.stringify(swarmId)}` })
     }
+    if (args.detach && args.ui) {
+      return yield* new UsageError({
+        message: "--ui cannot go with --detach (the dashboard lives in the swarm's process): run `oompa ui` to watch a detached swarm"
+      })
+    }
     if (args.detach) {
       const logFile = path.join(cwd, ".oompa", `swarm-${swarmId}.log`)
       const argv = [process.argv[1]!, "swarm", "--swarm-id", swarmId, "--config", config.configPath]
@@ -57,13 +67,19 @@ const handler = (args: {
       yield* Console.log(`run files: .oompa/runs/${swarmId}/   stop it with: kill -INT ${child.pid}`)
       return
     }
-    if (!liveViewWanted(args.plain)) return yield* runSwarmFrom(config, { swarmId })
-    // q and Ctrl-C in the view stop the swarm exactly as SIGINT does (bin.ts: gently, then at once).
-    const stop = Effect.sync(() => process.kill(process.pid, "SIGINT"))
-    const root = yield* (yield* Git).toplevel(config.projectRoot).pipe(Effect.orDie)
-    const runDir = runDirOf(root, swarmId)
-    yield* withLiveSwarmView({ runDir, colour: mayColour(process.stdout), stop }, (hooks) =>
-      runSwarmFrom(config, { swarmId, print: hooks.print, events: hooks.events })
+    // The dashboard's scope is the swarm's: it closes when the swarm ends.
+    yield* Effect.scoped(
+      Effect.gen(function* () {
+        if (args.ui) yield* serveDashboard(config.projectRoot, 0, swarmId)
+        if (!liveViewWanted(args.plain)) return yield* runSwarmFrom(config, { swarmId })
+        // q and Ctrl-C in the view stop the swarm exactly as SIGINT does (bin.ts: gently, then at once).
+        const stop = Effect.sync(() => process.kill(process.pid, "SIGINT"))
+        const root = yield* (yield* Git).toplevel(config.projectRoot).pipe(Effect.orDie)
+        const runDir = runDirOf(root, swarmId)
+        return yield* withLiveSwarmView({ runDir, colour: mayColour(process.stdout), stop }, (hooks) =>
+          runSwarmFrom(config, { swarmId, print: hooks.print, events: hooks.events })
+        )
+      })
     )
   })
 

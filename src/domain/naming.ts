@@ -52,6 +52,15 @@ export const cycleFileName = (worker: string, cycle: number): string => `${cycle
 export const parseCycleFileName = (name: string) =>
   name.endsWith(".json") ? parseCycleName(name.slice(0, -".json".length)) : Option.none()
 
+/**
+ * The files beside a turn's (or a reviewer's) raw log `logs/<name>.log`: the
+ * prompt oompa sent and the agent's final message, as plain text (the
+ * dashboard's cycle page shows them; the raw log holds them only in each
+ * CLI's own format, if at all).
+ */
+export const promptFileOf = (logPath: string): string => logPath.replace(/\.log$/, "") + ".prompt.txt"
+export const finalMessageFileOf = (logPath: string): string => logPath.replace(/\.log$/, "") + ".final.txt"
+
 // ---------------------------------------------------------------------------
 // Branch: `oompa/<swarm>/<worker>-c<N>` (the cycle's worktree branch)
 

@@ -63,6 +63,7 @@ export const reviewWork = Effect.fn("engine.reviewWork")(function* (
     const logPath = ctx.runLog.reviewLogPath(spec.id, options.cycle, round, index)
     const sessionId = yield* randomUuid
     const startedAt = yield* nowIso
+    yield* ctx.runLog.writePrompt(logPath, prompt)
     const started = yield* Clock.currentTimeMillis
     yield* ctx.runLog.emit(
       runEvent.reviewStarted({ worker: spec.id, cycle: options.cycle }, { round, attempt: index + 1, reviewer: name, log: logPath })

@@ -35,6 +35,7 @@ export const runWorkerTurn = Effect.fn("engine.runWorkerTurn")(function* (
   const harness = harnesses.get(spec.model.harness)
   const logPath = ctx.runLog.turnLogPath(spec.id, options.cycle, options.turn)
   const requested = options.session ?? (yield* randomUuid)
+  yield* ctx.runLog.writePrompt(logPath, options.prompt)
   yield* ctx.runLog.emit(runEvent.turnStarted({ worker: spec.id, cycle: options.cycle }, { turn: options.turn, kind: options.kind, log: logPath }))
   const outcome = yield* harness
     .runTurn({
@@ -65,6 +66,7 @@ export const runWorkerTurn = Effect.fn("engine.runWorkerTurn")(function* (
     return { _tag: "TurnFailed", reason, session: undefined } satisfies WorkerEvent
   }
   const result = outcome.right
+  yield* ctx.runLog.writeFinalMessage(logPath, result.text)
   const session = Option.getOrElse(result.sessionId, () => requested)
   yield* addCost(options.progress, result.usage, result.costUsd)
   const failed = turnFailed(result)

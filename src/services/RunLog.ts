@@ -2,7 +2,7 @@ import { FileSystem, Path } from "@effect/platform"
 import { Console, DateTime, Effect, FiberRef, Option, PubSub, Ref, Schema, Stream, type Scope } from "effect"
 import { make as makeEvent, RunEvent, terminalLine, type RunEventDraft } from "../domain/RunEvent.js"
 import { CycleFile, ReviewFile, StartedFile, StoppedFile } from "../domain/RunFiles.js"
-import { cycleFileName } from "../domain/naming.js"
+import { cycleFileName, finalMessageFileOf, promptFileOf } from "../domain/naming.js"
 import { diagnosticsFile, diagnosticsFileOf, runWarning } from "./diagnostics.js"
 
 /**
@@ -39,6 +39,10 @@ export interface RunLog {
   readonly writeReview: (file: ReviewFile) => Effect.Effect<void>
   readonly writeStopped: (file: StoppedFile) => Effect.Effect<void>
   readonly turnLogPath: (worker: string, cycle: number, turn: number) => string
+  /** Writes the prompt of a turn (or review) beside its log (`promptFileOf`). */
+  readonly writePrompt: (logPath: string, prompt: string) => Effect.Effect<void>
+  /** Writes the agent's final message of a turn beside its log (`finalMessageFileOf`). */
+  readonly writeFinalMessage: (logPath: string, text: string) => Effect.Effect<void>
   readonly reviewLogPath: (worker: string, cycle: number, round: number, reviewer: number) => string
 }
 
@@ -81,13 +85,14 @@ export const makeRunLog = Effect.fn("RunLog.make")(function* (options: RunLogOpt
 
   // A run file that cannot be written is a broken machine (disk full, permissions):
   // there is no sensible way to continue without the record, so it is a defect.
-  const writeJson = <A, I>(schema: Schema.Schema<A, I>, file: string, value: A) =>
+  const writeText = (file: string, text: string) =>
     Effect.gen(function* () {
-      const text = JSON.stringify(Schema.encodeSync(schema)(value), null, 2) + "\n"
       const temp = `${file}.tmp-${process.pid}`
       yield* fs.writeFileString(temp, text)
       yield* fs.rename(temp, file)
     }).pipe(Effect.orDie, Effect.uninterruptible)
+  const writeJson = <A, I>(schema: Schema.Schema<A, I>, file: string, value: A) =>
+    writeText(file, JSON.stringify(Schema.encodeSync(schema)(value), null, 2) + "\n")
 
   const pubsub = yield* PubSub.unbounded<RunEvent>()
 
@@ -136,6 +141,8 @@ export const makeRunLog = Effect.fn("RunLog.make")(function* (options: RunLogOpt
       writeJson(ReviewFile, path.join(dir, "reviews", `${file.worker}-c${file.cycle}-r${file.round}-${file.attempt}.json`), file),
     writeStopped: (file) => writeJson(StoppedFile, path.join(dir, "stopped.json"), file),
     turnLogPath: (worker, cycle, turn) => path.join(dir, "logs", `${worker}-c${cycle}-t${turn}.log`),
+    writePrompt: (logPath, prompt) => writeText(promptFileOf(logPath), prompt),
+    writeFinalMessage: (logPath, text) => writeText(finalMessageFileOf(logPath), text),
     reviewLogPath: (worker, cycle, round, reviewer) =>
       path.join(dir, "logs", `${worker}-c${cycle}-r${round}-reviewer${reviewer}.log`)
   }

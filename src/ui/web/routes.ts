@@ -1,0 +1,96 @@
+import type { IncomingMessage, ServerResponse } from "node:http"
+import { FileSystem } from "@effect/platform"
+import { Effect, Option } from "effect"
+import { dashboardAssetsDir, swarmViewScript } from "../../paths.js"
+import type { RunInfo } from "../../runs/readRuns.js"
+import { cycleDetail } from "./cycleDetail.js"
+import { resumeOffset, streamEvents } from "./eventStream.js"
+import { streamLog } from "./logStream.js"
+import { sendError, sendJson, sendText } from "./respond.js"
+import { findRun, runDetail, runList } from "./runData.js"
+
+/**
+ * The dashboard's routes. The page is static (ui/ of the package) and asks
+ * the JSON routes; the overview stays live through the events route.
+ *
+ *   GET /                                 the page (index.html)
+ *   GET /app.js, /style.css               its module and style
+ *   GET /swarmView.js                     the shared fold, compiled (src/domain/swarmView.ts)
+ *   GET /api/runs                         every run, newest first
+ *   GET /api/runs/<id>                    one run: workers, cycles, reviews, queue board, merged commits
+ *   GET /api/runs/<id>/events             its events as server-sent events (Last-Event-ID resumes)
+ *   GET /api/runs/<id>/cycles/<w>-c<N>    one cycle: turns (prompt, final message), diffs, verdicts, landing
+ *   GET /api/runs/<id>/logs/<name>.log    one raw log, streamed while its cycle runs
+ */
+
+export interface RouteContext {
+  readonly request: IncomingMessage
+  readonly response: ServerResponse
+  readonly url: URL
+  /** The repository's root (git toplevel). */
+  readonly root: string
+  readonly runsDir: string
+}
+
+const staticFiles: Readonly<Record<string, { readonly file: string; readonly type: string }>> = {
+  "/": { file: `${dashboardAssetsDir}/index.html`, type: "text/html; charset=utf-8" },
+  "/app.js": { file: `${dashboardAssetsDir}/app.js`, type: "text/javascript; charset=utf-8" },
+  "/style.css": { file: `${dashboardAssetsDir}/style.css`, type: "text/css; charset=utf-8" },
+  "/swarmView.js": { file: swarmViewScript, type: "text/javascript; charset=utf-8" }
+}
+
+/** What the page may load: only its own files, no inline script (a run's text cannot become code). */
+const PAGE_POLICY = "default-src 'self'; script-src 'self'; style-src 'self'; img-src 'self' data:; connect-src 'self'; base-uri 'none'; frame-ancestors 'none'; form-action 'none'"
+
+const sendStatic = (ctx: RouteContext, entry: { readonly file: string; readonly type: string }) =>
+  Effect.gen(function* () {
+    const fs = yield* FileSystem.FileSystem
+    const text = yield* fs.readFileString(entry.file).pipe(Effect.option)
+    if (Option.isNone(text)) return yield* sendError(ctx.response, 500, `the dashboard's file ${entry.file} is missing (was oompa built?)`)
+    ctx.response.setHeader("Content-Security-Policy", PAGE_POLICY)
+    yield* sendText(ctx.response, 200, text.value, entry.type)
+  })
+
+const withRun = <E, R>(ctx: RouteContext, id: string, then: (run: RunInfo) => Effect.Effect<void, E, R>) =>
+  Effect.gen(function* () {
+    const run = yield* findRun(ctx.runsDir, id)
+    if (Option.isNone(run)) return yield* sendError(ctx.response, 404, `no run ${JSON.stringify(id)} in ${ctx.runsDir}`)
+    return yield* then(run.value)
+  })
+
+const header = (request: IncomingMessage, name: string): string | undefined => {
+  const value = request.headers[name]
+  return Array.isArray(value) ? value[0] : value
+}
+
+/** Answers one request that passed the access check. */
+export const route = (ctx: RouteContext) =>
+  Effect.gen(function* () {
+    const { request, response, url } = ctx
+    const method = request.method ?? "GET"
+    const parts = url.pathname.split("/").filter((p) => p !== "").map(decodeURIComponent)
+    const entry = staticFiles[url.pathname]
+    if (method !== "GET" && method !== "HEAD") return yield* sendError(response, 405, `${method} is not answered here`)
+    if (entry !== undefined) return yield* sendStatic(ctx, entry)
+    if (parts[0] !== "api" || parts[1] !== "runs") return yield* sendError(response, 404, `nothing at ${url.pathname}`)
+    const [, , id, what, name, ...rest] = parts
+    if (rest.length > 0) return yield* sendError(response, 404, `nothing at ${url.pathname}`)
+    if (id === undefined) return yield* sendJson(response, 200, yield* runList(ctx.runsDir))
+    if (what === undefined) return yield* withRun(ctx, id, (run) => Effect.flatMap(runDetail(ctx.root, run), (detail) => sendJson(response, 200, detail)))
+    if (what === "events" && name === undefined) {
+      const from = resumeOffset(header(request, "last-event-id"), url.searchParams.get("from"))
+      if (from === undefined) return yield* sendError(response, 400, "Last-Event-ID (or ?from=) must be a byte offset")
+      return yield* withRun(ctx, id, (run) => streamEvents(response, run, from))
+    }
+    if (what === "cycles" && name !== undefined) {
+      return yield* withRun(ctx, id, (run) =>
+        Effect.flatMap(cycleDetail(ctx.root, run, name), (detail) =>
+          Option.isSome(detail)
+            ? sendJson(response, 200, detail.value)
+            : sendError(response, 404, `run ${id} has no cycle ${JSON.stringify(name)}`)
+        )
+      )
+    }
+    if (what === "logs" && name !== undefined) return yield* withRun(ctx, id, (run) => streamLog(response, run, name))
+    return yield* sendError(response, 404, `nothing at ${url.pathname}`)
+  }).pipe(Effect.catchAll((error) => sendError(ctx.response, 500, String(error))))
