@@ -5,7 +5,7 @@ import { UsageError } from "../domain/errors.js"
 import { randomSwarmId } from "../domain/ids.js"
 import { prepareSwarm, runSwarmFrom } from "../engine/start.js"
 import { ProcessRunner } from "../services/ProcessRunner.js"
-import { serveDashboard } from "./ui.js"
+import { dashboardUrl, serveDashboard } from "./ui.js"
 import { withLiveSwarmView } from "../ui/terminal/liveSwarm.js"
 import { runDirOf } from "../domain/naming.js"
 import { Git } from "../services/Git.js"
@@ -70,13 +70,15 @@ const handler = (args: {
     // The dashboard's scope is the swarm's: it closes when the swarm ends.
     yield* Effect.scoped(
       Effect.gen(function* () {
-        if (args.ui) yield* serveDashboard(config.projectRoot, 0, swarmId)
+        const dashboard = args.ui ? Option.some(yield* serveDashboard(config.projectRoot, 0, swarmId)) : Option.none()
         if (!liveViewWanted(args.plain)) return yield* runSwarmFrom(config, { swarmId })
         // q and Ctrl-C in the view stop the swarm exactly as SIGINT does (bin.ts: gently, then at once).
         const stop = Effect.sync(() => process.kill(process.pid, "SIGINT"))
         const root = yield* (yield* Git).toplevel(config.projectRoot).pipe(Effect.orDie)
         const runDir = runDirOf(root, swarmId)
-        return yield* withLiveSwarmView({ runDir, colour: mayColour(process.stdout), stop }, (hooks) =>
+        // The address printed above is under the view's screen: the view shows it too (URL first, so a narrow terminal cuts the label).
+        const notes = Option.match(dashboard, { onNone: () => [], onSome: (d) => [`${dashboardUrl(d, swarmId)} (web dashboard)`] })
+        return yield* withLiveSwarmView({ runDir, colour: mayColour(process.stdout), stop, notes }, (hooks) =>
           runSwarmFrom(config, { swarmId, print: hooks.print, events: hooks.events })
         )
       })

@@ -33,6 +33,8 @@ export interface LiveSwarmOptions {
    * which arrive as keys while the terminal is in raw mode.
    */
   readonly stop: Effect.Effect<void>
+  /** Lines kept above the keys line (the dashboard's address with --ui: the view covers where it was printed). */
+  readonly notes?: ReadonlyArray<string> | undefined
 }
 
 /** The keys line for how many times a stop was asked. */
@@ -73,6 +75,7 @@ export const withLiveSwarmView = <A, E, R>(
         ),
         colour: options.colour,
         footer: Ref.get(stops).pipe(Effect.map(swarmFooter)),
+        notes: options.notes,
         onKey
       })
       return yield* run({ print, events })

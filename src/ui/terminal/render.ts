@@ -19,6 +19,11 @@ export interface FrameOptions {
   readonly colour: boolean
   /** The keys line at the bottom; "" for none. */
   readonly footer: string
+  /**
+   * Lines kept above the footer whatever the height (e.g. the dashboard's
+   * address, which must stay readable while the view covers the screen).
+   */
+  readonly notes?: ReadonlyArray<string> | undefined
 }
 
 /** How many events a frame printed once (no height) shows. */
@@ -208,7 +213,8 @@ export const renderFrame = (view: SwarmView, options: FrameOptions): ReadonlyArr
   const header = headerLines(view, options)
   const { laid, activity } = layoutColumns(view.workers, options.now, columns)
   const heading = headingLine(laid, activity, colour)
-  const footer = options.footer === "" ? [] : [paint(colour, fit(options.footer, columns), "inverse")]
+  const keys = options.footer === "" ? [] : [paint(colour, fit(options.footer, columns), "inverse")]
+  const footer = [...(options.notes ?? []).map((note) => truncate(oneLine(note), columns)), ...keys]
   const attention = view.attention
   const workerRows = (count: number): ReadonlyArray<string> => {
     if (count >= view.workers.length) return view.workers.map((w) => workerLine(w, view, laid, activity, options))

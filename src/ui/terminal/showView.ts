@@ -21,6 +21,8 @@ export interface ShowViewOptions {
   readonly colour: boolean
   /** The keys line; read at every frame, so it can say what a key started ("stopping…"). */
   readonly footer: Effect.Effect<string>
+  /** Lines kept above the footer (FrameOptions.notes). */
+  readonly notes?: ReadonlyArray<string> | undefined
   readonly onKey: (key: Key) => Effect.Effect<void>
   /** The terminal to use (the process's own by default). */
   readonly terminal?: Effect.Effect<Terminal, never, Scope.Scope>
@@ -35,12 +37,15 @@ export const showView = (options: ShowViewOptions): Effect.Effect<void, never, S
       const resized = yield* Queue.poll(terminal.resized)
       if (resized._tag === "Some") yield* screen.invalidate
       const size = yield* terminal.size
-      const lines = renderFrame(yield* options.view, {
-        now: yield* Clock.currentTimeMillis,
+      const view = yield* options.view
+      const lines = renderFrame(view, {
+        // A stopped swarm's clock stops at its end: its final state, however long it stays on the screen.
+        now: view.stoppedAt ?? (yield* Clock.currentTimeMillis),
         columns: size.columns,
         rows: size.rows,
         colour: options.colour,
-        footer: yield* options.footer
+        footer: yield* options.footer,
+        notes: options.notes
       })
       yield* screen.draw(lines)
     })

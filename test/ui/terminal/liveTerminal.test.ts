@@ -106,6 +106,20 @@ describe.skipIf(!tmuxAvailable())("the live terminal view in a real terminal (tm
     expect(await term.display("#{alternate_on} #{cursor_flag}")).toBe("0 1")
   }, 180_000)
 
+  it("--ui: the dashboard's address stays on the screen above the keys while the view covers where it was printed", async () => {
+    const dir = slowProject(1, 2)
+    term = await startTmux({ name: "ui", columns: COLUMNS, rows: ROWS, cwd: dir, command: shell("swarm --ui") })
+    const pane = await term.waitFor((text) => statesOf(text).size === 1, "the worker row")
+    const lines = pane.replace(/\n$/, "").split("\n")
+    const id = /^oompa ([0-9a-f]{8}) /.exec(lines[0]!)![1]!
+    expect(lines[ROWS - 2]).toMatch(new RegExp(`^http://127\\.0\\.0\\.1:\\d+/\\?token=[\\w-]+#/run/${id} \\(web dashboard\\)$`))
+    expect(lines[ROWS - 1]).toMatch(/^q stop the swarm/)
+    await saveScreenshot(term, "swarm-ui-address", { columns: COLUMNS, rows: ROWS })
+    await term.sendKeys("q")
+    const after = await term.waitFor((text) => text.includes("oompa exited with"), "the swarm's exit after q", 90_000)
+    expect(after).toContain("oompa exited with 130")
+  }, 120_000)
+
   it("--plain on a terminal: today's line stream, no screen taken over", async () => {
     const dir = makeProject({ workers: [{ model: "mock", max_cycle: 1 }] }, 1)
     term = await startTmux({ name: "plain", columns: COLUMNS, rows: 50, cwd: dir, command: shell("swarm --plain") })

@@ -163,6 +163,17 @@ describe("the live view's frame (pure: view + now + size → lines)", () => {
     expect(lines.at(-1)).toMatch(/\[w29\] c1 turn 2 ended/)
   })
 
+  it("notes (the dashboard's address) stay above the keys line at any height, cut to the width, never scrolled off by workers", () => {
+    const drafts = busySwarm(30)
+    const url = "http://127.0.0.1:54321/?token=0123456789abcdefghijklmnopqrstuv#/run/3fa2b1c9"
+    const lines = frame(viewAt(drafts), { notes: [`${url} (web dashboard)`] })
+    expect(lines).toHaveLength(24)
+    expect(lines[22]).toBe(`${url} (w…`)
+    expect(lines[23]).toBe("q stop the swarm".padEnd(80))
+    expect(lines.some((l) => /more workers$/.test(l))).toBe(true)
+    for (const line of lines) expect(visibleWidth(line)).toBeLessThanOrEqual(80)
+  })
+
   it("numbers as a glance wants them", () => {
     expect([950, 1_234, 12_345, 120_000, 4_200_000].map(compactCount)).toEqual(["950", "1.2k", "12k", "120k", "4.2M"])
     expect([0, 0.0042, 3.456, 1234].map(money)).toEqual(["$0.000", "$0.004", "$3.46", "$1234"])
