@@ -11,6 +11,7 @@ import { runCommand, swarmCommand } from "./swarm.js"
 import { tasksCommand } from "./tasks.js"
 import { uiCommand } from "./ui.js"
 import { viewCommand } from "./view.js"
+import { watchCommand } from "./watch.js"
 import { version } from "../paths.js"
 
 const root = Command.make("oompa").pipe(
@@ -25,6 +26,7 @@ const root = Command.make("oompa").pipe(
     schemaCommand,
     listCommand,
     viewCommand,
+    watchCommand,
     logsCommand,
     uiCommand,
     stopCommand,
