@@ -64,7 +64,7 @@ const handler = (args: {
       const runner = yield* ProcessRunner
       const child = yield* runner.startDetached({ command: process.execPath, args: argv, cwd, logPath: logFile })
       yield* Console.log(`swarm ${swarmId} started in the background (pid ${child.pid}); output: ${path.relative(cwd, logFile)}`)
-      yield* Console.log(`run files: .oompa/runs/${swarmId}/   stop it with: kill -INT ${child.pid}`)
+      yield* Console.log(`run files: .oompa/runs/${swarmId}/   watch it: oompa watch ${swarmId}   stop it: oompa stop ${swarmId} (or kill -INT ${child.pid})`)
       return
     }
     // The dashboard's scope is the swarm's: it closes when the swarm ends.
