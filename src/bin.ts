@@ -3,6 +3,7 @@ import { Console, Effect, Exit, Fiber, Logger } from "effect"
 import { cli } from "./cli/main.js"
 import { describeFailure, exitCodeOf } from "./cli/exitCode.js"
 import { killAllChildGroups } from "./services/childGroups.js"
+import { interruptNote } from "./services/interruptNote.js"
 import { mayColour, processConsole, stripColour } from "./services/colour.js"
 import { oompaLive } from "./layers.js"
 import { logLevelOfArgv, oompaLogger } from "./services/diagnostics.js"
@@ -34,7 +35,7 @@ let signals = 0
 const onSignal = () => {
   signals += 1
   if (signals === 1) {
-    process.stderr.write("\noompa: stopping (agents get 5 s to exit; press Ctrl-C again to kill them now)\n")
+    process.stderr.write(`\n${interruptNote()}\n`)
     Effect.runFork(Fiber.interrupt(fiber))
   } else if (signals === 2) {
     killAllChildGroups("SIGKILL")

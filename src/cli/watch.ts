@@ -6,6 +6,7 @@ import { applyEvent, emptyView, type SwarmView } from "../domain/swarmView.js"
 import { followEvents } from "../runs/followEvents.js"
 import { findRuns, listRuns, localTime, readRun, RunNotFound, selectRun, type RunInfo, type RunStatus } from "../runs/readRuns.js"
 import { mayColour } from "../services/colour.js"
+import { setInterruptNote } from "../services/interruptNote.js"
 import { makeLiveView, runEventsOf } from "../ui/liveView.js"
 import type { Key } from "../ui/terminal/keys.js"
 import { renderFrame } from "../ui/terminal/render.js"
@@ -175,6 +176,7 @@ const watchPrinted = (run: RunInfo) =>
 
 export const watchCommand = Command.make("watch", { swarm: watchSwarmArg, plain: plainOption }, ({ plain, swarm }) =>
   Effect.gen(function* () {
+    yield* Effect.sync(() => setInterruptNote("oompa watch: leaving (the swarm, if it runs, keeps running; oompa stop stops it)"))
     const { runsDir } = yield* findRuns(process.cwd())
     const run = yield* pickWatchedRun(yield* listRuns(runsDir), swarm)
     return yield* liveViewWanted(plain) ? watchOnScreen(run) : watchPrinted(run)

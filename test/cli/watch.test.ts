@@ -1,8 +1,9 @@
+import { spawn } from "node:child_process"
 import * as fs from "node:fs"
 import * as path from "node:path"
 import { afterAll, beforeAll, describe, expect, it } from "vitest"
 import { makeProject } from "../support/cliProject.js"
-import { ensureBuilt, runCli } from "../support/runCli.js"
+import { binPath, ensureBuilt, runCli } from "../support/runCli.js"
 
 /**
  * `oompa watch` through the built binary, stdout a pipe (no terminal): the
@@ -134,5 +135,37 @@ describe("oompa watch of a running swarm, not on a terminal", () => {
     const newLines = after.slice(0, after.lastIndexOf(`oompa ${swarm} → main`)).split("\n").filter((l) => /^\d\d:\d\d:\d\d /.test(l))
     expect(newLines.length).toBeGreaterThan(1)
     expect(fs.existsSync(path.join(dir, ".oompa", "runs", swarm, "stopped.json"))).toBe(true)
+  }, 180_000)
+
+  it("Ctrl-C (SIGINT) leaves the watch, says so, and the swarm keeps running", async () => {
+    const scenario = { turns: { "*": Array.from({ length: 6 }, () => ({ auto: true, delayMs: 1500 })) } }
+    const dir = makeProject({ workers: [{ model: "mock:scenario.json", max_cycle: 4, count: 1 }], reviewer: "mock:scenario.json" }, 4, scenario)
+    dirs.push(dir)
+    const detached = await runCli(["swarm", "--detach"], { cwd: dir })
+    expect(detached.code, detached.stderr).toBe(0)
+    const [, swarm, pidText] = /^swarm ([0-9a-f]{8}) started in the background \(pid (\d+)\)/.exec(detached.stdout)!
+    const pid = Number(pidText)
+    const runDir = path.join(dir, ".oompa", "runs", swarm!)
+    try {
+      await waitFor(() => fs.existsSync(path.join(runDir, "started.json")), "the swarm's started.json")
+      const watch = spawn(process.execPath, [binPath, "watch"], { cwd: dir, env: { ...process.env, NO_COLOR: "1" }, stdio: ["ignore", "pipe", "pipe"] })
+      let stdout = ""
+      let stderr = ""
+      watch.stdout.on("data", (chunk: Buffer) => (stdout += chunk.toString("utf8")))
+      watch.stderr.on("data", (chunk: Buffer) => (stderr += chunk.toString("utf8")))
+      const exited = new Promise<number | null>((resolve) => watch.on("close", (code) => resolve(code)))
+      await waitFor(() => stdout.includes("its new events until it ends"), "the watch following the events")
+      watch.kill("SIGINT")
+      expect(await exited).toBe(130)
+      expect(stderr).toContain("oompa watch: leaving (the swarm, if it runs, keeps running; oompa stop stops it)")
+      expect(stderr).not.toContain("agents get 5 s")
+      // The swarm went on.
+      await new Promise((resolve) => setTimeout(resolve, 500))
+      expect(() => process.kill(pid, 0)).not.toThrow()
+      expect(fs.existsSync(path.join(runDir, "stopped.json"))).toBe(false)
+    } finally {
+      const stop = await runCli(["stop", swarm!], { cwd: dir, timeoutMs: 90_000 })
+      expect(stop.stdout).toContain(`swarm ${swarm} stopped: interrupted`)
+    }
   }, 180_000)
 })
