@@ -36,8 +36,8 @@ const cut = (text, n) => {
   return line.length > n ? `${line.slice(0, n - 1)}…` : line
 }
 
-const api = async (path) => {
-  const response = await fetch(path, { credentials: "same-origin" })
+const api = async (path, signal) => {
+  const response = await fetch(path, { credentials: "same-origin", signal })
   if (!response.ok) throw new Error(`${response.status}: ${(await response.text()).slice(0, 300)}`)
   return response.json()
 }
@@ -76,27 +76,78 @@ const PHASE_CLASS = {
 // ---------------------------------------------------------------------------
 // Pages
 
-let page = { close() {} }
+/**
+ * The page shown now. Whatever a page schedules — timers, animation frames,
+ * its event stream, fetches — goes through its view, and closing the view
+ * cancels all of it; a step that was already awaiting when the page changed
+ * finds `view.alive` false and draws nothing. route() closes the shown view
+ * before it starts the next one, so nothing of a page that is gone draws into
+ * the one that replaced it (whose #main no longer has its elements).
+ */
+const openView = () => {
+  const cleanups = []
+  const controller = new AbortController()
+  const view = {
+    alive: true,
+    signal: controller.signal,
+    /** Runs `fn` when the view closes (at once if it already has). */
+    onClose(fn) {
+      if (view.alive) cleanups.push(fn)
+      else fn()
+    },
+    api: (path) => api(path, controller.signal),
+    timeout(fn, ms) {
+      const timer = setTimeout(() => view.alive && fn(), ms)
+      view.onClose(() => clearTimeout(timer))
+      return () => clearTimeout(timer)
+    },
+    interval(fn, ms) {
+      const timer = setInterval(() => view.alive && fn(), ms)
+      view.onClose(() => clearInterval(timer))
+    },
+    frame(fn) {
+      const frame = requestAnimationFrame(() => view.alive && fn())
+      view.onClose(() => cancelAnimationFrame(frame))
+    },
+    /** Resolves after `ms` while the view is shown; never once it has closed. */
+    sleep: (ms) => new Promise((resolve) => view.timeout(resolve, ms)),
+    close() {
+      if (!view.alive) return
+      view.alive = false
+      controller.abort()
+      for (const fn of cleanups.splice(0).reverse()) {
+        try {
+          fn()
+        } catch {}
+      }
+    }
+  }
+  return view
+}
+
+let shown = openView()
 
 const route = async () => {
-  page.close()
-  page = { close() {} }
+  shown.close()
+  const view = (shown = openView())
   live.textContent = ""
   const parts = location.hash.replace(/^#\/?/, "").split("/").filter(Boolean).map(decodeURIComponent)
   try {
-    if (parts.length === 0) return await runsPage(!location.hash)
-    if (parts[0] === "run" && parts.length === 2) return await overviewPage(parts[1])
-    if (parts[0] === "run" && parts[2] === "cycle" && parts.length === 4) return await cyclePage(parts[1], parts[3])
+    if (parts.length === 0) return await runsPage(view, !location.hash)
+    if (parts[0] === "run" && parts.length === 2) return await overviewPage(view, parts[1])
+    if (parts[0] === "run" && parts[2] === "cycle" && parts.length === 4) return await cyclePage(view, parts[1], parts[3])
     main.innerHTML = `<p class="error">No page at ${esc(location.hash)}. <a href="#/">All runs</a></p>`
   } catch (error) {
-    main.innerHTML = `<p class="error">${esc(error.message)}</p>`
+    // A page left while it loaded: its aborted fetch is no error of the page shown now.
+    if (view.alive) main.innerHTML = `<p class="error">${esc(error.message)}</p>`
   }
 }
 
 // --- every run --------------------------------------------------------------
 
-const runsPage = async (openNewest) => {
-  const runs = await api("/api/runs")
+const runsPage = async (view, openNewest) => {
+  const runs = await view.api("/api/runs")
+  if (!view.alive) return
   if (openNewest && runs.length > 0) {
     location.replace(runLink(runs[0].id))
     return
@@ -133,14 +184,15 @@ const runsPage = async (openNewest) => {
  * browser's EventSource reconnects by itself with Last-Event-ID, and the
  * server resumes just past the last line it had.
  */
-const followRun = (id, onChange) => {
+const followRun = (view, id, onChange) => {
   const state = { view: emptyView, events: [], series: [], ended: false, lastId: undefined }
   const source = new EventSource(`/api/runs/${encodeURIComponent(id)}/events`)
+  view.onClose(() => source.close())
   let scheduled = false
   const changed = () => {
     if (scheduled) return
     scheduled = true
-    requestAnimationFrame(() => {
+    view.frame(() => {
       scheduled = false
       onChange(state)
     })
@@ -166,12 +218,12 @@ const followRun = (id, onChange) => {
     changed()
   })
   source.onerror = () => {
-    if (!state.ended) live.innerHTML = `<span class="badge warn">reconnecting…</span>`
+    if (view.alive && !state.ended) live.innerHTML = `<span class="badge warn">reconnecting…</span>`
   }
   source.onopen = () => {
-    live.innerHTML = `<span class="badge info">live</span>`
+    if (view.alive) live.innerHTML = `<span class="badge info">live</span>`
   }
-  return { state, close: () => source.close() }
+  return state
 }
 
 /**
@@ -179,27 +231,26 @@ const followRun = (id, onChange) => {
  * prints the URL just before the swarm writes its start), says so and asks
  * again until it does or the page changes.
  */
-const runOrWait = async (id) => {
-  const hash = location.hash
+const runOrWait = async (view, id) => {
   for (;;) {
     try {
-      return await api(`/api/runs/${encodeURIComponent(id)}`)
+      return await view.api(`/api/runs/${encodeURIComponent(id)}`)
     } catch (error) {
+      if (!view.alive) return undefined
       if (!String(error.message).startsWith("404")) throw error
       document.getElementById("figures").innerHTML = `<p class="muted">Waiting for run ${esc(id)} to start…</p>`
-      await new Promise((resolve) => setTimeout(resolve, 500))
-      if (location.hash !== hash) return undefined
+      await view.sleep(500)
     }
   }
 }
 
-const overviewPage = async (id) => {
+const overviewPage = async (view, id) => {
   crumbs.innerHTML = `<a href="#/">runs</a><span>${esc(id)}</span>`
   main.innerHTML = `
     <section id="figures" class="figures"></section>
     <section class="card"><h2>Workers</h2><div id="workers"></div></section>
     <section class="card" id="attention-card"><h2>Needs attention</h2><div id="attention"></div></section>
-    <section class="card"><h2>Timeline</h2><div id="timeline" class="chart"></div><div class="legend" id="legend"></div></section>
+    <section class="card" id="timeline-card"><h2>Timeline</h2><div id="timeline" class="chart"></div><div class="legend" id="legend"></div></section>
     <section class="card"><h2>Cost and tokens over time</h2><div id="spend" class="chart"></div></section>
     <section class="card"><h2>Queue</h2><div id="queue" class="board"></div></section>
     <div class="two">
@@ -207,41 +258,34 @@ const overviewPage = async (id) => {
       <section class="card"><h2>Cycles</h2><div id="cycles"></div></section>
     </div>
     <section class="card"><h2>Last events</h2><div id="recent"></div></section>`
-  let detail = await runOrWait(id)
-  if (detail === undefined) return
-  let refetch
+  let detail = await runOrWait(view, id)
+  if (detail === undefined || !view.alive) return
+  let cancelRefetch = () => {}
   const refresh = () => {
-    clearTimeout(refetch)
-    refetch = setTimeout(async () => {
-      detail = await api(`/api/runs/${encodeURIComponent(id)}`).catch(() => detail)
-      renderDetail(id, detail, follower.state)
+    cancelRefetch()
+    cancelRefetch = view.timeout(async () => {
+      detail = await view.api(`/api/runs/${encodeURIComponent(id)}`).catch(() => detail)
+      if (view.alive) renderDetail(id, detail, state)
     }, 300)
   }
   let seen = 0
-  const follower = followRun(id, (state) => {
+  const state = followRun(view, id, (state) => {
     renderLive(id, detail, state)
     const fresh = state.events.slice(seen)
     seen = state.events.length
     if (state.ended || fresh.some((e) => ["cycle-ended", "claim", "merge", "task-invalid", "swarm-stopped"].includes(e.type))) refresh()
   })
-  renderDetail(id, detail, follower.state)
-  renderLive(id, detail, follower.state)
-  const tick = setInterval(() => {
-    if (follower.state.view.status === "running") {
-      renderFigures(detail, follower.state)
-      renderWorkers(id, follower.state)
+  renderDetail(id, detail, state)
+  renderLive(id, detail, state)
+  view.interval(() => {
+    if (state.view.status === "running") {
+      renderFigures(detail, state)
+      renderWorkers(id, state)
     }
   }, 1000)
-  const onResize = () => renderCharts(id, follower.state)
+  const onResize = () => view.alive && renderCharts(id, state)
   window.addEventListener("resize", onResize)
-  page = {
-    close() {
-      follower.close()
-      clearInterval(tick)
-      clearTimeout(refetch)
-      window.removeEventListener("resize", onResize)
-    }
-  }
+  view.onClose(() => window.removeEventListener("resize", onResize))
 }
 
 /** The time the view is at: now while the run goes on, its end once it stopped. */
@@ -382,6 +426,9 @@ const VERDICT_COLOUR = { APPROVED: "#2f9e44", NEEDS_CHANGES: "#f08c00", REJECTED
 /** A legend's colour square (an SVG attribute: the page's policy allows no inline style). */
 const swatch = (colour) => `<svg class="swatch" width="10" height="10" aria-hidden="true"><rect width="10" height="10" rx="2" fill="${colour}"/></svg>`
 
+/** A legend's verdict dot, as the timeline draws it. */
+const dot = (colour) => `<svg class="swatch" width="10" height="10" aria-hidden="true"><circle cx="5" cy="5" r="4" fill="${colour}"/></svg>`
+
 const renderCharts = (id, state) => {
   renderTimeline(id, state)
   renderSpend(state)
@@ -391,10 +438,16 @@ const timeAxis = (x, from, to, top, bottom, width) => {
   const span = Math.max(1, to - from)
   const steps = Math.max(2, Math.min(8, Math.floor(width / 120)))
   let out = ""
+  let last = ""
   for (let i = 0; i <= steps; i++) {
     const t = from + (span * i) / steps
     const px = x(t)
-    out += `<line x1="${px}" x2="${px}" y1="${top}" y2="${bottom}" class="gridline"/><text x="${px}" y="${bottom + 14}" class="axis" text-anchor="${i === 0 ? "start" : i === steps ? "end" : "middle"}">${esc(clock(t))}</text>`
+    // A short span has several lines in one second: label each second once.
+    const label = clock(t)
+    out += `<line x1="${px}" x2="${px}" y1="${top}" y2="${bottom}" class="gridline"/>${
+      label === last ? "" : `<text x="${px}" y="${bottom + 14}" class="axis" text-anchor="${i === 0 ? "start" : i === steps ? "end" : "middle"}">${esc(label)}</text>`
+    }`
+    last = label
   }
   return out
 }
@@ -411,7 +464,7 @@ const renderTimeline = (id, state) => {
   const width = Math.max(320, box.clientWidth)
   const lanes = state.view.workers.map((w) => w.id)
   const left = 56
-  const laneHeight = 30
+  const laneHeight = 36
   const top = 6
   const height = top + lanes.length * laneHeight + 22
   const x = (t) => left + ((t - from) / (to - from)) * (width - left - 8)
@@ -438,34 +491,38 @@ const renderTimeline = (id, state) => {
   for (const bar of open.values()) bars.push({ ...bar, end: to, outcome: state.view.status === "stopped" ? "interrupted" : "running", claims: [], detail: "running" })
   let svg = timeAxis(x, from, to, top, top + lanes.length * laneHeight, width)
   lanes.forEach((worker) => {
-    svg += `<text x="4" y="${y(worker) + 19}" class="lane">${esc(worker)}</text><line x1="${left}" x2="${width - 8}" y1="${y(worker) + laneHeight - 2}" y2="${y(worker) + laneHeight - 2}" class="laneline"/>`
+    svg += `<text x="4" y="${y(worker) + 21}" class="lane">${esc(worker)}</text><line x1="${left}" x2="${width - 8}" y1="${y(worker) + laneHeight - 2}" y2="${y(worker) + laneHeight - 2}" class="laneline"/>`
   })
   for (const bar of bars) {
     const x0 = x(bar.start)
     const w = Math.max(3, x(bar.end) - x0)
     const title = `${bar.worker}-c${bar.cycle}: ${bar.outcome} · ${duration(bar.end - bar.start)} · ${bar.turns} turn(s)${bar.reviews.length ? ` · reviews: ${bar.reviews.join(", ")}` : ""}${bar.claims.length ? ` · ${bar.claims.join(", ")}` : ""}\n${bar.detail}`
-    svg += `<a href="${cycleLink(id, `${bar.worker}-c${bar.cycle}`)}" class="bar"><rect x="${x0}" y="${y(bar.worker) + 6}" width="${w}" height="${laneHeight - 14}" rx="3" fill="${OUTCOME_COLOUR[bar.outcome] ?? "#868e96"}"><title>${esc(title)}</title></rect>${w > 34 ? `<text x="${x0 + 4}" y="${y(bar.worker) + 19}" class="barlabel">c${bar.cycle}</text>` : ""}</a>`
+    svg += `<a href="${cycleLink(id, `${bar.worker}-c${bar.cycle}`)}" class="bar"><rect x="${x0}" y="${y(bar.worker) + 9}" width="${w}" height="16" rx="3" fill="${OUTCOME_COLOUR[bar.outcome] ?? "#868e96"}"><title>${esc(title)}</title></rect>${w > 34 ? `<text x="${x0 + 4}" y="${y(bar.worker) + 21}" class="barlabel">c${bar.cycle}</text>` : ""}</a>`
   }
   for (const tick of ticks) {
     const px = x(tick.at)
     const y0 = y(tick.worker)
     svg +=
       tick.kind === "turn"
-        ? `<line x1="${px}" x2="${px}" y1="${y0 + 3}" y2="${y0 + 9}" class="tick"><title>${esc(tick.text)}</title></line>`
-        : `<circle cx="${px}" cy="${y0 + laneHeight - 6}" r="3.5" fill="${VERDICT_COLOUR[tick.verdict] ?? "#495057"}" class="review"><title>${esc(tick.text)}</title></circle>`
+        ? `<line x1="${px}" x2="${px}" y1="${y0 + 2}" y2="${y0 + 8}" class="tick"><title>${esc(tick.text)}</title></line>`
+        : `<circle cx="${px}" cy="${y0 + 30}" r="3.5" fill="${VERDICT_COLOUR[tick.verdict] ?? "#495057"}" class="review"><title>${esc(tick.text)}</title></circle>`
   }
   box.innerHTML = `<svg id="timeline-svg" width="${width}" height="${height}" viewBox="0 0 ${width} ${height}" role="img" aria-label="timeline of cycles per worker">${svg}</svg>`
   document.getElementById("legend").innerHTML =
     Object.entries(OUTCOME_COLOUR)
       .map(([name, colour]) => `<span>${swatch(colour)}${esc(name)}</span>`)
-      .join("") + `<span><i class="tickmark"></i>turn</span><span><i class="dot"></i>review verdict</span>`
+      .join("") +
+    `<span><i class="tickmark"></i>turn started</span>` +
+    Object.entries(VERDICT_COLOUR)
+      .map(([verdict, colour]) => `<span>${dot(colour)}review: ${esc(verdict)}</span>`)
+      .join("")
 }
 
 const renderSpend = (state) => {
   const box = document.getElementById("spend")
   const series = state.series
   const from = state.view.startedAt
-  if (from === undefined || series.length === 0) {
+  if (from === undefined || series.length === 0 || (series.at(-1).cost === 0 && series.at(-1).tokens === 0)) {
     box.innerHTML = `<p class="muted">Nothing spent yet.</p>`
     return
   }
@@ -529,45 +586,38 @@ const streamLog = async (run, name, pre, signal) => {
   pre.dataset.complete = "true"
 }
 
-const cyclePage = async (run, name) => {
+const cyclePage = async (view, run, name) => {
   crumbs.innerHTML = `<a href="#/">runs</a><a href="${runLink(run)}">${esc(run)}</a><span>${esc(name)}</span>`
-  const controller = new AbortController()
-  let source
-  let refetch
+  // The raw log picked, streamed again into the page redrawn when the cycle moves on.
+  const picked = { log: undefined }
   const load = async () => {
-    const detail = await api(`/api/runs/${encodeURIComponent(run)}/cycles/${encodeURIComponent(name)}`)
-    renderCycle(run, detail, controller.signal)
+    const detail = await view.api(`/api/runs/${encodeURIComponent(run)}/cycles/${encodeURIComponent(name)}`)
+    if (view.alive) renderCycle(view, run, detail, picked)
     return detail
   }
   const detail = await load()
-  if (detail.running) {
-    // While the cycle runs, its page follows the run's events and reloads on this cycle's.
-    source = new EventSource(`/api/runs/${encodeURIComponent(run)}/events`)
-    live.innerHTML = badge("live", "info")
-    source.onmessage = (message) => {
-      const event = JSON.parse(message.data)
-      if (event.worker !== detail.worker || event.cycle !== detail.cycle) return
-      clearTimeout(refetch)
-      refetch = setTimeout(async () => {
-        const now = await load().catch(() => undefined)
-        if (now && !now.running) {
-          source.close()
-          live.innerHTML = badge("finished", "dim")
-        }
-      }, 300)
-    }
-    source.addEventListener("end", () => source.close())
+  if (!view.alive || !detail.running) return
+  // While the cycle runs, its page follows the run's events and reloads on this cycle's.
+  const source = new EventSource(`/api/runs/${encodeURIComponent(run)}/events`)
+  view.onClose(() => source.close())
+  live.innerHTML = badge("live", "info")
+  let cancelRefetch = () => {}
+  source.onmessage = (message) => {
+    const event = JSON.parse(message.data)
+    if (event.worker !== detail.worker || event.cycle !== detail.cycle) return
+    cancelRefetch()
+    cancelRefetch = view.timeout(async () => {
+      const now = await load().catch(() => undefined)
+      if (view.alive && now && !now.running) {
+        source.close()
+        live.innerHTML = badge("finished", "dim")
+      }
+    }, 300)
   }
-  page = {
-    close() {
-      controller.abort()
-      clearTimeout(refetch)
-      source?.close()
-    }
-  }
+  source.addEventListener("end", () => source.close())
 }
 
-const renderCycle = (run, d, signal) => {
+const renderCycle = (view, run, d, picked) => {
   const f = d.file
   const outcome = f ? f.outcome : "running"
   const facts = [
@@ -618,6 +668,7 @@ const renderCycle = (run, d, signal) => {
     .join("")
   const landed = d.landed
     ? `<section class="card" id="landed"><h2>${d.landed.kind === "merged" ? "Merged as" : "Work kept as"} <code>${esc(d.landed.kind === "merged" ? short(d.landed.rev) : d.landed.rev)}</code></h2>
+        ${d.landed.against ? `<p class="muted">A merge of the moved target into the cycle's branch: its change is shown against <code>${esc(short(d.landed.against))}</code>, the target's tip before, so what it brought.</p>` : ""}
         ${d.landed.error ? `<p class="error">${esc(d.landed.error)}</p>` : `<pre class="diff">${diffHtml(d.landed.show)}</pre>`}${d.landed.truncated ? `<p class="muted">(cut)</p>` : ""}</section>`
     : ""
   main.innerHTML = `
@@ -629,19 +680,24 @@ const renderCycle = (run, d, signal) => {
     <section class="card" id="logs"><h2>Raw logs</h2>
       <div class="logs">${d.logs.map((l) => `<button class="link" data-log="${esc(l)}">${esc(l)}</button>`).join("")}</div>
       <pre id="log" class="log muted">Pick a log above${d.running ? " (a running turn's log is streamed as it grows)" : ""}.</pre></section>`
-  let current
+  // One log streams at a time, into this drawing's <pre>: a click or a redraw ends the one before.
+  const show = (log) => {
+    picked.controller?.abort()
+    const controller = (picked.controller = new AbortController())
+    view.onClose(() => controller.abort())
+    picked.log = log
+    const pre = document.getElementById("log")
+    pre.classList.remove("muted")
+    pre.dataset.name = log
+    streamLog(run, log, pre, controller.signal).catch(() => {})
+  }
   main.querySelectorAll("[data-log]").forEach((button) =>
     button.addEventListener("click", () => {
-      current?.abort()
-      current = new AbortController()
-      signal.addEventListener("abort", () => current.abort())
-      const pre = document.getElementById("log")
-      pre.classList.remove("muted")
-      pre.dataset.name = button.dataset.log
-      document.getElementById("logs").scrollIntoView({ behavior: "smooth" })
-      streamLog(run, button.dataset.log, pre, current.signal).catch(() => {})
+      show(button.dataset.log)
+      document.getElementById("logs").scrollIntoView({ behavior: matchMedia("(prefers-reduced-motion: reduce)").matches ? "auto" : "smooth" })
     })
   )
+  if (picked.log !== undefined) show(picked.log)
 }
 
 window.addEventListener("hashchange", route)

@@ -35,6 +35,40 @@ const inRunFolder = (run: RunInfo, log: string) =>
 
 const dataOf = (event: RunEventLine): Record<string, unknown> => event.data ?? {}
 
+/**
+ * `git show` of the merge commit or the kept ref. A merged commit that is a
+ * merge (the worker merged the moved target into its branch, then the target
+ * was fast-forwarded to it) is shown against its second parent, the target's
+ * tip before: what the cycle brought to the target. Against the first parent,
+ * as plain `git show --stat` has it, it would list what the target brought to
+ * the worker instead, other cycles' work.
+ */
+const showLanded = (root: string, rev: string, merged: boolean) =>
+  Effect.gen(function* () {
+    const git = yield* Git
+    const kind = merged ? ("merged" as const) : ("kept" as const)
+    const options = { maxStdoutBytes: SHOW_MAX_BYTES, okExitCodes: [0, 128] }
+    const parents = yield* git.run(root, ["show", "--no-patch", "--format=%P", "--end-of-options", rev, "--"], options)
+    const second = parents.exitCode === 0 ? parents.stdout.trim().split(/\s+/)[1] : undefined
+    const shown =
+      second === undefined
+        ? yield* git.run(root, ["show", "--no-color", "--stat", "--patch", "--format=fuller", "--end-of-options", rev, "--"], options)
+        : yield* Effect.gen(function* () {
+            const head = yield* git.run(root, ["show", "--no-color", "--no-patch", "--format=fuller", "--end-of-options", rev, "--"], options)
+            const diff = yield* git.run(root, ["diff", "--no-color", "--stat", "--patch", "--end-of-options", second, rev, "--"], options)
+            return head.exitCode !== 0 ? head : { ...diff, stdout: `${head.stdout}\n${diff.stdout}`, stdoutTruncated: head.stdoutTruncated || diff.stdoutTruncated }
+          })
+    return {
+      kind,
+      rev,
+      /** The commit the change is shown against when it is not the first parent (a merge's target side). */
+      against: second,
+      show: shown.exitCode === 0 ? shown.stdout : "",
+      truncated: shown.stdoutTruncated,
+      error: shown.exitCode === 0 ? undefined : shown.stderr.trim()
+    }
+  }).pipe(Effect.orElseSucceed(() => ({ kind: merged ? ("merged" as const) : ("kept" as const), rev, against: undefined, show: "", truncated: false, error: "git show failed" })))
+
 export const cycleDetail = (root: string, run: RunInfo, name: string) =>
   Effect.gen(function* () {
     const parsed = parseCycleName(name)
@@ -101,24 +135,7 @@ export const cycleDetail = (root: string, run: RunInfo, name: string) =>
         )
 
     const landedRev = file?.mergedCommit ?? file?.keptRef
-    const landed =
-      landedRev === undefined
-        ? undefined
-        : yield* git
-            .run(root, ["show", "--no-color", "--stat", "--patch", "--format=fuller", "--end-of-options", landedRev, "--"], {
-              maxStdoutBytes: SHOW_MAX_BYTES,
-              okExitCodes: [0, 128]
-            })
-            .pipe(
-              Effect.map((shown) => ({
-                kind: file?.mergedCommit !== undefined ? ("merged" as const) : ("kept" as const),
-                rev: landedRev,
-                show: shown.exitCode === 0 ? shown.stdout : "",
-                truncated: shown.stdoutTruncated,
-                error: shown.exitCode === 0 ? undefined : shown.stderr.trim()
-              })),
-              Effect.orElseSucceed(() => ({ kind: "kept" as const, rev: landedRev, show: "", truncated: false, error: "git show failed" }))
-            )
+    const landed = landedRev === undefined ? undefined : yield* showLanded(root, landedRev, file?.mergedCommit !== undefined)
 
     const logs = (yield* fs.readDirectory(path.join(run.dir, "logs")).pipe(Effect.orElseSucceed(() => [] as Array<string>)))
       .filter((n) => n.startsWith(`${name}-`) && n.endsWith(".log"))

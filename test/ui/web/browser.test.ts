@@ -1,0 +1,250 @@
+import { spawn, type ChildProcess } from "node:child_process"
+import * as fs from "node:fs"
+import * as path from "node:path"
+import { chromium, type Browser, type Page } from "playwright-core"
+import { afterAll, afterEach, beforeAll, describe, expect, it } from "vitest"
+import { git, listDir, makeProject } from "../../support/cliProject.js"
+import { binPath, ensureBuilt } from "../../support/runCli.js"
+import { screenshotsDir } from "../../support/tmux.js"
+
+/**
+ * The web dashboard (issue 10) in a real headless browser: Debian's chromium
+ * driven by playwright-core, against the built binary. A mock swarm runs with
+ * `--ui`; the page opened from the URL it prints shows a worker's state
+ * change live and a cycle opened while the run goes on; after the swarm has
+ * ended, `oompa ui` serves the finished run, whose pages (every run, the
+ * overview with its timeline, a cycle with its diff, verdicts and merge) are
+ * checked and photographed into artifacts/screenshots/ for a person to see.
+ * Any error the page throws or logs fails the test.
+ */
+
+const chromiumPath = [process.env["OOMPA_CHROMIUM"], "/usr/bin/chromium", "/usr/bin/chromium-browser"].find(
+  (p): p is string => p !== undefined && p !== "" && fs.existsSync(p)
+)
+
+/** Every agent turn thinks a while, so a worker stays in each state long enough to be seen. */
+const slowTurns = Array.from({ length: 8 }, () => ({ auto: true, delayMs: 1200 }))
+const project = () =>
+  makeProject({ workers: [{ model: "mock:scenario.json", count: 2, max_cycle: 2, can_plan: false }], reviewer: "mock:scenario.json" }, 3, {
+    turns: { "*": slowTurns },
+    // w0's first cycle is sent back once, then approved: its page shows both verdicts.
+    reviews: { "w0-c1": ["NEEDS_CHANGES", "APPROVED"] }
+  })
+
+interface Served {
+  readonly child: ChildProcess
+  /** The dashboard's URL as printed, token (and the run's #/run/<id> for --ui) included. */
+  readonly url: string
+  readonly output: () => string
+  readonly exited: Promise<number | null>
+}
+
+/** Starts the built binary and waits for the `dashboard: <url>` line it prints. */
+const serve = async (args: ReadonlyArray<string>, cwd: string): Promise<Served> => {
+  const child = spawn(process.execPath, [binPath, ...args], { cwd, env: { ...process.env, NO_COLOR: "1" }, stdio: ["ignore", "pipe", "pipe"] })
+  let output = ""
+  const exited = new Promise<number | null>((resolve) => child.on("close", (code) => resolve(code)))
+  const url = await new Promise<string>((resolve, reject) => {
+    const timer = setTimeout(() => reject(new Error(`no dashboard URL in 60 s; output:\n${output}`)), 60_000)
+    const onData = (chunk: Buffer) => {
+      output += chunk.toString("utf8")
+      const match = /^dashboard: (http:\/\/127\.0\.0\.1:\d+\/\?token=[^\s#]+(?:#\S*)?)$/m.exec(output)
+      if (match) {
+        clearTimeout(timer)
+        resolve(match[1]!)
+      }
+    }
+    child.stdout!.on("data", onData)
+    child.stderr!.on("data", onData)
+    void exited.then((code) => reject(new Error(`oompa ${args.join(" ")} exited (${String(code)}) before printing a URL:\n${output}`)))
+  })
+  return { child, url, output: () => output, exited }
+}
+
+/** Ends a child this file started (SIGINT, then SIGKILL), by its own pid. */
+const stop = async (served: Served | undefined) => {
+  if (served === undefined || served.child.exitCode !== null || served.child.signalCode !== null) return
+  served.child.kill("SIGINT")
+  const timer = setTimeout(() => served.child.kill("SIGKILL"), 10_000)
+  await served.exited
+  clearTimeout(timer)
+}
+
+/** A page whose uncaught errors and console errors are kept for the test to assert there are none. */
+const openPage = async (browser: Browser) => {
+  // Reduced motion: the page scrolls at once, so a screenshot never catches it mid-scroll.
+  const context = await browser.newContext({ viewport: { width: 1360, height: 900 }, reducedMotion: "reduce" })
+  const page = await context.newPage()
+  const errors: Array<string> = []
+  page.on("pageerror", (error) => errors.push(`pageerror: ${error.message}`))
+  page.on("console", (message) => {
+    if (message.type() === "error") errors.push(`console.error: ${message.text()}`)
+  })
+  return { page, errors, close: () => context.close() }
+}
+
+const shot = async (page: Page, name: string, selector?: string) => {
+  fs.mkdirSync(screenshotsDir, { recursive: true })
+  const file = path.join(screenshotsDir, `${name}.png`)
+  if (selector === undefined) await page.screenshot({ path: file, fullPage: true })
+  else await page.locator(selector).screenshot({ path: file })
+  process.stdout.write(`screenshot: ${path.relative(process.cwd(), file)}\n`)
+}
+
+const stateOf = (page: Page, worker: string) => page.locator(`#workers-table tr[data-worker="${worker}"] td.state`)
+
+describe.skipIf(chromiumPath === undefined)("the dashboard in a real headless browser (chromium via playwright-core, built binary)", () => {
+  let browser: Browser
+  const started: Array<Served> = []
+  beforeAll(async () => {
+    await ensureBuilt()
+    browser = await chromium.launch({ executablePath: chromiumPath!, headless: true, args: ["--no-sandbox", "--disable-dev-shm-usage"] })
+  }, 300_000)
+  const projects: Array<string> = []
+  afterEach(async () => {
+    for (const served of started.splice(0)) await stop(served)
+    for (const dir of projects.splice(0)) fs.rmSync(dir, { recursive: true, force: true })
+  })
+  afterAll(async () => {
+    await browser?.close()
+  })
+
+  it("live on `oompa swarm --ui`: a worker's state changes on the open page; a cycle opened meanwhile; 401 without the token; then every page of the finished run under `oompa ui`", async () => {
+    const dir = project()
+    projects.push(dir)
+    const swarm = await serve(["swarm", "--ui", "--plain"], dir)
+    started.push(swarm)
+    const { origin } = new URL(swarm.url)
+    const runId = /#\/run\/([0-9a-f]{8})$/.exec(swarm.url)?.[1]
+    expect(runId).toBeDefined()
+
+    // Without the token: refused, to a plain request and to a browser with no cookie alike.
+    for (const route of ["/", "/app.js", "/api/runs", `/api/runs/${runId}/events`]) {
+      expect({ route, status: (await fetch(origin + route)).status }).toEqual({ route, status: 401 })
+    }
+    const stranger = await browser.newContext()
+    const refused = await (await stranger.newPage()).goto(origin + "/")
+    expect(refused?.status()).toBe(401)
+    expect(await refused?.text()).toContain("needs its access token")
+    await stranger.close()
+
+    const live = await openPage(browser)
+    const { page } = live
+    await page.goto(swarm.url)
+    // The token is kept out of the address bar; the cookie carries it from here on.
+    await page.waitForURL((url) => !url.search.includes("token="))
+    await page.locator("#workers-table").waitFor()
+    // A mark on this document: if the page reloaded, it would be gone.
+    await page.evaluate("window.__sameDocument = true")
+    await stateOf(page, "w0").filter({ hasText: /^working$/ }).waitFor({ timeout: 60_000 })
+    await shot(page, "dashboard-overview-live")
+    // The row changes on its own, from the run's events: some other state than working.
+    await stateOf(page, "w0").filter({ hasNotText: /^\s*working\s*$/ }).waitFor({ timeout: 60_000 })
+    const changed = (await stateOf(page, "w0").textContent())!.trim()
+    expect(changed).toMatch(/^(claiming|reviewing|fixing|merging|waiting for tasks|starting|stopped.*)$/)
+    expect(await page.evaluate("window.__sameDocument")).toBe(true)
+    await expect.poll(() => page.locator("#live .badge").textContent()).toBe("live")
+
+    // Open w0's first cycle while the run goes on (and go back and forth at once: nothing
+    // the overview had scheduled may draw into the page that replaced it).
+    await page.locator(`#workers-table tr[data-worker="w0"] a[href$="/cycle/w0-c1"]`).click()
+    await page.evaluate(`location.hash = "#/run/${runId}"`)
+    await page.evaluate(`location.hash = "#/run/${runId}/cycle/w0-c1"`)
+    await page.locator("h2", { hasText: "Cycle w0-c1" }).waitFor()
+    // The cycle page follows the run until the cycle ends: then its outcome and verdicts are there.
+    await page.locator("#reviews article.review", { hasText: "APPROVED" }).waitFor({ timeout: 90_000 })
+    await page.locator("#landed").waitFor({ timeout: 30_000 })
+    expect(live.errors).toEqual([])
+    // Back on the overview: the queue and merged commits are still live.
+    await page.goBack()
+    await page.locator("#queue .column[data-column=complete] .task").first().waitFor({ timeout: 60_000 })
+    await page.locator("#merged tr").first().waitFor()
+    expect(live.errors).toEqual([])
+    await live.close()
+
+    // The swarm ends by itself (its dashboard with it).
+    expect(await swarm.exited).toBe(0)
+    expect(listDir(path.join(dir, "tasks", "complete")).sort()).toEqual(["t1.json", "t2.json", "t3.json"])
+
+    // --- the finished run, served by `oompa ui` ---
+    const ui = await serve(["ui"], dir)
+    started.push(ui)
+    const done = await openPage(browser)
+    const p = done.page
+    // The bare URL opens the newest run.
+    await p.goto(ui.url)
+    await p.waitForURL((url) => url.hash === `#/run/${runId}`)
+    await p.locator("#live .badge", { hasText: "finished" }).waitFor()
+    await p.locator("#figures .badge", { hasText: "completed" }).waitFor()
+    expect(await p.locator("#workers-table tbody tr").count()).toBe(2)
+    for (const worker of ["w0", "w1"]) expect((await stateOf(p, worker).textContent())!.trim()).toMatch(/^stopped/)
+    // The queue board: all three done, none left.
+    await p.locator("#queue .column[data-column=complete] .task").nth(2).waitFor()
+    expect(await p.locator("#queue .column[data-column=complete] .task").allTextContents()).toHaveLength(3)
+    expect(await p.locator("#queue .column[data-column=pending] .count").textContent()).toBe("0")
+    // Merged commits, each with the subject git has for it.
+    const mergedRows = p.locator("#merged tr")
+    expect(await mergedRows.count()).toBe(3)
+    const firstMerged = (await mergedRows.first().locator("code").first().textContent())!
+    expect(git(dir, "log", "-1", "--format=%s", firstMerged)).not.toBe("")
+    expect(await mergedRows.first().textContent()).toContain(git(dir, "log", "-1", "--format=%s", firstMerged))
+    // The timeline: a lane per worker, a bar per cycle (coloured by outcome), turn ticks and review dots with hover text.
+    const cycles = listDir(path.join(dir, ".oompa", "runs", runId!, "cycles")).length
+    expect(cycles).toBeGreaterThanOrEqual(3)
+    expect(await p.locator("#timeline-svg text.lane").allTextContents()).toEqual(["w0", "w1"])
+    expect(await p.locator("#timeline-svg a.bar rect").count()).toBe(cycles)
+    expect(await p.locator("#timeline-svg a.bar rect").first().getAttribute("fill")).toBe("#2f9e44")
+    expect(await p.locator("#timeline-svg line.tick").count()).toBeGreaterThan(cycles)
+    const runDir = path.join(dir, ".oompa", "runs", runId!)
+    expect(await p.locator("#timeline-svg circle.review").count()).toBe(listDir(path.join(runDir, "reviews")).length)
+    expect(await p.locator("#timeline-svg a.bar rect title").first().textContent()).toMatch(/^w\d-c\d: merged · /)
+    expect(await p.locator("#spend-svg path.cost").count()).toBe(1)
+    await shot(p, "dashboard-overview")
+    await shot(p, "dashboard-timeline", "#timeline-card")
+
+    // Every run of the repository.
+    await p.locator(".brand").click()
+    await p.locator("#runs tbody tr").first().waitFor()
+    expect(await p.locator("#runs tbody tr").count()).toBe(1)
+    expect(await p.locator("#runs tbody tr").first().textContent()).toContain(runId!)
+    await shot(p, "dashboard-runs")
+
+    // A cycle of the finished run: each turn's prompt and final message, the diff each review read, every verdict with its feedback, the merge.
+    await p.locator(`#runs a[href="#/run/${runId}"]`).click()
+    await p.locator(`#cycles-table a[href$="/cycle/w0-c1"]`).click()
+    await p.locator("h2", { hasText: "Cycle w0-c1" }).waitFor()
+    // Start (claims), claim results (does the work), review feedback (the fix) — one more if w1 won the first claim.
+    const turns = p.locator("#turns article.turn")
+    expect(await turns.count()).toBeGreaterThanOrEqual(3)
+    expect(await turns.last().locator("h3").textContent()).toContain("(review-feedback)")
+    expect(await p.locator("#turns article.turn").first().locator(".final pre").textContent()).toContain("CLAIM(")
+    expect(await p.locator("#turns article.turn").first().locator("details pre").textContent()).toContain(`[oompa:${runId}:w0]`)
+    const reviews = p.locator("#reviews article.review")
+    expect(await reviews.count()).toBe(2)
+    expect(await reviews.nth(0).locator("h3 .badge").first().textContent()).toBe("NEEDS_CHANGES")
+    expect(await reviews.nth(0).locator("pre.feedback").textContent()).toContain("Please add a short note on how this was checked.")
+    expect(await reviews.nth(1).locator("h3 .badge").first().textContent()).toBe("APPROVED")
+    const diff = (await reviews.nth(1).locator("pre.diff").textContent())!
+    expect(diff).toMatch(/^diff --git a\/work\/t\d\.md b\/work\/t\d\.md$/m)
+    expect(diff).toMatch(/^\+task \d: done by w0\.$/m)
+    // The second round read the change made after the first round's feedback.
+    expect(diff).toMatch(/^\+Checked by /m)
+    expect(await reviews.nth(0).locator("pre.diff").textContent()).not.toMatch(/^\+Checked by /m)
+    const landed = (await p.locator("#landed").innerText())!
+    expect(landed).toContain("Merged as")
+    const cycleFile = JSON.parse(fs.readFileSync(path.join(runDir, "cycles", "w0-c1.json"), "utf8")) as { claims: Array<string>; mergedCommit: string }
+    expect(landed).toContain(`commit ${cycleFile.mergedCommit}`)
+    // What the cycle brought to main: its own task's file, no other cycle's.
+    expect(cycleFile.claims).toHaveLength(1)
+    const files = [...landed.matchAll(/^ (work\/t\d\.md) \|/gm)].map((m) => m[1])
+    expect(files).toEqual([`work/${cycleFile.claims[0]}.md`])
+    // A raw log, streamed into the page.
+    await p.locator("#turns article.turn").first().locator("button[data-log]").click()
+    await p.locator("#log[data-complete=true]").waitFor()
+    expect(((await p.locator("#log").textContent()) ?? "").length).toBeGreaterThan(0)
+    await p.evaluate("window.scrollTo(0, 0)")
+    await shot(p, "dashboard-cycle")
+    expect(done.errors).toEqual([])
+    await done.close()
+  }, 240_000)
+})
