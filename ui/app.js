@@ -380,9 +380,11 @@ const renderDetail = (id, detail, state) => {
       ${column === "invalid" && t.reason ? `<div class="muted">${esc(cut(t.reason, 160))}</div>` : ""}
     </div>`
   const column = (name, title, items) => `<div class="column" data-column="${name}"><h3>${title} <span class="count">${items.length}</span></h3>${items.map((t) => card(t, name)).join("") || `<p class="muted">none</p>`}</div>`
-  document.getElementById("queue").innerHTML = q
-    ? column("pending", "pending", q.pending) + column("current", "in progress", q.current) + column("complete", "complete", q.complete) + column("invalid", "invalid", q.invalid)
-    : `<p class="muted">This run recorded no queue folder.</p>`
+  document.getElementById("queue").innerHTML = !q
+    ? `<p class="muted">This run recorded no queue folder.</p>`
+    : q.problem
+      ? `<p class="error">${esc(q.problem)}</p>`
+      : column("pending", "pending", q.pending) + column("current", "in progress", q.current) + column("complete", "complete", q.complete) + column("invalid", "invalid", q.invalid)
   document.getElementById("merged").innerHTML =
     detail.merged.length === 0
       ? `<p class="muted">Nothing merged yet.</p>`
