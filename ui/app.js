@@ -42,6 +42,14 @@ const api = async (path, signal) => {
   return response.json()
 }
 
+/** What each element was last drawn with: `redraw` replaces its contents only when they change. */
+const drawn = new WeakMap()
+const redraw = (element, html) => {
+  if (drawn.get(element) === html) return
+  element.innerHTML = html
+  drawn.set(element, html)
+}
+
 const runLink = (run) => `#/run/${encodeURIComponent(run)}`
 const cycleLink = (run, name) => `#/run/${encodeURIComponent(run)}/cycle/${encodeURIComponent(name)}`
 
@@ -296,6 +304,7 @@ const renderLive = (id, detail, state) => {
   renderFigures(detail, state)
   renderWorkers(id, state)
   renderAttention(state)
+  renderCycles(id, detail, state)
   renderCharts(id, state)
   renderRecent(state)
 }
@@ -394,11 +403,16 @@ const renderDetail = (id, detail, state) => {
               <td><a href="${cycleLink(id, `${m.worker}-c${m.cycle}`)}">${esc(m.worker)}-c${m.cycle}</a></td><td>${m.claims.map((c) => `<code>${esc(c)}</code>`).join(" ")}</td></tr>`
           )
           .join("")}</tbody></table>`
+  renderCycles(id, detail, state)
+}
+
+/** The cycles the run recorded, and those its workers are in now (from the events: drawn on every change). */
+const renderCycles = (id, detail, state) => {
   const running = state.view.workers
     .filter((w) => w.cycle !== undefined && w.phase !== "stopped" && !detail.cycles.some((c) => c.worker === w.id && c.cycle === w.cycle))
     .map((w) => ({ worker: w.id, cycle: w.cycle, outcome: "running", claims: w.tasks, reviewRounds: undefined, durationMs: nowOf(state) - w.since }))
   const cycles = [...detail.cycles, ...running]
-  document.getElementById("cycles").innerHTML =
+  const html =
     cycles.length === 0
       ? `<p class="muted">No cycle yet.</p>`
       : `<table class="grid" id="cycles-table"><thead><tr><th>cycle</th><th>outcome</th><th>tasks</th><th class="n">rounds</th><th class="n">time</th><th class="n">cost</th></tr></thead><tbody>${cycles
@@ -408,6 +422,8 @@ const renderDetail = (id, detail, state) => {
               <td class="n">${c.outcome === "running" ? "–" : duration(c.durationMs)}</td><td class="n">${c.outcome === "running" ? "–" : cost(c.costUsd)}</td></tr>`
           )
           .join("")}</tbody></table>`
+  // Drawn on every change of the run, but replaced only when it differs (a click on a link in it is not lost).
+  redraw(document.getElementById("cycles"), html)
 }
 
 // --- charts (inline SVG) ------------------------------------------------------
@@ -514,9 +530,9 @@ const renderTimeline = (id, state) => {
     Object.entries(OUTCOME_COLOUR)
       .map(([name, colour]) => `<span>${swatch(colour)}${esc(name)}</span>`)
       .join("") +
-    `<span><i class="tickmark"></i>turn started</span>` +
+    `<span><i class="tickmark"></i>turn started</span><span>review:</span>` +
     Object.entries(VERDICT_COLOUR)
-      .map(([verdict, colour]) => `<span>${dot(colour)}review: ${esc(verdict)}</span>`)
+      .map(([verdict, colour]) => `<span>${dot(colour)}${esc(verdict)}</span>`)
       .join("")
 }
 

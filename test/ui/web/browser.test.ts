@@ -5,7 +5,7 @@ import * as path from "node:path"
 import { chromium, type Browser, type Page } from "playwright-core"
 import { afterAll, afterEach, beforeAll, describe, expect, it } from "vitest"
 import { git, listDir, makeProject } from "../../support/cliProject.js"
-import { binPath, ensureBuilt } from "../../support/runCli.js"
+import { binPath, ensureBuilt, runCli } from "../../support/runCli.js"
 import { screenshotsDir } from "../../support/tmux.js"
 
 /**
@@ -160,6 +160,8 @@ describe.skipIf(chromiumPath === undefined)("the dashboard in a real headless br
     // A mark on this document: if the page reloaded, it would be gone.
     await page.evaluate("window.__sameDocument = true")
     await stateOf(page, "w0").filter({ hasText: /^working$/ }).waitFor({ timeout: 60_000 })
+    // The cycles table has the running ones too (from the events, before any cycle file exists).
+    await page.locator("#cycles-table a", { hasText: "w0-c1" }).waitFor()
     await shot(page, "dashboard-overview-live")
     // The row changes on its own, from the run's events: some other state than working.
     // (The cell drawn then is kept: the next drawing may already have replaced it.)
@@ -239,12 +241,25 @@ describe.skipIf(chromiumPath === undefined)("the dashboard in a real headless br
     await shot(p, "dashboard-overview")
     await shot(p, "dashboard-timeline", "#timeline-card")
 
-    // Every run of the repository.
+    // Every run of the repository, newest first: a second swarm, with nothing left to do, is a past run too.
+    const second = await runCli(["swarm", "--plain"], { cwd: dir, timeoutMs: 120_000 })
+    const secondId = /^\[oompa\] swarm ([0-9a-f]{8}) /m.exec(second.stdout)?.[1]
+    expect(secondId, second.stdout + second.stderr).toBeDefined()
     await p.locator(".brand").click()
-    await p.locator("#runs tbody tr").first().waitFor()
-    expect(await p.locator("#runs tbody tr").count()).toBe(1)
-    expect(await p.locator("#runs tbody tr").first().textContent()).toContain(runId!)
+    await p.locator("#runs tbody tr").nth(1).waitFor()
+    const rows = await p.locator("#runs tbody tr").allTextContents()
+    expect(rows).toHaveLength(2)
+    expect(rows[0]).toContain(secondId!)
+    expect(rows[1]).toContain(runId!)
+    expect(rows[1]).toContain("completed")
     await shot(p, "dashboard-runs")
+    // The run that did nothing has its pages too.
+    await p.locator(`#runs a[href="#/run/${secondId}"]`).click()
+    await p.locator("#figures .badge", { hasText: "completed" }).waitFor()
+    await p.locator("#cycles", { hasText: "No cycle yet." }).waitFor()
+    await p.locator("#spend", { hasText: "Nothing spent yet." }).waitFor()
+    await p.goBack()
+    await p.locator("#runs tbody tr").nth(1).waitFor()
 
     // A cycle of the finished run: each turn's prompt and final message, the diff each review read, every verdict with its feedback, the merge.
     await p.locator(`#runs a[href="#/run/${runId}"]`).click()
