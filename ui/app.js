@@ -139,6 +139,8 @@ const route = async () => {
   shown.close()
   const view = (shown = openView())
   live.textContent = ""
+  // A new page starts at its top, not at the offset the last one was scrolled to.
+  window.scrollTo(0, 0)
   const parts = location.hash.replace(/^#\/?/, "").split("/").filter(Boolean).map(decodeURIComponent)
   try {
     if (parts.length === 0) return await runsPage(view, !location.hash)

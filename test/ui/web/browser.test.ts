@@ -299,4 +299,39 @@ describe.skipIf(chromiumPath === undefined)("the dashboard in a real headless br
     expect(done.errors).toEqual([])
     await done.close()
   }, 240_000)
+
+  it("a rejected cycle of a finished run: the verdict, the work kept as a ref with its git show, the task back in pending", async () => {
+    const dir = makeProject({ workers: [{ model: "mock:scenario.json", max_cycle: 1, can_plan: false }], reviewer: "mock:scenario.json" }, 1, {
+      reviews: { "w0-c1": ["REJECTED"] }
+    })
+    projects.push(dir)
+    // Merged nothing: exit 1, and the run is there to look at.
+    expect((await runCli(["swarm", "--plain"], { cwd: dir, timeoutMs: 120_000 })).code).toBe(1)
+    const runId = listDir(path.join(dir, ".oompa", "runs"))[0]!
+    const cycleFile = JSON.parse(fs.readFileSync(path.join(dir, ".oompa", "runs", runId, "cycles", "w0-c1.json"), "utf8")) as { keptRef: string }
+    expect(cycleFile.keptRef).toBe(`refs/oompa/kept/${runId}/w0-c1`)
+    const ui = await serve(["ui"], dir)
+    started.push(ui)
+    const { page, errors, close } = await openPage(browser)
+    await page.goto(ui.url)
+    await page.waitForURL((url) => url.hash === `#/run/${runId}`)
+    await page.locator("#attention li", { hasText: `kept as ${cycleFile.keptRef}` }).waitFor()
+    expect(await page.locator("#timeline-svg a.bar rect").getAttribute("fill")).toBe("#e03131")
+    expect(await page.locator("#timeline-svg circle.review").getAttribute("fill")).toBe("#e03131")
+    // The task is pending again, its earlier attempt counted.
+    expect(await page.locator("#queue .column[data-column=pending] .task[data-task=t1]").textContent()).toContain("↻1")
+    await page.locator(`#cycles-table a[href$="/cycle/w0-c1"]`).click()
+    await page.locator("h2", { hasText: "Cycle w0-c1" }).waitFor()
+    // Opened from the bottom of the overview, the cycle's page starts at its top.
+    expect(await page.evaluate("window.scrollY")).toBe(0)
+    expect(await page.locator("#reviews article.review h3 .badge").first().textContent()).toBe("REJECTED")
+    expect(await page.locator("#reviews pre.feedback").textContent()).toContain("VERDICT: REJECTED")
+    const kept = await page.locator("#landed").innerText()
+    expect(kept).toContain(`Work kept as ${cycleFile.keptRef}`)
+    expect(kept).toContain(`commit ${git(dir, "rev-parse", cycleFile.keptRef)}`)
+    expect(kept).toMatch(/^ work\/t1\.md \|/m)
+    await shot(page, "dashboard-cycle-kept")
+    expect(errors).toEqual([])
+    await close()
+  }, 120_000)
 })
