@@ -1,12 +1,13 @@
 import { Args, Command, Options } from "@effect/cli"
 import { FileSystem, Path } from "@effect/platform"
-import { Console, Deferred, Effect, Either, Option, Ref, Schema, Stream, SubscriptionRef } from "effect"
+import { Console, Deferred, Duration, Effect, Either, Option, Queue, Ref, Schema, Stream, SubscriptionRef } from "effect"
 import { RunEvent, terminalLine } from "../domain/RunEvent.js"
 import { applyEvent, emptyView, type SwarmView } from "../domain/swarmView.js"
 import { followEvents } from "../runs/followEvents.js"
 import { findRuns, listRuns, localTime, readRun, RunNotFound, selectRun, type RunInfo, type RunStatus } from "../runs/readRuns.js"
 import { mayColour } from "../services/colour.js"
 import { setInterruptNote } from "../services/interruptNote.js"
+import { watchDirs } from "../services/watchDirs.js"
 import { makeLiveView, runEventsOf } from "../ui/liveView.js"
 import type { Key } from "../ui/terminal/keys.js"
 import { renderFrame } from "../ui/terminal/render.js"
@@ -45,11 +46,36 @@ export const pickWatchedRun = (runs: ReadonlyArray<RunInfo>, wanted: Option.Opti
 
 const mayStillWrite = (status: RunStatus): boolean => status === "running" || status === "starting"
 
+/** How long a run whose last event has been written may take to write stopped.json and exit. */
+const SETTLE_LIMIT = Duration.seconds(10)
+
 /** The run's status now, read again from its files (a swarm that stops while watched). */
 const statusNow = (run: RunInfo) =>
   readRun(run.dir).pipe(
     Effect.map((now) => now.status),
     Effect.orElseSucceed((): RunStatus => run.status)
+  )
+
+/**
+ * The run's status once its last event is written: the swarm writes
+ * swarm-stopped before stopped.json (so a follower never misses the last
+ * line), so for a moment after that event the run still reads "running".
+ * Woken by a watch on the run folder; a process that dies without writing
+ * stopped.json is read as it is after SETTLE_LIMIT.
+ */
+const statusOnceSettled = (run: RunInfo) =>
+  Effect.scoped(
+    Effect.gen(function* () {
+      const wake = yield* watchDirs([run.dir])
+      for (;;) {
+        const status = yield* statusNow(run)
+        if (!mayStillWrite(status)) return status
+        yield* Queue.take(wake)
+      }
+    })
+  ).pipe(
+    Effect.timeout(SETTLE_LIMIT),
+    Effect.catchAll(() => statusNow(run))
   )
 
 /**
@@ -86,7 +112,7 @@ const watchOnScreen = (run: RunInfo) =>
       Effect.gen(function* () {
         const live = yield* makeLiveView(run.dir, runEventsOf(run.dir, { follow: mayStillWrite(run.status), stillRunning }))
         yield* Deferred.await(live.ended).pipe(
-          Effect.zipRight(statusNow(run)),
+          Effect.zipRight(statusOnceSettled(run)),
           Effect.flatMap((status) => Ref.set(ended, Option.some(status))),
           Effect.forkScoped
         )
@@ -171,7 +197,7 @@ const watchPrinted = (run: RunInfo) =>
       Effect.catchAll((error) => Console.error(`oompa watch: cannot read ${run.id}'s events.jsonl: ${error.message}`))
     )
     yield* Console.log("")
-    yield* printFrame(settle(yield* Ref.get(view), yield* statusNow(run)))
+    yield* printFrame(settle(yield* Ref.get(view), yield* statusOnceSettled(run)))
   })
 
 export const watchCommand = Command.make("watch", { swarm: watchSwarmArg, plain: plainOption }, ({ plain, swarm }) =>

@@ -91,9 +91,15 @@ describe("recovery ends a dead run's agent processes (built binary)", () => {
       const b = startSwarm(dir)
       leftovers.push(b.child)
       const swarmB = swarmOf(await waitFor("swarm B's marked sleep", sleepOf(swarmA)))
-      const ofA = markedIn(worktrees).filter((m) => swarmOf(m) === swarmA)
-      const ofB = markedIn(worktrees).filter((m) => swarmOf(m) === swarmB)
       // The mock agent (node) and its sleep, each side; the sleep is in a session of its own.
+      // The shell that started the sleep in the background exits just after it: until it has,
+      // it is one more marked process (seen under load), so the set is read once it has settled.
+      const settledOf = (swarm: string) => () => {
+        const marked = markedIn(worktrees).filter((m) => swarmOf(m) === swarm)
+        return marked.some((m) => m.comm === "sh") ? undefined : marked
+      }
+      const ofA = await waitFor("swarm A's shell to exit", settledOf(swarmA))
+      const ofB = await waitFor("swarm B's shell to exit", settledOf(swarmB))
       expect(ofA.map((m) => m.comm).sort()).toEqual(["node", "sleep"])
       expect(ofB.map((m) => m.comm).sort()).toEqual(["node", "sleep"])
       expect(ofA.every((m) => m.marker === `${swarmA}/w0-c1-t2`)).toBe(true)
