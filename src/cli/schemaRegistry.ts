@@ -3,6 +3,7 @@ import { RunEvent } from "../domain/RunEvent.js"
 import { CheckJson, ListJson, TasksJson, ViewJson } from "../domain/JsonOutput.js"
 import { CycleFile, ReviewFile, StartedFile, StoppedFile } from "../domain/RunFiles.js"
 import { TaskFileJson } from "../domain/Task.js"
+import { ControlDone, ControlRequest } from "../domain/Control.js"
 import { MockScenario } from "../harness/mock/Scenario.js"
 import { OompaJson } from "../config/OompaJson.js"
 
@@ -23,6 +24,8 @@ export const schemaRegistry: ReadonlyMap<string, RegisteredSchema> = new Map<str
   ["cycle", { schema: CycleFile, description: "runs/<swarm>/cycles/<worker>-c<N>.json" }],
   ["review", { schema: ReviewFile, description: "runs/<swarm>/reviews/<worker>-c<N>-r<R>-<attempt>.json (one per reviewer tried)" }],
   ["stopped.json", { schema: StoppedFile, description: "runs/<swarm>/stopped.json" }],
+  ["control", { schema: ControlRequest, description: "runs/<swarm>/control/<id>.json: a steering request to the running swarm (docs/steering.md)" }],
+  ["control-done", { schema: ControlDone, description: "runs/<swarm>/control/done/<id>.json: the swarm's answer to a steering request" }],
   ["task", { schema: TaskFileJson, description: "tasks/<pending|current|complete>/<id>.json: a task, attempts included" }],
   ["mock-scenario", { schema: MockScenario, description: "a mock agent scenario (mock:<file>.json)" }],
   ["list.json", { schema: ListJson, description: "what `oompa list --json` prints" }],

@@ -2,7 +2,8 @@ import { Schema } from "effect"
 import { humanDuration } from "./humanDuration.js"
 import { oneLine } from "./queue.js"
 import { CycleOutcome } from "./Outcome.js"
-import { EventType, RunEventLine, TurnRecord } from "./RunFiles.js"
+import { ControlAction, ControlBy } from "./Control.js"
+import { EventType, RunEventLine, StopReason, TurnRecord } from "./RunFiles.js"
 import { Usage } from "./Usage.js"
 import { Verdict } from "./Verdict.js"
 
@@ -163,7 +164,7 @@ export const WorkerStoppedData = Schema.Struct({
 
 export const SwarmStoppedData = Schema.Struct({
   swarm: Text,
-  reason: Schema.Literal("completed", "interrupted", "error"),
+  reason: StopReason,
   exitCode: Count,
   targetBranch: Text,
   merged: Count,
@@ -181,6 +182,16 @@ export const RecoveredRun = Schema.Struct({
 /** Unstamped tasks left in current/ by a stopped run, back to pending. */
 export const RecoveredOrphans = Schema.Struct({ orphans: Schema.Array(Text) })
 export const RecoveredData = Schema.Union(RecoveredRun, RecoveredOrphans)
+
+/** A steering request (docs/steering.md) applied (ok) or refused, with the answer the asker got. */
+export const SteeredData = Schema.Struct({
+  action: ControlAction,
+  worker: Schema.optional(Text),
+  task: Schema.optional(Text),
+  by: ControlBy,
+  ok: Schema.Boolean,
+  message: Text
+})
 
 // ---------------------------------------------------------------------------
 // The union
@@ -225,6 +236,7 @@ export const WorkCarried = variant("work-carried", ofCycle, WorkCarriedData, "ke
 export const WorkerStopped = variant("worker-stopped", ofWorker, WorkerStoppedData, "a worker stopped, with its figures")
 export const SwarmStopped = variant("swarm-stopped", ofSwarm, SwarmStoppedData, "the swarm stopped: the last event of a run")
 export const Recovered = variant("recovered", ofSwarm, RecoveredData, "a crashed run's leftovers were recovered")
+export const Steered = variant("steered", ofSwarm, SteeredData, "a steering request was applied or refused (docs/steering.md)")
 /** A warning: its message is all there is; it may belong to the swarm, a worker or a cycle. */
 export const Warning = Schema.Struct({
   at: Text,
@@ -254,6 +266,7 @@ export const RunEvent = Schema.Union(
   WorkerStopped,
   SwarmStopped,
   Recovered,
+  Steered,
   Warning
 ).annotations({ identifier: "RunEvent", description: "one line of runs/<swarm>/events.jsonl" })
 export type RunEvent = typeof RunEvent.Type
@@ -361,7 +374,8 @@ const wording: { readonly [T in Exclude<EventType, "warning">]: (data: Data<T>, 
       ? `${d.orphans.length} unclaimed task(s) left in current/ by a stopped run back to pending: ${d.orphans.join(", ")}`
       : `recovered crashed run ${d.swarm}: ${d.kept.length} branch(es) kept${d.kept.length ? ` (${d.kept.join(", ")})` : ""}, ` +
         `${d.completed.length > 0 ? `${d.completed.length} merged claim(s) completed (${d.completed.join(", ")}), ` : ""}` +
-        `${d.claims.length} claim(s) back to pending`
+        `${d.claims.length} claim(s) back to pending`,
+  "steered": (d) => `${d.ok ? "" : "refused: "}${d.message} (asked from the ${d.by === "cli" ? "command line" : d.by === "terminal" ? "terminal view" : "web page"})`
 }
 
 const build =
@@ -394,6 +408,7 @@ export const make = {
   workerStopped: build("worker-stopped"),
   swarmStopped: build("swarm-stopped"),
   recovered: build("recovered"),
+  steered: build("steered"),
   warning: (message: string, scope: { readonly worker?: string; readonly cycle?: number } = {}): RunEventDraft => ({
     type: "warning",
     ...(scope.worker !== undefined ? { worker: scope.worker } : {}),

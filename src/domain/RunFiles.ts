@@ -34,6 +34,8 @@ export const EventType = Schema.Literal(
   "worker-stopped",
   "swarm-stopped",
   "recovered",
+  /** A steering request (docs/steering.md) was applied or refused. */
+  "steered",
   "warning"
 )
 export type EventType = typeof EventType.Type
@@ -169,8 +171,11 @@ export const WorkerSummary = Schema.Struct({
 })
 export type WorkerSummary = typeof WorkerSummary.Type
 
-/** Why a swarm stopped: stopped.json's `reason`. */
-export const StopReason = Schema.Literal("completed", "interrupted", "error")
+/**
+ * Why a swarm stopped: stopped.json's `reason`. `stopped-by-user`: a steering
+ * `stop` request (docs/steering.md), the same clean stop as a first Ctrl-C.
+ */
+export const StopReason = Schema.Literal("completed", "interrupted", "error", "stopped-by-user")
 export type StopReason = typeof StopReason.Type
 
 export const StoppedFile = Schema.Struct({

@@ -5,7 +5,8 @@ import type { Signals } from "./Signal.js"
 export type { CycleOutcome } from "./Outcome.js"
 
 /** Why a worker stopped. */
-export type StopReason = "max-cycle" | "done" | "too-many-errors" | "no-tasks" | "interrupted"
+/** `stopped-by-user`: a steering `stop-worker` (docs/steering.md) after the worker's cycle. */
+export type StopReason = "max-cycle" | "done" | "too-many-errors" | "no-tasks" | "interrupted" | "stopped-by-user"
 
 /** The limits `decide` needs: a slice of the worker's config. */
 export interface DecideConfig {

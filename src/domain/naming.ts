@@ -147,3 +147,8 @@ export const parseRunDir = (dir: string): Option.Option<{ readonly root: string;
   const swarm = dir.slice(at + marker.length)
   return isSwarm(swarm) ? Option.some({ root: dir.slice(0, at), swarm }) : Option.none()
 }
+
+/** A run's steering folder (docs/steering.md): requests `control/<id>.json`, mode 0700. */
+export const controlDirOf = (runDir: string): string => `${runDir}/control`
+/** Where the swarm answers each request: `control/done/<id>.json`. */
+export const controlDoneDirOf = (runDir: string): string => `${runDir}/control/done`

@@ -48,6 +48,8 @@ export interface WorkerView {
   readonly stopReason: string | undefined
   /** Until when it backs off (ms since the epoch), while it does. */
   readonly until: number | undefined
+  /** Asked to stop after its current cycle (a steering `stop-worker`, docs/steering.md): it claims nothing more. */
+  readonly stopping: boolean
 }
 
 /** Something a person may need to act on. */
@@ -74,6 +76,8 @@ export interface SwarmView {
   readonly startedAt: number | undefined
   readonly stoppedAt: number | undefined
   readonly status: "starting" | "running" | "stopped"
+  /** Paused by a steering request: no new turn starts (running turns go on) until it is resumed. */
+  readonly paused: boolean
   /** The swarm-stopped message, once it stopped. */
   readonly ending: string | undefined
   /** Tasks whose cycle merged. */
@@ -107,6 +111,7 @@ export const emptyView: SwarmView = {
   startedAt: undefined,
   stoppedAt: undefined,
   status: "starting",
+  paused: false,
   ending: undefined,
   tasksMerged: 0,
   tasksClaimed: 0,
@@ -138,7 +143,8 @@ const newWorker = (id: string, at: number): WorkerView => ({
   cycles: 0,
   merged: 0,
   stopReason: undefined,
-  until: undefined
+  until: undefined,
+  stopping: false
 })
 
 const timeOf = (iso: string): number => {
@@ -347,13 +353,33 @@ export const applyEvent = (before: SwarmView, event: RunEvent): SwarmView => {
       return updateWorker(flagged, event.worker, at, (w) => ({
         ...enter("stopped", at)(w),
         stopReason: event.data.reason,
+        stopping: false,
         tasks: [],
         log: undefined,
         activity: undefined
       }))
     }
     case "swarm-stopped":
-      return { ...view, status: "stopped", stoppedAt: at, ending: event.message }
+      return { ...view, status: "stopped", paused: false, stoppedAt: at, ending: event.message }
+    case "steered": {
+      // Only what was applied changes the view; a refused request is in the recent events.
+      if (!event.data.ok) return view
+      switch (event.data.action) {
+        case "pause":
+          return { ...view, paused: true }
+        case "resume":
+          return { ...view, paused: false }
+        case "stop-worker": {
+          const worker = event.data.worker
+          if (worker === undefined || !view.workers.some((w) => w.id === worker)) return view
+          return updateWorker(view, worker, at, (w) => (w.phase === "stopped" ? w : { ...w, stopping: true }))
+        }
+        case "stop":
+        case "requeue":
+          return view
+      }
+      return view
+    }
     case "warning":
       return attend(view, { kind: "warning", at, worker: event.worker, cycle: event.cycle, text: event.message, ref: undefined })
     case "work-carried":

@@ -3,6 +3,7 @@ import type { OompaConfig, WorkerSpec } from "../config/OompaConfig.js"
 import type { DecideConfig } from "../domain/WorkerState.js"
 import type { RunLog } from "../services/RunLog.js"
 import type { TaskQueue } from "../services/TaskQueue.js"
+import type { Steering } from "./steering.js"
 
 /** What every part of one swarm run shares; built once by `runSwarm`. */
 export interface SwarmContext {
@@ -23,6 +24,8 @@ export interface SwarmContext {
    * executors are woken by it (SPEC §5).
    */
   readonly plannersStopped: Deferred.Deferred<void>
+  /** Steering requests applied to this run (docs/steering.md): pause, stop after a cycle, stop. */
+  readonly steering: Steering
 }
 
 /** Conflict-resolution attempts the agent gets per cycle (SPEC §7). */

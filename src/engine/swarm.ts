@@ -20,6 +20,7 @@ import { recoverDeadRuns } from "./recover.js"
 import { validateSwarmStart } from "./setup.js"
 import { formatSummaryTable } from "./summary.js"
 import { runWorker, type WorkerRun } from "./worker.js"
+import { makeSteering, watchControl, type Steering } from "./steering.js"
 
 export { SwarmSetupError } from "./setup.js"
 
@@ -118,7 +119,7 @@ export const runSwarm = Effect.fn("engine.runSwarm")(function* (config: OompaCon
   const runs = yield* Ref.make<ReadonlyMap<string, WorkerRun>>(new Map())
   const report = (run: WorkerRun) => Ref.update(runs, (all) => new Map(all).set(run.id, run))
 
-  const body = (runLog: RunLog) =>
+  const body = (runLog: RunLog, steering: Steering) =>
     Effect.gen(function* () {
       // The run's own queue: every file its quarantine step moves to invalid/ during the run
       // (at start, before each prompt's queue status, in an executor's wait, at a cycle's end)
@@ -137,7 +138,18 @@ export const runSwarm = Effect.fn("engine.runSwarm")(function* (config: OompaCon
       const plannerStopped = Ref.updateAndGet(livePlanners, (n) => n - 1).pipe(
         Effect.flatMap((n) => (n === 0 ? Deferred.succeed(plannersStopped, undefined) : Effect.void))
       )
-      const ctx: SwarmContext = { swarm, root, targetBranch, config, queue, runLog, taskHeader, reviewerPrompt, plannersStopped }
+      const ctx: SwarmContext = { swarm, root, targetBranch, config, queue, runLog, taskHeader, reviewerPrompt, plannersStopped, steering }
+      // Steering requests (docs/steering.md) are applied from here to the swarm's end.
+      yield* watchControl({
+        runLog,
+        queue,
+        steering,
+        workers: [...(config.planner !== undefined ? ["planner"] : []), ...workers.map((w) => w.id)],
+        stoppedWorkers: Effect.map(
+          Ref.get(runs),
+          (all) => new Set([...all.values()].filter((run) => run.stopped !== undefined).map((run) => run.id))
+        )
+      })
       const counts = yield* queue.counts
       yield* runLog.emit(
         runEvent.swarmStarted(
@@ -159,10 +171,11 @@ export const runSwarm = Effect.fn("engine.runSwarm")(function* (config: OompaCon
       )
     })
 
-  const finish = (runLog: RunLog, exit: Exit.Exit<unknown, unknown>) =>
+  const finish = (runLog: RunLog, exit: Exit.Exit<unknown, unknown>, stoppedByUser: boolean) =>
     Effect.gen(function* () {
-      const interrupted = Exit.isFailure(exit) && Cause.isInterruptedOnly(exit.cause)
-      const ended = interrupted ? "interrupted" : "error"
+      // A steering stop ends the run like a first Ctrl-C (the workers are interrupted), under its own reason.
+      const interrupted = stoppedByUser || (Exit.isFailure(exit) && Cause.isInterruptedOnly(exit.cause))
+      const ended = stoppedByUser ? "stopped-by-user" : interrupted ? "interrupted" : "error"
       const now = yield* Clock.currentTimeMillis
       const workerRuns = yield* Ref.get(runs)
       // One definition of every number: the cycle records (SPEC §11), the same that
@@ -185,8 +198,14 @@ export const runSwarm = Effect.fn("engine.runSwarm")(function* (config: OompaCon
       const failedWorkers = withIdle.filter((s) => s.stopReason === "too-many-errors").map((s) => s.id)
       const totals = withIdle.reduce(addOutcomeCounts, noOutcomes)
       // SPEC §10: a swarm whose cycles failed and that landed nothing has failed, whatever stopped it.
-      const nothingMerged = Exit.isSuccess(exit) && totals.merged === 0 && failedCycles(totals) > 0
-      const reason: StoppedFile["reason"] = Exit.isSuccess(exit) ? "completed" : interrupted ? "interrupted" : "error"
+      const nothingMerged = !stoppedByUser && Exit.isSuccess(exit) && totals.merged === 0 && failedCycles(totals) > 0
+      const reason: StoppedFile["reason"] = stoppedByUser
+        ? "stopped-by-user"
+        : Exit.isSuccess(exit)
+          ? "completed"
+          : interrupted
+            ? "interrupted"
+            : "error"
       const exitCode = interrupted ? 130 : Exit.isFailure(exit) || failedWorkers.length > 0 || nothingMerged ? 1 : 0
       const failures = withIdle.flatMap((s) => (s.lastFailure !== undefined ? [`${s.id}: ${s.lastFailure}`] : []))
       // The last event before stopped.json: a reader that sees stopped.json (`logs --follow`) has every line.
@@ -206,7 +225,9 @@ export const runSwarm = Effect.fn("engine.runSwarm")(function* (config: OompaCon
       yield* runLog.writeStopped({
         swarm,
         reason,
-        ...(Exit.isFailure(exit) && !interrupted
+        ...(stoppedByUser
+          ? { detail: "stopped by a steering request (docs/steering.md)" }
+          : Exit.isFailure(exit) && !interrupted
           ? { detail: Cause.pretty(exit.cause) }
           : nothingMerged
             ? { detail: `nothing merged: ${describeFailedCycles(totals)}` }
@@ -227,9 +248,16 @@ export const runSwarm = Effect.fn("engine.runSwarm")(function* (config: OompaCon
         ...(options.print ? { print: options.print } : {}),
         ...(options.events ? { publish: options.events } : {})
       })
-      const outcome = yield* restore(body(runLog)).pipe(Effect.exit)
-      const ending = yield* finish(runLog, outcome)
+      const steering = yield* makeSteering([...(config.planner !== undefined ? ["planner"] : []), ...workers.map((w) => w.id)])
+      // A steering stop interrupts the body (its workers end their agents, keep their work and put
+      // their claims back, exactly as on a first Ctrl-C), and the race waits for that to finish.
+      const stopped = Deferred.await(steering.stopRequested).pipe(Effect.as("stopped-by-user" as const))
+      const outcome = yield* restore(Effect.scoped(Effect.raceFirst(body(runLog, steering), stopped))).pipe(Effect.exit)
+      const stoppedByUser = Exit.isSuccess(outcome) && outcome.value === "stopped-by-user"
+      const ending = yield* finish(runLog, outcome, stoppedByUser)
       if (Exit.isFailure(outcome)) return yield* Effect.failCause(outcome.cause)
+      // Ends like an interrupted run (exit 130, SPEC §10): the user stopped it before its end.
+      if (stoppedByUser) return yield* Effect.interrupt
       return ending
     })
   )

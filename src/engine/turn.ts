@@ -36,6 +36,8 @@ export const runWorkerTurn = Effect.fn("engine.runWorkerTurn")(function* (
   const logPath = ctx.runLog.turnLogPath(spec.id, options.cycle, options.turn)
   const requested = options.session ?? (yield* randomUuid)
   yield* ctx.runLog.writePrompt(logPath, options.prompt)
+  // Paused by a steering request (docs/steering.md): the turn waits here, before it starts, until resumed.
+  yield* ctx.steering.awaitUnpaused
   yield* ctx.runLog.emit(runEvent.turnStarted({ worker: spec.id, cycle: options.cycle }, { turn: options.turn, kind: options.kind, log: logPath }))
   const outcome = yield* harness
     .runTurn({

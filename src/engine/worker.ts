@@ -40,8 +40,17 @@ export const runWorker = Effect.fn("engine.runWorker")(function* (
   yield* ctx.runLog.emit(runEvent.workerStarted({ worker: spec.id }, { model, canPlan: spec.canPlan, maxCycle: spec.maxCycle }))
 
   for (;;) {
+    // A steering stop-worker (docs/steering.md): the cycle that ran is finished, no new one starts.
+    if (yield* ctx.steering.stopAfterCycle(spec.id)) {
+      stopReason = "stopped-by-user"
+      break
+    }
     if (!spec.canPlan) {
       const waited = yield* waitForTask(ctx, spec)
+      if (waited === "stop") {
+        stopReason = "stopped-by-user"
+        break
+      }
       if (waited !== "ready") {
         stopReason = "no-tasks"
         break
@@ -64,7 +73,8 @@ export const runWorker = Effect.fn("engine.runWorker")(function* (
           runEvent.backingOff({ worker: spec.id }, { ms: Duration.toMillis(result.end.backoff), consecutiveErrors: state.consecutiveErrors })
         )
       }
-      yield* Effect.sleep(pause)
+      // Asked to stop while it waits: it stops now rather than after the wait.
+      yield* Effect.raceFirst(Effect.sleep(pause), ctx.steering.awaitStopWorker(spec.id))
     }
   }
   const finished = yield* Clock.currentTimeMillis
@@ -91,6 +101,7 @@ const waitForTask = (ctx: SwarmContext, spec: WorkerSpec) =>
       const deadline = (yield* Clock.currentTimeMillis) + Duration.toMillis(spec.maxWaitForTasks)
       let announced = false
       for (;;) {
+        if (yield* ctx.steering.stopAfterCycle(spec.id)) return "stop" as const
         // Quarantine before every look (SPEC §3): a file an agent wrote invalid is moved and recorded.
         yield* ctx.queue.quarantineInvalid
         if ((yield* ctx.queue.available).length > 0) return "ready" as const
@@ -102,8 +113,9 @@ const waitForTask = (ctx: SwarmContext, spec: WorkerSpec) =>
           announced = true
           yield* ctx.runLog.emit(runEvent.waitingForTasks({ worker: spec.id }, { waitMs: remaining }))
         }
-        // Woken by a change in the queue, or (while one runs) by the last worker that may plan stopping.
-        const change = Queue.take(changes)
+        // Woken by a change in the queue, or (while one runs) by the last worker that may plan stopping,
+        // or by a steering stop-worker for this worker.
+        const change = Effect.raceFirst(Queue.take(changes), ctx.steering.awaitStopWorker(spec.id))
         const woke = yield* (canPlan ? Effect.raceFirst(change, Deferred.await(ctx.plannersStopped)) : change).pipe(
           Effect.timeoutOption(Duration.millis(remaining))
         )

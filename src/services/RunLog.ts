@@ -2,7 +2,7 @@ import { FileSystem, Path } from "@effect/platform"
 import { Console, DateTime, Effect, FiberRef, Option, PubSub, Ref, Schema, Stream, type Scope } from "effect"
 import { make as makeEvent, RunEvent, terminalLine, type RunEventDraft } from "../domain/RunEvent.js"
 import { CycleFile, ReviewFile, StartedFile, StoppedFile } from "../domain/RunFiles.js"
-import { cycleFileName, finalMessageFileOf, promptFileOf } from "../domain/naming.js"
+import { controlDirOf, controlDoneDirOf, cycleFileName, finalMessageFileOf, promptFileOf } from "../domain/naming.js"
 import { diagnosticsFile, diagnosticsFileOf, runWarning } from "./diagnostics.js"
 
 /**
@@ -106,10 +106,15 @@ export const makeRunLog = Effect.fn("RunLog.make")(function* (options: RunLogOpt
       if (options.publish !== undefined) yield* PubSub.publish(options.publish, event)
     }).pipe(Effect.uninterruptible)
 
+  // control/ and control/done/ (steering, docs/steering.md) are the owner's only: their mode is the CLI's ownership check.
   const makeFolders = (into: string) =>
-    Effect.forEach(["cycles", "reviews", "logs"], (sub) => fs.makeDirectory(path.join(into, sub), { recursive: true })).pipe(
-      Effect.orDie
-    )
+    Effect.gen(function* () {
+      yield* Effect.forEach(["cycles", "reviews", "logs"], (sub) => fs.makeDirectory(path.join(into, sub), { recursive: true }))
+      yield* fs.makeDirectory(controlDoneDirOf(into), { recursive: true, mode: 0o700 })
+      // The mode given to mkdir is masked by the umask: set it exactly.
+      yield* fs.chmod(controlDirOf(into), 0o700)
+      yield* fs.chmod(controlDoneDirOf(into), 0o700)
+    }).pipe(Effect.orDie)
   if (options.started === undefined) {
     yield* makeFolders(dir)
   } else {

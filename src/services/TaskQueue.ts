@@ -89,6 +89,14 @@ export interface TaskQueue {
    * each task's `attempts`, in the same temp file + rename as the other stamps.
    */
   readonly recycle: (ids: ReadonlyArray<string>, attempt?: TaskAttempt) => Effect.Effect<MoveResult, TaskQueueIoError>
+  /**
+   * complete/ or invalid/ → pending/ (a steering `requeue`, `oompa tasks
+   * requeue` of a finished task): a complete task loses its completion and
+   * claim stamps; an invalid file (named `<id>.json` or `<id>.edn` in invalid/)
+   * goes back as it is, its reason file removed — the next quarantine moves it
+   * again if it still is no task. Says where the task was, or why it did not move.
+   */
+  readonly reopen: (id: string) => Effect.Effect<ReopenResult, TaskQueueIoError>
   /** Merges `fields` into the task file of `id` in `state` (temp file + rename). False when there is no such file. */
   readonly annotate: (
     id: string,
@@ -118,6 +126,10 @@ export interface InvalidPendingFile {
   /** Why it is no task, in plain words. */
   readonly reason: string
 }
+
+export type ReopenResult =
+  | { readonly _tag: "Reopened"; readonly id: string; readonly from: "complete" | "invalid" }
+  | { readonly _tag: "NotMoved"; readonly id: string; readonly reason: string }
 
 export interface CompleteStamp {
   /** The worker that did the work, e.g. `a1b2c3d4:w0`. */
@@ -607,6 +619,37 @@ export const makeTaskQueue = (
       })
     })
 
+    const reopen = Effect.fn("TaskQueue.reopen")(function* (rawId: string) {
+      const notMoved = (reason: string): ReopenResult => ({ _tag: "NotMoved", id: rawId, reason })
+      if (!isTaskId(rawId)) return notMoved(`${JSON.stringify(rawId)} is no task id`)
+      const id = rawId
+      yield* ensureDirs
+      const here = yield* whereIs(id, ["pending", "current"])
+      if (Option.isSome(here)) {
+        return notMoved(here.value === "pending" ? `task ${id} is already pending` : `task ${id} is in progress (current/): its cycle puts it back if it does not merge`)
+      }
+      const done = yield* locate("complete", id)
+      if (Option.isSome(done)) {
+        const stamped = yield* stamp("complete", id, done.value, (raw) => {
+          const { completed_by: _b, completed_at: _a, merged_commit: _m, review_rounds: _r, claimed_by: _c, claimed_at: _t, ...rest } = raw
+          return rest
+        })
+        if (Option.isNone(stamped)) return notMoved(`task ${id} left complete/ while it was being requeued`)
+        const name = `${id}.json`
+        return (yield* renameIfPresent(fileIn("complete", name), fileIn("pending", name)))
+          ? ({ _tag: "Reopened", id, from: "complete" } as const)
+          : notMoved(`task ${id} left complete/ while it was being requeued`)
+      }
+      for (const format of ["json", "edn"] as const) {
+        const name = `${id}.${format}`
+        if (yield* renameIfPresent(fileIn("invalid", name), fileIn("pending", name))) {
+          yield* removeIfPresent(fileIn("invalid", name + REASON_SUFFIX))
+          return { _tag: "Reopened", id, from: "invalid" } as const
+        }
+      }
+      return notMoved(`no task ${id} in complete/ or invalid/`)
+    })
+
     const annotate = Effect.fn("TaskQueue.annotate")(function* (
       rawId: string,
       state: TaskFolder,
@@ -675,6 +718,7 @@ export const makeTaskQueue = (
       claim,
       complete,
       recycle,
+      reopen,
       annotate,
       add,
       awaitAvailable,

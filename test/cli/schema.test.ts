@@ -6,6 +6,7 @@ import { OompaJson } from "../../src/config/OompaJson.js"
 import { TaskFileJson } from "../../src/domain/Task.js"
 import { RunEvent } from "../../src/domain/RunEvent.js"
 import { CheckJson, ListJson, TasksJson, ViewJson } from "../../src/domain/JsonOutput.js"
+import { ControlDone, ControlRequest } from "../../src/domain/Control.js"
 import { ensureBuilt, repoRoot, runCliEffect } from "../support/runCli.js"
 import { makeProject } from "../config/support.js"
 
@@ -79,7 +80,7 @@ layer(NodeContext.layer)("oompa schema (the built binary)", (it) => {
       expect(kinds).toEqual([
         "swarm-started", "worker-started", "waiting-for-tasks", "cycle-started", "turn-started", "turn-ended", "claim",
         "task-invalid", "review-started", "review", "merge", "attention", "cycle-ended", "backing-off", "work-kept",
-        "work-carried", "worker-stopped", "swarm-stopped", "recovered", "warning"
+        "work-carried", "worker-stopped", "swarm-stopped", "recovered", "steered", "warning"
       ])
       // Every kind but a warning (its message is all it says) has a payload with named fields.
       for (const kind of kinds.filter((k) => k !== "warning")) {
@@ -117,6 +118,19 @@ layer(NodeContext.layer)("oompa schema (the built binary)", (it) => {
         expect(printed.required[0]).toBe("schema")
         expect(printed.properties["schema"]?.enum).toEqual([`${name}@1`])
       })
+    })
+  )
+
+  it.scoped("control, control-done: a steering request and the swarm's answer (docs/steering.md)", () =>
+    Effect.gen(function* () {
+      const request = yield* runCliEffect(["schema", "control"], { cwd: repoRoot })
+      const done = yield* runCliEffect(["schema", "control-done"], { cwd: repoRoot })
+      expect(request.code).toBe(0)
+      expect(done.code).toBe(0)
+      expect(JSON.parse(request.stdout)).toEqual(JSONSchema.make(ControlRequest))
+      expect(JSON.parse(done.stdout)).toEqual(JSONSchema.make(ControlDone))
+      const actions = JSON.parse(request.stdout).$defs.ControlRequest.properties.action.enum
+      expect(actions).toEqual(["stop", "stop-worker", "pause", "resume", "requeue"])
     })
   )
 })

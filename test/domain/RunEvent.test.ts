@@ -205,6 +205,16 @@ describe("RunEvent (the events.jsonl Schema)", () => {
       make.recovered({}, { orphans: ["t3"] }),
       "[oompa] 1 unclaimed task(s) left in current/ by a stopped run back to pending: t3"
     ],
+    [
+      "steered, applied",
+      make.steered({}, { action: "stop-worker", worker: "w1", by: "terminal", ok: true, message: "worker w1 stops after its current cycle (it claims nothing more)" }),
+      "[oompa] worker w1 stops after its current cycle (it claims nothing more) (asked from the terminal view)"
+    ],
+    [
+      "steered, refused",
+      make.steered({}, { action: "requeue", task: "t9", by: "web", ok: false, message: "cannot requeue: no task t9 in complete/ or invalid/" }),
+      "[oompa] refused: cannot requeue: no task t9 in complete/ or invalid/ (asked from the web page)"
+    ],
     ["warning", make.warning("disk slow", { worker: "w0", cycle: 2 }), "[w0] c2 disk slow"]
   ]
 

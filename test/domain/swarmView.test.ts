@@ -25,6 +25,34 @@ const turnEnded = (worker: string, cycle: number, turn: number, cost: number) =>
 const phaseOf = (view: SwarmView, worker: string) => view.workers.find((w) => w.id === worker)?.phase
 
 describe("the live view of a swarm (one fold of its events)", () => {
+  it("steering: paused between pause and resume; a worker asked to stop after its cycle is marked until it stops; refusals change nothing", () => {
+    const steered = (action: "pause" | "resume" | "stop-worker", ok = true, worker?: string) =>
+      make.steered({}, { action, ...(worker !== undefined ? { worker } : {}), by: "cli", ok, message: action })
+    const c = { worker: "w1", cycle: 1 }
+    const views: Array<SwarmView> = []
+    let view = emptyView
+    for (const event of stamp([
+      make.swarmStarted({}, { swarm: "abcd1234", targetBranch: "main", workers: 2, pending: 2, runFiles: ".oompa/runs/abcd1234" }),
+      make.workerStarted({ worker: "w1" }, { model: "claude:opus", canPlan: false, maxCycle: 3 }),
+      make.turnStarted(c, { turn: 1, kind: "start", log: "/logs/w1-c1-t1.log" }),
+      steered("pause"),
+      steered("stop-worker", false, "w1"),
+      steered("stop-worker", true, "w9"),
+      steered("stop-worker", true, "w1"),
+      steered("resume")
+    ])) {
+      view = applyEvent(view, event)
+      views.push(view)
+    }
+    expect(views.map((v) => v.paused)).toEqual([false, false, false, true, true, true, true, false])
+    expect(views.map((v) => v.workers.find((w) => w.id === "w1")?.stopping)).toEqual([undefined, false, false, false, false, false, true, true])
+    // The unknown worker gets no row.
+    expect(view.workers.map((w) => w.id)).toEqual(["w1"])
+    const stopped = applyEvent(view, stamp([make.workerStopped({ worker: "w1" }, { reason: "stopped-by-user", cycles: 1, merged: 1, rejected: 0, mergeFailed: 0, stuck: 0, noChanges: 0, errors: 0, other: 0, turns: 1, usage: usage(0), costUsd: 0 })])[0]!)
+    expect(stopped.workers[0]).toMatchObject({ phase: "stopped", stopping: false, stopReason: "stopped-by-user" })
+    expect(applyEvent(views[3]!, stamp([make.swarmStopped({}, { swarm: "abcd1234", reason: "stopped-by-user", exitCode: 130, targetBranch: "main", merged: 0 })])[0]!).paused).toBe(false)
+  })
+
   it("follows a worker through a cycle: each event moves it to the state a person would name", () => {
     const w = { worker: "w0" }
     const c = { worker: "w0", cycle: 1 }

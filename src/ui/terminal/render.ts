@@ -69,8 +69,10 @@ export const money = (usd: number): string =>
 /** The state word of a row: the phase, with how long a back-off has left and why a worker stopped. */
 export const stateText = (w: WorkerView, now: number): string => {
   if (w.phase === "stopped") return w.stopReason !== undefined ? `stopped: ${w.stopReason}` : "stopped"
-  if (w.phase === "backing off" && w.until !== undefined && w.until > now) return `backing off ${seconds(w.until - now + 999)}`
-  return w.phase
+  // Asked to stop after its cycle (docs/steering.md): it finishes this cycle and claims nothing more.
+  const last = w.stopping ? ", last cycle" : ""
+  if (w.phase === "backing off" && w.until !== undefined && w.until > now) return `backing off ${seconds(w.until - now + 999)}${last}`
+  return `${w.phase}${last}`
 }
 
 const styleOfRow = (w: WorkerView): ReadonlyArray<Style> =>
@@ -159,7 +161,8 @@ const rule = (title: string, columns: number, colour: boolean, ...styles: Readon
 const headerLines = (view: SwarmView, options: FrameOptions): ReadonlyArray<string> => {
   const { now, columns, colour } = options
   const elapsed = view.startedAt === undefined ? 0 : (view.stoppedAt ?? now) - view.startedAt
-  const status = view.status === "stopped" ? (view.ending ?? "stopped") : `${view.status} ${seconds(elapsed)}`
+  const status =
+    view.status === "stopped" ? (view.ending ?? "stopped") : `${view.status} ${seconds(elapsed)}${view.paused ? " · PAUSED: no new turn starts" : ""}`
   const title = `oompa ${view.swarm ?? "…"} → ${view.targetBranch ?? "…"}`
   const first = truncate(`${title}  ${oneLine(status)}`, columns)
   const perTask = view.tasksMerged > 0 ? `${money(view.costUsd / view.tasksMerged)}/task` : "–/task"

@@ -41,11 +41,24 @@ const row = (id: string, phase: WorkerPhase, extra: Partial<WorkerView> = {}): W
   merged: 0,
   stopReason: undefined,
   until: undefined,
+  stopping: false,
   ...extra
 })
 const withWorkers = (view: SwarmView, workers: ReadonlyArray<WorkerView>): SwarmView => ({ ...view, workers })
 
 describe("the live view's frame (pure: view + now + size → lines)", () => {
+  it("steering: the header says PAUSED while paused; a worker asked to stop after its cycle says so in its state", () => {
+    const drafts = busySwarm(2)
+    const view = viewAt(drafts)
+    const paused = frame({ ...view, paused: true }, { now: lastAt(drafts) + 65_000 })
+    expect(paused[0]).toBe("oompa 3fa2b1c9 → main  running 1m 17s · PAUSED: no new turn starts")
+    expect(frame(view, { now: lastAt(drafts) + 65_000 })[0]).not.toContain("PAUSED")
+    const stopping = withWorkers(view, [row("w0", "working", { stopping: true }), row("w1", "waiting for tasks")])
+    const lines = frame(stopping, { columns: 120 })
+    expect(lines.find((l) => l.startsWith("w0"))).toContain("working, last cycle")
+    expect(lines.find((l) => l.startsWith("w1"))).not.toContain("last cycle")
+  })
+
   it("80×24: exactly 24 lines, none wider than 80; the header's figures; a row per worker; the last events; the keys", () => {
     const drafts = busySwarm(4)
     const lines = frame(viewAt(drafts), { now: lastAt(drafts) + 65_000 })
