@@ -6,7 +6,7 @@ import { initCommand } from "./init.js"
 import { listCommand } from "./list.js"
 import { logsCommand } from "./logs.js"
 import { schemaCommand } from "./schema.js"
-import { stopCommand } from "./stop.js"
+import { pauseCommand, resumeCommand, stopCommand } from "./stop.js"
 import { runCommand, swarmCommand } from "./swarm.js"
 import { tasksCommand } from "./tasks.js"
 import { uiCommand } from "./ui.js"
@@ -30,6 +30,8 @@ const root = Command.make("oompa").pipe(
     logsCommand,
     uiCommand,
     stopCommand,
+    pauseCommand,
+    resumeCommand,
     cleanupCommand
   ])
 )

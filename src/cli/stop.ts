@@ -1,4 +1,4 @@
-import { Command } from "@effect/cli"
+import { Command, Options } from "@effect/cli"
 import { FileSystem, Path } from "@effect/platform"
 import { Console, Duration, Effect, Option, Queue, Schema } from "effect"
 import { UsageError } from "../domain/errors.js"
@@ -6,6 +6,9 @@ import { StoppedFile } from "../domain/RunFiles.js"
 import { findRuns, listRuns, RunNotFound, selectRun, type RunInfo } from "../runs/readRuns.js"
 import { watchDirs } from "../services/watchDirs.js"
 import { swarmArg } from "./view.js"
+import { controlDirOf } from "../domain/naming.js"
+import { awaitControlAnswer, requestControl, SteerFailed, steerRun } from "../runs/control.js"
+import type { ControlAction } from "../domain/Control.js"
 import { humanDuration } from "../domain/humanDuration.js"
 
 const STOP_LIMIT = Duration.seconds(60)
@@ -36,7 +39,8 @@ export class SignalFailed extends Schema.TaggedError<SignalFailed>()("SignalFail
 
 const decodeStopped = Schema.decodeUnknownOption(Schema.parseJson(StoppedFile))
 
-const pickRun = (runs: ReadonlyArray<RunInfo>, wanted: Option.Option<string>) =>
+/** The run a steering command is about: the one named, else the only one running. */
+export const pickRun = (runs: ReadonlyArray<RunInfo>, wanted: Option.Option<string>) =>
   Effect.gen(function* () {
     if (Option.isSome(wanted)) {
       const run = yield* selectRun(runs, wanted)
@@ -55,37 +59,80 @@ const pickRun = (runs: ReadonlyArray<RunInfo>, wanted: Option.Option<string>) =>
     })
   })
 
-/**
- * `oompa stop [swarm]` (SPEC §10): SIGINT to the swarm's process (as Ctrl-C
- * would), then wait, woken by a watch on the run folder, until its
- * stopped.json appears (60 s at most) and print the reason.
- */
-export const stopCommand = Command.make("stop", { swarm: swarmArg }, ({ swarm }) =>
+const waitForStopped = (runDir: string, wake: Queue.Dequeue<void>, swarm: string, pid: number) =>
   Effect.gen(function* () {
     const fs = yield* FileSystem.FileSystem
     const path = yield* Path.Path
+    const stoppedPath = path.join(runDir, "stopped.json")
+    for (;;) {
+      const text = yield* fs.readFileString(stoppedPath).pipe(Effect.option)
+      const decoded = Option.flatMap(text, decodeStopped)
+      if (Option.isSome(decoded)) return decoded.value
+      yield* Queue.take(wake)
+    }
+  }).pipe(Effect.timeoutFail({ duration: STOP_LIMIT, onTimeout: () => new StopTimeout({ swarm, pid }) }))
+
+const workerOption = Options.text("worker").pipe(
+  Options.withAlias("w"),
+  Options.withDescription("Stop only this worker, after its current cycle (the others go on)"),
+  Options.optional
+)
+
+/** Whether the run's swarm steers (its control/ folder exists); a run of an older oompa gets SIGINT. */
+const steers = (runDir: string) =>
+  Effect.flatMap(FileSystem.FileSystem, (fs) => fs.exists(controlDirOf(runDir)).pipe(Effect.orElseSucceed(() => false)))
+
+/**
+ * `oompa stop [swarm] [--worker w]` (SPEC §10, docs/steering.md): a `stop`
+ * steering request (the same clean stop as Ctrl-C), then wait, woken by a
+ * watch on the run folder, until its stopped.json appears (60 s at most) and
+ * print the reason. `--worker` stops one worker after its cycle and waits for
+ * the swarm's answer only. A run of an oompa without steering gets SIGINT.
+ */
+export const stopCommand = Command.make("stop", { swarm: swarmArg, worker: workerOption }, ({ swarm, worker }) =>
+  Effect.gen(function* () {
     const { runsDir } = yield* findRuns(process.cwd())
     const run = yield* pickRun(yield* listRuns(runsDir), swarm)
     if (Option.isNone(run.started)) return yield* new UsageError({ message: `swarm ${run.id} has no started.json` })
     const pid = run.started.value.pid
-    const stoppedPath = path.join(run.dir, "stopped.json")
-    // Watch first, then signal: the stopped.json rename cannot slip between the two.
+    if (Option.isSome(worker)) {
+      const answer = yield* steerRun(run.dir, { action: "stop-worker", worker: worker.value, by: "cli" })
+      if (!answer.ok) return yield* new SteerFailed({ message: `swarm ${run.id}: ${answer.message}` })
+      yield* Console.log(`swarm ${run.id}: ${answer.message}`)
+      return
+    }
+    // Watch first, then ask: the stopped.json rename cannot slip between the two.
     const wake = yield* watchDirs([run.dir]).pipe(Effect.mapError((e) => new UsageError({ message: e.message })))
-    yield* Effect.try({
-      try: () => process.kill(pid, "SIGINT"),
-      catch: (error) => new SignalFailed({ swarm: run.id, pid, reason: String(error) })
-    })
-    yield* Console.log(`sent SIGINT to swarm ${run.id} (pid ${pid}); waiting for it to stop…`)
-    const stopped = yield* Effect.gen(function* () {
-      for (;;) {
-        const text = yield* fs.readFileString(stoppedPath).pipe(Effect.option)
-        const decoded = Option.flatMap(text, decodeStopped)
-        if (Option.isSome(decoded)) return decoded.value
-        yield* Queue.take(wake)
-      }
-    }).pipe(Effect.timeoutFail({ duration: STOP_LIMIT, onTimeout: () => new StopTimeout({ swarm: run.id, pid }) }))
+    if (yield* steers(run.dir)) {
+      const id = yield* requestControl(run.dir, { action: "stop", by: "cli" })
+      const answer = yield* awaitControlAnswer(run.dir, id)
+      if (!answer.ok) return yield* new SteerFailed({ message: `swarm ${run.id}: ${answer.message}` })
+      yield* Console.log(`swarm ${run.id}: ${answer.message}; waiting for it to stop…`)
+    } else {
+      yield* Effect.try({
+        try: () => process.kill(pid, "SIGINT"),
+        catch: (error) => new SignalFailed({ swarm: run.id, pid, reason: String(error) })
+      })
+      yield* Console.log(`sent SIGINT to swarm ${run.id} (pid ${pid}); waiting for it to stop…`)
+    }
+    const stopped = yield* waitForStopped(run.dir, wake, run.id, pid)
     yield* Console.log(
       `swarm ${run.id} stopped: ${stopped.reason} (exit ${stopped.exitCode})${stopped.detail === undefined ? "" : `: ${stopped.detail.split("\n")[0]}`}`
     )
   }).pipe(Effect.scoped)
-).pipe(Command.withDescription("Stop a running swarm (SIGINT, as Ctrl-C) and wait for it to finish"))
+).pipe(Command.withDescription("Stop a running swarm as Ctrl-C would (or one worker after its cycle, --worker) and wait for it"))
+
+/** `oompa pause|resume [swarm]`: one steering request, its answer printed. */
+const steerCommand = (name: "pause" | "resume", action: ControlAction, description: string) =>
+  Command.make(name, { swarm: swarmArg }, ({ swarm }) =>
+    Effect.gen(function* () {
+      const { runsDir } = yield* findRuns(process.cwd())
+      const run = yield* pickRun(yield* listRuns(runsDir), swarm)
+      const answer = yield* steerRun(run.dir, { action, by: "cli" })
+      if (!answer.ok) return yield* new SteerFailed({ message: `swarm ${run.id}: ${answer.message}` })
+      yield* Console.log(`swarm ${run.id}: ${answer.message}`)
+    })
+  ).pipe(Command.withDescription(description))
+
+export const pauseCommand = steerCommand("pause", "pause", "Pause a running swarm: no new agent turn starts (running ones go on) until `oompa resume`")
+export const resumeCommand = steerCommand("resume", "resume", "Resume a paused swarm: agent turns start again")

@@ -13,6 +13,8 @@ import { TaskId, type Task } from "../domain/Task.js"
 import { parseTaskFileName } from "../domain/taskFile.js"
 import { makeTaskQueue, TaskExistsError, type InvalidPendingFile, type TaskQueue } from "../services/TaskQueue.js"
 import { jsonOption, printJson } from "./json.js"
+import { findRuns, listRuns, type RunInfo } from "../runs/readRuns.js"
+import { SteerFailed, steerRun } from "../runs/control.js"
 
 /**
  * `oompa tasks` (SPEC §10): the queue's counts and lists, `tasks add`, and
@@ -243,23 +245,61 @@ const addCommand = Command.make(
 // ---- oompa tasks requeue --------------------------------------------------------
 
 const idsArg = Args.text({ name: "id" }).pipe(
-  Args.withDescription("Tasks to move from current back to pending (default: every task in current)"),
+  Args.withDescription("Tasks to move back to pending: from current (default: every task in current), or from complete/ or invalid/"),
   Args.repeated
 )
+
+/** The running swarm working on this queue, if one is (its requeues go through it: docs/steering.md). */
+const runningSwarmOf = (queue: TaskQueue) =>
+  Effect.gen(function* () {
+    const location = yield* Effect.option(findRuns(process.cwd()))
+    if (Option.isNone(location)) return Option.none<RunInfo>()
+    const runs = yield* listRuns(location.value.runsDir).pipe(Effect.orElseSucceed(() => [] as ReadonlyArray<RunInfo>))
+    return Option.fromNullable(
+      runs.find((run) => run.status === "running" && Option.isSome(run.started) && run.started.value.tasksDir === queue.root)
+    )
+  })
+
+/**
+ * While a swarm runs on the queue, each named task is requeued by that swarm
+ * (a steering request), so a task is never moved under a worker's feet.
+ */
+const requeueThroughSwarm = (run: RunInfo, ids: ReadonlyArray<string>) =>
+  Effect.gen(function* () {
+    if (ids.length === 0) {
+      return yield* new UsageError({
+        message: `swarm ${run.id} is running on this queue: name the tasks to requeue (its workers put their own claims back)`
+      })
+    }
+    const refused: Array<string> = []
+    for (const id of new Set(ids)) {
+      const answer = yield* steerRun(run.dir, { action: "requeue", task: id, by: "cli" })
+      if (answer.ok) yield* Console.log(`swarm ${run.id}: ${answer.message}`)
+      else refused.push(answer.message)
+    }
+    if (refused.length > 0) return yield* new SteerFailed({ message: `swarm ${run.id}: ${refused.join("; ")}` })
+  })
 
 const requeueCommand = Command.make("requeue", { config: configOption, ids: idsArg }, ({ config, ids }) =>
   Effect.gen(function* () {
     const queue = yield* openQueue(config)
+    const running = yield* runningSwarmOf(queue)
+    if (Option.isSome(running)) return yield* requeueThroughSwarm(running.value, ids)
     const listing = yield* queue.list
     const current = new Set<string>(listing.current.map((entry) => entry.id))
+    const finished = new Set<string>([
+      ...listing.complete.map((entry) => entry.id),
+      ...listing.invalid.flatMap((file) => {
+        const parsed = parseTaskFileName(file.name)
+        return parsed === undefined ? [] : [parsed.stem]
+      })
+    ])
     const wanted = ids.length === 0 ? [...current] : [...new Set(ids)]
     // Check every id before moving any, so a typo moves nothing.
-    const unknown = wanted.filter((id) => !current.has(id))
+    const unknown = wanted.filter((id) => !current.has(id) && !finished.has(id))
     if (unknown.length > 0) {
-      const where = (id: string) => {
-        const state = (["pending", "complete"] as const).find((s) => listing[s].some((entry) => entry.id === id))
-        return state === undefined ? `${JSON.stringify(id)} (no such task)` : `${JSON.stringify(id)} (it is in ${state}/)`
-      }
+      const where = (id: string) =>
+        listing.pending.some((entry) => entry.id === id) ? `${JSON.stringify(id)} (it is in pending/)` : `${JSON.stringify(id)} (no such task)`
       return yield* new UsageError({
         message: `not in progress, cannot requeue: ${unknown.map(where).join(", ")}`
       })
@@ -268,13 +308,20 @@ const requeueCommand = Command.make("requeue", { config: configOption, ids: idsA
       yield* Console.log("nothing to requeue: no task is in progress")
       return
     }
-    const result = yield* queue.recycle(wanted)
-    if (result.moved.length > 0) yield* Console.log(`requeued ${result.moved.join(", ")}`)
-    if (result.missing.length > 0) {
-      return yield* new UsageError({ message: `not in progress, cannot requeue: ${result.missing.join(", ")}` })
+    const result = yield* queue.recycle(wanted.filter((id) => current.has(id)))
+    const missing = [...result.missing]
+    const moved: Array<string> = [...result.moved]
+    for (const id of wanted.filter((id) => !current.has(id))) {
+      const reopened = yield* queue.reopen(id)
+      if (reopened._tag === "Reopened") moved.push(`${id} (from ${reopened.from}/)`)
+      else missing.push(id)
+    }
+    if (moved.length > 0) yield* Console.log(`requeued ${moved.join(", ")}`)
+    if (missing.length > 0) {
+      return yield* new UsageError({ message: `not in progress, cannot requeue: ${missing.join(", ")}` })
     }
   }).pipe(quietLog)
-).pipe(Command.withDescription("Move tasks from current back to pending (all of them when no id is given)"))
+).pipe(Command.withDescription("Move tasks back to pending: from current (all of them when no id is given), complete/ or invalid/; through the swarm when one runs"))
 
 export const tasksCommand = listCommand.pipe(
   Command.withDescription("Show the task queue: counts and the tasks in each folder"),

@@ -225,9 +225,7 @@ export const runSwarm = Effect.fn("engine.runSwarm")(function* (config: OompaCon
       yield* runLog.writeStopped({
         swarm,
         reason,
-        ...(stoppedByUser
-          ? { detail: "stopped by a steering request (docs/steering.md)" }
-          : Exit.isFailure(exit) && !interrupted
+        ...(Exit.isFailure(exit) && !interrupted
           ? { detail: Cause.pretty(exit.cause) }
           : nothingMerged
             ? { detail: `nothing merged: ${describeFailedCycles(totals)}` }

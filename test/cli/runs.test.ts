@@ -245,7 +245,7 @@ describe("oompa stop on a live detached swarm", () => {
     }
   })
 
-  it("SIGINTs the swarm, waits for stopped.json (reason interrupted), exit 0", async () => {
+  it("asks the swarm to stop (a steering request, the same clean stop as Ctrl-C), waits for stopped.json (reason stopped-by-user), exit 0", async () => {
     const dir = makeProject({ workers: [{ model: "mock:scenario.json", max_cycle: 1 }] }, 1, {
       turns: { w0: [{ hang: true }] }
     })
@@ -302,18 +302,18 @@ describe("oompa stop on a live detached swarm", () => {
     const stop = await runCli(["stop"], { cwd: dir, timeoutMs: 90_000 })
     expect(stop.stderr).toBe("")
     expect(stop.code).toBe(0)
-    expect(stop.stdout).toContain(`sent SIGINT to swarm ${swarm} (pid ${livePid})`)
-    expect(stop.stdout).toContain(`swarm ${swarm} stopped: interrupted (exit 130)`)
-    expect(readJson(path.join(runDir, "stopped.json")).reason).toBe("interrupted")
+    expect(stop.stdout).toContain(`swarm ${swarm}: stopping the swarm`)
+    expect(stop.stdout).toContain(`swarm ${swarm} stopped: stopped-by-user (exit 130)`)
+    expect(readJson(path.join(runDir, "stopped.json")).reason).toBe("stopped-by-user")
     // The claim went back and nothing is left behind.
     expect(listDir(path.join(dir, "tasks", "current"))).toEqual([])
     expect(listDir(path.join(oompaDir, "worktrees"))).toEqual([])
-    expect((await runCli(["view", swarm], { cwd: dir })).stdout).toMatch(/^status\s+interrupted \(exit 130\)$/m)
+    expect((await runCli(["view", swarm], { cwd: dir })).stdout).toMatch(/^status\s+stopped-by-user \(exit 130\)$/m)
     expect(await followerExit).toBe(0)
     expect(followed).toMatch(/\[w0\] c1 cycle 1 interrupted/)
     expect(followed).not.toContain("[oompa]")
     expect(await allFollowerExit).toBe(0)
-    expect(allFollowed.trimEnd().split("\n").at(-1)).toMatch(new RegExp(`\\[oompa\\] swarm ${swarm} interrupted: `))
+    expect(allFollowed.trimEnd().split("\n").at(-1)).toMatch(new RegExp(`\\[oompa\\] swarm ${swarm} stopped-by-user: `))
     livePid = undefined
     followerPid = undefined
     allFollowerPid = undefined

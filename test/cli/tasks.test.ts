@@ -107,6 +107,15 @@ describe("oompa tasks (binary)", () => {
     expect(fs.readdirSync(current)).toEqual([])
     expect(fs.readdirSync(path.join(dir, "tasks", "pending")).sort()).toEqual(["a.json", "b.json", "c.json"])
     expect(await oompa(dir, "requeue")).toMatchObject({ code: 0, stdout: "nothing to requeue: no task is in progress\n" })
+
+    // With no swarm running, a complete task (its stamps dropped) or an invalid file goes back too.
+    put(path.join(dir, "tasks", "complete", "d.json"), { id: "d", completed_by: "x:w0", completed_at: "x", merged_commit: "abc", note: "d" })
+    fs.mkdirSync(path.join(dir, "tasks", "invalid"), { recursive: true })
+    put(path.join(dir, "tasks", "invalid", "e.json"), { id: "e", note: "fixed by hand" })
+    fs.writeFileSync(path.join(dir, "tasks", "invalid", "e.json.reason.txt"), "bad\n")
+    expect(await oompa(dir, "requeue", "d", "e")).toMatchObject({ code: 0, stdout: "requeued d (from complete/), e (from invalid/)\n" })
+    expect(readJson(path.join(dir, "tasks", "pending", "d.json"))).toEqual({ id: "d", note: "d" })
+    expect(fs.readdirSync(path.join(dir, "tasks", "invalid"))).toEqual([])
   }, 180_000)
 
   it("reports undecodable task files; `tasks quarantine` moves them to invalid/ with the reason", async () => {
