@@ -14,7 +14,7 @@ export interface Reply {
 export const request = (
   port: number,
   path: string,
-  options: { readonly headers?: Record<string, string>; readonly method?: string; readonly host?: string } = {}
+  options: { readonly headers?: Record<string, string>; readonly method?: string; readonly host?: string; readonly body?: string } = {}
 ): Promise<Reply> =>
   new Promise((resolve, reject) => {
     const req = http.request(
@@ -27,7 +27,7 @@ export const request = (
       }
     )
     req.on("error", reject)
-    req.end()
+    req.end(options.body)
   })
 
 export interface SseMessage {

@@ -1,6 +1,6 @@
 import type { IncomingMessage, ServerResponse } from "node:http"
 import { FileSystem } from "@effect/platform"
-import { Effect, Option } from "effect"
+import { Effect, Option, Schema } from "effect"
 import { dashboardAssetsDir, swarmViewScript } from "../../paths.js"
 import type { RunInfo } from "../../runs/readRuns.js"
 import { cycleDetail } from "./cycleDetail.js"
@@ -8,6 +8,9 @@ import { resumeOffset, streamEvents } from "./eventStream.js"
 import { streamLog } from "./logStream.js"
 import { sendError, sendJson, sendText } from "./respond.js"
 import { findRun, runDetail, runList } from "./runData.js"
+import { sameOrigin } from "./access.js"
+import { ControlAction } from "../../domain/Control.js"
+import { steerRun } from "../../runs/control.js"
 
 /**
  * The dashboard's routes. The page is static (ui/ of the package) and asks
@@ -21,6 +24,8 @@ import { findRun, runDetail, runList } from "./runData.js"
  *   GET /api/runs/<id>/events             its events as server-sent events (Last-Event-ID resumes)
  *   GET /api/runs/<id>/cycles/<w>-c<N>    one cycle: turns (prompt, final message), diffs, verdicts, landing
  *   GET /api/runs/<id>/logs/<name>.log    one raw log, streamed while its cycle runs
+ *   POST /api/runs/<id>/control           a steering request {action, worker?, task?} (docs/steering.md):
+ *                                         the swarm's answer {id, ok, message, at}
  */
 
 export interface RouteContext {
@@ -30,6 +35,8 @@ export interface RouteContext {
   /** The repository's root (git toplevel). */
   readonly root: string
   readonly runsDir: string
+  /** The port the server listens on (a steering request must come from this origin). */
+  readonly port: number
 }
 
 const staticFiles: Readonly<Record<string, { readonly file: string; readonly type: string }>> = {
@@ -63,6 +70,64 @@ const header = (request: IncomingMessage, name: string): string | undefined => {
   return Array.isArray(value) ? value[0] : value
 }
 
+/** The largest steering body read: a request is a few dozen bytes. */
+const MAX_BODY = 4096
+
+const readBody = (request: IncomingMessage) =>
+  Effect.async<string | undefined>((resume) => {
+    let body = ""
+    let tooLarge = false
+    request.setEncoding("utf8")
+    request.on("data", (chunk: string) => {
+      body += chunk
+      if (body.length > MAX_BODY) tooLarge = true
+    })
+    request.on("end", () => resume(Effect.succeed(tooLarge ? undefined : body)))
+    request.on("error", () => resume(Effect.succeed(undefined)))
+  })
+
+/** What the page sends: the surface (by) is the server's to say. */
+const ControlBody = Schema.parseJson(
+  Schema.Struct({ action: ControlAction, worker: Schema.optional(Schema.String), task: Schema.optional(Schema.String) })
+)
+const decodeControlBody = Schema.decodeUnknownEither(ControlBody)
+
+/**
+ * POST /api/runs/<id>/control: one steering request, by: web, answered with
+ * the swarm's answer (it waits for it, 10 s at most). The token alone is not
+ * enough here (CSRF): the browser sends the dashboard's cookie with any
+ * request to 127.0.0.1:<port>, also one a page of another site makes (a form
+ * POST needs no CORS), so a request that changes something must also carry
+ * an Origin naming this dashboard (browsers always send it on a POST and a
+ * page cannot forge it) and a JSON Content-Type (which a cross-site form
+ * cannot send, nor a cross-site fetch without a CORS preflight we never grant).
+ */
+const control = (ctx: RouteContext, id: string) =>
+  Effect.gen(function* () {
+    const { request, response } = ctx
+    if (!sameOrigin(request, ctx.port)) {
+      return yield* sendError(response, 403, `a steering request must come from this dashboard's page (Origin http://127.0.0.1:${ctx.port})`)
+    }
+    if (!(header(request, "content-type") ?? "").startsWith("application/json")) {
+      return yield* sendError(response, 415, "a steering request is JSON: Content-Type: application/json")
+    }
+    const body = yield* readBody(request)
+    if (body === undefined) return yield* sendError(response, 413, `a steering request is at most ${MAX_BODY} bytes`)
+    const decoded = decodeControlBody(body)
+    if (decoded._tag === "Left") {
+      return yield* sendError(response, 400, `a steering request is {"action": "stop" | "stop-worker" | "pause" | "resume" | "requeue", "worker"?, "task"?}`)
+    }
+    return yield* withRun(ctx, id, (run) =>
+      steerRun(run.dir, { ...decoded.right, by: "web" }).pipe(
+        Effect.flatMap((answer) => sendJson(response, 200, answer)),
+        Effect.catchTags({
+          SteerNotRunning: (error) => sendError(response, 409, error.message),
+          SteerFailed: (error) => sendError(response, 502, error.message)
+        })
+      )
+    )
+  })
+
 /** Answers one request that passed the access check. */
 export const route = (ctx: RouteContext) =>
   Effect.gen(function* () {
@@ -70,10 +135,15 @@ export const route = (ctx: RouteContext) =>
     const method = request.method ?? "GET"
     const parts = url.pathname.split("/").filter((p) => p !== "").map(decodeURIComponent)
     const entry = staticFiles[url.pathname]
+    const [, , id, what, name, ...rest] = parts
+    const isControl = parts[0] === "api" && parts[1] === "runs" && id !== undefined && what === "control" && name === undefined
+    if (isControl) {
+      if (method !== "POST") return yield* sendError(response, 405, "a steering request is a POST")
+      return yield* control(ctx, id)
+    }
     if (method !== "GET" && method !== "HEAD") return yield* sendError(response, 405, `${method} is not answered here`)
     if (entry !== undefined) return yield* sendStatic(ctx, entry)
     if (parts[0] !== "api" || parts[1] !== "runs") return yield* sendError(response, 404, `nothing at ${url.pathname}`)
-    const [, , id, what, name, ...rest] = parts
     if (rest.length > 0) return yield* sendError(response, 404, `nothing at ${url.pathname}`)
     if (id === undefined) return yield* sendJson(response, 200, yield* runList(ctx.runsDir))
     if (what === undefined) return yield* withRun(ctx, id, (run) => Effect.flatMap(runDetail(ctx.root, run), (detail) => sendJson(response, 200, detail)))

@@ -80,7 +80,7 @@ export const startDashboard = (options: DashboardOptions) =>
           ? sendText(response, access.status, `${access.status}: ${access.why}\n`)
           : Effect.suspend(() => {
               if (access._tag === "ByQuery") response.setHeader("Set-Cookie", tokenCookie(port, token))
-              return route({ request, response, url, root: options.root, runsDir: options.runsDir })
+              return route({ request, response, url, root: options.root, runsDir: options.runsDir, port })
             })
       const fiber = run(answer)
       // A page that goes away ends its streams.

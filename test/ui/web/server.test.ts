@@ -239,3 +239,64 @@ describe("the dashboard's event stream on a running swarm", () => {
     }).pipe(Effect.scoped, Effect.provide(layer(dir)))
   })
 })
+
+describe("steering from the dashboard: POST /api/runs/<id>/control (docs/steering.md)", () => {
+  it.live("needs the token (401) and the dashboard's own Origin and JSON (403, 415: CSRF); a finished run is 409; a running swarm answers", () => {
+    // w0's turn hangs until the swarm is stopped: the run is live while the page steers it.
+    const dir = makeProject({ workers: [{ model: "mock:scenario.json", max_cycle: 1, can_plan: false }] }, 1, { turns: { w0: [{ hang: true }] } })
+    return Effect.gen(function* () {
+      const config = yield* loadConfig({ cwd: dir, harnesses: builtinHarnessNames })
+      const events = yield* PubSub.unbounded<RunEvent>()
+      const seen = yield* PubSub.subscribe(events)
+      const swarm = yield* runSwarm(config, { print: quiet, swarmId: "c0a7d011", events }).pipe(Effect.fork)
+      const runsDir = path.join(dir, ".oompa", "runs")
+      const dashboard = yield* startDashboard({ root: dir, runsDir, port: 0 })
+      while ((yield* Queue.take(seen)).type !== "turn-started") {
+        // until w0's turn runs
+      }
+      const route = "/api/runs/c0a7d011/control"
+      const origin = `http://127.0.0.1:${dashboard.port}`
+      const cookie = `oompa-ui-${dashboard.port}=${dashboard.token}`
+      const post = (headers: Record<string, string>, body: unknown, at = route) =>
+        Effect.promise(() => request(dashboard.port, at, { method: "POST", headers, body: JSON.stringify(body) }))
+      const json = { "content-type": "application/json" }
+
+      const noToken = yield* post({ ...json, origin }, { action: "pause" })
+      expect(noToken.status).toBe(401)
+      const crossSite = yield* post({ ...json, origin: "http://evil.example", cookie }, { action: "pause" })
+      expect(crossSite.status).toBe(403)
+      expect(JSON.parse(crossSite.body).error).toContain("must come from this dashboard's page")
+      expect((yield* post({ ...json, cookie }, { action: "pause" })).status).toBe(403)
+      expect((yield* post({ "content-type": "text/plain", origin, cookie }, { action: "pause" })).status).toBe(415)
+      expect((yield* post({ ...json, origin, cookie }, { action: "explode" })).status).toBe(400)
+      expect((yield* Effect.promise(() => request(dashboard.port, `${route}?token=${dashboard.token}`))).status).toBe(405)
+      // Nothing reached the swarm so far.
+      expect(fs.readdirSync(path.join(runsDir, "c0a7d011", "control", "done"))).toEqual([])
+
+      const paused = yield* post({ ...json, origin, cookie }, { action: "pause" })
+      expect(paused.status).toBe(200)
+      expect(JSON.parse(paused.body)).toMatchObject({ ok: true, message: "paused: no new turn starts (running turns go on) until resume" })
+      const refused = yield* post({ ...json, origin, cookie }, { action: "requeue", task: "t9" })
+      expect(JSON.parse(refused.body)).toMatchObject({ ok: false, message: "cannot requeue: no task t9 in complete/ or invalid/" })
+      const stop = yield* post({ ...json, origin, cookie }, { action: "stop" })
+      expect(JSON.parse(stop.body)).toMatchObject({ ok: true })
+      const exit = yield* Fiber.await(swarm)
+      expect(Exit.isInterrupted(exit)).toBe(true)
+      const steered = fs
+        .readFileSync(path.join(runsDir, "c0a7d011", "events.jsonl"), "utf8")
+        .trim()
+        .split("\n")
+        .map((line) => JSON.parse(line))
+        .filter((e) => e.type === "steered")
+      expect(steered.map((e) => [e.data.action, e.data.by, e.data.ok])).toEqual([
+        ["pause", "web", true],
+        ["requeue", "web", false],
+        ["stop", "web", true]
+      ])
+      // The run has stopped: a request now is refused with why.
+      const late = yield* post({ ...json, origin, cookie }, { action: "resume" })
+      expect(late.status).toBe(409)
+      expect(JSON.parse(late.body).error).toBe("swarm c0a7d011 is not running: stopped: stopped-by-user")
+    }).pipe(Effect.scoped, Effect.provide(layer(dir)))
+  })
+})
