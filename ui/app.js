@@ -11,6 +11,7 @@ if (location.search.includes("token=")) history.replaceState(null, "", location.
 const main = document.getElementById("main")
 const crumbs = document.getElementById("crumbs")
 const live = document.getElementById("live")
+const controls = document.getElementById("controls")
 
 // ---------------------------------------------------------------------------
 // Formatting
@@ -50,6 +51,68 @@ const redraw = (element, html) => {
   drawn.set(element, html)
 }
 
+/**
+ * A steering request (docs/steering.md): the server writes it for the running
+ * swarm and answers with the swarm's answer. The browser sends this page's
+ * Origin, which the server requires (CSRF), and the token's cookie.
+ */
+const steer = async (run, body) => {
+  const note = (text, kind) => {
+    const el = document.getElementById("steer-note")
+    if (el) {
+      el.textContent = text
+      el.className = `note ${kind}`
+    }
+  }
+  note("asking the swarm…", "")
+  try {
+    const response = await fetch(`/api/runs/${encodeURIComponent(run)}/control`, {
+      method: "POST",
+      credentials: "same-origin",
+      headers: { "Content-Type": "application/json" },
+      body: JSON.stringify(body)
+    })
+    const answer = await response.json().catch(() => ({ error: `${response.status}` }))
+    if (!response.ok) return note(answer.error ?? `${response.status}`, "bad")
+    note(answer.ok ? answer.message : `refused: ${answer.message}`, answer.ok ? "ok" : "bad")
+  } catch (error) {
+    note(String(error.message ?? error), "bad")
+  }
+}
+
+// One listener for every steering button (the page's policy allows no inline handlers).
+document.addEventListener("click", (event) => {
+  const button = event.target instanceof Element ? event.target.closest("button[data-steer]") : null
+  if (!button) return
+  const { steer: action, run, worker, task } = button.dataset
+  if (action === "stop" && !confirm(`Stop swarm ${run}? Agents get 5 s to exit; their work is kept and their tasks go back to pending.`)) return
+  button.disabled = true
+  steer(run, { action, ...(worker ? { worker } : {}), ...(task ? { task } : {}) }).finally(() => (button.disabled = false))
+})
+
+/** Whether the page may steer this run: its swarm runs now (the files say so, and its events have not ended). */
+const steerable = (detail, state) => detail.status === "running" && state.view.status !== "stopped" && !state.ended
+
+const steerButton = (label, data, extra = "") =>
+  `<button type="button" class="steer ${extra}" ${Object.entries(data)
+    .map(([k, v]) => `data-${k}="${esc(v)}"`)
+    .join(" ")}>${esc(label)}</button>`
+
+const renderControls = (id, detail, state) => {
+  if (!steerable(detail, state)) {
+    controls.innerHTML = ""
+    return
+  }
+  const note = document.getElementById("steer-note")
+  const kept = note ? note.outerHTML : `<span id="steer-note" class="note"></span>`
+  controls.innerHTML =
+    kept +
+    (state.view.paused
+      ? steerButton("Resume", { steer: "resume", run: id })
+      : steerButton("Pause", { steer: "pause", run: id })) +
+    steerButton("Stop swarm", { steer: "stop", run: id }, "danger")
+}
+
 const runLink = (run) => `#/run/${encodeURIComponent(run)}`
 const cycleLink = (run, name) => `#/run/${encodeURIComponent(run)}/cycle/${encodeURIComponent(name)}`
 
@@ -67,7 +130,7 @@ const OUTCOME_CLASS = {
 const badge = (text, kind) => `<span class="badge ${esc(kind ?? OUTCOME_CLASS[text] ?? "dim")}">${esc(text)}</span>`
 const verdictBadge = (verdict) =>
   badge(verdict ?? "no verdict", verdict === "APPROVED" ? "ok" : verdict === "NEEDS_CHANGES" ? "warn" : "bad")
-const STATUS_CLASS = { running: "info", starting: "info", completed: "ok", interrupted: "warn", error: "bad", crashed: "bad", stopped: "ok" }
+const STATUS_CLASS = { running: "info", starting: "info", completed: "ok", interrupted: "warn", "stopped-by-user": "warn", error: "bad", crashed: "bad", stopped: "ok" }
 const PHASE_CLASS = {
   starting: "dim",
   working: "info",
@@ -141,6 +204,7 @@ const route = async () => {
   live.textContent = ""
   // A new page starts at its top, not at the offset the last one was scrolled to.
   window.scrollTo(0, 0)
+  controls.innerHTML = ""
   const parts = location.hash.replace(/^#\/?/, "").split("/").filter(Boolean).map(decodeURIComponent)
   try {
     if (parts.length === 0) return await runsPage(view, !location.hash)
@@ -290,7 +354,7 @@ const overviewPage = async (view, id) => {
   view.interval(() => {
     if (state.view.status === "running") {
       renderFigures(detail, state)
-      renderWorkers(id, state)
+      renderWorkers(id, state, detail)
     }
   }, 1000)
   const onResize = () => view.alive && renderCharts(id, state)
@@ -303,8 +367,9 @@ const nowOf = (state) => (state.view.status === "stopped" ? state.view.stoppedAt
 
 const renderLive = (id, detail, state) => {
   if (state.ended || state.view.status === "stopped") live.innerHTML = badge("finished", "dim")
+  renderControls(id, detail, state)
   renderFigures(detail, state)
-  renderWorkers(id, state)
+  renderWorkers(id, state, detail)
   renderAttention(state)
   renderCycles(id, detail, state)
   renderCharts(id, state)
@@ -318,7 +383,7 @@ const renderFigures = (detail, state) => {
   const perTask = v.tasksMerged > 0 ? cost(v.costUsd / v.tasksMerged) : "–"
   const figure = (label, value, extra = "") => `<div class="figure ${extra}"><div class="label">${esc(label)}</div><div class="value">${value}</div></div>`
   document.getElementById("figures").innerHTML = [
-    figure("swarm", `<code>${esc(v.swarm ?? detail.id)}</code> ${badge(status, STATUS_CLASS[status])}`, "wide"),
+    figure("swarm", `<code>${esc(v.swarm ?? detail.id)}</code> ${badge(status, STATUS_CLASS[status])}${v.paused ? ` ${badge("paused", "warn")}` : ""}`, "wide"),
     figure("target", esc(v.targetBranch ?? detail.targetBranch ?? "?")),
     figure("elapsed", duration(elapsed)),
     figure("tasks merged", v.tasksMerged, "big"),
@@ -335,13 +400,14 @@ const lastEventOf = (state, worker) => {
   return undefined
 }
 
-const renderWorkers = (id, state) => {
+const renderWorkers = (id, state, detail) => {
   const now = nowOf(state)
   const rows = state.view.workers
+  const canSteer = detail !== undefined && steerable(detail, state)
   document.getElementById("workers").innerHTML =
     rows.length === 0
       ? `<p class="muted">No worker has started yet.</p>`
-      : `<table class="grid" id="workers-table"><thead><tr><th>worker</th><th>model</th><th>state</th><th>tasks</th><th>cycle / turn</th><th class="n">in state</th><th class="n">tokens in/out</th><th class="n">cost</th><th>latest activity</th></tr></thead><tbody>${rows
+      : `<table class="grid" id="workers-table"><thead><tr><th>worker</th><th>model</th><th>state</th><th>tasks</th><th>cycle / turn</th><th class="n">in state</th><th class="n">tokens in/out</th><th class="n">cost</th><th>latest activity</th>${canSteer ? "<th></th>" : ""}</tr></thead><tbody>${rows
           .map((w) => {
             const state_ = w.phase === "stopped" && w.stopReason ? `stopped: ${w.stopReason}` : w.phase
             const cycle = w.cycle === undefined ? "–" : `<a href="${cycleLink(id, `${w.id}-c${w.cycle}`)}">c${w.cycle}</a>${w.turn === undefined ? "" : ` / t${w.turn}`}`
@@ -351,7 +417,17 @@ const renderWorkers = (id, state) => {
               <td>${w.tasks.map((t) => `<code>${esc(t)}</code>`).join(" ") || "–"}</td><td>${cycle}</td>
               <td class="n">${w.phase === "stopped" ? "–" : duration(now - w.since)}</td>
               <td class="n">${tokens(w.inputTokens)} / ${tokens(w.outputTokens)}</td><td class="n">${cost(w.costUsd)}</td>
-              <td class="activity" title="${esc(activity)}">${esc(cut(activity, 90))}</td></tr>`
+              <td class="activity" title="${esc(activity)}">${esc(cut(activity, 90))}</td>${
+                !canSteer
+                  ? ""
+                  : `<td>${
+                      w.phase === "stopped"
+                        ? ""
+                        : w.stopping
+                          ? badge("last cycle", "warn")
+                          : steerButton("stop after cycle", { steer: "stop-worker", run: id, worker: w.id })
+                    }</td>`
+              }</tr>`
           })
           .join("")}</tbody></table>`
 }
@@ -381,7 +457,9 @@ const renderRecent = (state) => {
 
 const renderDetail = (id, detail, state) => {
   renderFigures(detail, state)
+  renderControls(id, detail, state)
   const q = detail.queue
+  const canSteer = steerable(detail, state)
   const card = (t, column) => `<div class="task" data-task="${esc(t.id ?? t.name)}">
       <div><code>${esc(t.id ?? t.name)}</code> ${t.attempts ? `<span class="muted" title="earlier attempts">↻${t.attempts}</span>` : ""}</div>
       ${t.summary ? `<div class="summary">${esc(t.summary)}</div>` : ""}
@@ -389,6 +467,7 @@ const renderDetail = (id, detail, state) => {
       ${column === "current" && t.claimedBy ? `<div class="muted">${esc(t.claimedBy)}</div>` : ""}
       ${column === "complete" && t.completedBy ? `<div class="muted">${esc(t.completedBy)}${t.mergedCommit ? ` · <code>${esc(short(t.mergedCommit))}</code>` : ""}</div>` : ""}
       ${column === "invalid" && t.reason ? `<div class="muted">${esc(cut(t.reason, 160))}</div>` : ""}
+      ${canSteer && (column === "complete" || column === "invalid") && (t.id ?? taskIdOf(t.name)) ? steerButton("requeue", { steer: "requeue", run: id, task: t.id ?? taskIdOf(t.name) }) : ""}
     </div>`
   const column = (name, title, items) => `<div class="column" data-column="${name}"><h3>${title} <span class="count">${items.length}</span></h3>${items.map((t) => card(t, name)).join("") || `<p class="muted">none</p>`}</div>`
   document.getElementById("queue").innerHTML = !q
@@ -426,6 +505,12 @@ const renderCycles = (id, detail, state) => {
           .join("")}</tbody></table>`
   // Drawn on every change of the run, but replaced only when it differs (a click on a link in it is not lost).
   redraw(document.getElementById("cycles"), html)
+}
+
+/** The task id of an invalid file's name (`x.json` → x), if it has one. */
+const taskIdOf = (name) => {
+  const match = /^([^/]+)\.(json|edn)$/.exec(String(name ?? ""))
+  return match ? match[1] : undefined
 }
 
 // --- charts (inline SVG) ------------------------------------------------------
