@@ -1,7 +1,7 @@
 import * as os from "node:os"
 import { make as runEvent, type RunEvent } from "../domain/RunEvent.js"
 import { FileSystem, Path } from "@effect/platform"
-import { Cause, Clock, Deferred, Duration, Effect, Exit, Option, PubSub, Ref, Schema } from "effect"
+import { Cause, Clock, Deferred, Duration, Effect, Exit, Fiber, Option, PubSub, Ref, Schema } from "effect"
 import { loadBundledPrompt } from "../config/bundled.js"
 import type { OompaConfig, WorkerSpec } from "../config/OompaConfig.js"
 import { defaults } from "../config/OompaJson.js"
@@ -247,15 +247,24 @@ export const runSwarm = Effect.fn("engine.runSwarm")(function* (config: OompaCon
         ...(options.events ? { publish: options.events } : {})
       })
       const steering = yield* makeSteering([...(config.planner !== undefined ? ["planner"] : []), ...workers.map((w) => w.id)])
-      // A steering stop interrupts the body (its workers end their agents, keep their work and put
-      // their claims back, exactly as on a first Ctrl-C), and the race waits for that to finish.
-      const stopped = Deferred.await(steering.stopRequested).pipe(Effect.as("stopped-by-user" as const))
-      const outcome = yield* restore(Effect.scoped(Effect.raceFirst(body(runLog, steering), stopped))).pipe(Effect.exit)
-      const stoppedByUser = Exit.isSuccess(outcome) && outcome.value === "stopped-by-user"
+      // The body runs in its own fiber, interrupted by a first Ctrl-C (this fiber's interruption)
+      // or by a steering stop: either way its workers end their agents, keep their work and put
+      // their claims back, and only once all of that is done does the ending get written.
+      const fiber = yield* Effect.fork(restore(Effect.scoped(body(runLog, steering))))
+      const byUser = yield* Ref.make(false)
+      const stopper = yield* Effect.fork(
+        restore(Deferred.await(steering.stopRequested)).pipe(
+          Effect.zipRight(Ref.set(byUser, true)),
+          Effect.zipRight(Fiber.interrupt(fiber))
+        )
+      )
+      const waited = yield* restore(Fiber.await(fiber)).pipe(Effect.exit)
+      const outcome = Exit.isSuccess(waited) ? waited.value : yield* Fiber.interrupt(fiber)
+      yield* Fiber.interrupt(stopper)
+      const stoppedByUser = (yield* Ref.get(byUser)) && Exit.isFailure(outcome) && Cause.isInterruptedOnly(outcome.cause)
       const ending = yield* finish(runLog, outcome, stoppedByUser)
+      // A steering stop ends like an interrupted run (exit 130, SPEC §10): the user stopped it before its end.
       if (Exit.isFailure(outcome)) return yield* Effect.failCause(outcome.cause)
-      // Ends like an interrupted run (exit 130, SPEC §10): the user stopped it before its end.
-      if (stoppedByUser) return yield* Effect.interrupt
       return ending
     })
   )

@@ -120,6 +120,38 @@ describe.skipIf(!tmuxAvailable())("the live terminal view in a real terminal (tm
     expect(after).toContain("oompa exited with 130")
   }, 120_000)
 
+  it("steering keys (docs/steering.md): p pauses and resumes, 2 then w stops w1 after its cycle; the header and footer say so", async () => {
+    // The agents' turns hang: the swarm stays up while the keys steer it, and q ends it.
+    const dir = makeProject({ workers: [{ model: "mock:scenario.json", max_cycle: 1, count: 2 }] }, 2, {
+      turns: { w0: [{ hang: true }], w1: [{ hang: true }] }
+    })
+    term = await startTmux({ name: "steer", columns: COLUMNS, rows: ROWS, cwd: dir, command: shell("swarm") })
+    await term.waitFor((pane) => [...statesOf(pane).values()].filter((s) => s === "working").length === 2, "both workers working")
+    await term.sendKeys("p")
+    const paused = await term.waitFor((pane) => /^oompa [0-9a-f]{8} → main  running \S+( \S+)? · PAUSED: no new turn starts$/m.test(pane), "PAUSED in the header")
+    expect(paused).toMatch(/· p resume · .*─ paused: no new turn/)
+    await saveScreenshot(term, "swarm-steer-paused", { columns: COLUMNS, rows: ROWS })
+    await term.sendKeys("p")
+    await term.waitFor((pane) => pane.includes("─ resumed: turns start again") && !pane.includes("PAUSED"), "the resume")
+    await term.sendKeys("2")
+    await term.waitFor((pane) => pane.includes("w stop w1 after its cycle"), "w1 picked")
+    await term.sendKeys("w")
+    const stopping = await term.waitFor((pane) => /^w1\s.*working, last cycle/m.test(pane), "w1 marked as in its last cycle")
+    expect(stopping).toContain("─ worker w1 stops")
+    expect(stopping).not.toMatch(/^w0\s.*last cycle/m)
+    await term.sendKeys("q")
+    const after = await term.waitFor((pane) => pane.includes("oompa exited with"), "the swarm's exit after q", 90_000)
+    expect(after).toContain("oompa exited with 130")
+    const steered = fs
+      .readFileSync(path.join(runDirOf(dir), "events.jsonl"), "utf8")
+      .trim()
+      .split("\n")
+      .map((line) => JSON.parse(line))
+      .filter((e) => e.type === "steered")
+      .map((e) => [e.data.action, e.data.by])
+    expect(steered).toEqual([["pause", "terminal"], ["resume", "terminal"], ["stop-worker", "terminal"]])
+  }, 180_000)
+
   it("--plain on a terminal: today's line stream, no screen taken over", async () => {
     const dir = makeProject({ workers: [{ model: "mock", max_cycle: 1 }] }, 1)
     term = await startTmux({ name: "plain", columns: COLUMNS, rows: 50, cwd: dir, command: shell("swarm --plain") })
