@@ -52,6 +52,10 @@ export { EventType, RunEvent, terminalLine, type RunEventOf } from "./domain/Run
 export { runDirOf } from "./domain/naming.js"
 export { CycleFile, ReviewFile, StartedFile, StoppedFile } from "./domain/RunFiles.js"
 
+// Steering a running swarm (docs/steering.md): the request and answer files, and the asking side.
+export { ControlAction, ControlDone, ControlRequest, type ControlDraft } from "./domain/Control.js"
+export { awaitControlAnswer, requestControl, SteerFailed, SteerNotRunning, steerRun } from "./runs/control.js"
+
 // Typed errors (each failure mode one Schema.TaggedError; `exitCode` where the CLI maps it).
 export { ConfigError, UsageError } from "./domain/errors.js"
 export { ProcessError } from "./services/ProcessRunner.js"
