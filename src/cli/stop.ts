@@ -78,6 +78,9 @@ const workerOption = Options.text("worker").pipe(
   Options.optional
 )
 
+const stoppedAlready = (runDir: string) =>
+  Effect.flatMap(FileSystem.FileSystem, (fs) => fs.exists(`${runDir}/stopped.json`).pipe(Effect.orElseSucceed(() => false)))
+
 /** Whether the run's swarm steers (its control/ folder exists); a run of an older oompa gets SIGINT. */
 const steers = (runDir: string) =>
   Effect.flatMap(FileSystem.FileSystem, (fs) => fs.exists(controlDirOf(runDir)).pipe(Effect.orElseSucceed(() => false)))
@@ -103,17 +106,23 @@ export const stopCommand = Command.make("stop", { swarm: swarmArg, worker: worke
     }
     // Watch first, then ask: the stopped.json rename cannot slip between the two.
     const wake = yield* watchDirs([run.dir]).pipe(Effect.mapError((e) => new UsageError({ message: e.message })))
-    if (yield* steers(run.dir)) {
-      const id = yield* requestControl(run.dir, { action: "stop", by: "cli" })
-      const answer = yield* awaitControlAnswer(run.dir, id)
-      if (!answer.ok) return yield* new SteerFailed({ message: `swarm ${run.id}: ${answer.message}` })
-      yield* Console.log(`swarm ${run.id}: ${answer.message}; waiting for it to stop…`)
-    } else {
-      yield* Effect.try({
+    const sigint = (why: string) =>
+      Effect.try({
         try: () => process.kill(pid, "SIGINT"),
         catch: (error) => new SignalFailed({ swarm: run.id, pid, reason: String(error) })
-      })
-      yield* Console.log(`sent SIGINT to swarm ${run.id} (pid ${pid}); waiting for it to stop…`)
+      }).pipe(Effect.zipRight(Console.log(`${why}sent SIGINT to swarm ${run.id} (pid ${pid}); waiting for it to stop…`)))
+    if (yield* steers(run.dir)) {
+      const id = yield* requestControl(run.dir, { action: "stop", by: "cli" })
+      const answer = yield* awaitControlAnswer(run.dir, id).pipe(Effect.either)
+      if (answer._tag === "Right") {
+        if (!answer.right.ok) return yield* new SteerFailed({ message: `swarm ${run.id}: ${answer.right.message}` })
+        yield* Console.log(`swarm ${run.id}: ${answer.right.message}; waiting for it to stop…`)
+      } else if (!(yield* stoppedAlready(run.dir))) {
+        // A swarm that cannot answer (still recovering a crashed run, or stuck) is stopped as Ctrl-C would.
+        yield* sigint(`${answer.left.message}: `)
+      }
+    } else {
+      yield* sigint("")
     }
     const stopped = yield* waitForStopped(run.dir, wake, run.id, pid)
     yield* Console.log(
