@@ -36,6 +36,27 @@ const ls = (tasksDir: string, state: string) => fs.readdirSync(path.join(tasksDi
 const task = (id: string, fields: Partial<Omit<Task, "id">> = {}): Task => ({ id: id as TaskId, ...fields })
 
 describe("TaskQueue", () => {
+  it.scoped("reopen (a steering requeue): complete → pending without its stamps, invalid → pending without its reason; pending, current and unknown ids stay", () =>
+    Effect.gen(function* () {
+      const { tasksDir, queue } = yield* setup
+      write(tasksDir, "complete/done.json", { id: "done", summary: "s", extra: 1, completed_by: "x:w0", completed_at: "t", merged_commit: "abc", review_rounds: 2, claimed_by: "x:w0", claimed_at: "t" })
+      write(tasksDir, "invalid/fixed.json", { id: "fixed", summary: "fixed by hand" })
+      write(tasksDir, "invalid/fixed.json.reason.txt", "pending/fixed.json was moved here by oompa: bad\n")
+      write(tasksDir, "pending/waiting.json", { id: "waiting" })
+      write(tasksDir, "current/busy.json", { id: "busy", claimed_by: "x:w1" })
+      expect(yield* queue.reopen("done")).toEqual({ _tag: "Reopened", id: "done", from: "complete" })
+      expect(readJson(tasksDir, "pending/done.json")).toEqual({ id: "done", summary: "s", extra: 1 })
+      expect(yield* queue.reopen("fixed")).toEqual({ _tag: "Reopened", id: "fixed", from: "invalid" })
+      expect(ls(tasksDir, "invalid")).toEqual([])
+      expect(yield* queue.reopen("waiting")).toEqual({ _tag: "NotMoved", id: "waiting", reason: "task waiting is already pending" })
+      expect(yield* queue.reopen("busy")).toMatchObject({ _tag: "NotMoved", reason: expect.stringContaining("in progress") })
+      expect(yield* queue.reopen("ghost")).toEqual({ _tag: "NotMoved", id: "ghost", reason: "no task ghost in complete/ or invalid/" })
+      expect(yield* queue.reopen("../x")).toMatchObject({ _tag: "NotMoved", reason: '"../x" is no task id' })
+      expect(ls(tasksDir, "pending")).toEqual(["done.json", "fixed.json", "waiting.json"])
+      expect(ls(tasksDir, "complete")).toEqual([])
+    })
+  )
+
   it.scoped("ensureDirs, add, list sorted by id, counts", () =>
     Effect.gen(function* () {
       const { tasksDir, queue } = yield* setup
