@@ -165,7 +165,7 @@ describe("oompa watch of a running swarm, not on a terminal", () => {
       expect(fs.existsSync(path.join(runDir, "stopped.json"))).toBe(false)
     } finally {
       const stop = await runCli(["stop", swarm!], { cwd: dir, timeoutMs: 90_000 })
-      expect(stop.stdout).toContain(`swarm ${swarm} stopped: interrupted`)
+      expect(stop.stdout).toContain(`swarm ${swarm} stopped: stopped-by-user`)
     }
   }, 180_000)
 })

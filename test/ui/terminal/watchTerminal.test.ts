@@ -125,7 +125,7 @@ describe.skipIf(!tmuxAvailable())("oompa watch in a real terminal (tmux, built b
     expect(processesOf(dir, swarm)).toContain(pid)
     const stop = await runCli(["stop"], { cwd: dir, timeoutMs: 90_000 })
     expect(stop.code, stop.stderr).toBe(0)
-    expect(stop.stdout).toContain(`swarm ${swarm} stopped: interrupted`)
+    expect(stop.stdout).toContain(`swarm ${swarm} stopped: stopped-by-user`)
     await waitUntil(() => !alive(pid), "the swarm's process to exit", 30_000)
     await term.kill()
     term = undefined
