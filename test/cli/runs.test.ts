@@ -5,6 +5,7 @@ import * as path from "node:path"
 import { afterEach, beforeAll, describe, expect, it } from "@effect/vitest"
 import { git, listDir, makeProject } from "../support/cliProject.js"
 import { binPath, ensureBuilt, runCli } from "../support/runCli.js"
+import { waitUntil } from "../support/waitUntil.js"
 
 /**
  * Binary-level tests of the run-inspection commands (SPEC §10, §11, §8):
@@ -14,31 +15,6 @@ import { binPath, ensureBuilt, runCli } from "../support/runCli.js"
 
 const readJson = (file: string) => JSON.parse(fs.readFileSync(file, "utf8"))
 
-/**
- * Resolves once `check()` holds, re-checking on every change in `dir`
- * (watched before the first check, so no change is missed). No polling.
- */
-const waitUntil = (dir: string, check: () => boolean, what: string, timeoutMs = 60_000): Promise<void> =>
-  new Promise((resolve, reject) => {
-    const watcher = fs.watch(dir)
-    const timer = setTimeout(() => finish(new Error(`timed out waiting for ${what}`)), timeoutMs)
-    const finish = (error?: Error) => {
-      clearTimeout(timer)
-      watcher.close()
-      if (error === undefined) resolve()
-      else reject(error)
-    }
-    const test = () => {
-      try {
-        if (check()) finish()
-      } catch (error) {
-        finish(error as Error)
-      }
-    }
-    watcher.on("change", test)
-    watcher.on("error", (error) => finish(error))
-    test()
-  })
 
 /** started.json of a run that is not (or no longer) a live process, as a crashed swarm leaves it. */
 const startedJson = (swarm: string, root: string, pid: number) => ({

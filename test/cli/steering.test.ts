@@ -3,6 +3,7 @@ import * as path from "node:path"
 import { afterEach, beforeAll, describe, expect, it } from "@effect/vitest"
 import { listDir, makeProject } from "../support/cliProject.js"
 import { ensureBuilt, runCli } from "../support/runCli.js"
+import { waitUntil } from "../support/waitUntil.js"
 
 /**
  * Steering through the built binary (docs/steering.md): a detached mock
@@ -12,28 +13,6 @@ import { ensureBuilt, runCli } from "../support/runCli.js"
 
 const readJson = (file: string) => JSON.parse(fs.readFileSync(file, "utf8"))
 
-/** Resolves once `check()` holds, re-checked on every change in `dir` (watched first). No polling. */
-const waitUntil = (dir: string, check: () => boolean, what: string, timeoutMs = 60_000): Promise<void> =>
-  new Promise((resolve, reject) => {
-    const watcher = fs.watch(dir)
-    const timer = setTimeout(() => finish(new Error(`timed out waiting for ${what}`)), timeoutMs)
-    const finish = (error?: Error) => {
-      clearTimeout(timer)
-      watcher.close()
-      if (error === undefined) resolve()
-      else reject(error)
-    }
-    const test = () => {
-      try {
-        if (check()) finish()
-      } catch (error) {
-        finish(error as Error)
-      }
-    }
-    watcher.on("change", test)
-    watcher.on("error", (error) => finish(error))
-    test()
-  })
 
 describe("steering a detached swarm from the command line", () => {
   beforeAll(() => ensureBuilt(), 300_000)

@@ -4,6 +4,7 @@ import * as path from "node:path"
 import { afterEach, beforeAll, describe, expect, it } from "@effect/vitest"
 import { listDir, makeProject } from "../support/cliProject.js"
 import { binPath, ensureBuilt, runCli } from "../support/runCli.js"
+import { waitUntil } from "../support/waitUntil.js"
 
 /**
  * SPEC §11, binary level: for a completed, an interrupted (SIGINT) and a
@@ -85,32 +86,10 @@ const expectAgreement = async (dir: string, swarm: string, printedTable: string 
 const waitForEvent = async (dir: string, swarm: string, predicate: (event: any) => boolean, timeoutMs = 60_000) => {
   const runsDir = path.join(dir, ".oompa", "runs")
   const runDir = path.join(runsDir, swarm)
-  const until = (watched: string, check: () => boolean, what: string) =>
-    new Promise<void>((resolve, reject) => {
-      const watcher = fs.watch(watched)
-      const timer = setTimeout(() => done(new Error(`timed out waiting for ${what}`)), timeoutMs)
-      const done = (error?: Error) => {
-        clearTimeout(timer)
-        watcher.close()
-        if (error === undefined) resolve()
-        else reject(error)
-      }
-      const test = () => {
-        try {
-          if (check()) done()
-        } catch (error) {
-          done(error as Error)
-        }
-      }
-      watcher.on("change", test)
-      watcher.on("rename", test)
-      watcher.on("error", (error) => done(error))
-      test()
-    })
   fs.mkdirSync(runsDir, { recursive: true })
-  await until(runsDir, () => fs.existsSync(runDir), "the run folder")
+  await waitUntil(runsDir, () => fs.existsSync(runDir), "the run folder", timeoutMs)
   const eventsFile = path.join(runDir, "events.jsonl")
-  await until(
+  await waitUntil(
     runDir,
     () =>
       fs.existsSync(eventsFile) &&
@@ -125,7 +104,8 @@ const waitForEvent = async (dir: string, swarm: string, predicate: (event: any) 
             return false // a line still being written
           }
         }),
-    "the event"
+    "the event",
+    timeoutMs
   )
 }
 

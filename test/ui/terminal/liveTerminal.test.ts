@@ -2,8 +2,9 @@ import * as fs from "node:fs"
 import * as path from "node:path"
 import { afterEach, beforeAll, describe, expect, it } from "vitest"
 import { listDir, makeProject } from "../../support/cliProject.js"
-import { binPath, ensureBuilt } from "../../support/runCli.js"
+import { ensureBuilt } from "../../support/runCli.js"
 import { saveScreenshot, startTmux, tmuxAvailable, type Tmux } from "../../support/tmux.js"
+import { shell, slowScenario, statesOf } from "./swarmPane.js"
 
 /**
  * The live terminal view in a real terminal (issue 10): the built binary runs
@@ -16,22 +17,8 @@ import { saveScreenshot, startTmux, tmuxAvailable, type Tmux } from "../../suppo
 const COLUMNS = 100
 const ROWS = 30
 
-/** Every turn takes a while, so the swarm runs for several seconds and the view has states to show. */
-const slowScenario = { turns: { "*": Array.from({ length: 6 }, () => ({ auto: true, delayMs: 1500 })) } }
 const slowProject = (workers: number, tasks: number) =>
   makeProject({ workers: [{ model: "mock:scenario.json", max_cycle: 4, count: workers }], reviewer: "mock:scenario.json" }, tasks, slowScenario)
-
-/** The pane's command: the swarm as a user starts it (CI unset: the test may run under CI), then its exit code. */
-const shell = (args: string) => `env -u CI TERM=xterm-256color ${process.execPath} ${binPath} ${args}; echo "oompa exited with $?"; sleep 600`
-
-/** The state word of each worker row on the pane. */
-const statesOf = (pane: string): Map<string, string> => {
-  const states = new Map<string, string>()
-  for (const match of pane.matchAll(/^(w\d+)\s+(?:mock:\S+\s+)?(starting|working|claiming|reviewing|fixing|merging|waiting for tasks|backing off|rate-limited|stopped(?::\s\S+)?)/gm)) {
-    states.set(match[1]!, match[2]!)
-  }
-  return states
-}
 
 const runDirOf = (dir: string) => path.join(dir, ".oompa", "runs", listDir(path.join(dir, ".oompa", "runs"))[0]!)
 

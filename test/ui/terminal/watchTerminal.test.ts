@@ -2,8 +2,9 @@ import * as fs from "node:fs"
 import * as path from "node:path"
 import { afterEach, beforeAll, describe, expect, it } from "vitest"
 import { makeProject } from "../../support/cliProject.js"
-import { binPath, ensureBuilt, runCli } from "../../support/runCli.js"
+import { ensureBuilt, runCli } from "../../support/runCli.js"
 import { saveScreenshot, startTmux, tmuxAvailable, type Tmux } from "../../support/tmux.js"
+import { shell, slowScenario, statesOf } from "./swarmPane.js"
 
 /**
  * `oompa watch` in a real terminal (issue 10): a mock swarm started with
@@ -16,18 +17,6 @@ import { saveScreenshot, startTmux, tmuxAvailable, type Tmux } from "../../suppo
 
 const COLUMNS = 100
 const ROWS = 30
-
-const slowScenario = { turns: { "*": Array.from({ length: 6 }, () => ({ auto: true, delayMs: 1500 })) } }
-
-const shell = (args: string) => `env -u CI TERM=xterm-256color ${process.execPath} ${binPath} ${args}; echo "oompa exited with $?"; sleep 600`
-
-const statesOf = (pane: string): Map<string, string> => {
-  const states = new Map<string, string>()
-  for (const match of pane.matchAll(/^(w\d+)\s+(?:mock:\S+\s+)?(starting|working|claiming|reviewing|fixing|merging|waiting for tasks|backing off|rate-limited|stopped(?::\s\S+)?)/gm)) {
-    states.set(match[1]!, match[2]!)
-  }
-  return states
-}
 
 const alive = (pid: number): boolean => {
   try {
