@@ -259,7 +259,7 @@ const runsPage = async (view, openNewest) => {
  * server resumes just past the last line it had.
  */
 const followRun = (view, id, onChange) => {
-  const state = { view: emptyView, events: [], series: [], ended: false, lastId: undefined }
+  const state = { view: emptyView, events: [], series: [], ended: false, serverGone: false, lastId: undefined }
   const source = new EventSource(`/api/runs/${encodeURIComponent(id)}/events`)
   view.onClose(() => source.close())
   let scheduled = false
@@ -286,8 +286,10 @@ const followRun = (view, id, onChange) => {
     state.view = applyActivity(state.view, a.worker, a.log, a.text, a.at)
     changed()
   })
-  source.addEventListener("end", () => {
+  source.addEventListener("end", (message) => {
     state.ended = true
+    // The dashboard closed with the swarm (`oompa swarm --ui`): nothing more can be asked of it.
+    state.serverGone = JSON.parse(message.data || "{}").closing === true
     source.close()
     changed()
   })
@@ -338,7 +340,8 @@ const overviewPage = async (view, id) => {
   const refresh = () => {
     cancelRefetch()
     cancelRefetch = view.timeout(async () => {
-      detail = await view.api(`/api/runs/${encodeURIComponent(id)}`).catch(() => detail)
+      // With the server gone the run is drawn from its events alone (no steering buttons left).
+      if (!state.serverGone) detail = await view.api(`/api/runs/${encodeURIComponent(id)}`).catch(() => detail)
       if (view.alive) renderDetail(id, detail, state)
     }, 300)
   }
@@ -347,7 +350,11 @@ const overviewPage = async (view, id) => {
     renderLive(id, detail, state)
     const fresh = state.events.slice(seen)
     seen = state.events.length
-    if (state.ended || fresh.some((e) => ["cycle-ended", "claim", "merge", "task-invalid", "swarm-stopped"].includes(e.type))) refresh()
+    // The queue board and the run's files change with these (a requeue moves a task with no other event).
+    const changesFiles = (e) =>
+      ["cycle-ended", "claim", "merge", "task-invalid"].includes(e.type) || (e.type === "steered" && e.data?.action === "requeue" && e.data?.ok)
+    // A stopped run is read again at the end of its stream (which says whether its server is going).
+    if (!state.serverGone && (state.ended || fresh.some(changesFiles))) refresh()
   })
   renderDetail(id, detail, state)
   renderLive(id, detail, state)
@@ -366,7 +373,8 @@ const overviewPage = async (view, id) => {
 const nowOf = (state) => (state.view.status === "stopped" ? state.view.stoppedAt ?? Date.now() : Date.now())
 
 const renderLive = (id, detail, state) => {
-  if (state.ended || state.view.status === "stopped") live.innerHTML = badge("finished", "dim")
+  if (state.ended || state.view.status === "stopped")
+    live.innerHTML = badge("finished", "dim") + (state.serverGone ? ` <span class="badge dim" title="the dashboard ended with its swarm: run oompa ui to open this run again">offline</span>` : "")
   renderControls(id, detail, state)
   renderFigures(detail, state)
   renderWorkers(id, state, detail)
@@ -378,7 +386,11 @@ const renderLive = (id, detail, state) => {
 
 const renderFigures = (detail, state) => {
   const v = state.view
-  const status = v.status === "stopped" ? detail.status : v.status === "starting" && detail.status !== "running" ? detail.status : v.status
+  // Stopped: the run's files say how, unless they were read before it stopped (under `oompa swarm
+  // --ui` the server went with the swarm): then its last event does.
+  const stale = detail.status === "running" || detail.status === "starting"
+  const reason = () => state.events.findLast((e) => e.type === "swarm-stopped")?.data?.reason ?? "stopped"
+  const status = v.status === "stopped" ? (stale ? reason() : detail.status) : v.status === "starting" && detail.status !== "running" ? detail.status : v.status
   const elapsed = v.startedAt ? nowOf(state) - v.startedAt : undefined
   const perTask = v.tasksMerged > 0 ? cost(v.costUsd / v.tasksMerged) : "–"
   const figure = (label, value, extra = "") => `<div class="figure ${extra}"><div class="label">${esc(label)}</div><div class="value">${value}</div></div>`
@@ -492,7 +504,16 @@ const renderCycles = (id, detail, state) => {
   const running = state.view.workers
     .filter((w) => w.cycle !== undefined && w.phase !== "stopped" && !detail.cycles.some((c) => c.worker === w.id && c.cycle === w.cycle))
     .map((w) => ({ worker: w.id, cycle: w.cycle, outcome: "running", claims: w.tasks, reviewRounds: undefined, durationMs: nowOf(state) - w.since }))
-  const cycles = [...detail.cycles, ...running]
+  // Ended since the run's files were read (and, its server gone with the swarm, never read again): from their events.
+  const known = (worker, cycle) => detail.cycles.some((c) => c.worker === worker && c.cycle === cycle)
+  const starts = new Map(state.events.filter((e) => e.type === "cycle-started").map((e) => [`${e.worker}-c${e.cycle}`, Date.parse(e.at)]))
+  const ended = state.events
+    .filter((e) => e.type === "cycle-ended" && e.worker !== undefined && !known(e.worker, e.cycle))
+    .map((e) => {
+      const started = starts.get(`${e.worker}-c${e.cycle}`)
+      return { worker: e.worker, cycle: e.cycle, outcome: e.data.outcome, claims: e.data.claims, reviewRounds: undefined, durationMs: started === undefined ? undefined : Date.parse(e.at) - started, costUsd: undefined }
+    })
+  const cycles = [...detail.cycles, ...ended, ...running.filter((r) => !ended.some((c) => c.worker === r.worker && c.cycle === r.cycle))]
   const html =
     cycles.length === 0
       ? `<p class="muted">No cycle yet.</p>`
@@ -500,7 +521,7 @@ const renderCycles = (id, detail, state) => {
           .map(
             (c) => `<tr><td><a href="${cycleLink(id, `${c.worker}-c${c.cycle}`)}">${esc(c.worker)}-c${c.cycle}</a></td><td>${badge(c.outcome)}</td>
               <td>${c.claims.map((t) => `<code>${esc(t)}</code>`).join(" ") || "–"}</td><td class="n">${c.reviewRounds ?? "–"}</td>
-              <td class="n">${c.outcome === "running" ? "–" : duration(c.durationMs)}</td><td class="n">${c.outcome === "running" ? "–" : cost(c.costUsd)}</td></tr>`
+              <td class="n">${c.outcome === "running" ? "–" : duration(c.durationMs)}</td><td class="n">${c.outcome === "running" || c.costUsd === undefined ? "–" : cost(c.costUsd)}</td></tr>`
           )
           .join("")}</tbody></table>`
   // Drawn on every change of the run, but replaced only when it differs (a click on a link in it is not lost).

@@ -70,7 +70,7 @@ const handler = (args: {
     // The dashboard's scope is the swarm's: it closes when the swarm ends.
     yield* Effect.scoped(
       Effect.gen(function* () {
-        const dashboard = args.ui ? Option.some(yield* serveDashboard(config.projectRoot, 0, swarmId)) : Option.none()
+        const dashboard = args.ui ? Option.some(yield* serveDashboard(config.projectRoot, 0, swarmId, swarmId)) : Option.none()
         if (!liveViewWanted(args.plain)) return yield* runSwarmFrom(config, { swarmId })
         // q and Ctrl-C in the view stop the swarm exactly as SIGINT does (bin.ts: gently, then at once).
         const stop = Effect.sync(() => process.kill(process.pid, "SIGINT"))

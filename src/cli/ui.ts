@@ -26,10 +26,10 @@ export const checkPort = (port: Option.Option<number>) =>
  * Starts the dashboard for the repository around `cwd` (for as long as the
  * scope lasts) and prints where to open it; `run` opens that run's page.
  */
-export const serveDashboard = (cwd: string, port: number, run?: string) =>
+export const serveDashboard = (cwd: string, port: number, run?: string, closesWith?: string) =>
   Effect.gen(function* () {
     const { root, runsDir } = yield* findRuns(cwd)
-    const dashboard = yield* startDashboard({ root, runsDir, port })
+    const dashboard = yield* startDashboard({ root, runsDir, port, ...(closesWith === undefined ? {} : { closesWith }) })
     yield* Console.log(`dashboard: ${dashboardUrl(dashboard, run)}`)
     return dashboard
   })

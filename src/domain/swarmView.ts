@@ -359,8 +359,13 @@ export const applyEvent = (before: SwarmView, event: RunEvent): SwarmView => {
         activity: undefined
       }))
     }
-    case "swarm-stopped":
-      return { ...view, status: "stopped", paused: false, stoppedAt: at, ending: event.message }
+    case "swarm-stopped": {
+      // A worker stopped with the swarm (a stop, Ctrl-C: no worker-stopped of its own) stopped for its reason.
+      const workers = view.workers.map((w) =>
+        w.phase === "stopped" ? w : { ...enter("stopped", at)(w), stopReason: event.data.reason, stopping: false, tasks: [], log: undefined, activity: undefined }
+      )
+      return { ...view, workers, status: "stopped", paused: false, stoppedAt: at, ending: event.message }
+    }
     case "steered": {
       // Only what was applied changes the view; a refused request is in the recent events.
       if (!event.data.ok) return view

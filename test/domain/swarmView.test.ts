@@ -53,6 +53,25 @@ describe("the live view of a swarm (one fold of its events)", () => {
     expect(applyEvent(views[3]!, stamp([make.swarmStopped({}, { swarm: "abcd1234", reason: "stopped-by-user", exitCode: 130, targetBranch: "main", merged: 0 })])[0]!).paused).toBe(false)
   })
 
+  it("a swarm stopped at once (a stop, Ctrl-C): its workers with no worker-stopped of their own stop with it, for its reason", () => {
+    const view = viewOf(
+      stamp([
+        make.swarmStarted({}, { swarm: "abcd1234", targetBranch: "main", workers: 2, pending: 2, runFiles: ".oompa/runs/abcd1234" }),
+        make.workerStarted({ worker: "w0" }, { model: "claude:opus", canPlan: false, maxCycle: 3 }),
+        make.workerStarted({ worker: "w1" }, { model: "claude:opus", canPlan: false, maxCycle: 3 }),
+        make.turnStarted({ worker: "w0", cycle: 1 }, { turn: 1, kind: "start", log: "/logs/w0-c1-t1.log" }),
+        make.workerStopped({ worker: "w1" }, { reason: "max-cycles", cycles: 3, merged: 3, rejected: 0, mergeFailed: 0, stuck: 0, noChanges: 0, errors: 0, other: 0, turns: 3, usage: usage(0), costUsd: 0 }),
+        make.cycleEnded({ worker: "w0", cycle: 1 }, { outcome: "interrupted", detail: "the swarm was stopped", claims: [] }),
+        make.swarmStopped({}, { swarm: "abcd1234", reason: "stopped-by-user", exitCode: 130, targetBranch: "main", merged: 0 })
+      ])
+    )
+    expect(view.workers.map((w) => [w.id, w.phase, w.stopReason])).toEqual([
+      ["w0", "stopped", "stopped-by-user"],
+      ["w1", "stopped", "max-cycles"]
+    ])
+    expect(view.workers[0]!.since).toBe(Date.UTC(2026, 0, 1, 0, 0, 6))
+  })
+
   it("follows a worker through a cycle: each event moves it to the state a person would name", () => {
     const w = { worker: "w0" }
     const c = { worker: "w0", cycle: 1 }

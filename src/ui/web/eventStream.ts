@@ -15,7 +15,8 @@ import { baseHeaders, sendError, writeChunk } from "./respond.js"
  * line after the last one it had: nothing missed, nothing twice. The data is
  * the line as written, which the page folds with the same code as the
  * terminal (src/domain/swarmView.ts). When the run has stopped and every line
- * was sent, an `end` event tells the page not to reconnect.
+ * was sent, an `end` event tells the page not to reconnect; `{"closing": true}`
+ * in it when the dashboard is closing or goes with this run (`oompa swarm --ui`).
  *
  * Beside the lines, `activity` events (no id: they are not lines of the file)
  * carry each worker's latest activity read from its current log
@@ -25,6 +26,9 @@ import { baseHeaders, sendError, writeChunk } from "./respond.js"
  */
 
 const decodeEvent = Schema.decodeUnknownEither(Schema.parseJson(RunEvent))
+
+/** The `end` event; `closing` when the server goes away next (the page then asks it nothing more). */
+const endOf = (closing: boolean) => `event: end\ndata: ${closing ? `{"closing":true}` : "{}"}\n\n`
 
 /** How soon a dropped page reconnects. */
 const RETRY_MS = 1000
@@ -58,7 +62,7 @@ const stillRunning = (run: RunInfo) =>
     Effect.orElseSucceed(() => false)
   )
 
-export const streamEvents = (res: ServerResponse, run: RunInfo, from: number) =>
+export const streamEvents = (res: ServerResponse, run: RunInfo, from: number, serverEndsWithRun = false) =>
   Effect.gen(function* () {
     const path = yield* Path.Path
     if (!(yield* atLineStart(path.join(run.dir, "events.jsonl"), from))) {
@@ -73,16 +77,36 @@ export const streamEvents = (res: ServerResponse, run: RunInfo, from: number) =>
       Effect.ignore,
       Effect.forkScoped
     )
+    /** The offset just past the last line the page has (or did not ask for). */
+    let sent = from
+    const send = (offset: number, text: string) =>
+      Effect.suspend(() => {
+        sent = offset
+        return writeChunk(res, `id: ${offset}\ndata: ${text}\n\n`)
+      })
     yield* followEvents(run.dir, { from: 0, follow: true, stillRunning: Effect.provide(stillRunning(run), context) }).pipe(
       Stream.runForEach((line) =>
         Effect.gen(function* () {
           const event = decodeEvent(line.text)
           if (Either.isRight(event)) yield* Ref.update(view, (v) => applyEvent(v, event.right))
-          if (line.offset > from) yield* writeChunk(res, `id: ${line.offset}\ndata: ${line.text}\n\n`)
+          if (line.offset > from) yield* send(line.offset, line.text)
         })
+      ),
+      // The dashboard closes (under `oompa swarm --ui`, right after its swarm stopped, maybe
+      // before this stream has seen stopped.json): a stopped run's last lines and its end are
+      // sent first, so the page shows the run finished instead of reconnecting to no server.
+      Effect.onInterrupt(() =>
+        Effect.gen(function* () {
+          if (!(yield* (yield* FileSystem.FileSystem).exists(path.join(run.dir, "stopped.json")))) return
+          const rest = yield* Stream.runCollect(followEvents(run.dir, { from: sent, follow: false }))
+          for (const line of rest) yield* send(line.offset, line.text)
+          // `closing`: the page can ask this server nothing more.
+          yield* writeChunk(res, endOf(true))
+          res.end()
+        }).pipe(Effect.ignore, Effect.provide(context))
       )
     )
-    yield* writeChunk(res, "event: end\ndata: {}\n\n")
+    yield* writeChunk(res, endOf(serverEndsWithRun))
     res.end()
   }).pipe(
     Effect.scoped,

@@ -1,6 +1,6 @@
 import type { IncomingMessage, ServerResponse } from "node:http"
 import { FileSystem } from "@effect/platform"
-import { Effect, Option, Schema } from "effect"
+import { Effect, Option, Schedule, Schema } from "effect"
 import { dashboardAssetsDir, swarmViewScript } from "../../paths.js"
 import type { RunInfo } from "../../runs/readRuns.js"
 import { cycleDetail } from "./cycleDetail.js"
@@ -37,6 +37,8 @@ export interface RouteContext {
   readonly runsDir: string
   /** The port the server listens on (a steering request must come from this origin). */
   readonly port: number
+  /** The run whose end ends the server (DashboardOptions). */
+  readonly closesWith?: string | undefined
 }
 
 const staticFiles: Readonly<Record<string, { readonly file: string; readonly type: string }>> = {
@@ -60,7 +62,17 @@ const sendStatic = (ctx: RouteContext, entry: { readonly file: string; readonly 
 
 const withRun = <E, R>(ctx: RouteContext, id: string, then: (run: RunInfo) => Effect.Effect<void, E, R>) =>
   Effect.gen(function* () {
-    const run = yield* findRun(ctx.runsDir, id)
+    // The run this server was started for (`oompa swarm --ui`) may not have made its folder yet when
+    // its page first asks (the URL is printed just before): the answer waits for it, 10 s at most,
+    // rather than a 404 (which the browser logs as an error while the page asks again).
+    const run =
+      id === ctx.closesWith
+        ? yield* findRun(ctx.runsDir, id).pipe(
+            Effect.filterOrFail(Option.isSome, () => "not made yet"),
+            Effect.retry({ schedule: Schedule.spaced("100 millis"), times: 100 }),
+            Effect.orElseSucceed(() => Option.none<RunInfo>())
+          )
+        : yield* findRun(ctx.runsDir, id)
     if (Option.isNone(run)) return yield* sendError(ctx.response, 404, `no run ${JSON.stringify(id)} in ${ctx.runsDir}`)
     return yield* then(run.value)
   })
@@ -150,7 +162,7 @@ export const route = (ctx: RouteContext) =>
     if (what === "events" && name === undefined) {
       const from = resumeOffset(header(request, "last-event-id"), url.searchParams.get("from"))
       if (from === undefined) return yield* sendError(response, 400, "Last-Event-ID (or ?from=) must be a byte offset")
-      return yield* withRun(ctx, id, (run) => streamEvents(response, run, from))
+      return yield* withRun(ctx, id, (run) => streamEvents(response, run, from, run.id === ctx.closesWith))
     }
     if (what === "cycles" && name !== undefined) {
       return yield* withRun(ctx, id, (run) =>

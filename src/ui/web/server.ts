@@ -26,6 +26,11 @@ export interface DashboardOptions {
   readonly runsDir: string
   /** 0: any free port. */
   readonly port: number
+  /**
+   * The run whose end ends this server (`oompa swarm --ui`): the end of its event stream tells
+   * the page so (`closing`), and the page then asks nothing more of a server about to go.
+   */
+  readonly closesWith?: string
   /** The token to require (a fresh random one by default). */
   readonly token?: string
 }
@@ -70,7 +75,8 @@ export const startDashboard = (options: DashboardOptions) =>
   Effect.gen(function* () {
     const token = options.token ?? newToken()
     // Every request runs as a fiber of this set: the scope's end interrupts them all.
-    const run = yield* FiberSet.makeRuntime<FileSystem.FileSystem | Path.Path | Git>()
+    const requests = yield* FiberSet.make()
+    const run = yield* FiberSet.runtime(requests)<FileSystem.FileSystem | Path.Path | Git>()
     let port = 0
     const server = http.createServer((request, response) => {
       const url = new URL(request.url ?? "/", `http://${DASHBOARD_HOST}`)
@@ -80,12 +86,15 @@ export const startDashboard = (options: DashboardOptions) =>
           ? sendText(response, access.status, `${access.status}: ${access.why}\n`)
           : Effect.suspend(() => {
               if (access._tag === "ByQuery") response.setHeader("Set-Cookie", tokenCookie(port, token))
-              return route({ request, response, url, root: options.root, runsDir: options.runsDir, port })
+              return route({ request, response, url, root: options.root, runsDir: options.runsDir, port, closesWith: options.closesWith })
             })
       const fiber = run(answer)
       // A page that goes away ends its streams.
       response.on("close", () => void Effect.runFork(Fiber.interrupt(fiber)))
     })
     port = yield* Effect.acquireRelease(listen(server, options.port), () => close(server))
+    // Closing: the requests are interrupted first, while their connections are still open, so an
+    // event stream of a run that has just stopped can send its last lines and its end.
+    yield* Effect.addFinalizer(() => FiberSet.clear(requests))
     return { port, token, url: `http://${DASHBOARD_HOST}:${port}/?token=${token}` } satisfies Dashboard
   })
