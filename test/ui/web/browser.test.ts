@@ -16,6 +16,8 @@ import { screenshotsDir } from "../../support/tmux.js"
  * ended, `oompa ui` serves the finished run, whose pages (every run, the
  * overview with its timeline, a cycle with its diff, verdicts and merge) are
  * checked and photographed into artifacts/screenshots/ for a person to see.
+ * A swarm whose agents hang is steered from its page (docs/steering.md): pause,
+ * resume, a worker's stop after cycle, a requeue, and Stop swarm.
  * Any error the page throws or logs fails the test.
  */
 
@@ -309,6 +311,97 @@ describe.skipIf(skipReason !== undefined)("the dashboard in a real headless brow
     expect(done.errors).toEqual([])
     await done.close()
   }, 240_000)
+
+  it("steering from the page (docs/steering.md): Pause and Resume, a worker's stop after cycle, a requeue, then Stop swarm (its confirm accepted); the buttons go with the run", async () => {
+    // The agents' turns hang: the swarm stays up while the page steers it. t2 is already
+    // complete (done earlier), so the board offers to requeue it.
+    const dir = makeProject({ workers: [{ model: "mock:scenario.json", max_cycle: 1, count: 2, can_plan: false }] }, 2, {
+      turns: { w0: [{ hang: true }], w1: [{ hang: true }] }
+    })
+    projects.push(dir)
+    fs.renameSync(path.join(dir, "tasks", "pending", "t2.json"), path.join(dir, "tasks", "complete", "t2.json"))
+    const swarm = await serve(["swarm", "--ui", "--plain"], dir)
+    started.push(swarm)
+    const runId = /#\/run\/([0-9a-f]{8})$/.exec(swarm.url)?.[1]
+    expect(runId).toBeDefined()
+    const runDir = path.join(dir, ".oompa", "runs", runId!)
+    const steered = () =>
+      fs
+        .readFileSync(path.join(runDir, "events.jsonl"), "utf8")
+        .trim()
+        .split("\n")
+        .map((line) => JSON.parse(line) as { type: string; data: { action: string; by: string; ok: boolean; worker?: string; task?: string } })
+        .filter((e) => e.type === "steered")
+        .map((e) => ({ action: e.data.action, by: e.data.by, ok: e.data.ok, ...(e.data.worker ? { worker: e.data.worker } : {}), ...(e.data.task ? { task: e.data.task } : {}) }))
+
+    const { page, errors, close } = await openPage(browser)
+    await page.goto(swarm.url)
+    for (const worker of ["w0", "w1"]) await stateOf(page, worker).filter({ hasText: /^working$/ }).waitFor({ timeout: 60_000 })
+    const controls = page.locator("#controls")
+    const swarmFigure = page.locator("#figures .figure.wide")
+
+    // Pause: the header offers Resume, the swarm's figure has a paused badge, the swarm's answer is shown.
+    await controls.locator("button[data-steer=pause]").click()
+    await controls.locator("button[data-steer=resume]", { hasText: "Resume" }).waitFor()
+    await swarmFigure.locator(".badge", { hasText: /^paused$/ }).waitFor()
+    await page.locator("#steer-note.ok", { hasText: "paused: no new turn starts" }).waitFor()
+    expect(await controls.locator("button[data-steer=pause]").count()).toBe(0)
+    expect(steered()).toEqual([{ action: "pause", by: "web", ok: true }])
+    await shot(page, "dashboard-steer-paused")
+
+    // Resume: back to Pause, the badge gone.
+    await controls.locator("button[data-steer=resume]").click()
+    await controls.locator("button[data-steer=pause]", { hasText: "Pause" }).waitFor()
+    await swarmFigure.locator(".badge", { hasText: /^paused$/ }).waitFor({ state: "detached" })
+    await page.locator("#steer-note.ok", { hasText: /resumed/ }).waitFor()
+    expect(steered().at(-1)).toEqual({ action: "resume", by: "web", ok: true })
+
+    // w1 stops after its cycle: its row says it is in its last cycle; w0's still offers the button.
+    const row = (worker: string) => page.locator(`#workers-table tr[data-worker="${worker}"]`)
+    await row("w1").locator("button[data-steer=stop-worker]", { hasText: "stop after cycle" }).click()
+    await row("w1").locator(".badge", { hasText: /^last cycle$/ }).waitFor()
+    expect(await row("w1").locator("button[data-steer]").count()).toBe(0)
+    expect(await row("w0").locator("button[data-steer=stop-worker]").count()).toBe(1)
+    expect(steered().at(-1)).toEqual({ action: "stop-worker", by: "web", ok: true, worker: "w1" })
+
+    // Requeue t2: the board moves it from complete to pending (no other event comes to redraw it).
+    await page.locator("#queue .column[data-column=complete] .task[data-task=t2] button[data-steer=requeue]").click()
+    await page.locator("#queue .column[data-column=pending] .task[data-task=t2]").waitFor()
+    expect(await page.locator("#queue .column[data-column=complete] .task").count()).toBe(0)
+    await page.locator("#steer-note.ok", { hasText: "task t2 requeued" }).waitFor()
+    expect(steered().at(-1)).toEqual({ action: "requeue", by: "web", ok: true, task: "t2" })
+    expect(listDir(path.join(dir, "tasks", "pending"))).toContain("t2.json")
+
+    // Stop swarm asks first (confirm): accepted, the swarm stops as Ctrl-C would, by the user.
+    const dialogs: Array<string> = []
+    page.on("dialog", (dialog) => {
+      dialogs.push(`${dialog.type()}: ${dialog.message()}`)
+      void dialog.accept()
+    })
+    // The dashboard goes with the swarm: once the page knows, it asks that server nothing more.
+    const asked: Array<string> = []
+    page.on("request", (request) => asked.push(new URL(request.url()).pathname))
+    await controls.locator("button[data-steer=stop]", { hasText: "Stop swarm" }).click()
+    expect(await swarm.exited).toBe(130)
+    expect(dialogs).toEqual([expect.stringMatching(new RegExp(`^confirm: Stop swarm ${runId}\\? `))])
+    expect(JSON.parse(fs.readFileSync(path.join(runDir, "stopped.json"), "utf8"))).toMatchObject({ reason: "stopped-by-user", exitCode: 130 })
+    expect(steered().at(-1)).toEqual({ action: "stop", by: "web", ok: true })
+    expect(steered()).toHaveLength(5)
+    // A finished run cannot be steered: no button is left on the page.
+    await page.locator("#live .badge", { hasText: "finished" }).waitFor()
+    await page.locator("button[data-steer]").first().waitFor({ state: "detached" })
+    await swarmFigure.locator(".badge", { hasText: /^stopped-by-user$/ }).waitFor()
+    expect(await page.locator("#workers-table th").count()).toBe(9)
+    await page.locator("#live .badge", { hasText: /^offline$/ }).waitFor()
+    // The workers stopped with the swarm; their cycles are over (interrupted), none still running.
+    for (const worker of ["w0", "w1"]) expect((await stateOf(page, worker).textContent())!.trim()).toBe("stopped: stopped-by-user")
+    expect(await page.locator("#cycles-table tbody tr").allInnerTexts()).toEqual([expect.stringMatching(/^w\d-c1\tinterrupted\t/), expect.stringMatching(/^w\d-c1\tinterrupted\t/)])
+    await page.evaluate("window.scrollTo(0, 0)")
+    await shot(page, "dashboard-steer-stopped")
+    expect(asked).toEqual([`/api/runs/${runId}/control`])
+    expect(errors).toEqual([])
+    await close()
+  }, 120_000)
 
   it("a rejected cycle of a finished run: the verdict, the work kept as a ref with its git show, the task back in pending", async () => {
     const dir = makeProject({ workers: [{ model: "mock:scenario.json", max_cycle: 1, can_plan: false }], reviewer: "mock:scenario.json" }, 1, {
