@@ -378,9 +378,15 @@ describe.skipIf(skipReason !== undefined)("the dashboard in a real headless brow
       dialogs.push(`${dialog.type()}: ${dialog.message()}`)
       void dialog.accept()
     })
-    // The dashboard goes with the swarm: once the page knows, it asks that server nothing more.
+    // The dashboard goes with the swarm: the page asks it only to stop, and to read the run again
+    // while the stream still brings the stopped cycles. Under load (3 busy loops beside the test,
+    // 5 of 5 runs) such a read, or the stream itself, races the server's close and is refused:
+    // the page then keeps what it has and draws the rest from the events (checked below), so
+    // those two failures, and the browser's console line for them, are the only ones allowed.
     const asked: Array<string> = []
+    const failed: Array<string> = []
     page.on("request", (request) => asked.push(new URL(request.url()).pathname))
+    page.on("requestfailed", (request) => failed.push(`${new URL(request.url()).pathname}: ${request.failure()?.errorText}`))
     await controls.locator("button[data-steer=stop]", { hasText: "Stop swarm" }).click()
     expect(await swarm.exited).toBe(130)
     expect(dialogs).toEqual([expect.stringMatching(new RegExp(`^confirm: Stop swarm ${runId}\\? `))])
@@ -398,8 +404,11 @@ describe.skipIf(skipReason !== undefined)("the dashboard in a real headless brow
     expect(await page.locator("#cycles-table tbody tr").allInnerTexts()).toEqual([expect.stringMatching(/^w\d-c1\tinterrupted\t/), expect.stringMatching(/^w\d-c1\tinterrupted\t/)])
     await page.evaluate("window.scrollTo(0, 0)")
     await shot(page, "dashboard-steer-stopped")
-    expect(asked).toEqual([`/api/runs/${runId}/control`])
-    expect(errors).toEqual([])
+    expect(asked[0]).toBe(`/api/runs/${runId}/control`)
+    expect(asked.filter((asked) => asked !== `/api/runs/${runId}/control` && asked !== `/api/runs/${runId}`)).toEqual([])
+    const raceWithClose = new RegExp(`^/api/runs/${runId}(/events)?: net::(ERR_CONNECTION_REFUSED|ERR_ABORTED)$`)
+    expect(failed.filter((line) => !raceWithClose.test(line))).toEqual([])
+    expect(errors.filter((line) => !/^console\.error: Failed to load resource: net::(ERR_CONNECTION_REFUSED|ERR_ABORTED)$/.test(line))).toEqual([])
     await close()
   }, 120_000)
 
