@@ -5,6 +5,7 @@ import { demoCommand } from "./demo.js"
 import { initCommand } from "./init.js"
 import { listCommand } from "./list.js"
 import { logsCommand } from "./logs.js"
+import { reportCommand } from "./report.js"
 import { schemaCommand } from "./schema.js"
 import { pauseCommand, resumeCommand, stopCommand } from "./stop.js"
 import { runCommand, swarmCommand } from "./swarm.js"
@@ -26,6 +27,7 @@ const root = Command.make("oompa").pipe(
     schemaCommand,
     listCommand,
     viewCommand,
+    reportCommand,
     watchCommand,
     logsCommand,
     uiCommand,

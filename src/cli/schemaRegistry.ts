@@ -1,6 +1,6 @@
 import type { Schema } from "effect"
 import { RunEvent } from "../domain/RunEvent.js"
-import { CheckJson, ListJson, TasksJson, ViewJson } from "../domain/JsonOutput.js"
+import { CheckJson, ListJson, ReportJson, TasksJson, ViewJson } from "../domain/JsonOutput.js"
 import { CycleFile, ReviewFile, StartedFile, StoppedFile } from "../domain/RunFiles.js"
 import { TaskFileJson } from "../domain/Task.js"
 import { ControlDone, ControlRequest } from "../domain/Control.js"
@@ -31,7 +31,8 @@ export const schemaRegistry: ReadonlyMap<string, RegisteredSchema> = new Map<str
   ["list.json", { schema: ListJson, description: "what `oompa list --json` prints" }],
   ["view.json", { schema: ViewJson, description: "what `oompa view --json` prints" }],
   ["tasks.json", { schema: TasksJson, description: "what `oompa tasks --json` prints" }],
-  ["check.json", { schema: CheckJson, description: "what `oompa check --json` prints" }]
+  ["check.json", { schema: CheckJson, description: "what `oompa check --json` prints" }],
+  ["report.json", { schema: ReportJson, description: "what `oompa report --json` prints" }]
 ])
 
 export const defaultSchemaName = "oompa.json"

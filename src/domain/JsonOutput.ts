@@ -12,11 +12,13 @@ import {
   WorkerSummary
 } from "./RunFiles.js"
 import { Task, TaskId } from "./Task.js"
+import { CycleOutcome } from "./Outcome.js"
+import { Usage } from "./Usage.js"
 
 /**
- * The documents `--json` prints (`oompa list`, `view`, `tasks`, `check`): one
+ * The documents `--json` prints (`oompa list`, `view`, `tasks`, `check`, `report`): one
  * JSON document on stdout per call, encoded with these Schemas, so the output
- * is exactly what `oompa schema list.json` (view.json, tasks.json, check.json)
+ * is exactly what `oompa schema list.json` (view.json, tasks.json, check.json, report.json)
  * describes. They are made of the run-file and task Schemas, not copies of them.
  *
  * Each document starts with `schema: "<name>@<N>"`. N goes up only when a field
@@ -177,3 +179,146 @@ export const CheckJson = Schema.Struct({
   description: "The config's validity, each harness's install, and with --probe each model's answer. Printed also when a check fails; the exit code says so."
 })
 export type CheckJson = typeof CheckJson.Type
+
+// ---- oompa report --json ------------------------------------------------------
+
+const CycleId = Schema.String.annotations({ description: 'the cycle, "<worker>-c<N>" (its file is cycles/<worker>-c<N>.json)' })
+
+export const ReportTask = Schema.Struct({
+  id: Schema.String,
+  summary: Schema.NullOr(Schema.String).annotations({
+    description: "the task's summary (or description) from its task file in the queue now; null when the queue has no such task"
+  })
+})
+export type ReportTask = typeof ReportTask.Type
+
+export const ReportEnding = Schema.Struct({
+  status: RunStatus,
+  at: Schema.NullOr(Schema.String).annotations({ description: "stopped.json's stoppedAt; null while running or after a crash" }),
+  exitCode: Schema.NullOr(Schema.Number).annotations({ description: "stopped.json's exitCode; null while running or after a crash" }),
+  detail: Schema.NullOr(Schema.String).annotations({ description: "stopped.json's detail, if any" })
+})
+
+export const ReportMerged = Schema.Struct({
+  cycle: CycleId,
+  worker: Schema.String,
+  tasks: Schema.Array(ReportTask).annotations({ description: "the tasks the cycle claimed" }),
+  commit: Schema.NullOr(Schema.String).annotations({ description: "the merge commit (the cycle file's mergedCommit)" }),
+  reviewRounds: Schema.Number,
+  testCommand: Schema.Literal("passed", "none", "unknown").annotations({
+    description:
+      'passed: the run had a test_command (started.json\'s config), and a cycle merges only after it passed; none: no test_command; unknown: no started.json to tell'
+  }),
+  testFailures: Schema.Number.annotations({ description: "test_command runs of the cycle that failed before it passed (its tests-failed events)" }),
+  durationMs: Schema.Number,
+  usage: Usage,
+  costUsd: Schema.Number
+})
+export type ReportMerged = typeof ReportMerged.Type
+
+export const ReportNotMerged = Schema.Struct({
+  cycle: CycleId,
+  worker: Schema.String,
+  outcome: CycleOutcome,
+  detail: Schema.String.annotations({ description: "why, as the cycle file tells it" }),
+  tasks: Schema.Array(ReportTask),
+  keptRef: Schema.NullOr(Schema.String).annotations({ description: "where the work is kept (refs/oompa/kept/…), if it was" }),
+  gitCommand: Schema.NullOr(Schema.String).annotations({
+    description: "the git command that shows the kept work: git log -p <target>..<ref> (git show <ref> when the target is not known)"
+  }),
+  laterMerged: Schema.Array(CycleId).annotations({ description: "later cycles that merged every task of this one" }),
+  durationMs: Schema.Number,
+  usage: Usage,
+  costUsd: Schema.Number
+})
+export type ReportNotMerged = typeof ReportNotMerged.Type
+
+export const ReportQueue = Schema.Struct({
+  root: Schema.String.annotations({ description: "the queue folder (started.json's tasksDir), absolute" }),
+  counts: QueueCounts,
+  pending: Schema.Array(
+    Schema.Struct({ ...ReportTask.fields, waitingOn: Schema.Array(Schema.String).annotations({ description: "depends_on ids not complete yet" }) })
+  ),
+  current: Schema.Array(
+    Schema.Struct({ ...ReportTask.fields, claimedBy: Schema.NullOr(Schema.String) })
+  ).annotations({ description: "tasks still claimed (a running swarm's, or a crashed one's until oompa cleanup)" }),
+  invalid: Schema.Array(Schema.Struct({ name: Schema.String, reason: Schema.NullOr(Schema.String) }))
+}).annotations({ description: "the task queue as it is now (not as it was when the run ended)" })
+export type ReportQueue = typeof ReportQueue.Type
+
+const Spend = {
+  cycles: Schema.Number,
+  usage: Usage,
+  costUsd: Schema.Number
+}
+
+export const ReportSpend = Schema.Struct({
+  workers: Schema.Array(
+    Schema.Struct({
+      id: Schema.String,
+      model: Schema.String,
+      ...Spend,
+      merged: Schema.Number,
+      durationMs: Schema.Number,
+      stopReason: Schema.String
+    })
+  ).annotations({ description: "per worker, computed from the cycle files as oompa view does" }),
+  tasks: Schema.Array(Schema.Struct({ id: Schema.String, ...Spend })).annotations({
+    description: "per task: the sum of the cycles that claimed it (a cycle of several tasks counts in each, so these may add up to more than the total)"
+  }),
+  unclaimed: Schema.Struct(Spend).annotations({ description: "cycles that claimed no task (planning, no work)" }),
+  total: Schema.Struct(Spend).annotations({ description: "sums over every cycle file" })
+}).annotations({ description: "tokens and cost, from the cycle files (turns and reviews)" })
+export type ReportSpend = typeof ReportSpend.Type
+
+export const ReportWaiting = Schema.Struct({
+  backOffs: Schema.Array(Schema.Struct({ worker: Schema.String, count: Schema.Number, ms: Schema.Number })).annotations({
+    description: "per worker, the back-offs after error cycles (backing-off events; ms is what was announced, a stop may have cut it short)"
+  }),
+  backOffMs: Schema.Number,
+  mergeHolds: Schema.Array(Schema.Struct({ cycle: CycleId, ms: Schema.Number, what: Schema.String })).annotations({
+    description: "approved work held back by a blocked checkout before it landed (merge events)"
+  }),
+  mergeHoldMs: Schema.Number
+})
+export type ReportWaiting = typeof ReportWaiting.Type
+
+export const NeedsHumanKind = Schema.Literal(
+  "crashed",
+  "rejected",
+  "merge-failed",
+  "blocked-merge",
+  "stuck",
+  "stopped-on-errors",
+  "invalid-task"
+)
+
+export const NeedsHuman = Schema.Struct({
+  kind: NeedsHumanKind,
+  worker: Schema.NullOr(Schema.String),
+  cycle: Schema.NullOr(CycleId),
+  text: Schema.String,
+  ref: Schema.NullOr(Schema.String).annotations({ description: "the kept ref of the work, if any" }),
+  command: Schema.NullOr(Schema.String).annotations({ description: "the one command to look at it or fix it" })
+})
+export type NeedsHuman = typeof NeedsHuman.Type
+
+export const ReportJson = Schema.Struct({
+  schema: Schema.Literal("report.json@1"),
+  id: Schema.String.annotations({ description: "the swarm id" }),
+  dir: Schema.String.annotations({ description: "the run folder, absolute" }),
+  targetBranch: Schema.NullOr(Schema.String).annotations({ description: "started.json's targetBranch; null when missing" }),
+  startedAt: Schema.NullOr(Schema.String),
+  ended: ReportEnding,
+  merged: Schema.Array(ReportMerged).annotations({ description: "every merged cycle, by worker then cycle" }),
+  notMerged: Schema.Array(ReportNotMerged).annotations({ description: "every other cycle, by worker then cycle" }),
+  queue: Schema.NullOr(ReportQueue).annotations({ description: "null when started.json (which names the queue) is missing" }),
+  spend: ReportSpend,
+  waiting: ReportWaiting,
+  needsHuman: Schema.Array(NeedsHuman).annotations({ description: "what a person should look at, most urgent first" }),
+  problems
+}).annotations({
+  title: "oompa report --json",
+  description: "The morning report of one run: what merged, what did not and where it is kept, what is left, what it cost, what needs a human. All from the run files and the queue."
+})
+export type ReportJson = typeof ReportJson.Type

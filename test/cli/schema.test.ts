@@ -5,7 +5,7 @@ import { beforeAll } from "vitest"
 import { OompaJson } from "../../src/config/OompaJson.js"
 import { TaskFileJson } from "../../src/domain/Task.js"
 import { RunEvent } from "../../src/domain/RunEvent.js"
-import { CheckJson, ListJson, TasksJson, ViewJson } from "../../src/domain/JsonOutput.js"
+import { CheckJson, ListJson, ReportJson, TasksJson, ViewJson } from "../../src/domain/JsonOutput.js"
 import { ControlDone, ControlRequest } from "../../src/domain/Control.js"
 import { ensureBuilt, repoRoot, runCliEffect } from "../support/runCli.js"
 import { makeProject } from "../config/support.js"
@@ -98,13 +98,14 @@ layer(NodeContext.layer)("oompa schema (the built binary)", (it) => {
     })
   )
 
-  it.scoped("list.json, view.json, tasks.json, check.json: the documents --json prints, each versioned by its schema field", () =>
+  it.scoped("list.json, view.json, tasks.json, check.json, report.json: the documents --json prints, each versioned by its schema field", () =>
     Effect.gen(function* () {
       const documents: ReadonlyArray<readonly [string, Schema.Schema.AnyNoContext]> = [
         ["list.json", ListJson],
         ["view.json", ViewJson],
         ["tasks.json", TasksJson],
-        ["check.json", CheckJson]
+        ["check.json", CheckJson],
+        ["report.json", ReportJson]
       ]
       const results = yield* Effect.forEach(documents, ([name]) => runCliEffect(["schema", name], { cwd: repoRoot }), {
         concurrency: "unbounded"
