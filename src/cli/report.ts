@@ -10,9 +10,9 @@ import { swarmArg } from "./view.js"
 /** `oompa report [swarm]`: the morning report of one run (default the newest), as Markdown or report.json. */
 export const reportCommand = Command.make("report", { swarm: swarmArg, json: jsonOption("report.json") }, ({ json, swarm }) =>
   Effect.gen(function* () {
-    const { runsDir } = yield* findRuns(process.cwd())
+    const { root, runsDir } = yield* findRuns(process.cwd())
     const run = yield* selectRun(yield* listRuns(runsDir), swarm)
-    const report = yield* loadReport(run)
+    const report = yield* loadReport(run, root)
     if (json) return yield* printJson(ReportJson, report)
     yield* Console.log(reportMarkdown(report))
   })

@@ -223,8 +223,12 @@ export const ReportNotMerged = Schema.Struct({
   detail: Schema.String.annotations({ description: "why, as the cycle file tells it" }),
   tasks: Schema.Array(ReportTask),
   keptRef: Schema.NullOr(Schema.String).annotations({ description: "where the work is kept (refs/oompa/kept/…), if it was" }),
+  keptRefPresent: Schema.NullOr(Schema.Boolean).annotations({
+    description: "whether the kept ref is in the repository now (someone may have deleted it since); null when nothing was kept or git could not tell"
+  }),
   gitCommand: Schema.NullOr(Schema.String).annotations({
-    description: "the git command that shows the kept work: git log -p <target>..<ref> (git show <ref> when the target is not known)"
+    description:
+      "the git command that shows the kept work: git log -p <target>..<ref> (git show <ref> when the target is not known); null when nothing was kept or the ref is gone"
   }),
   laterMerged: Schema.Array(CycleId).annotations({ description: "later cycles that merged every task of this one" }),
   durationMs: Schema.Number,

@@ -11,8 +11,9 @@ import type {
 import { BackingOffData, MergeLanded, MergeTestsFailed } from "../domain/RunEvent.js"
 import type { CycleFile, RunEventLine, RunProblem } from "../domain/RunFiles.js"
 import { countsOf, missingDependencies, type QueueListing } from "../domain/queue.js"
-import { cycleName } from "../domain/naming.js"
+import { cycleName, KEPT_REF_PREFIX } from "../domain/naming.js"
 import { addUsage, emptyUsage, type Usage } from "../domain/Usage.js"
+import { Git } from "../services/Git.js"
 import { makeTaskQueue } from "../services/TaskQueue.js"
 import { cappedProblem, readEvents, workerSummaries, type RunInfo } from "./readRuns.js"
 
@@ -29,6 +30,8 @@ export interface ReportInput {
   readonly events: ReadonlyArray<RunEventLine>
   /** The queue now; None when the run does not say where it is (no started.json) or it cannot be read. */
   readonly queue: Option.Option<{ readonly root: string; readonly listing: QueueListing }>
+  /** The run's refs under refs/oompa/kept/ in the repository now; None when git could not list them. */
+  readonly keptRefs: Option.Option<ReadonlySet<string>>
   readonly problems: ReadonlyArray<RunProblem>
 }
 
@@ -182,19 +185,24 @@ export const buildReport = (input: ReportInput): ReportJson => {
   }
   const notMerged: Array<ReportNotMerged> = run.cycles
     .filter((c) => c.outcome !== "merged")
-    .map((c) => ({
-      cycle: cycleId(c),
-      worker: c.worker,
-      outcome: c.outcome,
-      detail: c.detail,
-      tasks: tasksOf(c),
-      keptRef: c.keptRef ?? null,
-      gitCommand: c.keptRef === undefined ? null : keptWorkCommand(c.keptRef, target),
-      laterMerged: laterMerged(c),
-      durationMs: c.durationMs,
-      usage: c.usage,
-      costUsd: c.costUsd ?? 0
-    }))
+    .map((c) => {
+      const ref = c.keptRef
+      const present = ref === undefined ? null : Option.getOrNull(Option.map(input.keptRefs, (refs) => refs.has(ref)))
+      return {
+        cycle: cycleId(c),
+        worker: c.worker,
+        outcome: c.outcome,
+        detail: c.detail,
+        tasks: tasksOf(c),
+        keptRef: ref ?? null,
+        keptRefPresent: present,
+        gitCommand: ref === undefined || present === false ? null : keptWorkCommand(ref, target),
+        laterMerged: laterMerged(c),
+        durationMs: c.durationMs,
+        usage: c.usage,
+        costUsd: c.costUsd ?? 0
+      }
+    })
 
   const queue = Option.getOrNull(Option.map(input.queue, (q) => queueOf(q.root, q.listing)))
 
@@ -228,7 +236,8 @@ export const buildReport = (input: ReportInput): ReportJson => {
   for (const entry of notMerged) {
     const kind: NeedsHuman["kind"] | undefined =
       entry.outcome === "rejected" ? "rejected" : entry.outcome === "merge-failed" ? "merge-failed" : entry.outcome === "stuck" ? "stuck" : undefined
-    if (kind === undefined || entry.laterMerged.length > 0) continue
+    // Redone and merged later, or its kept work deleted since: dealt with.
+    if (kind === undefined || entry.laterMerged.length > 0 || entry.keptRefPresent === false) continue
     const tasks = entry.tasks.length === 0 ? "" : ` (${entry.tasks.map((t) => t.id).join(", ")})`
     needs.push({
       kind,
@@ -284,9 +293,17 @@ export const buildReport = (input: ReportInput): ReportJson => {
   }
 }
 
-/** Reads what the report of `run` needs (its events, the queue its started.json names) and builds it. */
-export const loadReport = Effect.fn("runs.loadReport")(function* (run: RunInfo) {
+/**
+ * Reads what the report of `run` needs — its events, the queue its
+ * started.json names, its kept refs in the repository at `root` — and builds it.
+ */
+export const loadReport = Effect.fn("runs.loadReport")(function* (run: RunInfo, root: string) {
+  const git = yield* Git
   const { events, problems } = yield* readEvents(run.dir)
+  const keptRefs = yield* git.listRefs(root, `${KEPT_REF_PREFIX}${run.id}/`).pipe(
+    Effect.map((refs): ReadonlySet<string> => new Set(refs.map((r) => r.ref))),
+    Effect.option
+  )
   const queue = yield* Option.match(run.started, {
     onNone: () => Effect.succeed(Option.none<{ root: string; listing: QueueListing }>()),
     onSome: (s) =>
@@ -296,5 +313,5 @@ export const loadReport = Effect.fn("runs.loadReport")(function* (run: RunInfo) 
         Effect.map(Either.getRight)
       )
   })
-  return buildReport({ run, events, queue, problems: [...run.problems, ...problems] })
+  return buildReport({ run, events, queue, keptRefs, problems: [...run.problems, ...problems] })
 })

@@ -58,10 +58,23 @@ const mergedSection = (report: ReportJson): Array<string> => {
 const notMergedSection = (report: ReportJson): Array<string> => {
   const lines = [`## Not merged (${report.notMerged.length})`, ""]
   if (report.notMerged.length === 0) return [...lines, "Every cycle merged."]
+  // Cycles that claimed nothing, kept nothing and failed at nothing (no-changes, done): one line for all.
+  const quiet = report.notMerged.filter((c) => c.tasks.length === 0 && c.keptRef === null && (c.outcome === "no-changes" || c.outcome === "done"))
   for (const c of report.notMerged) {
+    if (quiet.includes(c)) continue
     lines.push(`- ${c.cycle} ${c.outcome}: ${tasksText(c.tasks)} — ${oneLine(c.detail, 300)}`)
-    if (c.keptRef !== null) lines.push(`  - kept as ${code(c.keptRef)}; look at it: ${code(c.gitCommand ?? `git show ${c.keptRef}`)}`)
+    if (c.keptRef !== null) {
+      lines.push(
+        c.gitCommand === null
+          ? `  - was kept as ${code(c.keptRef)}, no longer in the repository`
+          : `  - kept as ${code(c.keptRef)}; look at it: ${code(c.gitCommand)}`
+      )
+    }
     if (c.laterMerged.length > 0) lines.push(`  - its task(s) merged later in ${c.laterMerged.join(", ")}`)
+  }
+  if (quiet.length > 0) {
+    const outcomes = [...new Set(quiet.map((c) => c.outcome))].join(" or ")
+    lines.push(`- ${quiet.map((c) => c.cycle).join(", ")}: ${outcomes}, no task claimed, nothing kept`)
   }
   return lines
 }

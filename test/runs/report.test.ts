@@ -1,0 +1,179 @@
+import { describe, expect, it } from "@effect/vitest"
+import { Option } from "effect"
+import type { CycleFile, RunEventLine, StartedFile } from "../../src/domain/RunFiles.js"
+import type { QueueListing } from "../../src/domain/queue.js"
+import type { TaskId } from "../../src/domain/Task.js"
+import type { RunInfo } from "../../src/runs/readRuns.js"
+import { buildReport } from "../../src/runs/report.js"
+import { reportMarkdown } from "../../src/runs/reportMarkdown.js"
+
+/**
+ * The pure builder of `oompa report` on fabricated run files: what each
+ * section takes from which file, for the cases a real mock swarm does not
+ * easily produce (a failed merge, a blocked landing, a rejection redone later,
+ * test_command failures, a run with no started.json).
+ */
+
+const usage = (n: number) => ({ inputTokens: n, outputTokens: n / 10, cachedInputTokens: 0 })
+
+const cycle = (worker: string, n: number, fields: Partial<CycleFile>): CycleFile => ({
+  swarm: "s1",
+  worker,
+  cycle: n,
+  model: "mock",
+  outcome: "merged",
+  detail: "",
+  branch: `oompa/s1/${worker}-c${n}`,
+  claims: [],
+  turns: [],
+  signals: [],
+  reviewRounds: 1,
+  startedAt: `2026-01-01T00:0${n}:00.000Z`,
+  endedAt: `2026-01-01T00:0${n}:30.000Z`,
+  durationMs: 30_000,
+  usage: usage(100),
+  costUsd: 0.5,
+  ...fields
+})
+
+const started = (config: unknown): StartedFile => ({
+  swarm: "s1",
+  pid: 1,
+  host: "h",
+  startedAt: "2026-01-01T00:00:00.000Z",
+  projectRoot: "/p",
+  configPath: "/p/oompa.json",
+  targetBranch: "main",
+  tasksDir: "/p/tasks",
+  versions: { oompa: "0", node: "v20" },
+  workers: [{ id: "w0", model: "mock", canPlan: true }, { id: "w1", model: "mock", canPlan: true }],
+  config
+})
+
+const run = (cycles: ReadonlyArray<CycleFile>, withStarted: Option.Option<StartedFile>): RunInfo => ({
+  id: "s1",
+  dir: "/p/.oompa/runs/s1",
+  started: withStarted,
+  stopped: Option.none(),
+  status: "running",
+  cycles,
+  problems: [],
+  sortKey: 0
+})
+
+const event = (type: RunEventLine["type"], worker: string, cycleNumber: number | undefined, data: Record<string, unknown>, message: string = type): RunEventLine => ({
+  at: "2026-01-01T00:09:00.000Z",
+  type,
+  worker,
+  ...(cycleNumber === undefined ? {} : { cycle: cycleNumber }),
+  message,
+  data
+})
+
+const task = (id: string, summary: string) => ({ id: id as TaskId, task: { id: id as TaskId, summary }, state: "pending" as const, file: `/p/tasks/pending/${id}.json` })
+
+describe("buildReport", () => {
+  const cycles = [
+    cycle("w0", 1, { outcome: "rejected", detail: "rejected by mock in round 1", claims: ["t1"], keptRef: "refs/oompa/kept/s1/w0-c1" }),
+    cycle("w0", 2, { outcome: "merged", claims: ["t1", "t2"], mergedCommit: "a".repeat(40), reviewRounds: 2 }),
+    cycle("w1", 1, { outcome: "merge-failed", detail: "main is at 123, not 456", claims: ["t3"], keptRef: "refs/oompa/kept/s1/w1-c1", costUsd: 0.25 }),
+    cycle("w1", 2, { outcome: "done", claims: [], costUsd: 0.1, usage: usage(10) })
+  ]
+  const events = [
+    event("merge", "w0", 2, { step: "tests-failed" }),
+    event("merge", "w0", 2, { step: "tests-failed" }),
+    event("merge", "w0", 2, { step: "merged", target: "main", commit: "a".repeat(40), retries: 0, held: { ms: 5000, what: "local changes" } }),
+    event("attention", "w1", 3, { target: "main", worktree: "/p", files: ["README.md"], reason: "local changes", mergeWaitSeconds: 60 }, "README.md is in the way"),
+    event("backing-off", "w1", undefined, { ms: 1000, consecutiveErrors: 1 })
+  ]
+  const listing: QueueListing = { pending: [task("t3", "third")], current: [], complete: [task("t1", "first"), task("t2", "second")], invalid: [] }
+
+  it("merged cycles with their test_command runs; unmerged ones with their kept ref and command; needs a human", () => {
+    const report = buildReport({
+      run: run(cycles, Option.some(started({ test_command: "npm test" }))),
+      events,
+      queue: Option.some({ root: "/p/tasks", listing }),
+      keptRefs: Option.some(new Set(["refs/oompa/kept/s1/w0-c1", "refs/oompa/kept/s1/w1-c1"])),
+      problems: []
+    })
+    expect(report.merged).toEqual([
+      expect.objectContaining({
+        cycle: "w0-c2",
+        tasks: [{ id: "t1", summary: "first" }, { id: "t2", summary: "second" }],
+        reviewRounds: 2,
+        testCommand: "passed",
+        testFailures: 2
+      })
+    ])
+    expect(report.notMerged.map((c) => [c.cycle, c.outcome, c.keptRefPresent, c.gitCommand, c.laterMerged])).toEqual([
+      ["w0-c1", "rejected", true, "git log -p main..refs/oompa/kept/s1/w0-c1", ["w0-c2"]],
+      ["w1-c1", "merge-failed", true, "git log -p main..refs/oompa/kept/s1/w1-c1", []],
+      ["w1-c2", "done", null, null, []]
+    ])
+    // The rejection was redone and merged: nothing for a human. The failed merge and the blocked landing are.
+    expect(report.needsHuman.map((n) => [n.kind, n.cycle, n.command])).toEqual([
+      ["merge-failed", "w1-c1", "git log -p main..refs/oompa/kept/s1/w1-c1"],
+      ["blocked-merge", "w1-c3", null]
+    ])
+    expect(report.needsHuman[1]!.text).toBe("w1-c3: README.md is in the way")
+    expect(report.waiting).toEqual({
+      backOffs: [{ worker: "w1", count: 1, ms: 1000 }],
+      backOffMs: 1000,
+      mergeHolds: [{ cycle: "w0-c2", ms: 5000, what: "local changes" }],
+      mergeHoldMs: 5000
+    })
+    // A task's cost is its cycles'; a cycle of two tasks counts in each.
+    expect(report.spend.tasks.map((t) => [t.id, t.cycles, t.costUsd])).toEqual([
+      ["t1", 2, 1],
+      ["t2", 1, 0.5],
+      ["t3", 1, 0.25]
+    ])
+    expect(report.spend.unclaimed).toEqual({ cycles: 1, usage: usage(10), costUsd: 0.1 })
+    expect(report.spend.total.costUsd).toBeCloseTo(1.35, 10)
+    expect(report.spend.workers.map((w) => [w.id, w.cycles, w.merged, w.costUsd])).toEqual([
+      ["w0", 2, 1, 1],
+      ["w1", 2, 0, 0.35]
+    ])
+    expect(report.queue!.pending).toEqual([{ id: "t3", summary: "third", waitingOn: [] }])
+
+    const md = reportMarkdown(report)
+    expect(md).toContain("- w0-c2: `t1` first; `t2` second — merged `aaaaaaaaaaaa`, 2 review round(s), test_command passed (after 2 failed run(s)), $0.5000")
+    expect(md).toContain("  - its task(s) merged later in w0-c2")
+    expect(md).toContain("- w1-c2: done, no task claimed, nothing kept")
+    expect(md).toContain("- w0-c2: 5s waiting for local changes")
+    expect(md).toContain("- **blocked-merge** w1-c3: README.md is in the way")
+  })
+
+  it("without started.json: test_command unknown, git show for kept work, no queue, nothing invented", () => {
+    const report = buildReport({ run: run(cycles, Option.none()), events: [], queue: Option.none(), keptRefs: Option.none(), problems: [] })
+    expect(report.targetBranch).toBeNull()
+    expect(report.merged[0]!.testCommand).toBe("unknown")
+    expect(report.merged[0]!.tasks).toEqual([{ id: "t1", summary: null }, { id: "t2", summary: null }])
+    expect(report.notMerged[1]!.gitCommand).toBe("git show refs/oompa/kept/s1/w1-c1")
+    expect(report.queue).toBeNull()
+    const md = reportMarkdown(report)
+    expect(md.split("\n")[0]).toBe("# oompa report: swarm s1 → ?, ? – now, still running")
+    expect(md).toContain("test_command unknown")
+    expect(md).toContain("Unknown: the run has no started.json naming its queue")
+  })
+
+  it("kept work whose ref was deleted since: no command, said gone, not for a human any more", () => {
+    const report = buildReport({
+      run: run(cycles, Option.some(started({}))),
+      events: [],
+      queue: Option.none(),
+      keptRefs: Option.some(new Set(["refs/oompa/kept/s1/w0-c1"])),
+      problems: []
+    })
+    const failed = report.notMerged.find((c) => c.cycle === "w1-c1")!
+    expect([failed.keptRefPresent, failed.gitCommand]).toEqual([false, null])
+    expect(report.needsHuman).toEqual([])
+    expect(reportMarkdown(report)).toContain("  - was kept as `refs/oompa/kept/s1/w1-c1`, no longer in the repository")
+  })
+
+  it("a config without test_command says so", () => {
+    const report = buildReport({ run: run(cycles, Option.some(started({ workers: [] }))), events: [], queue: Option.none(), keptRefs: Option.none(), problems: [] })
+    expect(report.merged[0]!.testCommand).toBe("none")
+    expect(reportMarkdown(report)).toContain("no test_command")
+  })
+})
