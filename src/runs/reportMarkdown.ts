@@ -23,7 +23,7 @@ const ending = (report: ReportJson): string => {
     case "running":
       return "still running"
     case "starting":
-      return "starting (no started.json yet)"
+      return "starting (no readable started.json)"
     case "crashed":
       return "crashed (no stopped.json and its process is gone)"
     default:
@@ -57,7 +57,7 @@ const mergedSection = (report: ReportJson): Array<string> => {
 
 const notMergedSection = (report: ReportJson): Array<string> => {
   const lines = [`## Not merged (${report.notMerged.length})`, ""]
-  if (report.notMerged.length === 0) return [...lines, "Every cycle merged."]
+  if (report.notMerged.length === 0) return [...lines, report.merged.length === 0 ? "No cycle has ended." : "Every cycle merged."]
   // Cycles that claimed nothing, kept nothing and failed at nothing (no-changes, done): one line for all.
   const quiet = report.notMerged.filter((c) => c.tasks.length === 0 && c.keptRef === null && (c.outcome === "no-changes" || c.outcome === "done"))
   for (const c of report.notMerged) {
@@ -112,16 +112,20 @@ const table = (header: ReadonlyArray<string>, rows: ReadonlyArray<ReadonlyArray<
 
 const costSection = (report: ReportJson): Array<string> => {
   const s = report.spend
-  const lines = [
+  const lines: Array<string> = [
     "## Cost",
     "",
-    `Total: ${formatCost(s.total.costUsd)}, tokens in/out ${tokens(s.total.usage)}, ${s.total.cycles} cycle(s).`,
-    "",
-    ...table(
-      ["worker", "model", "cycles", "merged", "tokens in/out", "cost", "time", "stopped"],
-      s.workers.map((w) => [w.id, w.model, String(w.cycles), String(w.merged), tokens(w.usage), formatCost(w.costUsd), formatDuration(w.durationMs), w.stopReason])
-    )
+    `Total: ${formatCost(s.total.costUsd)}, tokens in/out ${tokens(s.total.usage)}, ${s.total.cycles} cycle(s).`
   ]
+  if (s.workers.length > 0) {
+    lines.push(
+      "",
+      ...table(
+        ["worker", "model", "cycles", "merged", "tokens in/out", "cost", "time", "stopped"],
+        s.workers.map((w) => [w.id, w.model, String(w.cycles), String(w.merged), tokens(w.usage), formatCost(w.costUsd), formatDuration(w.durationMs), w.stopReason])
+      )
+    )
+  }
   if (s.tasks.length > 0) {
     lines.push(
       "",

@@ -171,6 +171,23 @@ describe("buildReport", () => {
     expect(reportMarkdown(report)).toContain("  - was kept as `refs/oompa/kept/s1/w1-c1`, no longer in the repository")
   })
 
+  it("a run folder with nothing readable: no cycle has ended, no table, the files that did not decode listed", () => {
+    const report = buildReport({
+      run: { ...run([], Option.none()), status: "starting" },
+      events: [],
+      queue: Option.none(),
+      keptRefs: Option.none(),
+      problems: [{ file: "started.json", message: "not JSON" }]
+    })
+    const md = reportMarkdown(report)
+    expect(md.split("\n")[0]).toBe("# oompa report: swarm s1 → ?, ? – ?, starting (no readable started.json)")
+    expect(md).toContain("Nothing merged.")
+    expect(md).toContain("No cycle has ended.")
+    expect(md).not.toContain("| worker |")
+    expect(md).toContain("## Files that did not decode\n\n- `started.json`: not JSON")
+    expect(report.problems).toEqual([{ file: "started.json", message: "not JSON" }])
+  })
+
   it("a config without test_command says so", () => {
     const report = buildReport({ run: run(cycles, Option.some(started({ workers: [] }))), events: [], queue: Option.none(), keptRefs: Option.none(), problems: [] })
     expect(report.merged[0]!.testCommand).toBe("none")
