@@ -18,7 +18,7 @@ describe("oompa (the built binary)", () => {
   it("--help lists every command", async () => {
     const result = await runCli(["--help"], { cwd })
     expect(result.code).toBe(0)
-    for (const command of ["swarm", "run", "demo", "init", "tasks", "check", "schema", "watch"]) {
+    for (const command of ["swarm", "run", "demo", "init", "tasks", "check", "schema", "watch", "report"]) {
       expect(result.stdout).toMatch(new RegExp(`- ${command}\\b`))
     }
   })
