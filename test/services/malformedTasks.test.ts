@@ -171,6 +171,11 @@ describe("malformed task files before a swarm (built binary)", () => {
     fs.writeFileSync(path.join(pending, "new\nline.json"), '{"id": "newline"}')
     fs.writeFileSync(path.join(pending, "evil.json"), '{"id": "../evil"}')
     fs.writeFileSync(path.join(pending, "deep.json"), deep(100_000))
+    // Dated in the past: a file younger than the queue's 2 s grace (an agent may still be writing it)
+    // is left alone, and on a fast machine the swarm can end before these would age past it.
+    for (const name of ["new\nline.json", "evil.json", "deep.json"]) {
+      fs.utimesSync(path.join(pending, name), new Date(2000, 0, 1), new Date(2000, 0, 1))
+    }
     const result = await runCli(["swarm"], { cwd: dir, timeoutMs: 120_000 })
     expect(result.code, result.stderr).toBe(0)
     expect(result.stderr).not.toMatch(/EISDIR|RangeError|crashed/)
