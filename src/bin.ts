@@ -11,7 +11,7 @@ import { logLevelOfArgv, oompaLogger } from "./services/diagnostics.js"
 /**
  * The edge. We run the program ourselves rather than with NodeRuntime.runMain
  * so that the exit code follows SPEC §10 and signals escalate (SPEC §8):
- * - the first SIGINT/SIGTERM interrupts the program, which ends its agents
+ * - the first SIGINT/SIGTERM/SIGHUP interrupts the program, which ends its agents
  *   (SIGTERM, then SIGKILL after the grace), keeps their work, puts claims back
  *   and writes stopped.json;
  * - a second one SIGKILLs every agent process at once — the interruption then
@@ -48,6 +48,13 @@ const onSignal = () => {
 }
 process.on("SIGINT", onSignal)
 process.on("SIGTERM", onSignal)
+// The terminal closing (a window shut, an ssh connection lost, tmux kill-session) is a stop
+// too: without a handler node exits at once and the agents, each in its own process group,
+// keep running. A leak seen here: a tmux test's killed pane left two mock agents for hours.
+process.on("SIGHUP", onSignal)
+// With the terminal gone, writes to it fail (EIO, EPIPE): the stop must still end the agents
+// and record its ending, so a failed write to our own output is not a crash.
+for (const stream of [process.stdout, process.stderr]) stream.on("error", () => {})
 
 fiber.addObserver((exit) => {
   const code = signals > 0 && Exit.isFailure(exit) ? 130 : exitCodeOf(exit)

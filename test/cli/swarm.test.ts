@@ -94,7 +94,7 @@ describe("oompa swarm (built binary, mock agents as real processes)", () => {
     expect(listDir(path.join(dir, "tasks", "pending"))).toEqual(["t1.json"])
   }, 180_000)
 
-  it("SIGINT mid-turn: exit 130, agent process gone, work kept, claim back, no worktree, stopped.json interrupted", async () => {
+  it.each(["SIGINT", "SIGHUP"] as const)("%s mid-turn (Ctrl-C; the terminal closing): exit 130, agent process gone, work kept, claim back, no worktree, stopped.json interrupted", async (signal) => {
     const dir = makeProject({ workers: [{ model: "mock:scenario.json", max_cycle: 1 }] }, 1, undefined)
     const fifo = path.join(dir, "..", `${path.basename(dir)}.fifo`)
     execFileSync("mkfifo", [fifo])
@@ -114,7 +114,7 @@ describe("oompa swarm (built binary, mock agents as real processes)", () => {
     // Blocks until the agent has written to the FIFO: the turn is running.
     const agentPid = Number(await fs.promises.readFile(fifo, "utf8"))
     expect(agentPid).toBeGreaterThan(0)
-    child.kill("SIGINT")
+    child.kill(signal)
     expect(await exited).toBe(130)
 
     expect(await aliveAfterKill(agentPid)).toBe(false)
