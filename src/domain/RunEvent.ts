@@ -193,6 +193,34 @@ export const SteeredData = Schema.Struct({
   message: Text
 })
 
+/**
+ * A provider (harness plus base URL) answered a turn with a limit: no new turn
+ * of it starts until `until`; the limited cycle keeps its worktree and session
+ * and resumes then. `source`: where the wait came from.
+ */
+export const RateLimitedData = Schema.Struct({
+  provider: Text,
+  class: Schema.Literal("rate-limited", "overloaded"),
+  waitMs: Count,
+  until: Text,
+  source: Schema.Literal("reset-time", "retry-after", "backoff"),
+  /** The limited turns in a row of this provider (1 for the first). */
+  strike: Count
+})
+
+/** Which budget was reached, and by how much was spent (cost estimated where a CLI reports none). */
+export const BudgetReachedData = Schema.Struct({
+  scope: Schema.Literal("swarm", "worker", "task"),
+  /** The worker or task id, for a worker or task budget. */
+  id: Schema.optional(Text),
+  limit: Schema.Literal("max_cost_usd", "max_tokens", "max_runtime"),
+  /** The configured limit, in its unit: USD, tokens, seconds. */
+  value: Count,
+  spent: Count,
+  /** Part of the cost was estimated from the price table (a CLI reported none). */
+  estimated: Schema.Boolean
+})
+
 // ---------------------------------------------------------------------------
 // The union
 
@@ -237,6 +265,13 @@ export const WorkerStopped = variant("worker-stopped", ofWorker, WorkerStoppedDa
 export const SwarmStopped = variant("swarm-stopped", ofSwarm, SwarmStoppedData, "the swarm stopped: the last event of a run")
 export const Recovered = variant("recovered", ofSwarm, RecoveredData, "a crashed run's leftovers were recovered")
 export const Steered = variant("steered", ofSwarm, SteeredData, "a steering request was applied or refused (docs/steering.md)")
+export const RateLimited = variant("rate-limited", ofCycle, RateLimitedData, "a provider's limit holds its turns until it resets")
+export const BudgetReached = variant(
+  "budget-reached",
+  { worker: Schema.optional(Text) },
+  BudgetReachedData,
+  "a budget was reached: no new turns in its scope"
+)
 /** A warning: its message is all there is; it may belong to the swarm, a worker or a cycle. */
 export const Warning = Schema.Struct({
   at: Text,
@@ -267,6 +302,8 @@ export const RunEvent = Schema.Union(
   SwarmStopped,
   Recovered,
   Steered,
+  RateLimited,
+  BudgetReached,
   Warning
 ).annotations({ identifier: "RunEvent", description: "one line of runs/<swarm>/events.jsonl" })
 export type RunEvent = typeof RunEvent.Type
@@ -375,6 +412,13 @@ const wording: { readonly [T in Exclude<EventType, "warning">]: (data: Data<T>, 
       : `recovered crashed run ${d.swarm}: ${d.kept.length} branch(es) kept${d.kept.length ? ` (${d.kept.join(", ")})` : ""}, ` +
         `${d.completed.length > 0 ? `${d.completed.length} merged claim(s) completed (${d.completed.join(", ")}), ` : ""}` +
         `${d.claims.length} claim(s) back to pending`,
+  "rate-limited": (d) =>
+    `${d.provider} ${d.class === "overloaded" ? "is overloaded" : "answered with a rate limit"}: no new turn of it starts for ${humanDuration(d.waitMs)} ` +
+    `(until ${d.until}, ${d.source === "reset-time" ? "the reset time it gave" : d.source === "retry-after" ? "its retry-after" : `back-off, strike ${d.strike}`}); the cycle resumes then`,
+  "budget-reached": (d) => {
+    const unit = d.limit === "max_cost_usd" ? (n: number) => `$${n.toFixed(2)}` : d.limit === "max_runtime" ? (n: number) => humanDuration(n * 1000) : (n: number) => `${n} tokens`
+    return `${d.scope === "swarm" ? "the swarm's" : `${d.scope} ${d.id ?? "?"}'s`} budget ${d.limit} ${unit(d.value)} reached: ${unit(d.spent)} spent${d.estimated ? " (estimated)" : ""}; no new turns`
+  },
   "steered": (d) => `${d.ok ? "" : "refused: "}${d.message} (asked from the ${d.by === "cli" ? "command line" : d.by === "terminal" ? "terminal view" : "web page"})`
 }
 
@@ -409,6 +453,8 @@ export const make = {
   swarmStopped: build("swarm-stopped"),
   recovered: build("recovered"),
   steered: build("steered"),
+  rateLimited: build("rate-limited"),
+  budgetReached: build("budget-reached"),
   warning: (message: string, scope: { readonly worker?: string; readonly cycle?: number } = {}): RunEventDraft => ({
     type: "warning",
     ...(scope.worker !== undefined ? { worker: scope.worker } : {}),

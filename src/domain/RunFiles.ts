@@ -2,6 +2,7 @@ import { Schema } from "effect"
 import { CycleOutcome } from "./Outcome.js"
 import { Verdict } from "./Verdict.js"
 import { Usage } from "./Usage.js"
+import { TurnFailure } from "./TurnFailure.js"
 
 /**
  * The run files of SPEC §11, under `.oompa/runs/<swarm>/`. The code writes
@@ -36,6 +37,10 @@ export const EventType = Schema.Literal(
   "recovered",
   /** A steering request (docs/steering.md) was applied or refused. */
   "steered",
+  /** A provider answered with a rate or usage limit (or overload): its turns wait (the governor). */
+  "rate-limited",
+  /** A budget (max_cost_usd, max_tokens, max_runtime) of the swarm, a worker or a task was reached. */
+  "budget-reached",
   "warning"
 )
 export type EventType = typeof EventType.Type
@@ -86,7 +91,9 @@ export const TurnRecord = Schema.Struct({
   usage: UsageRecord,
   costUsd: Schema.optional(Schema.Number),
   log: Schema.String,
-  error: Schema.optional(Schema.String)
+  error: Schema.optional(Schema.String),
+  /** A failed turn's class (rate-limited, auth, …), read from the CLI's output; absent before 0.9. */
+  failure: Schema.optional(TurnFailure)
 })
 export type TurnRecord = typeof TurnRecord.Type
 

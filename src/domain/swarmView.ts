@@ -54,7 +54,16 @@ export interface WorkerView {
 
 /** Something a person may need to act on. */
 export interface AttentionItem {
-  readonly kind: "stuck" | "backing off" | "blocked merge" | "rejected" | "stopped on errors" | "invalid task" | "warning"
+  readonly kind:
+    | "stuck"
+    | "backing off"
+    | "blocked merge"
+    | "rejected"
+    | "stopped on errors"
+    | "invalid task"
+    | "rate-limited"
+    | "budget reached"
+    | "warning"
   readonly at: number
   readonly worker: string | undefined
   readonly cycle: number | undefined
@@ -238,7 +247,7 @@ export const applyEvent = (before: SwarmView, event: RunEvent): SwarmView => {
       }))
     case "turn-started": {
       const phase: WorkerPhase = event.data.kind.endsWith("-feedback") ? "fixing" : "working"
-      return updateWorker(view, event.worker, at, (w) => ({
+      return updateWorker(settle(view, event.worker, ["rate-limited"]), event.worker, at, (w) => ({
         ...enter(phase, at)(w),
         cycle: event.cycle,
         turn: event.data.turn,
@@ -385,6 +394,19 @@ export const applyEvent = (before: SwarmView, event: RunEvent): SwarmView => {
       }
       return view
     }
+    case "rate-limited": {
+      const flagged = attend(settle(view, event.worker, ["rate-limited"]), {
+        kind: "rate-limited",
+        at,
+        worker: event.worker,
+        cycle: event.cycle,
+        text: event.message,
+        ref: undefined
+      })
+      return updateWorker(flagged, event.worker, at, (w) => ({ ...enter("rate-limited", at)(w), until: at + event.data.waitMs }))
+    }
+    case "budget-reached":
+      return attend(view, { kind: "budget reached", at, worker: event.worker, cycle: undefined, text: event.message, ref: undefined })
     case "warning":
       return attend(view, { kind: "warning", at, worker: event.worker, cycle: event.cycle, text: event.message, ref: undefined })
     case "work-carried":

@@ -1,6 +1,7 @@
 import { Context, Duration, Effect, Option, Schema } from "effect"
 import type { HarnessName, ModelSpec } from "../domain/Model.js"
 import type { Usage } from "../domain/Usage.js"
+import type { TurnFailure } from "../domain/TurnFailure.js"
 
 /** New session (optionally with an id we chose up front) or resume of an existing one. */
 export type SessionRequest =
@@ -47,6 +48,8 @@ export interface TurnResult {
   readonly durationMs: number
   /** For a failed turn: the CLI's own error (its error event, else the tail of its stderr). */
   readonly error?: string
+  /** For a failed turn: its class as the adapter read it from the CLI's output (absent: "other"). */
+  readonly failure?: TurnFailure
 }
 
 export const turnFailed = (result: TurnResult): boolean => result.timedOut || result.exitCode !== 0

@@ -80,7 +80,7 @@ layer(NodeContext.layer)("oompa schema (the built binary)", (it) => {
       expect(kinds).toEqual([
         "swarm-started", "worker-started", "waiting-for-tasks", "cycle-started", "turn-started", "turn-ended", "claim",
         "task-invalid", "review-started", "review", "merge", "attention", "cycle-ended", "backing-off", "work-kept",
-        "work-carried", "worker-stopped", "swarm-stopped", "recovered", "steered", "warning"
+        "work-carried", "worker-stopped", "swarm-stopped", "recovered", "steered", "rate-limited", "budget-reached", "warning"
       ])
       // Every kind but a warning (its message is all it says) has a payload with named fields.
       for (const kind of kinds.filter((k) => k !== "warning")) {

@@ -215,6 +215,32 @@ describe("RunEvent (the events.jsonl Schema)", () => {
       make.steered({}, { action: "requeue", task: "t9", by: "web", ok: false, message: "cannot requeue: no task t9 in complete/ or invalid/" }),
       "[oompa] refused: cannot requeue: no task t9 in complete/ or invalid/ (asked from the web page)"
     ],
+    [
+      "rate-limited, with the reset time",
+      make.rateLimited(
+        { worker: "w0", cycle: 2 },
+        { provider: "claude", class: "rate-limited", waitMs: 720_000, until: "2026-12-02T21:14:03.000Z", source: "reset-time", strike: 1 }
+      ),
+      "[w0] c2 claude answered with a rate limit: no new turn of it starts for 12m (until 2026-12-02T21:14:03.000Z, the reset time it gave); the cycle resumes then"
+    ],
+    [
+      "rate-limited, overloaded with back-off",
+      make.rateLimited(
+        { worker: "w1", cycle: 1 },
+        { provider: "codex http://127.0.0.1:9/v1", class: "overloaded", waitMs: 20_000, until: "2026-12-02T21:00:20.000Z", source: "backoff", strike: 2 }
+      ),
+      "[w1] c1 codex http://127.0.0.1:9/v1 is overloaded: no new turn of it starts for 20s (until 2026-12-02T21:00:20.000Z, back-off, strike 2); the cycle resumes then"
+    ],
+    [
+      "budget-reached, swarm cost estimated",
+      make.budgetReached({}, { scope: "swarm", limit: "max_cost_usd", value: 5, spent: 5.0312, estimated: true }),
+      "[oompa] the swarm's budget max_cost_usd $5.00 reached: $5.03 spent (estimated); no new turns"
+    ],
+    [
+      "budget-reached, a worker's tokens",
+      make.budgetReached({ worker: "w2" }, { scope: "worker", id: "w2", limit: "max_tokens", value: 100000, spent: 100412, estimated: false }),
+      "[w2] worker w2's budget max_tokens 100000 tokens reached: 100412 tokens spent; no new turns"
+    ],
     ["warning", make.warning("disk slow", { worker: "w0", cycle: 2 }), "[w0] c2 disk slow"]
   ]
 
