@@ -62,4 +62,6 @@ export interface OompaConfig {
   readonly maxMergeRetries: number
   /** How long approved work waits for the user's checkout to stop blocking the fast forward. */
   readonly mergeWait: Duration.Duration
+  /** Parallel turns per harness name (`max_concurrent`); a harness not listed has no cap. */
+  readonly maxConcurrent: Readonly<Record<string, number>>
 }

@@ -85,7 +85,8 @@ export const numberBounds = {
   max_review_rounds: { integer: true, min: 0, max: 100 },
   max_consecutive_errors: { integer: true, min: 1, max: 1_000 },
   max_merge_retries: { integer: true, min: 0, max: 100 },
-  merge_wait: { integer: false, min: 0, max: DAY, unit: "seconds" }
+  merge_wait: { integer: false, min: 0, max: DAY, unit: "seconds" },
+  max_concurrent: { integer: true, min: 1, max: MAX_WORKERS }
 } as const satisfies Readonly<Record<string, NumberBound>>
 export type BoundedKey = keyof typeof numberBounds
 
@@ -208,6 +209,14 @@ export const OompaJson = Schema.Struct({
   ),
   merge_wait: Schema.optional(
     Bounded("merge_wait", `Seconds approved work waits for local changes in the user's checkout that block landing it (default ${defaults.merge_wait})`)
+  ),
+  max_concurrent: Schema.optional(
+    Schema.Record({
+      key: Schema.String,
+      value: Bounded("max_concurrent", "Agent turns (reviews included) of this harness that may run at once")
+    }).annotations({
+      description: 'Caps parallel turns per harness, e.g. {"claude": 4} (default: no cap; rate limits are waited out per provider either way)'
+    })
   )
 }).annotations({
   identifier: "OompaJson",
@@ -246,6 +255,7 @@ export const expectedByKey: Readonly<Record<string, string>> = {
   max_consecutive_errors: describeBound(numberBounds.max_consecutive_errors),
   max_merge_retries: describeBound(numberBounds.max_merge_retries),
   merge_wait: describeBound(numberBounds.merge_wait),
+  max_concurrent: `an object of harness names to ${describeBound(numberBounds.max_concurrent)}, e.g. {"claude": 4}`,
   $schema: "a string"
 }
 

@@ -242,6 +242,12 @@ export const loadConfig = (
         return spec
       })
 
+    for (const harness of Object.keys(json.max_concurrent ?? {})) {
+      if (!options.harnesses.includes(harness)) {
+        return yield* fail(`max_concurrent.${harness}`, `unknown harness "${harness}": use one of ${options.harnesses.join(", ")}`)
+      }
+    }
+
     const config: OompaConfig = {
       configPath,
       projectRoot: cwd,
@@ -254,7 +260,8 @@ export const loadConfig = (
       maxReviewRounds: json.max_review_rounds ?? defaults.max_review_rounds,
       maxConsecutiveErrors: json.max_consecutive_errors ?? defaults.max_consecutive_errors,
       maxMergeRetries: json.max_merge_retries ?? defaults.max_merge_retries,
-      mergeWait: Duration.seconds(json.merge_wait ?? defaults.merge_wait)
+      mergeWait: Duration.seconds(json.merge_wait ?? defaults.merge_wait),
+      maxConcurrent: json.max_concurrent ?? {}
     }
     return config
   }).pipe(Effect.withSpan("loadConfig"))

@@ -93,7 +93,9 @@ export const TurnRecord = Schema.Struct({
   log: Schema.String,
   error: Schema.optional(Schema.String),
   /** A failed turn's class (rate-limited, auth, …), read from the CLI's output; absent before 0.9. */
-  failure: Schema.optional(TurnFailure)
+  failure: Schema.optional(TurnFailure),
+  /** How long the turn waited for its provider's rate limit to lift before it started (the governor). */
+  limitWaitMs: Schema.optional(Schema.Number)
 })
 export type TurnRecord = typeof TurnRecord.Type
 

@@ -1,12 +1,17 @@
 import { Duration } from "effect"
 import type { CycleOutcome } from "./Outcome.js"
 import type { Signals } from "./Signal.js"
+import type { TurnFailure } from "./TurnFailure.js"
 
 export type { CycleOutcome } from "./Outcome.js"
 
 /** Why a worker stopped. */
 /** `stopped-by-user`: a steering `stop-worker` (docs/steering.md) after the worker's cycle. */
-export type StopReason = "max-cycle" | "done" | "too-many-errors" | "no-tasks" | "interrupted" | "stopped-by-user"
+/** `auth-failed`: its provider refused the credentials (the governor, src/engine/governor.ts). */
+export type StopReason = "max-cycle" | "done" | "too-many-errors" | "no-tasks" | "interrupted" | "stopped-by-user" | "auth-failed"
+
+/** The stop reasons that mean a worker gave up rather than finished: the swarm then exits 1. */
+export const failedStopReasons: ReadonlyArray<string> = ["too-many-errors", "auth-failed"]
 
 /** The limits `decide` needs: a slice of the worker's config. */
 export interface DecideConfig {
@@ -26,6 +31,8 @@ export interface WorkerState {
   readonly cycle: number
   /** Turns run so far in this cycle. */
   readonly turn: number
+  /** Of those, turns a rate limit or overload cut short: they do not count against max_resumes. */
+  readonly limitedTurns: number
   /** Cycles that ended merged. */
   readonly completedCycles: number
   /** Cycles that ended, whatever the outcome. */
@@ -49,6 +56,7 @@ export interface WorkerState {
 export const initialWorkerState: WorkerState = {
   cycle: 1,
   turn: 0,
+  limitedTurns: 0,
   completedCycles: 0,
   finishedCycles: 0,
   consecutiveErrors: 0,
@@ -73,7 +81,15 @@ export type WorkerEvent =
       readonly reason: string
       readonly session: string | undefined
       readonly signals?: Signals | undefined
+      /** Its class, as the adapter read it; an authentication failure stops the worker. */
+      readonly failure?: TurnFailure | undefined
     }
+  /**
+   * The provider answered with a rate limit or overload: the governor holds it,
+   * and the same turn runs again once it may. `session`: the session to resume
+   * then, when the limited turn got far enough to have one worth resuming.
+   */
+  | { readonly _tag: "TurnLimited"; readonly failure: TurnFailure; readonly session: string | undefined }
   | { readonly _tag: "TurnEnded"; readonly signals: Signals; readonly session: string | undefined }
   /** Result of claiming tasks: the ids actually claimed by this worker. */
   | { readonly _tag: "Claimed"; readonly claimed: ReadonlyArray<string> }
@@ -99,6 +115,8 @@ export type ResumePrompt =
 /** The one thing the loop must do next. */
 export type WorkerAction =
   | { readonly _tag: "Resume"; readonly prompt: ResumePrompt }
+  /** Run the limited turn again, with the same prompt (after the governor lets it). */
+  | { readonly _tag: "Retry" }
   | { readonly _tag: "Claim"; readonly ids: ReadonlyArray<string> }
   /** Commit, check for changes, review (unless already approved), then merge. */
   | { readonly _tag: "Deliver"; readonly skipReview: boolean }
@@ -157,7 +175,7 @@ const endCycle = (
 
 /** Resume the session unless the cycle has used up its turns (`max_resumes`). */
 const resume = (config: DecideConfig, state: WorkerState, prompt: ResumePrompt): Decision =>
-  state.turn >= config.maxResumes
+  state.turn - state.limitedTurns >= config.maxResumes
     ? endCycle(config, state, "stuck", `reached max_resumes (${config.maxResumes} turns) without finishing`)
     : { next: state, action: { _tag: "Resume", prompt } }
 
@@ -172,7 +190,16 @@ export const decide = (config: DecideConfig, state: WorkerState, event: WorkerEv
       // A failed turn outranks every signal in it: an agent that crashed or timed out
       // after printing COMPLETE_AND_READY_FOR_MERGE (or __DONE__, CLAIM) has not finished
       // anything we can trust, so the cycle ends as an error and its work is kept (SPEC §5).
-      return endCycle(config, { ...state, turn: state.turn + 1 }, "error", event.reason)
+      return endCycle(config, { ...state, turn: state.turn + 1 }, "error", event.reason, {
+        stop: event.failure?.class === "auth" ? "auth-failed" : undefined
+      })
+
+    case "TurnLimited":
+      // Not an error and not a turn of max_resumes: the provider's limit, waited out by the governor.
+      return {
+        next: { ...state, turn: state.turn + 1, limitedTurns: state.limitedTurns + 1, session: event.session ?? state.session },
+        action: { _tag: "Retry" }
+      }
 
     case "TurnEnded": {
       const s: WorkerState = { ...state, turn: state.turn + 1, session: event.session ?? state.session }

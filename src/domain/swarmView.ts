@@ -203,8 +203,12 @@ const settle = (view: SwarmView, worker: string, kinds: ReadonlyArray<AttentionI
   return attention.length === view.attention.length ? view : { ...view, attention }
 }
 
-/** The stop reasons that mean a worker gave up rather than finished. */
-const FAILED_STOPS: ReadonlyArray<string> = ["too-many-errors"]
+/**
+ * The stop reasons that mean a worker gave up rather than finished: WorkerState's
+ * failedStopReasons, repeated because this file imports types only (it runs in
+ * the browser as is); test/domain/swarmView.test.ts checks the two agree.
+ */
+export const FAILED_STOPS: ReadonlyArray<string> = ["too-many-errors", "auth-failed"]
 
 const withRecent = (view: SwarmView, event: RunEvent, at: number): SwarmView => ({
   ...view,

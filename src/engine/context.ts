@@ -3,6 +3,7 @@ import type { OompaConfig, WorkerSpec } from "../config/OompaConfig.js"
 import type { DecideConfig } from "../domain/WorkerState.js"
 import type { RunLog } from "../services/RunLog.js"
 import type { TaskQueue } from "../services/TaskQueue.js"
+import type { Governor } from "./governor.js"
 import type { Steering } from "./steering.js"
 
 /** What every part of one swarm run shares; built once by `runSwarm`. */
@@ -26,6 +27,8 @@ export interface SwarmContext {
   readonly plannersStopped: Deferred.Deferred<void>
   /** Steering requests applied to this run (docs/steering.md): pause, stop after a cycle, stop. */
   readonly steering: Steering
+  /** Rate limits and max_concurrent, per provider and harness (src/engine/governor.ts). */
+  readonly governor: Governor
 }
 
 /** Conflict-resolution attempts the agent gets per cycle (SPEC §7). */

@@ -74,11 +74,13 @@ export const runCycle = (ctx: SwarmContext, spec: WorkerSpec, start: WorkerState
       const config = decideConfigOf(ctx, spec)
 
       let state = start
+      // The last turn's prompt and kind: a turn cut short by a rate limit runs again with them.
+      let last = { prompt: initialPrompt(promptContext(yield* queueStatus), ctx.taskHeader, spec.prompt.text), kind: "start" }
       let event: WorkerEvent = yield* runWorkerTurn(ctx, spec, {
         cycle,
         turn: 1,
-        kind: "start",
-        prompt: initialPrompt(promptContext(yield* queueStatus), ctx.taskHeader, spec.prompt.text),
+        kind: last.kind,
+        prompt: last.prompt,
         session: undefined,
         cwd: path,
         progress
@@ -96,15 +98,16 @@ export const runCycle = (ctx: SwarmContext, spec: WorkerSpec, start: WorkerState
               round: state.reviewRounds,
               maxRounds: ctx.config.maxReviewRounds
             })
-            event = yield* runWorkerTurn(ctx, spec, {
-              cycle,
-              turn: state.turn + 1,
-              kind: action.prompt._tag === "Feedback" ? `${action.prompt.kind}-feedback` : action.prompt._tag.toLowerCase(),
+            last = {
               prompt: resumePrompt(promptContext(yield* queueStatus), body),
-              session: state.session,
-              cwd: path,
-              progress
-            })
+              kind: action.prompt._tag === "Feedback" ? `${action.prompt.kind}-feedback` : action.prompt._tag.toLowerCase()
+            }
+            event = yield* runWorkerTurn(ctx, spec, { cycle, turn: state.turn + 1, ...last, session: state.session, cwd: path, progress })
+            break
+          }
+          case "Retry": {
+            // The governor holds the turn until its provider's limit lifts (src/engine/governor.ts).
+            event = yield* runWorkerTurn(ctx, spec, { cycle, turn: state.turn + 1, ...last, session: state.session, cwd: path, progress })
             break
           }
           case "Claim": {

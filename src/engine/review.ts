@@ -9,7 +9,9 @@ import { parseVerdict } from "../domain/Verdict.js"
 import { emptyUsage } from "../domain/Usage.js"
 import { reviewMarker } from "../domain/turnMarker.js"
 import type { WorkerEvent } from "../domain/WorkerState.js"
-import { Harnesses, turnFailed } from "../harness/Harness.js"
+import { HarnessError, Harnesses, turnFailed } from "../harness/Harness.js"
+import { isLimit } from "../domain/TurnFailure.js"
+import { providerOf } from "./provider.js"
 import { Git } from "../services/Git.js"
 import { nowIso } from "../services/RunLog.js"
 import type { SwarmContext } from "./context.js"
@@ -49,93 +51,119 @@ export const reviewWork = Effect.fn("engine.reviewWork")(function* (
     .filter((entry) => progress.claims.includes(entry.id))
     .map((entry) => ({ id: entry.id, json: JSON.stringify(entry.task, null, 2) }))
 
-  for (const [index, reviewer] of chain.entries()) {
-    const name = formatModel(reviewer.model)
-    const prompt = reviewPrompt(options.promptContext, reviewer.prompt.files.length > 0 ? reviewer.prompt.text : ctx.reviewerPrompt, {
-      tasks,
-      log: log.join("\n"),
-      base,
-      diff: diff.text,
-      truncated: diff.truncated,
-      files: diff.files,
-      round
-    })
-    const logPath = ctx.runLog.reviewLogPath(spec.id, options.cycle, round, index)
-    const sessionId = yield* randomUuid
-    const startedAt = yield* nowIso
-    yield* ctx.runLog.writePrompt(logPath, prompt)
-    const started = yield* Clock.currentTimeMillis
-    yield* ctx.runLog.emit(
-      runEvent.reviewStarted({ worker: spec.id, cycle: options.cycle }, { round, attempt: index + 1, reviewer: name, log: logPath })
-    )
-    const outcome = yield* harnesses
-      .get(reviewer.model.harness)
-      .runTurn({
-        prompt,
-        cwd: options.cwd,
-        model: reviewer.model,
-        session: { _tag: "New", id: sessionId },
-        mode: "review",
-        // The reviewer's own `timeout`, else the worker's.
-        timeout: reviewer.timeout ?? spec.timeout,
-        logPath,
-        marker: reviewMarker(ctx.swarm, spec.id, options.cycle, round, index)
+  // A pass tries the chain once; when a reviewer was cut short by its provider's limit and none
+  // gave a verdict, the round goes through the chain again once the governor lets it (a limit is
+  // not a rejection). Each attempt has its own number, log and review file.
+  for (let pass = 0; ; pass++) {
+    let limitedThisPass = false
+    for (const [place, reviewer] of chain.entries()) {
+      const index = pass * chain.length + place
+      const name = formatModel(reviewer.model)
+      const prompt = reviewPrompt(options.promptContext, reviewer.prompt.files.length > 0 ? reviewer.prompt.text : ctx.reviewerPrompt, {
+        tasks,
+        log: log.join("\n"),
+        base,
+        diff: diff.text,
+        truncated: diff.truncated,
+        files: diff.files,
+        round
       })
-      .pipe(Effect.either)
-    const finished = yield* Clock.currentTimeMillis
-    // A failed reviewer's record says why in the CLI's own words (its error event, else its stderr).
-    const error = Either.isLeft(outcome)
-      ? `${outcome.left.harness}: ${outcome.left.message}`
-      : turnFailed(outcome.right)
-        ? (outcome.right.timedOut
-            ? `reviewer timed out after ${Math.round(outcome.right.durationMs / 1000)} s`
-            : `reviewer exited with ${outcome.right.exitCode ?? "a signal"}`) + (outcome.right.error ? `: ${outcome.right.error}` : "")
-        : undefined
-    const text = Either.isRight(outcome) ? outcome.right.text : ""
-    const verdict = error === undefined ? parseVerdict(text) : undefined
-    if (Either.isRight(outcome)) yield* addCost(options.progress, outcome.right.usage, outcome.right.costUsd)
-    yield* ctx.runLog.writeReview({
-      swarm: ctx.swarm,
-      worker: spec.id,
-      cycle: options.cycle,
-      round,
-      attempt: index + 1,
-      reviewer: name,
-      verdict: verdict ?? null,
-      text,
-      ...(error !== undefined ? { error } : verdict === undefined ? { error: "no VERDICT line in the final message" } : {}),
-      diffTruncated: diff.truncated,
-      files: diff.files,
-      startedAt,
-      durationMs: finished - started,
-      usage: Either.isRight(outcome) ? outcome.right.usage : emptyUsage,
-      ...(Either.isRight(outcome) && Option.isSome(outcome.right.costUsd) ? { costUsd: outcome.right.costUsd.value } : {}),
-      log: logPath
-    })
-    const cost = Either.isRight(outcome)
-      ? { usage: outcome.right.usage, ...(Option.isSome(outcome.right.costUsd) ? { costUsd: outcome.right.costUsd.value } : {}) }
-      : {}
-    if (verdict === undefined) {
+      const logPath = ctx.runLog.reviewLogPath(spec.id, options.cycle, round, index)
+      const sessionId = yield* randomUuid
+      const startedAt = yield* nowIso
+      yield* ctx.runLog.writePrompt(logPath, prompt)
+      const started = yield* Clock.currentTimeMillis
       yield* ctx.runLog.emit(
-        runEvent.review(
-          { worker: spec.id, cycle: options.cycle },
-          { round, attempt: index + 1, reviewer: name, verdict: null, error: error ?? NO_VERDICT_LINE, nextReviewer: index + 1 < chain.length, ...cost }
-        )
+        runEvent.reviewStarted({ worker: spec.id, cycle: options.cycle }, { round, attempt: index + 1, reviewer: name, log: logPath })
       )
-      continue
-    }
-    yield* ctx.runLog.emit(runEvent.review({ worker: spec.id, cycle: options.cycle }, { round, attempt: index + 1, reviewer: name, verdict, ...cost }))
-    switch (verdict) {
-      case "APPROVED":
-        return { _tag: "Approved" } satisfies WorkerEvent
-      case "NEEDS_CHANGES":
-        return { _tag: "Feedback", kind: "review", text: feedbackOf(text) } satisfies WorkerEvent
-      case "REJECTED": {
-        // The reviewer's words go with the task's attempt, so the next cycle knows why (SPEC §8).
-        const why = oneLine(withoutVerdict(text), 240)
-        return { _tag: "Rejected", reason: `rejected by ${name} in review round ${round}${why ? `: ${why}` : ""}` } satisfies WorkerEvent
+      const provider = providerOf(reviewer.model.harness, process.env)
+      const outcome = yield* Effect.scoped(Effect.gen(function* () {
+        const admission = yield* ctx.governor.admit(provider)
+        if (admission._tag === "Refused") {
+          return Either.left(new HarnessError({ harness: reviewer.model.harness, message: `not started: ${provider.label} refused its credentials earlier in this run (${admission.reason})` }))
+        }
+        const turnStarted = yield* Clock.currentTimeMillis
+        const result = yield* harnesses
+          .get(reviewer.model.harness)
+          .runTurn({
+            prompt,
+            cwd: options.cwd,
+            model: reviewer.model,
+            session: { _tag: "New", id: sessionId },
+            mode: "review",
+            // The reviewer's own `timeout`, else the worker's.
+            timeout: reviewer.timeout ?? spec.timeout,
+            logPath,
+            marker: reviewMarker(ctx.swarm, spec.id, options.cycle, round, index)
+          })
+          .pipe(Effect.either)
+        if (Either.isRight(result) && turnFailed(result.right) && isLimit(result.right.failure)) {
+          limitedThisPass = true
+          const limit = yield* ctx.governor.limited(provider, result.right.failure!, turnStarted)
+          yield* ctx.runLog.emit(runEvent.rateLimited({ worker: spec.id, cycle: options.cycle }, limit))
+        } else if (Either.isRight(result) && turnFailed(result.right) && result.right.failure?.class === "auth") {
+          yield* ctx.governor.authFailed(provider, result.right.error ?? "authentication failed")
+        } else if (Either.isRight(result)) {
+          yield* ctx.governor.cleared(provider)
+        }
+        return result
+      }))
+      const finished = yield* Clock.currentTimeMillis
+      // A failed reviewer's record says why in the CLI's own words (its error event, else its stderr).
+      const error = Either.isLeft(outcome)
+        ? `${outcome.left.harness}: ${outcome.left.message}`
+        : turnFailed(outcome.right)
+          ? (outcome.right.timedOut
+              ? `reviewer timed out after ${Math.round(outcome.right.durationMs / 1000)} s`
+              : `reviewer exited with ${outcome.right.exitCode ?? "a signal"}`) + (outcome.right.error ? `: ${outcome.right.error}` : "")
+          : undefined
+      const text = Either.isRight(outcome) ? outcome.right.text : ""
+      const verdict = error === undefined ? parseVerdict(text) : undefined
+      if (Either.isRight(outcome)) yield* addCost(options.progress, outcome.right.usage, outcome.right.costUsd)
+      yield* ctx.runLog.writeReview({
+        swarm: ctx.swarm,
+        worker: spec.id,
+        cycle: options.cycle,
+        round,
+        attempt: index + 1,
+        reviewer: name,
+        verdict: verdict ?? null,
+        text,
+        ...(error !== undefined ? { error } : verdict === undefined ? { error: "no VERDICT line in the final message" } : {}),
+        diffTruncated: diff.truncated,
+        files: diff.files,
+        startedAt,
+        durationMs: finished - started,
+        usage: Either.isRight(outcome) ? outcome.right.usage : emptyUsage,
+        ...(Either.isRight(outcome) && Option.isSome(outcome.right.costUsd) ? { costUsd: outcome.right.costUsd.value } : {}),
+        log: logPath
+      })
+      const cost = Either.isRight(outcome)
+        ? { usage: outcome.right.usage, ...(Option.isSome(outcome.right.costUsd) ? { costUsd: outcome.right.costUsd.value } : {}) }
+        : {}
+      if (verdict === undefined) {
+        yield* ctx.runLog.emit(
+          runEvent.review(
+            { worker: spec.id, cycle: options.cycle },
+            { round, attempt: index + 1, reviewer: name, verdict: null, error: error ?? NO_VERDICT_LINE, nextReviewer: place + 1 < chain.length, ...cost }
+          )
+        )
+        continue
+      }
+      yield* ctx.runLog.emit(runEvent.review({ worker: spec.id, cycle: options.cycle }, { round, attempt: index + 1, reviewer: name, verdict, ...cost }))
+      switch (verdict) {
+        case "APPROVED":
+          return { _tag: "Approved" } satisfies WorkerEvent
+        case "NEEDS_CHANGES":
+          return { _tag: "Feedback", kind: "review", text: feedbackOf(text) } satisfies WorkerEvent
+        case "REJECTED": {
+          // The reviewer's words go with the task's attempt, so the next cycle knows why (SPEC §8).
+          const why = oneLine(withoutVerdict(text), 240)
+          return { _tag: "Rejected", reason: `rejected by ${name} in review round ${round}${why ? `: ${why}` : ""}` } satisfies WorkerEvent
+        }
       }
     }
+    if (!limitedThisPass) break
   }
   return { _tag: "Rejected", reason: `no reviewer gave a verdict in review round ${round}` } satisfies WorkerEvent
 })

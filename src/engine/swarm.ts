@@ -21,6 +21,8 @@ import { validateSwarmStart } from "./setup.js"
 import { formatSummaryTable } from "./summary.js"
 import { runWorker, type WorkerRun } from "./worker.js"
 import { makeSteering, watchControl, type Steering } from "./steering.js"
+import { makeGovernor } from "./governor.js"
+import { failedStopReasons } from "../domain/WorkerState.js"
 
 export { SwarmSetupError } from "./setup.js"
 
@@ -138,7 +140,8 @@ export const runSwarm = Effect.fn("engine.runSwarm")(function* (config: OompaCon
       const plannerStopped = Ref.updateAndGet(livePlanners, (n) => n - 1).pipe(
         Effect.flatMap((n) => (n === 0 ? Deferred.succeed(plannersStopped, undefined) : Effect.void))
       )
-      const ctx: SwarmContext = { swarm, root, targetBranch, config, queue, runLog, taskHeader, reviewerPrompt, plannersStopped, steering }
+      const governor = yield* makeGovernor({ maxConcurrent: config.maxConcurrent })
+      const ctx: SwarmContext = { swarm, root, targetBranch, config, queue, runLog, taskHeader, reviewerPrompt, plannersStopped, steering, governor }
       // Steering requests (docs/steering.md) are applied from here to the swarm's end.
       yield* watchControl({
         runLog,
@@ -195,7 +198,7 @@ export const runSwarm = Effect.fn("engine.runSwarm")(function* (config: OompaCon
             : { stopReason: ended, durationMs: now - run.startedMs }
         }
       )
-      const failedWorkers = withIdle.filter((s) => s.stopReason === "too-many-errors").map((s) => s.id)
+      const failedWorkers = withIdle.filter((s) => failedStopReasons.includes(s.stopReason)).map((s) => s.id)
       const totals = withIdle.reduce(addOutcomeCounts, noOutcomes)
       // SPEC §10: a swarm whose cycles failed and that landed nothing has failed, whatever stopped it.
       const nothingMerged = !stoppedByUser && Exit.isSuccess(exit) && totals.merged === 0 && failedCycles(totals) > 0

@@ -1,4 +1,4 @@
-import { Effect, Either, Option, Ref } from "effect"
+import { Clock, Effect, Either, Option, Ref } from "effect"
 import { make as runEvent } from "../domain/RunEvent.js"
 import type { WorkerSpec } from "../config/OompaConfig.js"
 import { randomUuid } from "../domain/ids.js"
@@ -6,30 +6,39 @@ import { parseSignals, signalNames } from "../domain/Signal.js"
 import { emptyUsage } from "../domain/Usage.js"
 import { turnMarker } from "../domain/turnMarker.js"
 import type { WorkerEvent } from "../domain/WorkerState.js"
-import { Harnesses, turnFailed } from "../harness/Harness.js"
+import { Harnesses, turnFailed, type HarnessError, type TurnResult } from "../harness/Harness.js"
+import type { Provider } from "./governor.js"
 import { cycleName } from "../domain/naming.js"
 import type { SwarmContext } from "./context.js"
 import { addCost, type CycleProgress } from "./progress.js"
+import { isLimit } from "../domain/TurnFailure.js"
+import { providerOf } from "./provider.js"
 
 export { signalNames } from "../domain/Signal.js"
+
+export interface TurnOptions {
+  readonly cycle: number
+  readonly turn: number
+  readonly kind: string
+  readonly prompt: string
+  readonly session: string | undefined
+  readonly cwd: string
+  readonly progress: Ref.Ref<CycleProgress>
+}
 
 /**
  * Runs one agent turn in the cycle's worktree and turns its result into the
  * event `decide` reads. A CLI that cannot start, exits non-zero or times out is
  * a failed turn; signals are read from the final message only.
  */
-export const runWorkerTurn = Effect.fn("engine.runWorkerTurn")(function* (
+export const runWorkerTurn: (
   ctx: SwarmContext,
   spec: WorkerSpec,
-  options: {
-    readonly cycle: number
-    readonly turn: number
-    readonly kind: string
-    readonly prompt: string
-    readonly session: string | undefined
-    readonly cwd: string
-    readonly progress: Ref.Ref<CycleProgress>
-  }
+  options: TurnOptions
+) => Effect.Effect<WorkerEvent, never, Harnesses> = Effect.fn("engine.runWorkerTurn")(function* (
+  ctx: SwarmContext,
+  spec: WorkerSpec,
+  options: TurnOptions
 ) {
   const harnesses = yield* Harnesses
   const harness = harnesses.get(spec.model.harness)
@@ -38,20 +47,62 @@ export const runWorkerTurn = Effect.fn("engine.runWorkerTurn")(function* (
   yield* ctx.runLog.writePrompt(logPath, options.prompt)
   // Paused by a steering request (docs/steering.md): the turn waits here, before it starts, until resumed.
   yield* ctx.steering.awaitUnpaused
-  yield* ctx.runLog.emit(runEvent.turnStarted({ worker: spec.id, cycle: options.cycle }, { turn: options.turn, kind: options.kind, log: logPath }))
-  const outcome = yield* harness
-    .runTurn({
-      prompt: options.prompt,
-      cwd: options.cwd,
-      model: spec.model,
-      session: options.session === undefined ? { _tag: "New", id: requested } : { _tag: "Resume", id: requested },
-      mode: "work",
-      timeout: spec.timeout,
-      logPath,
-      marker: turnMarker(ctx.swarm, spec.id, options.cycle, options.turn)
+  // The provider's rate limit and the harness's max_concurrent (the governor): the turn waits here.
+  const provider = providerOf(spec.model.harness, process.env)
+  return yield* Effect.scoped(
+    Effect.gen(function* () {
+      const admission = yield* ctx.governor.admit(provider)
+      if (admission._tag === "Refused") {
+        const reason = `not started: ${provider.label} refused its credentials earlier in this run (${admission.reason})`
+        yield* recordTurn(ctx, spec, options, {
+          turn: options.turn,
+          kind: options.kind,
+          exitCode: null,
+          timedOut: false,
+          signals: [],
+          durationMs: 0,
+          usage: emptyUsage,
+          log: logPath,
+          error: reason,
+          failure: { class: "auth" }
+        })
+        return { _tag: "TurnFailed", reason, session: undefined, failure: { class: "auth" } } satisfies WorkerEvent
+      }
+      const waited = admission.waitedMs > 0 ? { limitWaitMs: admission.waitedMs } : {}
+      yield* ctx.runLog.emit(runEvent.turnStarted({ worker: spec.id, cycle: options.cycle }, { turn: options.turn, kind: options.kind, log: logPath }))
+      const startedMs = yield* Clock.currentTimeMillis
+      const outcome = yield* harness
+        .runTurn({
+          prompt: options.prompt,
+          cwd: options.cwd,
+          model: spec.model,
+          session: options.session === undefined ? { _tag: "New", id: requested } : { _tag: "Resume", id: requested },
+          mode: "work",
+          timeout: spec.timeout,
+          logPath,
+          marker: turnMarker(ctx.swarm, spec.id, options.cycle, options.turn)
+        })
+        .pipe(Effect.either)
+      return yield* endTurn(ctx, spec, options, { outcome, logPath, requested, provider, startedMs, waited })
     })
-    .pipe(Effect.either)
+  )
+})
 
+const endTurn = (
+  ctx: SwarmContext,
+  spec: WorkerSpec,
+  options: TurnOptions,
+  turn: {
+    readonly outcome: Either.Either<TurnResult, HarnessError>
+    readonly logPath: string
+    readonly requested: string
+    readonly provider: Provider
+    readonly startedMs: number
+    readonly waited: { readonly limitWaitMs?: number }
+  }
+): Effect.Effect<WorkerEvent> =>
+  Effect.gen(function* () {
+  const { outcome, logPath, requested, provider, waited } = turn
   if (Either.isLeft(outcome)) {
     const reason = `${outcome.left.harness}: ${outcome.left.message}`
     yield* recordTurn(ctx, spec, options, {
@@ -63,7 +114,8 @@ export const runWorkerTurn = Effect.fn("engine.runWorkerTurn")(function* (
       durationMs: 0,
       usage: emptyUsage,
       log: logPath,
-      error: reason
+      error: reason,
+      ...waited
     })
     return { _tag: "TurnFailed", reason, session: undefined } satisfies WorkerEvent
   }
@@ -86,15 +138,38 @@ export const runWorkerTurn = Effect.fn("engine.runWorkerTurn")(function* (
     durationMs: result.durationMs,
     usage: result.usage,
     ...(Option.isSome(result.costUsd) ? { costUsd: result.costUsd.value } : {}),
-    log: logPath
+    log: logPath,
+    ...(failed && result.failure !== undefined ? { failure: result.failure } : {}),
+    ...waited
   })
+  if (failed && isLimit(result.failure)) {
+    const limit = yield* ctx.governor.limited(provider, result.failure!, turn.startedMs)
+    yield* ctx.runLog.emit(runEvent.rateLimited({ worker: spec.id, cycle: options.cycle }, limit))
+    // Resumed where it was only when the turn got somewhere (the model answered before the limit);
+    // a turn refused at its first request starts again as it was.
+    const resumable = result.usage.outputTokens > 0 && Option.isSome(result.sessionId)
+    return { _tag: "TurnLimited", failure: result.failure!, session: resumable ? session : undefined } satisfies WorkerEvent
+  }
   if (failed) {
     const why = result.timedOut ? "agent timed out" : `agent exited with ${result.exitCode ?? "a signal"}`
     const reason = `${why}${result.error ? `: ${result.error}` : ""} (log: ${logPath})`
-    return { _tag: "TurnFailed", reason, session, signals } satisfies WorkerEvent
+    if (result.failure?.class === "auth") {
+      yield* ctx.governor.authFailed(provider, result.error ?? why)
+      return {
+        _tag: "TurnFailed",
+        reason: `${provider.label} refused its credentials (authentication failed): ${result.error ?? why}. ` +
+          `Fix the API key or login of ${spec.model.harness}, then start the swarm again; its workers stop (log: ${logPath})`,
+        session,
+        signals,
+        failure: result.failure
+      } satisfies WorkerEvent
+    }
+    yield* ctx.governor.cleared(provider)
+    return { _tag: "TurnFailed", reason, session, signals, ...(result.failure !== undefined ? { failure: result.failure } : {}) } satisfies WorkerEvent
   }
+  yield* ctx.governor.cleared(provider)
   return { _tag: "TurnEnded", signals, session } satisfies WorkerEvent
-})
+  })
 
 const recordTurn = (
   ctx: SwarmContext,

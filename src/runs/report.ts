@@ -9,6 +9,7 @@ import type {
   ReportWaiting
 } from "../domain/JsonOutput.js"
 import { BackingOffData, MergeLanded, MergeTestsFailed } from "../domain/RunEvent.js"
+import { failedStopReasons } from "../domain/WorkerState.js"
 import type { CycleFile, RunEventLine, RunProblem } from "../domain/RunFiles.js"
 import { countsOf, missingDependencies, type QueueListing } from "../domain/queue.js"
 import { cycleName, KEPT_REF_PREFIX } from "../domain/naming.js"
@@ -218,9 +219,9 @@ export const buildReport = (input: ReportInput): ReportJson => {
       command: "oompa cleanup"
     })
   }
-  const stoppedOnErrors = new Set<string>(workerSummaries(run).filter((w) => w.stopReason === "too-many-errors").map((w) => w.id))
+  const stoppedOnErrors = new Set<string>(workerSummaries(run).filter((w) => failedStopReasons.includes(w.stopReason)).map((w) => w.id))
   for (const event of events) {
-    if (event.type === "worker-stopped" && event.worker !== undefined && event.data?.["reason"] === "too-many-errors") stoppedOnErrors.add(event.worker)
+    if (event.type === "worker-stopped" && event.worker !== undefined && failedStopReasons.includes(String(event.data?.["reason"]))) stoppedOnErrors.add(event.worker)
   }
   for (const worker of stoppedOnErrors) {
     const summary = workerSummaries(run).find((w) => w.id === worker)

@@ -52,6 +52,39 @@ describe("decide: one row per line of SPEC §5", () => {
       }
     },
     {
+      name: "a rate-limited turn runs again (Retry): no error, no cycle end, the turn counted as limited",
+      state: { turn: 2, consecutiveErrors: 2, session: "s-1", claims: ["t1"] },
+      event: { _tag: "TurnLimited", failure: { class: "rate-limited", retryAfterMs: 1000 }, session: undefined },
+      action: "Retry",
+      expect: (next) => {
+        expect(next).toMatchObject({ turn: 3, limitedTurns: 1, consecutiveErrors: 2, session: "s-1", claims: ["t1"], cycle: 1 })
+      }
+    },
+    {
+      name: "a limited turn that got somewhere is resumed in its own session",
+      state: { turn: 0 },
+      event: { _tag: "TurnLimited", failure: { class: "overloaded" }, session: "s-9" },
+      action: "Retry",
+      expect: (next) => expect(next.session).toBe("s-9")
+    },
+    {
+      name: "limited turns do not count against max_resumes",
+      state: { turn: 9, limitedTurns: 5, session: "s-1" },
+      event: turn({}),
+      action: "Resume"
+    },
+    {
+      name: "an authentication failure ends the cycle as error and stops the worker at once (no back-off)",
+      event: { _tag: "TurnFailed", reason: "401", session: "s-1", failure: { class: "auth" } },
+      action: "EndCycle",
+      expect: (next, action) => {
+        expect(action.outcome).toBe("error")
+        expect(action.stop).toBe("auth-failed")
+        expect(Duration.toMillis(action.backoff)).toBe(0)
+        expect(next.consecutiveErrors).toBe(1)
+      }
+    },
+    {
       name: "the third consecutive error stops the worker",
       state: { consecutiveErrors: 2 },
       event: { _tag: "TurnFailed", reason: "timeout", session: undefined },

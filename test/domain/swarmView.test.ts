@@ -4,7 +4,8 @@ import { NodeContext } from "@effect/platform-node"
 import { describe, expect, it } from "@effect/vitest"
 import { Effect, FastCheck as fc, Schema } from "effect"
 import { make, RunEvent, type RunEventDraft } from "../../src/domain/RunEvent.js"
-import { applyActivity, applyEvent, emptyView, viewOf, type SwarmView } from "../../src/domain/swarmView.js"
+import { applyActivity, applyEvent, emptyView, FAILED_STOPS, viewOf, type SwarmView } from "../../src/domain/swarmView.js"
+import { failedStopReasons } from "../../src/domain/WorkerState.js"
 import { runSwarm } from "../../src/engine/swarm.js"
 import { makeGitRepo } from "../support/gitRepo.js"
 import { engineTestLayer, makeTasks, readTasks, setupProject } from "../support/swarmProject.js"
@@ -105,6 +106,22 @@ describe("the live view of a swarm (one fold of its events)", () => {
     expect(view.recent.at(-1)?.message).toBe("waiting up to 1m for a task")
   })
 
+  it("a rate-limited worker is shown waiting until its hold ends, listed for a person, and back at work with its next turn", () => {
+    const c = { worker: "w0", cycle: 1 }
+    const events = stamp([
+      make.workerStarted({ worker: "w0" }, { model: "claude", canPlan: true, maxCycle: 5 }),
+      make.rateLimited(c, { provider: "claude", class: "rate-limited", waitMs: 90_000, until: "2026-01-01T00:01:31.000Z", source: "retry-after", strike: 1 }),
+      make.turnStarted(c, { turn: 2, kind: "start", log: "l2" }),
+      make.budgetReached({}, { scope: "swarm", limit: "max_tokens", value: 10, spent: 12, estimated: false })
+    ])
+    const limited = viewOf(events.slice(0, 2))
+    expect(limited.workers[0]).toMatchObject({ phase: "rate-limited", until: Date.parse(events[1]!.at) + 90_000 })
+    expect(limited.attention.map((a) => a.kind)).toEqual(["rate-limited"])
+    const view = viewOf(events)
+    expect(phaseOf(view, "w0")).toBe("working")
+    expect(view.attention.map((a) => a.kind)).toEqual(["budget reached"])
+  })
+
   it("lists what needs a person, and drops an item once what it was about is over", () => {
     const c = { worker: "w1", cycle: 2 }
     const events = stamp([
@@ -198,4 +215,10 @@ describe("the live view of a swarm (one fold of its events)", () => {
       expect(view.costUsd).toBeCloseTo(stopped.workers.reduce((s, w) => s + w.costUsd, 0), 9)
     }).pipe(Effect.scoped, Effect.provide(NodeContext.layer))
   )
+})
+
+describe("swarmView's copy of the failed stop reasons", () => {
+  it("is WorkerState's (the browser's fold cannot import it)", () => {
+    expect([...FAILED_STOPS].sort()).toEqual([...failedStopReasons].sort())
+  })
 })

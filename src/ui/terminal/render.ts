@@ -1,6 +1,7 @@
 import { humanDuration } from "../../domain/humanDuration.js"
 import { terminalLine } from "../../domain/RunEvent.js"
 import type { AttentionItem, SwarmView, WorkerPhase, WorkerView } from "../../domain/swarmView.js"
+import { FAILED_STOPS } from "../../domain/swarmView.js"
 import { fit, oneLine, paint, truncate, visibleWidth, type Style } from "./ansi.js"
 
 /**
@@ -76,7 +77,7 @@ export const stateText = (w: WorkerView, now: number): string => {
 }
 
 const styleOfRow = (w: WorkerView): ReadonlyArray<Style> =>
-  w.phase === "stopped" && w.stopReason === "too-many-errors" ? ["red"] : phaseStyle[w.phase]
+  w.phase === "stopped" && w.stopReason !== undefined && FAILED_STOPS.includes(w.stopReason) ? ["red"] : phaseStyle[w.phase]
 
 interface Column {
   readonly key: string

@@ -1,0 +1,207 @@
+import { NodeContext } from "@effect/platform-node"
+import { describe, expect, it } from "@effect/vitest"
+import * as fs from "node:fs"
+import * as path from "node:path"
+import { Cause, Chunk, Deferred, Effect, Exit, Fiber, Option, PubSub, Queue, TestClock } from "effect"
+import type { RunEvent, RunEventOf } from "../../src/domain/RunEvent.js"
+import type { CycleFile } from "../../src/domain/RunFiles.js"
+import type { TurnFailure } from "../../src/domain/TurnFailure.js"
+import { emptyUsage } from "../../src/domain/Usage.js"
+import { runSwarm } from "../../src/engine/swarm.js"
+import type { Harness, TurnResult } from "../../src/harness/Harness.js"
+import { makeGitRepo } from "../support/gitRepo.js"
+import { engineTestLayer, inProcessMock, makeTasks, readTasks, setupProject } from "../support/swarmProject.js"
+
+/**
+ * What the swarm does with a provider's limit (issue 11), on the TestClock:
+ * the limited turn runs again in the same cycle once the governor lets it,
+ * no error is counted, the other workers of the provider wait too, and an
+ * authentication failure stops that provider's workers at once.
+ */
+
+const quiet = () => Effect.void
+
+const awaitSleepUntil = (at: number) =>
+  Effect.gen(function* () {
+    for (let tries = 0; tries < 1000; tries++) {
+      if (Chunk.toReadonlyArray(yield* TestClock.sleeps()).includes(at)) return
+      yield* Effect.promise(() => new Promise((resolve) => setTimeout(resolve, 20)))
+    }
+    return yield* Effect.dieMessage(`no fiber came to sleep until ${at} ms (pending: ${Chunk.toReadonlyArray(yield* TestClock.sleeps()).join(", ")})`)
+  })
+
+const nextEvent = <T extends RunEvent["type"]>(events: Queue.Dequeue<RunEvent>, type: T, pick: (event: RunEventOf<T>) => boolean = () => true) =>
+  Effect.gen(function* () {
+    for (;;) {
+      const event = yield* Queue.take(events)
+      if (event.type === type && pick(event as RunEventOf<T>)) return event as RunEventOf<T>
+    }
+  })
+
+const drain = (events: Queue.Dequeue<RunEvent>) => Queue.takeAll(events).pipe(Effect.map(Chunk.toReadonlyArray))
+
+const failed = (logPath: string, failure: TurnFailure, text = ""): TurnResult => ({
+  text,
+  sessionId: Option.none(),
+  exitCode: 1,
+  timedOut: false,
+  usage: emptyUsage,
+  costUsd: Option.none(),
+  logPath,
+  durationMs: 0,
+  error: `API Error: ${failure.class}`,
+  failure
+})
+
+const startSwarm = (spec: Parameters<typeof setupProject>[1], harnessOf: (baseDir: string) => Harness) =>
+  Effect.gen(function* () {
+    const repo = yield* makeGitRepo()
+    const config = yield* setupProject(repo, spec)
+    const pubsub = yield* PubSub.unbounded<RunEvent>()
+    const events = yield* PubSub.subscribe(pubsub)
+    const swarm = yield* runSwarm(config, { print: quiet, events: pubsub }).pipe(
+      Effect.provide(engineTestLayer({ baseDir: repo.path, harness: harnessOf(repo.path) })),
+      Effect.exit,
+      Effect.fork
+    )
+    return { events, swarm, repo }
+  }).pipe(Effect.provide(NodeContext.layer))
+
+const cycleFile = (repoPath: string, name: string): CycleFile => {
+  const runs = path.join(repoPath, ".oompa", "runs")
+  const [run] = fs.readdirSync(runs).filter((d) => !d.startsWith("."))
+  return JSON.parse(fs.readFileSync(path.join(runs, run!, "cycles", `${name}.json`), "utf8")) as CycleFile
+}
+
+describe("rate limits: the governor in a swarm (TestClock)", () => {
+  it.scoped("a rate-limited turn runs again in the same cycle when the retry-after has passed; no error is counted", () =>
+    Effect.gen(function* () {
+      const limitedOnce = (baseDir: string): Harness => {
+        const mock = inProcessMock(baseDir)
+        let turns = 0
+        return {
+          name: "mock",
+          runTurn: (request) =>
+            turns++ === 0 ? Effect.succeed(failed(request.logPath, { class: "rate-limited", retryAfterMs: 60_000 })) : mock.runTurn(request)
+        }
+      }
+      const { events, swarm, repo } = yield* startSwarm(
+        { config: { workers: [{ model: "mock:diligent", max_cycle: 1 }], reviewer: "mock:diligent" }, tasks: makeTasks(1) },
+        limitedOnce
+      )
+      const limited = yield* nextEvent(events, "rate-limited")
+      expect({ worker: limited.worker, cycle: limited.cycle, provider: limited.data.provider, source: limited.data.source }).toEqual({
+        worker: "w0",
+        cycle: 1,
+        provider: "mock",
+        source: "retry-after"
+      })
+      const until = (yield* TestClock.currentTimeMillis) + limited.data.waitMs
+      yield* awaitSleepUntil(until)
+      yield* TestClock.adjust(limited.data.waitMs - 1)
+      yield* Effect.yieldNow()
+      expect((yield* drain(events)).filter((e) => e.type === "turn-started" || e.type === "cycle-ended")).toEqual([])
+      yield* TestClock.adjust(1)
+      const again = yield* nextEvent(events, "turn-started")
+      expect({ cycle: again.cycle, turn: again.data.turn }).toEqual({ cycle: 1, turn: 2 })
+      const ended = yield* nextEvent(events, "cycle-ended")
+      expect(ended.data.outcome).toBe("merged")
+      const stopped = yield* nextEvent(events, "worker-stopped")
+      expect({ errors: stopped.data.errors, merged: stopped.data.merged }).toEqual({ errors: 0, merged: 1 })
+      expect(Exit.isSuccess(yield* Fiber.join(swarm))).toBe(true)
+      const cycle = cycleFile(repo.path, "w0-c1")
+      expect(cycle.turns[0]!.failure).toEqual({ class: "rate-limited", retryAfterMs: 60_000 })
+      expect(cycle.turns[1]!.limitWaitMs).toBe(limited.data.waitMs)
+      expect(Object.keys(readTasks(repo.path, "complete"))).toHaveLength(1)
+    })
+  )
+
+  it.scoped("the other workers of the provider start no new turn during the hold", () =>
+    Effect.gen(function* () {
+      const w1Busy = yield* Deferred.make<void>()
+      const w1Started = yield* Deferred.make<void>()
+      const harnessOf = (baseDir: string): Harness => {
+        const mock = inProcessMock(baseDir)
+        let w0Turns = 0
+        let w1Turns = 0
+        return {
+          name: "mock",
+          runTurn: (request) => {
+            if (request.prompt.includes(":w0]")) {
+              // Limited once w1's first turn is under way.
+              return w0Turns++ === 0
+                ? Deferred.await(w1Started).pipe(Effect.as(failed(request.logPath, { class: "overloaded" })))
+                : mock.runTurn(request)
+            }
+            // w1's first turn is running when w0 is limited, and ends during the hold.
+            return w1Turns++ === 0
+              ? Deferred.succeed(w1Started, undefined).pipe(Effect.zipRight(Deferred.await(w1Busy)), Effect.zipRight(mock.runTurn(request)))
+              : mock.runTurn(request)
+          }
+        }
+      }
+      const { events, swarm } = yield* startSwarm(
+        {
+          config: { workers: [{ model: "mock:diligent", max_cycle: 1, count: 2 }], reviewer: "mock:diligent" },
+          tasks: makeTasks(2)
+        },
+        harnessOf
+      )
+      const limited = yield* nextEvent(events, "rate-limited")
+      expect({ worker: limited.worker, class: limited.data.class, source: limited.data.source, strike: limited.data.strike }).toEqual({
+        worker: "w0",
+        class: "overloaded",
+        source: "backoff",
+        strike: 1
+      })
+      const until = (yield* TestClock.currentTimeMillis) + limited.data.waitMs
+      yield* Deferred.succeed(w1Busy, undefined)
+      yield* awaitSleepUntil(until)
+      // w1's turn ended in the hold; its next one waits like w0's (the reviewer's too).
+      yield* nextEvent(events, "turn-ended", (e) => e.worker === "w1")
+      yield* awaitSleepUntil(until)
+      yield* TestClock.adjust(limited.data.waitMs - 1)
+      yield* Effect.yieldNow()
+      expect((yield* drain(events)).filter((e) => e.type === "turn-started" || e.type === "review-started")).toEqual([])
+      yield* TestClock.adjust(1)
+      yield* nextEvent(events, "turn-started")
+      // The first turn after the hold goes alone; the others follow after it (or its grace).
+      for (let i = 0; i < 40; i++) yield* TestClock.adjust(5_000)
+      const exit = yield* Fiber.join(swarm)
+      expect(Exit.isSuccess(exit)).toBe(true)
+    })
+  )
+
+  it.scoped("an authentication failure stops that provider's workers at once, with the reason; the swarm exits failed", () =>
+    Effect.gen(function* () {
+      const harnessOf = (): Harness => {
+        return {
+          name: "mock",
+          runTurn: (request) => {
+            if (request.prompt.includes(":w0]")) return Effect.succeed(failed(request.logPath, { class: "auth", evidence: "401 invalid x-api-key" }))
+            const working: TurnResult = { ...failed(request.logPath, { class: "other" }, "still working"), exitCode: 0, error: undefined as never }
+            const { error: _error, failure: _failure, ...ok } = working
+            return Effect.succeed(ok)
+          }
+        }
+      }
+      const { events, swarm, repo } = yield* startSwarm(
+        { config: { workers: [{ model: "mock:diligent", max_cycle: 5, count: 2 }], reviewer: "mock:diligent" }, tasks: makeTasks(2) },
+        harnessOf
+      )
+      const w0 = yield* nextEvent(events, "worker-stopped", (e) => e.worker === "w0")
+      expect(w0.data.reason).toBe("auth-failed")
+      expect(w0.data.cycles).toBe(1)
+      expect(w0.data.lastFailure).toMatch(/mock refused its credentials \(authentication failed\).*Fix the API key or login of mock/)
+      const w1 = yield* nextEvent(events, "worker-stopped", (e) => e.worker === "w1")
+      expect(w1.data.reason).toBe("auth-failed")
+      expect(w1.data.lastFailure).toMatch(/not started: mock refused its credentials earlier in this run/)
+      const exit = yield* Fiber.join(swarm)
+      expect(Exit.isFailure(exit) && Cause.squash(exit.cause)).toMatchObject({ _tag: "SwarmWorkerFailed", workers: ["w0", "w1"] })
+      // No back-off, no second cycle: w1 stopped in its first cycle, at its first turn after w0's failure.
+      expect(w1.data.cycles).toBe(1)
+      expect(cycleFile(repo.path, "w1-c1").turns.at(-1)!.failure?.class).toBe("auth")
+      expect(readTasks(repo.path, "current")).toEqual({})
+    })
+  )
+})
