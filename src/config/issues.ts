@@ -2,6 +2,7 @@ import { Either, ParseResult } from "effect"
 import { parseModelString } from "../domain/Model.js"
 import {
   aboveBound,
+  describeBound,
   expectedByKey,
   expectedModel,
   numberBounds,
@@ -107,11 +108,21 @@ const keyHomes: ReadonlyArray<{ readonly keys: ReadonlyArray<string>; readonly w
   { keys: plannerKeys, where: 'inside "planner"' }
 ]
 
+/** Objects whose values are all one bounded number (`max_concurrent: {"claude": 4}`): a value's bound is its parent's. */
+const recordsOfCounts: ReadonlyArray<string> = ["max_concurrent"]
+
+/** The key whose bound and wording apply at `path`: its own, or for a value of a record of counts the record's. */
+const valueKeyOf = (path: JsonPath): string | undefined => {
+  const parent = path[path.length - 2]
+  return typeof parent === "string" && recordsOfCounts.includes(parent) ? parent : lastKey(path)
+}
+
 /** What the value at `path` should be, in words. */
 const expectedAt = (path: JsonPath, harnesses: ReadonlyArray<string>): string => {
   if (path.length === 0) return 'a JSON object such as {"workers": [{"model": "claude:opus"}]}'
   const last = path[path.length - 1]
-  const key = lastKey(path)
+  const key = valueKeyOf(path)
+  if (key !== lastKey(path) && key !== undefined) return describeBound(numberBounds[key as keyof typeof numberBounds])
   if (typeof last === "number") {
     if (key === "workers") return 'a worker object such as {"model": "claude:opus"}'
     if (key === "prompt") return "a prompt file path (a string)"
@@ -149,7 +160,8 @@ const messageFor = (issue: ParseResult.ArrayFormatterIssue, input: unknown, harn
         const parsed = parseModelString(actual, harnesses)
         if (Either.isLeft(parsed)) return parsed.left
       }
-      const bound = key !== undefined && Object.hasOwn(numberBounds, key) ? numberBounds[key as keyof typeof numberBounds] : undefined
+      const boundKey = valueKeyOf(path) ?? key
+      const bound = boundKey !== undefined && Object.hasOwn(numberBounds, boundKey) ? numberBounds[boundKey as keyof typeof numberBounds] : undefined
       if (bound !== undefined && typeof actual === "number" && actual > bound.max) return aboveBound(bound, actual)
       return `expected ${expectedAt(path, harnesses)}, got ${show(actual)}`
     }

@@ -283,7 +283,17 @@ export const ReportWaiting = Schema.Struct({
   mergeHolds: Schema.Array(Schema.Struct({ cycle: CycleId, ms: Schema.Number, what: Schema.String })).annotations({
     description: "approved work held back by a blocked checkout before it landed (merge events)"
   }),
-  mergeHoldMs: Schema.Number
+  mergeHoldMs: Schema.Number,
+  rateLimits: Schema.Array(
+    Schema.Struct({ worker: Schema.String, limitedTurns: Schema.Number, waits: Schema.Number, ms: Schema.Number })
+  ).annotations({
+    description:
+      "per worker, its turns a provider's rate limit or overload cut short, and the time its turns waited for a limit to lift before starting (turn records' failure and limitWaitMs)"
+  }),
+  rateLimitMs: Schema.Number,
+  providers: Schema.Array(
+    Schema.Struct({ provider: Schema.String, limits: Schema.Number, longestHoldMs: Schema.Number })
+  ).annotations({ description: "per provider, the limits it answered with and its longest hold (rate-limited events)" })
 })
 export type ReportWaiting = typeof ReportWaiting.Type
 

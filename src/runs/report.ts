@@ -8,7 +8,8 @@ import type {
   ReportSpend,
   ReportWaiting
 } from "../domain/JsonOutput.js"
-import { BackingOffData, MergeLanded, MergeTestsFailed } from "../domain/RunEvent.js"
+import { BackingOffData, MergeLanded, MergeTestsFailed, RateLimitedData } from "../domain/RunEvent.js"
+import { isLimit } from "../domain/TurnFailure.js"
 import { failedStopReasons } from "../domain/WorkerState.js"
 import type { CycleFile, RunEventLine, RunProblem } from "../domain/RunFiles.js"
 import { countsOf, missingDependencies, type QueueListing } from "../domain/queue.js"
@@ -49,6 +50,7 @@ const decodeData = <A, I>(schema: Schema.Schema<A, I>) => {
 const asBackOff = decodeData(BackingOffData)
 const asLanded = decodeData(MergeLanded)
 const asTestsFailed = decodeData(MergeTestsFailed)
+const asRateLimited = decodeData(RateLimitedData)
 
 /** Whether started.json's config (the oompa.json as read) had a test_command. */
 const testCommandOf = (run: RunInfo): ReportMerged["testCommand"] =>
@@ -101,9 +103,25 @@ const spendOf = (run: RunInfo): ReportSpend => {
   }
 }
 
-const waitingOf = (events: ReadonlyArray<RunEventLine>): ReportWaiting => {
+const waitingOf = (events: ReadonlyArray<RunEventLine>, cycles: ReadonlyArray<CycleFile>): ReportWaiting => {
   const backOffs: Array<{ worker: string; count: number; ms: number }> = []
   const mergeHolds: Array<{ cycle: string; ms: number; what: string }> = []
+  const providers: Array<{ provider: string; limits: number; longestHoldMs: number }> = []
+  const rateLimits: Array<{ worker: string; limitedTurns: number; waits: number; ms: number }> = []
+  for (const cycle of cycles) {
+    const limitedTurns = cycle.turns.filter((t) => isLimit(t.failure)).length
+    const waits = cycle.turns.filter((t) => (t.limitWaitMs ?? 0) > 0)
+    if (limitedTurns === 0 && waits.length === 0) continue
+    const ms = waits.reduce((n, t) => n + (t.limitWaitMs ?? 0), 0)
+    const row = rateLimits.find((r) => r.worker === cycle.worker)
+    if (row === undefined) rateLimits.push({ worker: cycle.worker, limitedTurns, waits: waits.length, ms })
+    else {
+      row.limitedTurns += limitedTurns
+      row.waits += waits.length
+      row.ms += ms
+    }
+  }
+  rateLimits.sort((a, b) => a.worker.localeCompare(b.worker, "en", { numeric: true }))
   for (const event of events) {
     if (event.type === "backing-off" && event.worker !== undefined) {
       const data = asBackOff(event)
@@ -115,6 +133,16 @@ const waitingOf = (events: ReadonlyArray<RunEventLine>): ReportWaiting => {
         row.ms += data.value.ms
       }
     }
+    if (event.type === "rate-limited") {
+      const data = asRateLimited(event)
+      if (Option.isNone(data)) continue
+      const row = providers.find((p) => p.provider === data.value.provider)
+      if (row === undefined) providers.push({ provider: data.value.provider, limits: 1, longestHoldMs: data.value.waitMs })
+      else {
+        row.limits += 1
+        row.longestHoldMs = Math.max(row.longestHoldMs, data.value.waitMs)
+      }
+    }
     if (event.type === "merge" && event.worker !== undefined && event.cycle !== undefined) {
       const held = Option.flatMap(asLanded(event), (d) => Option.fromNullable(d.held))
       if (Option.isSome(held)) mergeHolds.push({ cycle: cycleName(event.worker, event.cycle), ms: held.value.ms, what: held.value.what })
@@ -124,7 +152,10 @@ const waitingOf = (events: ReadonlyArray<RunEventLine>): ReportWaiting => {
     backOffs,
     backOffMs: backOffs.reduce((n, b) => n + b.ms, 0),
     mergeHolds,
-    mergeHoldMs: mergeHolds.reduce((n, h) => n + h.ms, 0)
+    mergeHoldMs: mergeHolds.reduce((n, h) => n + h.ms, 0),
+    rateLimits,
+    rateLimitMs: rateLimits.reduce((n, r) => n + r.ms, 0),
+    providers
   }
 }
 
@@ -229,7 +260,9 @@ export const buildReport = (input: ReportInput): ReportJson => {
       kind: "stopped-on-errors",
       worker,
       cycle: null,
-      text: `${worker} stopped after too many error cycles${summary?.lastFailure === undefined ? "" : `; last: ${summary.lastFailure}`}`,
+      text: `${worker} stopped ${summary?.stopReason === "auth-failed" ? "because its provider refused its credentials" : "after too many error cycles"}${
+        summary?.lastFailure === undefined ? "" : `; last: ${summary.lastFailure}`
+      }`,
       ref: null,
       command: `oompa logs ${run.id} --worker ${worker}`
     })
@@ -288,7 +321,7 @@ export const buildReport = (input: ReportInput): ReportJson => {
     notMerged,
     queue,
     spend: spendOf(run),
-    waiting: waitingOf(events),
+    waiting: waitingOf(events, run.cycles),
     needsHuman: needs,
     problems: input.problems.map(cappedProblem)
   }

@@ -144,7 +144,17 @@ const costSection = (report: ReportJson): Array<string> => {
 const waitingSection = (report: ReportJson): Array<string> => {
   const w = report.waiting
   const lines = ["## Waiting", ""]
-  if (w.backOffs.length === 0 && w.mergeHolds.length === 0) return [...lines, "No back-off after errors, no merge held back."]
+  if (w.backOffs.length === 0 && w.mergeHolds.length === 0 && w.rateLimits.length === 0 && w.providers.length === 0) {
+    return [...lines, "No back-off after errors, no rate limit, no merge held back."]
+  }
+  if (w.rateLimits.length > 0 || w.providers.length > 0) {
+    lines.push(`Waiting for providers' rate limits to lift: ${formatDuration(w.rateLimitMs)} in all (turns waiting at once each count).`)
+    for (const r of w.rateLimits) {
+      lines.push(`- ${r.worker}: ${r.limitedTurns} turn(s) cut short by a limit, ${r.waits} turn(s) waited ${formatDuration(r.ms)}`)
+    }
+    for (const p of w.providers) lines.push(`- provider ${p.provider}: ${p.limits} limit(s), longest hold ${formatDuration(p.longestHoldMs)}`)
+    if (w.backOffs.length > 0 || w.mergeHolds.length > 0) lines.push("")
+  }
   if (w.backOffs.length > 0) {
     lines.push(`Backing off after error cycles: ${formatDuration(w.backOffMs)} in all.`)
     for (const b of w.backOffs) lines.push(`- ${b.worker}: ${b.count} back-off(s), ${formatDuration(b.ms)}`)

@@ -98,7 +98,7 @@ describe("oompa report after a real swarm: one task merged, one rejected (built 
     expect(cost).toContain(`Total: $${total.toFixed(4)}`)
     expect(cost).toMatch(/^\| w0 \| mock \| 2 \| 1 \|/m)
     expect(cost).toMatch(new RegExp(`^\\| t1 \\| 1 \\| \\d+/\\d+ \\| \\$${Number(c1["costUsd"] ?? 0).toFixed(4)} \\|$`, "m"))
-    expect(section(md, "Waiting")).toContain("No back-off after errors, no merge held back.")
+    expect(section(md, "Waiting")).toContain("No back-off after errors, no rate limit, no merge held back.")
 
     // A prefix selects the run as `oompa view` does.
     const byPrefix = await runCli(["report", swarm.slice(0, 3)], { cwd: dir })
@@ -140,7 +140,7 @@ describe("oompa report after a real swarm: one task merged, one rejected (built 
 
     expect(doc.queue!.counts).toMatchObject({ pending: 1, complete: 1, invalid: 1 })
     expect(doc.needsHuman.map((n) => n.kind)).toEqual(["rejected", "invalid-task"])
-    expect(doc.waiting).toEqual({ backOffs: [], backOffMs: 0, mergeHolds: [], mergeHoldMs: 0 })
+    expect(doc.waiting).toEqual({ backOffs: [], backOffMs: 0, mergeHolds: [], mergeHoldMs: 0, rateLimits: [], rateLimitMs: 0, providers: [] })
     expect(doc.problems).toEqual([])
   })
 

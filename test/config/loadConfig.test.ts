@@ -89,7 +89,8 @@ layer(NodeContext.layer)("loadConfig", (it) => {
         ["max_review_rounds", 0, (c) => c.maxReviewRounds, () => 0],
         ["max_consecutive_errors", 5, (c) => c.maxConsecutiveErrors, () => 5],
         ["max_merge_retries", 0, (c) => c.maxMergeRetries, () => 0],
-        ["merge_wait", 2.5, (c) => Duration.toMillis(c.mergeWait), () => 2500]
+        ["merge_wait", 2.5, (c) => Duration.toMillis(c.mergeWait), () => 2500],
+        ["max_concurrent", { mock: 2 }, (c) => c.maxConcurrent, () => ({ mock: 2 })]
       ]
     for (const [key, value, read, expected] of topKeys) {
       it.scoped(`top-level key ${key}: ${JSON.stringify(value)}`, () =>

@@ -68,6 +68,12 @@ const cases: ReadonlyArray<Case> = [
   },
   { name: "max_merge_retries huge", config: top({ max_merge_retries: 1e6 }), expect: ["oompa.json: max_merge_retries: at most 100, got 1000000"] },
   { name: "merge_wait huge", config: top({ merge_wait: 1e9 }), expect: ["oompa.json: merge_wait: at most 86400 (24 h) seconds, got 1000000000"] },
+  { name: "max_concurrent 0", config: top({ max_concurrent: { mock: 0 } }), expect: ["oompa.json: max_concurrent.mock: expected a whole number from 1 to 64, got 0"] },
+  {
+    name: "max_concurrent of an unknown harness",
+    config: top({ max_concurrent: { claud: 2 } }),
+    expect: ['oompa.json: max_concurrent.claud: unknown harness "claud": use one of']
+  },
   { name: "max_review_rounds huge", config: top({ max_review_rounds: 5000 }), expect: ["max_review_rounds: at most 100, got 5000"] },
   { name: "max_consecutive_errors 0", config: top({ max_consecutive_errors: 0 }), expect: ["max_consecutive_errors: expected a whole number from 1 to 1000, got 0"] },
   { name: "planner max_pending huge", config: top({ planner: { model: "mock", max_pending: 1e7 } }), expect: ["oompa.json: planner.max_pending: at most 10000, got 10000000"] },

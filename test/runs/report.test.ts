@@ -120,7 +120,10 @@ describe("buildReport", () => {
       backOffs: [{ worker: "w1", count: 1, ms: 1000 }],
       backOffMs: 1000,
       mergeHolds: [{ cycle: "w0-c2", ms: 5000, what: "local changes" }],
-      mergeHoldMs: 5000
+      mergeHoldMs: 5000,
+      rateLimits: [],
+      rateLimitMs: 0,
+      providers: []
     })
     // A task's cost is its cycles'; a cycle of two tasks counts in each.
     expect(report.spend.tasks.map((t) => [t.id, t.cycles, t.costUsd])).toEqual([
@@ -192,5 +195,31 @@ describe("buildReport", () => {
     const report = buildReport({ run: run(cycles, Option.some(started({ workers: [] }))), events: [], queue: Option.none(), keptRefs: Option.none(), problems: [] })
     expect(report.merged[0]!.testCommand).toBe("none")
     expect(reportMarkdown(report)).toContain("no test_command")
+  })
+
+  it("time spent waiting on rate limits, per worker and per provider, from the turn records and rate-limited events", () => {
+    const turn = (n: number, fields: Record<string, unknown>) => ({
+      turn: n, kind: "start", exitCode: 0, timedOut: false, signals: [], durationMs: 1000, usage: usage(1), log: "l", ...fields
+    })
+    const limitedCycles = [
+      cycle("w0", 1, { turns: [turn(1, { exitCode: 1, failure: { class: "rate-limited", retryAfterMs: 60000 } }), turn(2, { limitWaitMs: 61_000 })] }),
+      cycle("w1", 1, { turns: [turn(1, { limitWaitMs: 30_000 }), turn(2, { exitCode: 1, failure: { class: "overloaded" } }), turn(3, { limitWaitMs: 45_000 })] }),
+      cycle("w1", 2, { turns: [turn(1, { exitCode: 1, failure: { class: "auth" } })] })
+    ]
+    const limitEvents = [
+      event("rate-limited", "w0", 1, { provider: "claude", class: "rate-limited", waitMs: 61_000, until: "x", source: "retry-after", strike: 1 }),
+      event("rate-limited", "w1", 1, { provider: "claude", class: "overloaded", waitMs: 45_000, until: "x", source: "backoff", strike: 1 })
+    ]
+    const report = buildReport({ run: run(limitedCycles, Option.some(started({}))), events: limitEvents, queue: Option.none(), keptRefs: Option.none(), problems: [] })
+    expect(report.waiting.rateLimits).toEqual([
+      { worker: "w0", limitedTurns: 1, waits: 1, ms: 61_000 },
+      { worker: "w1", limitedTurns: 1, waits: 2, ms: 75_000 }
+    ])
+    expect(report.waiting.rateLimitMs).toBe(136_000)
+    expect(report.waiting.providers).toEqual([{ provider: "claude", limits: 2, longestHoldMs: 61_000 }])
+    const md = reportMarkdown(report)
+    expect(md).toContain("Waiting for providers' rate limits to lift: 2m 16s in all")
+    expect(md).toContain("- w1: 1 turn(s) cut short by a limit, 2 turn(s) waited 1m 15s")
+    expect(md).toContain("- provider claude: 2 limit(s), longest hold 1m 1s")
   })
 })
