@@ -72,7 +72,9 @@ export const stateText = (w: WorkerView, now: number): string => {
   if (w.phase === "stopped") return w.stopReason !== undefined ? `stopped: ${w.stopReason}` : "stopped"
   // Asked to stop after its cycle (docs/steering.md): it finishes this cycle and claims nothing more.
   const last = w.stopping ? ", last cycle" : ""
-  if (w.phase === "backing off" && w.until !== undefined && w.until > now) return `backing off ${seconds(w.until - now + 999)}${last}`
+  if ((w.phase === "backing off" || w.phase === "rate-limited") && w.until !== undefined && w.until > now) {
+    return `${w.phase} ${seconds(w.until - now + 999)}${last}`
+  }
   return `${w.phase}${last}`
 }
 

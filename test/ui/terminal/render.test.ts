@@ -104,13 +104,15 @@ describe("the live view's frame (pure: view + now + size → lines)", () => {
     }
   })
 
-  it("a back-off shows the time it has left; a worker stopped on errors says why", () => {
+  it("a back-off and a rate limit show the time they have left; a worker stopped on errors says why", () => {
     const view = withWorkers(viewAt(busySwarm(0)), [
       row("w0", "backing off", { until: T0 + 90_000 + 20_000 }),
-      row("w1", "stopped", { stopReason: "too-many-errors" })
+      row("w1", "stopped", { stopReason: "too-many-errors" }),
+      row("w2", "rate-limited", { until: T0 + 90_000 + 125_000 })
     ])
     const lines = frame(view)
     expect(lines.find((l) => l.startsWith("w0"))).toContain("backing off 20s")
+    expect(lines.find((l) => l.startsWith("w2"))).toContain("rate-limited 2m 5s")
     expect(lines.find((l) => l.startsWith("w1"))).toContain("stopped: too-many-errors")
     // Narrower than 80, the state is cut, and never below the longest phase word.
     expect(frame(view, { columns: 60 }).find((l) => l.startsWith("w1"))).toMatch(/^w1\s+stopped: too-man… /)
