@@ -63,7 +63,8 @@ export const runWorkerTurn = Effect.fn("engine.runWorkerTurn")(function* (
       durationMs: 0,
       usage: emptyUsage,
       log: logPath,
-      error: reason
+      error: reason,
+      failure: { class: "other", evidence: reason }
     })
     return { _tag: "TurnFailed", reason, session: undefined } satisfies WorkerEvent
   }
@@ -76,6 +77,8 @@ export const runWorkerTurn = Effect.fn("engine.runWorkerTurn")(function* (
   // Which signals count is decide's rule (a failed turn outranks them); the record lists
   // only the signals of a turn that ended normally, as it always has.
   const names = failed ? [] : signalNames(signals)
+  const why = result.timedOut ? "agent timed out" : `agent exited with ${result.exitCode ?? "a signal"}`
+  const reason = `${why}${result.error ? `: ${result.error}` : ""} (log: ${logPath})`
   yield* recordTurn(ctx, spec, options, {
     turn: options.turn,
     kind: options.kind,
@@ -86,11 +89,11 @@ export const runWorkerTurn = Effect.fn("engine.runWorkerTurn")(function* (
     durationMs: result.durationMs,
     usage: result.usage,
     ...(Option.isSome(result.costUsd) ? { costUsd: result.costUsd.value } : {}),
-    log: logPath
+    log: logPath,
+    // A failed turn's record says why in the CLI's words and how its adapter classed it (the governor reads `failure`).
+    ...(failed ? { error: reason, failure: result.failure ?? { class: "other" } } : {})
   })
   if (failed) {
-    const why = result.timedOut ? "agent timed out" : `agent exited with ${result.exitCode ?? "a signal"}`
-    const reason = `${why}${result.error ? `: ${result.error}` : ""} (log: ${logPath})`
     return { _tag: "TurnFailed", reason, session, signals } satisfies WorkerEvent
   }
   return { _tag: "TurnEnded", signals, session } satisfies WorkerEvent

@@ -96,7 +96,7 @@ interface Incoming {
 }
 
 type Outgoing =
-  | { readonly _tag: "Json"; readonly status: number; readonly body: unknown }
+  | { readonly _tag: "Json"; readonly status: number; readonly body: unknown; readonly headers?: Readonly<Record<string, string>> }
   | { readonly _tag: "Sse"; readonly events: ReadonlyArray<Sse> }
 
 const readBody = (req: http.IncomingMessage): Effect.Effect<string> =>
@@ -255,7 +255,8 @@ export const make = (options: Options = {}): Effect.Effect<FakeModelServer, Fake
         if (step.error !== undefined) {
           const message = step.message ?? `fake model server: scripted error ${step.error}`
           yield* record({ ...recorded, ...tag, reply: { error: step.error } })
-          return { out: { _tag: "Json", status: step.error, body: errorBody(r.api, step.error, message) } as Outgoing, delayMs }
+          const body = step.body !== undefined ? step.body : errorBody(r.api, step.error, message)
+          return { out: { _tag: "Json", status: step.error, body, headers: step.headers ?? {} } as Outgoing, delayMs }
         }
         const text = render(step.text ?? "", script, parsed.conv)
         if (step.shell !== undefined) {
@@ -278,7 +279,7 @@ export const make = (options: Options = {}): Effect.Effect<FakeModelServer, Fake
         res.on("error", () => resume(Effect.void))
         if (out._tag === "Json") {
           const text = JSON.stringify(out.body)
-          res.writeHead(out.status, { "content-type": "application/json", "content-length": Buffer.byteLength(text) })
+          res.writeHead(out.status, { ...out.headers, "content-type": "application/json", "content-length": Buffer.byteLength(text) })
           res.end(text, () => resume(Effect.void))
         } else {
           res.writeHead(200, { "content-type": "text/event-stream", "cache-control": "no-cache", connection: "keep-alive" })
