@@ -151,6 +151,10 @@ export const evidenceOf = (text: string): string => {
   return line.length > 300 ? `${line.slice(0, 300)}…` : line
 }
 
+/** A signal as the record shows it: its status first when its text does not say it. */
+const shown = (signal: FailureSignal): string =>
+  signal.status !== undefined && !signal.text.includes(String(signal.status)) ? `${signal.status}: ${signal.text}` : signal.text
+
 const isLimitClass = (failureClass: FailureClass): boolean => failureClass === "rate-limited" || failureClass === "overloaded"
 
 /**
@@ -166,7 +170,7 @@ export const classifyFailure = (signals: ReadonlyArray<FailureSignal>, nowMs: nu
     const failureClass =
       (signal.status !== undefined ? classOfStatus(signal.status) : undefined) ?? signal.class ?? classOfText(signal.text)
     if (failureClass === undefined) continue
-    const evidence = evidenceOf(signal.status !== undefined && !signal.text.includes(String(signal.status)) ? `${signal.status}: ${signal.text}` : signal.text)
+    const evidence = evidenceOf(shown(signal))
     if (!isLimitClass(failureClass)) return { class: failureClass, evidence }
     const resetsAt =
       present.map((s) => s.resetsAt).find((v) => v !== undefined) ??
@@ -182,5 +186,5 @@ export const classifyFailure = (signals: ReadonlyArray<FailureSignal>, nowMs: nu
     }
   }
   const first = present[0]
-  return first === undefined ? { class: "other" } : { class: "other", evidence: evidenceOf(first.text) }
+  return first === undefined ? { class: "other" } : { class: "other", evidence: evidenceOf(shown(first)) }
 }
