@@ -77,8 +77,6 @@ export const runWorkerTurn = Effect.fn("engine.runWorkerTurn")(function* (
   // Which signals count is decide's rule (a failed turn outranks them); the record lists
   // only the signals of a turn that ended normally, as it always has.
   const names = failed ? [] : signalNames(signals)
-  const why = result.timedOut ? "agent timed out" : `agent exited with ${result.exitCode ?? "a signal"}`
-  const reason = `${why}${result.error ? `: ${result.error}` : ""} (log: ${logPath})`
   yield* recordTurn(ctx, spec, options, {
     turn: options.turn,
     kind: options.kind,
@@ -90,10 +88,13 @@ export const runWorkerTurn = Effect.fn("engine.runWorkerTurn")(function* (
     usage: result.usage,
     ...(Option.isSome(result.costUsd) ? { costUsd: result.costUsd.value } : {}),
     log: logPath,
-    // A failed turn's record says why in the CLI's words and how its adapter classed it (the governor reads `failure`).
-    ...(failed ? { error: reason, failure: result.failure ?? { class: "other" } } : {})
+    // A failed turn's record says how its adapter classed it, with the CLI's line as evidence (`error` stays
+    // the mark of a turn that could not run at all: the turn-ended wording reads it so).
+    ...(failed ? { failure: result.failure ?? { class: "other" } } : {})
   })
   if (failed) {
+    const why = result.timedOut ? "agent timed out" : `agent exited with ${result.exitCode ?? "a signal"}`
+    const reason = `${why}${result.error ? `: ${result.error}` : ""} (log: ${logPath})`
     return { _tag: "TurnFailed", reason, session, signals } satisfies WorkerEvent
   }
   return { _tag: "TurnEnded", signals, session } satisfies WorkerEvent

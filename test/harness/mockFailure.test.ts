@@ -102,7 +102,10 @@ describe("mock scenario step `fail`", () => {
       validateRunFiles(runDir)
       const cycle = JSON.parse(fs.readFileSync(path.join(runDir, "cycles", "w0-c1.json"), "utf8"))
       expect(cycle.turns[0].failure).toEqual({ class: "rate-limited", retryAfterMs: 1000, evidence: "API Error: 429 slow down" })
-      expect(cycle.turns[0].error).toMatch(/^agent exited with 1: API Error: 429 slow down \(log: .*w0-c1-t1\.log\)$/)
+      // The reason in the CLI's words stays the cycle's detail; the terminal line names the class.
+      expect(cycle.detail).toMatch(/agent exited with 1: API Error: 429 slow down \(log: .*w0-c1-t1\.log\)/)
+      const events = fs.readFileSync(path.join(runDir, "events.jsonl"), "utf8").trim().split("\n").map((line) => JSON.parse(line))
+      expect(events.find((e) => e.type === "turn-ended")?.message).toBe("turn 1 failed: exit 1 (rate-limited)")
       expect(cycle.outcome).toBe("error")
       expect(result._tag).toBe("Left")
     }).pipe(Effect.scoped, Effect.provide(NodeContext.layer))
