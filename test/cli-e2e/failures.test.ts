@@ -17,7 +17,7 @@ import { makeCliHarness, stderrPathOf } from "../../src/harness/cliAdapter.js"
 import type { TurnFailure } from "../../src/domain/TurnFailure.js"
 import { ProcessRunnerLive } from "../../src/services/ProcessRunner.js"
 import * as FakeModelServer from "../fake-model-server/server.js"
-import { binOf, type CliName, cliEnv, fixturesDir, initRepo, MODEL, requireSetup, tempDir } from "./support.js"
+import { binOf, type CliName, cliEnv, fixturesDir, initRepo, MODEL, repoRoot, requireSetup, tempDir } from "./support.js"
 
 const UPDATE = process.env.UPDATE_CLI_FIXTURES === "1"
 
@@ -147,7 +147,7 @@ const lowRetries = (cli: CliName, home: string): Record<string, string> => {
 const layer = Layer.mergeAll(ProcessRunnerLive, NodeContext.layer)
 
 const sanitize = (text: string, tmp: string, server: FakeModelServer.FakeModelServer): string =>
-  text.split(tmp).join("<TMP>").split(server.url).join("http://127.0.0.1:<PORT>").split(String(server.port)).join("<PORT>")
+  text.split(tmp).join("<TMP>").split(repoRoot).join("<REPO>").split(server.url).join("http://127.0.0.1:<PORT>").split(String(server.port)).join("<PORT>")
 
 describe("failure classes from the real CLIs' output", () => {
   beforeAll(() => requireSetup())
