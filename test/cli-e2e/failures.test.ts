@@ -48,6 +48,11 @@ const cases: Readonly<Record<CliName, ReadonlyArray<Case>>> = {
     },
     { name: "529", step: { error: 529, message: "Overloaded" }, expected: { class: "overloaded" } },
     { name: "503", step: { error: 503, message: "Service unavailable" }, expected: { class: "overloaded" } },
+    {
+      name: "stream-overloaded",
+      step: { streamError: { type: "overloaded_error", message: "Overloaded" } },
+      expected: { class: "overloaded" }
+    },
     { name: "401", step: { error: 401, message: "invalid x-api-key" }, expected: { class: "auth" } },
     { name: "403", step: { error: 403, message: "Your organization does not have access" }, expected: { class: "auth" } },
     {
@@ -69,6 +74,16 @@ const cases: Readonly<Record<CliName, ReadonlyArray<Case>>> = {
         body: { error: { type: "usage_limit_reached", message: "The usage limit has been reached", plan_type: "plus", resets_at: RESET_EPOCH } }
       },
       expected: { class: "rate-limited", resetsAt: new Date(RESET_EPOCH * 1000).toISOString() }
+    },
+    {
+      name: "stream-429",
+      step: {
+        streamError: {
+          type: "rate_limit_exceeded",
+          message: "Rate limit reached for gpt-5 on tokens per min (TPM): Limit 30000, Used 30000, Requested 100. Please try again in 20s."
+        }
+      },
+      expected: { class: "rate-limited", retryAfterMs: 20000 }
     },
     { name: "503", step: { error: 503, message: "Service unavailable" }, expected: { class: "overloaded" } },
     { name: "529", step: { error: 529, message: "Overloaded" }, expected: { class: "overloaded" } },

@@ -659,6 +659,37 @@ export const errorBody = (api: Api | "other", status: number, message: string): 
   }
 }
 
+/**
+ * A stream that starts, then fails: Anthropic's `event: error` after
+ * `message_start` (how an overload often arrives), the Responses API's
+ * `response.failed` (how codex gets a rate limit with "try again in …").
+ * undefined for an API that has no such event here.
+ */
+export const failedStream = (api: Api, type: string, message: string, c: ReplyContext): ReadonlyArray<Sse> | undefined => {
+  switch (api) {
+    case "anthropic": {
+      const start = anthropicStream({ _tag: "Text", text: "" }, c)[0]!
+      return [start, { event: "error", data: { type: "error", error: { type, message } } }]
+    }
+    case "responses": {
+      const base = { id: `resp_fake_${c.id}`, object: "response", created_at: c.created, model: c.model }
+      return [
+        { event: "response.created", data: { type: "response.created", sequence_number: 0, response: { ...base, status: "in_progress", output: [] } } },
+        {
+          event: "response.failed",
+          data: {
+            type: "response.failed",
+            sequence_number: 1,
+            response: { ...base, status: "failed", output: [], error: { code: type, message } }
+          }
+        }
+      ]
+    }
+    default:
+      return undefined
+  }
+}
+
 /** Split text into a few deltas so clients really assemble a stream. */
 export const chunks = (text: string): ReadonlyArray<string> => {
   if (text.length === 0) return []

@@ -22,6 +22,7 @@ import {
   chatJson,
   chatStream,
   errorBody,
+  failedStream,
   geminiJson,
   geminiStream,
   type Parsed,
@@ -252,6 +253,19 @@ export const make = (options: Options = {}): Effect.Effect<FakeModelServer, Fake
         const { script, step, source } = chosen.value
         const tag = { script: script.name, step: source }
         const delayMs = step.delayMs ?? 0
+        if (step.streamError !== undefined) {
+          const events = failedStream(r.api, step.streamError.type, step.streamError.message, ctx(""))
+          if (events !== undefined && !parsed.stream) {
+            // A non-streamed request (claude's non-streaming retry of a failed stream) gets the HTTP error the type stands for.
+            const status = /overloaded/.test(step.streamError.type) ? 529 : /rate_limit/.test(step.streamError.type) ? 429 : 500
+            yield* record({ ...recorded, ...tag, reply: { error: status } })
+            return { out: { _tag: "Json", status, body: errorBody(r.api, status, step.streamError.message) } as Outgoing, delayMs }
+          }
+          if (events !== undefined) {
+            yield* record({ ...recorded, ...tag, reply: { text: `stream error ${step.streamError.type}` } })
+            return { out: { _tag: "Sse", events } as Outgoing, delayMs }
+          }
+        }
         if (step.error !== undefined) {
           const message = step.message ?? `fake model server: scripted error ${step.error}`
           yield* record({ ...recorded, ...tag, reply: { error: step.error } })

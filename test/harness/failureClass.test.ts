@@ -46,9 +46,13 @@ const expected: ReadonlyArray<readonly [keyof typeof cliSpecs, string, Omit<Turn
   ["claude", "503", { class: "overloaded" }],
   ["claude", "401", { class: "auth" }],
   ["claude", "403", { class: "auth" }],
+  // An overload that arrives inside a 200 stream (`event: error`), then on claude's non-streaming retry as 529.
+  ["claude", "stream-overloaded", { class: "overloaded" }],
   ["claude", "context", { class: "context-too-long" }],
   ["codex", "429", { class: "rate-limited" }],
   // codex prints the reset in the machine's local time, to the minute: Nov 30th, 2026 12:54 AM (captured in UTC).
+  // A rate limit inside the stream (response.failed, code rate_limit_exceeded): its message keeps "try again in 20s".
+  ["codex", "stream-429", { class: "rate-limited", retryAfterMs: 20000 }],
   ["codex", "503", { class: "overloaded" }],
   ["codex", "529", { class: "overloaded" }],
   ["codex", "401", { class: "auth" }],
