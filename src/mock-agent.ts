@@ -59,7 +59,14 @@ const main = async () => {
     setInterval(() => {}, 1 << 30)
     return
   }
-  write({ type: "result", session_id: output.sessionId, text: output.text, usage: output.usage, cost_usd: output.costUsd })
+  write({
+    type: "result",
+    session_id: output.sessionId,
+    text: output.text,
+    usage: output.usage,
+    cost_usd: output.costUsd,
+    ...(output.failure !== undefined ? { failure: output.failure } : {})
+  })
   process.exitCode = output.exitCode
 }
 

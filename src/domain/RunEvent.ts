@@ -351,7 +351,9 @@ const wording: { readonly [T in Exclude<EventType, "warning">]: (data: Data<T>, 
       : d.timedOut
         ? `turn ${d.turn} timed out after ${humanDuration(d.durationMs)}`
         : d.exitCode !== 0
-          ? `turn ${d.turn} failed: exit ${d.exitCode ?? "by signal"}`
+          ? `turn ${d.turn} failed: exit ${d.exitCode ?? "by signal"}${
+              d.failure !== undefined && d.failure.class !== "other" ? ` (${d.failure.class})` : ""
+            }`
           : `turn ${d.turn} ended: ${d.signals.length > 0 ? d.signals.join(" ") : "no signal"} (${humanDuration(d.durationMs)}${
               d.costUsd !== undefined ? `, $${d.costUsd.toFixed(4)}` : ""
             })`,

@@ -147,6 +147,8 @@ export const ReviewFile = Schema.Struct({
    * out, or its final message had no VERDICT line. The next reviewer is tried.
    */
   error: Schema.optional(Schema.String),
+  /** A failed reviewer's class (rate-limited, auth, …), read from the CLI's output; absent before 0.9. */
+  failure: Schema.optional(TurnFailure),
   diffTruncated: Schema.Boolean,
   files: Schema.Array(Schema.String),
   startedAt: Schema.String,

@@ -130,6 +130,7 @@ export const reviewWork = Effect.fn("engine.reviewWork")(function* (
         verdict: verdict ?? null,
         text,
         ...(error !== undefined ? { error } : verdict === undefined ? { error: "no VERDICT line in the final message" } : {}),
+        ...(Either.isRight(outcome) && turnFailed(outcome.right) ? { failure: outcome.right.failure ?? { class: "other" as const } } : {}),
         diffTruncated: diff.truncated,
         files: diff.files,
         startedAt,

@@ -115,6 +115,7 @@ const endTurn = (
       usage: emptyUsage,
       log: logPath,
       error: reason,
+      failure: { class: "other", evidence: reason },
       ...waited
     })
     return { _tag: "TurnFailed", reason, session: undefined } satisfies WorkerEvent
@@ -139,7 +140,9 @@ const endTurn = (
     usage: result.usage,
     ...(Option.isSome(result.costUsd) ? { costUsd: result.costUsd.value } : {}),
     log: logPath,
-    ...(failed && result.failure !== undefined ? { failure: result.failure } : {}),
+    // A failed turn's record says how its adapter classed it, with the CLI's line as evidence (`error` stays
+    // the mark of a turn that could not run at all: the turn-ended wording reads it so).
+    ...(failed ? { failure: result.failure ?? { class: "other" } } : {}),
     ...waited
   })
   if (failed && isLimit(result.failure)) {

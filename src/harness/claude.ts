@@ -11,6 +11,10 @@
  * Reasoning maps to `--effort` (low, medium, high, xhigh, max; `minimal` → low).
  * Cost: `total_cost_usd` is cumulative over a resumed session; the turn's own
  * cost is the sum of `model_usage_since_last_result[*].costUSD` when present.
+ * Failure class: a failed API call ends with a `result` (and a synthetic
+ * `assistant` message) carrying `api_error_status` (429, 529, 401, 400, …) and
+ * `api_error_type` (`rate_limit_error`, `overloaded_error`, …); its retries
+ * are `system`/`api_retry` events with `error_status` (docs/cli-facts.md).
  */
 import { Effect, Option, Schema } from "effect"
 import type { Reasoning } from "../domain/Model.js"
@@ -18,6 +22,8 @@ import { addEnvUnlessSet, type CliSpec, type Decoded, type EnvFacts, type Invoca
 import { emptyUsage, type Usage } from "../domain/Usage.js"
 import type { TurnRequest } from "./Harness.js"
 import { foldJsonLines, foldJsonText } from "../formats/jsonl.js"
+import type { FailureClass } from "../domain/TurnFailure.js"
+import type { FailureSignal } from "./failureClass.js"
 
 const effortOf: Record<Reasoning, string> = {
   minimal: "low",
@@ -77,7 +83,11 @@ export const ClaudeEvent = Schema.Union(
     type: Schema.Literal("assistant"),
     session_id: Schema.optional(Schema.String),
     parent_tool_use_id: Schema.optional(Schema.NullOr(Schema.String)),
-    message: Schema.Struct({ content: Schema.Array(ContentBlock) })
+    message: Schema.Struct({ content: Schema.Array(ContentBlock) }),
+    // A synthetic message standing for a failed API call: "rate_limit", "authentication_failed", …
+    error: Schema.optional(Schema.NullOr(Schema.String)),
+    api_error_status: Schema.optional(Schema.NullOr(Schema.Number)),
+    api_error_type: Schema.optional(Schema.NullOr(Schema.String))
   }),
   Schema.Struct({
     type: Schema.Literal("result"),
@@ -88,6 +98,8 @@ export const ClaudeEvent = Schema.Union(
     total_cost_usd: Schema.optional(Schema.NullOr(Schema.Number)),
     usage: Schema.optional(ClaudeUsage),
     errors: Schema.optional(Schema.Array(Schema.String)),
+    api_error_status: Schema.optional(Schema.NullOr(Schema.Number)),
+    api_error_type: Schema.optional(Schema.NullOr(Schema.String)),
     // Per model, for this run only (total_cost_usd is cumulative over a resumed session).
     model_usage_since_last_result: Schema.optional(
       Schema.NullOr(
@@ -106,6 +118,10 @@ interface State {
   readonly costUsd: Option.Option<number>
   readonly error: Option.Option<string>
   readonly retryError: Option.Option<string>
+  /** From the result event (most telling), the synthetic API-error message, and the retries (newest last). */
+  readonly resultSignals: ReadonlyArray<FailureSignal>
+  readonly messageSignals: ReadonlyArray<FailureSignal>
+  readonly retrySignals: ReadonlyArray<FailureSignal>
 }
 
 const initial: State = {
@@ -115,8 +131,32 @@ const initial: State = {
   usage: emptyUsage,
   costUsd: Option.none(),
   error: Option.none(),
-  retryError: Option.none()
+  retryError: Option.none(),
+  resultSignals: [],
+  messageSignals: [],
+  retrySignals: []
 }
+
+/** The class claude's `api_error_type` (the Anthropic API's error type) or its message's `error` names. */
+export const classOfClaudeError = (type: string | null | undefined): FailureClass | undefined => {
+  switch (type) {
+    case "rate_limit_error":
+    case "rate_limit":
+      return "rate-limited"
+    case "overloaded_error":
+      return "overloaded"
+    case "authentication_error":
+    case "authentication_failed":
+    case "permission_error":
+      return "auth"
+    case "request_too_large":
+      return "context-too-long"
+    default:
+      return undefined
+  }
+}
+
+const orUndefined = <A>(value: A | null | undefined): A | undefined => value ?? undefined
 
 const count = (value: number | null | undefined): number => value ?? 0
 
@@ -136,7 +176,17 @@ const step = (state: State, event: ClaudeEvent): State => {
       // A run that times out while retrying (a bad key is retried too) has no result event: say why.
       const status = event.error_status !== undefined && event.error_status !== null ? ` (HTTP ${event.error_status})` : ""
       const attempt = event.attempt !== undefined ? `, retry ${event.attempt}${event.max_retries !== undefined ? `/${event.max_retries}` : ""}` : ""
-      return { ...state, sessionId, retryError: Option.some(`API error: ${event.error ?? "unknown"}${status}${attempt}`) }
+      const signal: FailureSignal = {
+        status: orUndefined(event.error_status),
+        text: event.error ?? "",
+        class: classOfClaudeError(event.error)
+      }
+      return {
+        ...state,
+        sessionId,
+        retryError: Option.some(`API error: ${event.error ?? "unknown"}${status}${attempt}`),
+        retrySignals: [...state.retrySignals, signal]
+      }
     }
     case "assistant": {
       // Sub-agent messages are not the agent's final word.
@@ -144,6 +194,14 @@ const step = (state: State, event: ClaudeEvent): State => {
       const text = event.message.content
         .flatMap((block) => ("text" in block ? [block.text] : []))
         .join("")
+      if (event.api_error_status !== undefined || (event.error !== undefined && event.error !== null)) {
+        const signal: FailureSignal = {
+          status: orUndefined(event.api_error_status),
+          text,
+          class: classOfClaudeError(event.api_error_type) ?? classOfClaudeError(event.error)
+        }
+        return { ...state, sessionId, lastAssistantText: text, messageSignals: [...state.messageSignals, signal] }
+      }
       return text.length > 0 ? { ...state, sessionId, lastAssistantText: text } : { ...state, sessionId }
     }
     case "result": {
@@ -163,7 +221,13 @@ const step = (state: State, event: ClaudeEvent): State => {
         resultText: event.result !== undefined && !isError ? Option.some(event.result) : state.resultText,
         usage: event.usage !== undefined ? toUsage(event.usage) : state.usage,
         costUsd: turnCost !== undefined && turnCost !== null ? Option.some(turnCost) : state.costUsd,
-        error: isError ? Option.some(errorText.length > 0 ? errorText : "error") : state.error
+        error: isError ? Option.some(errorText.length > 0 ? errorText : "error") : state.error,
+        resultSignals: isError
+          ? [
+              ...state.resultSignals,
+              { status: orUndefined(event.api_error_status), text: errorText, class: classOfClaudeError(event.api_error_type) }
+            ]
+          : state.resultSignals
       }
     }
   }
@@ -175,7 +239,8 @@ const finish = (state: State): Decoded => ({
   sessionId: state.sessionId,
   usage: state.usage,
   costUsd: state.costUsd,
-  error: Option.orElse(state.error, () => state.retryError)
+  error: Option.orElse(state.error, () => state.retryError),
+  failureSignals: [...[...state.resultSignals].reverse(), ...[...state.messageSignals].reverse(), ...[...state.retrySignals].reverse()]
 })
 
 export const decodeText = (text: string): Decoded => finish(foldJsonText(text, ClaudeEvent, initial, step))

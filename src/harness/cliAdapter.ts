@@ -8,7 +8,7 @@ import { FileSystem } from "@effect/platform"
 import type { PlatformError } from "@effect/platform/Error"
 import * as fs from "node:fs"
 import * as path from "node:path"
-import { Config, Duration, Effect, Option } from "effect"
+import { Clock, Config, Duration, Effect, Option } from "effect"
 import { randomUuid } from "../domain/ids.js"
 import type { HarnessName } from "../domain/Model.js"
 import { fileTail } from "../services/fileTail.js"
@@ -16,6 +16,8 @@ import { ProcessRunner } from "../services/ProcessRunner.js"
 import { type Harness, HarnessError, type TurnRequest, type TurnResult } from "./Harness.js"
 import type { Usage } from "../domain/Usage.js"
 import { humanDuration } from "../domain/humanDuration.js"
+import type { TurnFailure } from "../domain/TurnFailure.js"
+import { classifyFailure, type FailureSignal } from "./failureClass.js"
 
 /** Facts about the environment a pure `buildInvocation` needs. */
 export interface EnvFacts {
@@ -45,6 +47,19 @@ export interface Decoded {
   readonly costUsd: Option.Option<number>
   /** The error the CLI reported in its events, if any. */
   readonly error: Option.Option<string>
+  /**
+   * Where its events say why the turn failed (an error event's status and
+   * message, …), most telling first: what `classifyFailure` reads.
+   */
+  readonly failureSignals: ReadonlyArray<FailureSignal>
+}
+
+/** What a spec's `failureSignals` may read besides the decoded events. */
+export interface FinishedRun {
+  readonly exitCode: number | null
+  readonly timedOut: boolean
+  /** The tail of its stderr (oompa's header lines and stack frames left out). */
+  readonly stderrTail: string
 }
 
 export interface CliSpec {
@@ -63,6 +78,26 @@ export interface CliSpec {
    */
   readonly buildInvocation: (binary: string, request: TurnRequest, facts: EnvFacts) => Invocation
   readonly decodeLog: (logPath: string) => Effect.Effect<Decoded, PlatformError, FileSystem.FileSystem>
+  /**
+   * The CLI's own failure shapes beyond its events (gemini's exit code carries
+   * the HTTP status, …), added before the decoded signals. Absent: the decoded
+   * signals, then the stderr tail.
+   */
+  readonly extraFailureSignals?: (decoded: Decoded, run: FinishedRun) => ReadonlyArray<FailureSignal>
+}
+
+/**
+ * The class of a failed turn: the spec's own signals, then the decoded
+ * events', then the stderr tail (shared matching in failureClass.ts). A turn
+ * that timed out with nothing telling is "other".
+ */
+export const failureOf = (spec: Pick<CliSpec, "extraFailureSignals">, decoded: Decoded, run: FinishedRun, nowMs: number): TurnFailure => {
+  const failure = classifyFailure(
+    [...(spec.extraFailureSignals?.(decoded, run) ?? []), ...decoded.failureSignals, { text: run.stderrTail }],
+    nowMs
+  )
+  if (failure.class !== "other" || !run.timedOut) return failure
+  return { class: "other", evidence: "timed out" }
 }
 
 /** `<log minus .log>.stderr.log`, as TurnRequest documents. */
@@ -206,9 +241,12 @@ export const makeCliHarness = (spec: CliSpec) =>
         const failed = run.timedOut || run.exitCode !== 0
         // A succeeding turn may carry transient error events (retries): they count only when it said nothing.
         const eventError = failed || decoded.text.length === 0 ? decoded.error : Option.none<string>()
+        const tail = failed ? stderrTail(stderrPath) : ""
+        const failure = failed
+          ? failureOf(spec, decoded, { exitCode: run.exitCode, timedOut: run.timedOut, stderrTail: tail }, yield* Clock.currentTimeMillis)
+          : undefined
         const error = Option.orElse(eventError, () => {
           if (!failed) return Option.none()
-          const tail = stderrTail(stderrPath)
           if (run.timedOut) return Option.some(`timed out after ${humanDuration(request.timeout)}`)
           const status = run.exitCode !== null ? `exit code ${run.exitCode}` : `killed by ${run.signal ?? "a signal"}`
           return Option.some(tail.length > 0 ? `${status}: ${tail}` : status)
@@ -224,7 +262,8 @@ export const makeCliHarness = (spec: CliSpec) =>
           costUsd: decoded.costUsd,
           logPath: request.logPath,
           durationMs: run.durationMs,
-          ...(Option.isSome(error) ? { error: boundedError(error.value) } : {})
+          ...(Option.isSome(error) ? { error: boundedError(error.value) } : {}),
+          ...(failure !== undefined ? { failure } : {})
         }
         return result
       }).pipe(Effect.withSpan(`Harness.${spec.name}.runTurn`))

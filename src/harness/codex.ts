@@ -9,6 +9,10 @@
  *
  * stdin is closed: codex waits on an open stdin and appends piped stdin to the prompt.
  * Reasoning: `model_reasoning_effort` takes minimal|low|medium|high|xhigh; `max` → xhigh.
+ * Failure class: from the `turn.failed` / `error` message alone (codex gives no
+ * status field): "exceeded retry limit, last status: 429 Too Many Requests",
+ * "unexpected status 503 Service Unavailable: …", "You've hit your usage limit …
+ * try again at <date>", "Codex ran out of room in the model's context window" (docs/cli-facts.md).
  */
 import { Effect, Option, Schema } from "effect"
 import type { Reasoning } from "../domain/Model.js"
@@ -16,6 +20,7 @@ import type { CliSpec, Decoded, EnvFacts, Invocation } from "./cliAdapter.js"
 import { addUsage, emptyUsage, type Usage } from "../domain/Usage.js"
 import type { TurnRequest } from "./Harness.js"
 import { foldJsonLines, foldJsonText } from "../formats/jsonl.js"
+import type { FailureSignal } from "./failureClass.js"
 
 const effortOf: Record<Reasoning, string> = {
   minimal: "minimal",
@@ -77,6 +82,9 @@ interface State {
   readonly usage: Usage
   readonly turnError: Option.Option<string>
   readonly lastError: Option.Option<string>
+  /** turn.failed's message (most telling), then the error events', newest first. */
+  readonly turnSignals: ReadonlyArray<FailureSignal>
+  readonly errorSignals: ReadonlyArray<FailureSignal>
 }
 
 const initial: State = {
@@ -84,7 +92,15 @@ const initial: State = {
   sessionId: Option.none(),
   usage: emptyUsage,
   turnError: Option.none(),
-  lastError: Option.none()
+  lastError: Option.none(),
+  turnSignals: [],
+  errorSignals: []
+}
+
+/** The message as a person reads it, then the raw body when it says more (a JSON body's resets_at, code). */
+const signalsOf = (raw: string): ReadonlyArray<FailureSignal> => {
+  const shown = unwrapApiError(raw)
+  return shown === raw ? [{ text: raw }] : [{ text: shown }, { text: raw }]
 }
 
 /** codex passes the API's error body through as a JSON string: show its message. */
@@ -128,9 +144,17 @@ const step = (state: State, event: CodexEvent): State => {
             })
           }
     case "turn.failed":
-      return { ...state, turnError: Option.some(unwrapApiError(event.error?.message ?? "turn failed")) }
+      return {
+        ...state,
+        turnError: Option.some(unwrapApiError(event.error?.message ?? "turn failed")),
+        turnSignals: [...signalsOf(event.error?.message ?? ""), ...state.turnSignals]
+      }
     case "error":
-      return { ...state, lastError: Option.some(unwrapApiError(event.message)) }
+      return {
+        ...state,
+        lastError: Option.some(unwrapApiError(event.message)),
+        errorSignals: [...signalsOf(event.message), ...state.errorSignals]
+      }
   }
 }
 
@@ -140,7 +164,8 @@ const finish = (state: State): Decoded => ({
   usage: state.usage,
   // codex does not report cost.
   costUsd: Option.none(),
-  error: Option.orElse(state.turnError, () => state.lastError)
+  error: Option.orElse(state.turnError, () => state.lastError),
+  failureSignals: [...state.turnSignals, ...state.errorSignals]
 })
 
 export const decodeText = (text: string): Decoded => finish(foldJsonText(text, CodexEvent, initial, step))

@@ -9,9 +9,14 @@
  * open one). `--skip-trust` trusts the worktree for this run: a headless run in
  * an untrusted folder is refused. Gemini CLI has no reasoning flag: a
  * `:reasoning` suffix is ignored, and the log says so.
+ * Failure class: a failed API call ends with `result` `status: "error"` whose
+ * message often drops the HTTP status ("[API Error: Resource exhausted]"), but
+ * gemini exits with the status modulo 256 (429 → 173, 503 → 247, 401 → 145,
+ * 400 → 144), and its stderr names it (`status: 429`) (docs/cli-facts.md).
  */
 import { Effect, Option, Schema } from "effect"
-import type { CliSpec, Decoded, EnvFacts, Invocation } from "./cliAdapter.js"
+import type { CliSpec, Decoded, EnvFacts, FinishedRun, Invocation } from "./cliAdapter.js"
+import type { FailureSignal } from "./failureClass.js"
 import { emptyUsage, type Usage } from "../domain/Usage.js"
 import type { TurnRequest } from "./Harness.js"
 import { foldJsonLines, foldJsonText } from "../formats/jsonl.js"
@@ -65,9 +70,12 @@ interface State {
   readonly sessionId: Option.Option<string>
   readonly usage: Usage
   readonly error: Option.Option<string>
+  /** The result's error (most telling), then error events, newest first. */
+  readonly resultSignals: ReadonlyArray<FailureSignal>
+  readonly errorSignals: ReadonlyArray<FailureSignal>
 }
 
-const initial: State = { text: "", sessionId: Option.none(), usage: emptyUsage, error: Option.none() }
+const initial: State = { text: "", sessionId: Option.none(), usage: emptyUsage, error: Option.none(), resultSignals: [], errorSignals: [] }
 
 const step = (state: State, event: GeminiEvent): State => {
   switch (event.type) {
@@ -80,11 +88,15 @@ const step = (state: State, event: GeminiEvent): State => {
     case "tool_result":
       return { ...state, text: "" }
     case "error":
-      return event.severity === "warning" ? state : { ...state, error: Option.some(event.message) }
+      return event.severity === "warning"
+        ? state
+        : { ...state, error: Option.some(event.message), errorSignals: [{ text: event.message }, ...state.errorSignals] }
     case "result": {
       const stats = event.stats
+      const failed = event.status !== undefined && event.status !== "success"
       return {
         ...state,
+        resultSignals: failed ? [{ text: event.error?.message ?? "" }, ...state.resultSignals] : state.resultSignals,
         usage:
           stats === undefined
             ? state.usage
@@ -94,7 +106,7 @@ const step = (state: State, event: GeminiEvent): State => {
                 cachedInputTokens: stats.cached ?? 0
               },
         error:
-          event.status !== undefined && event.status !== "success"
+          failed
             ? Option.some(event.error?.message ?? `status ${event.status}`)
             : state.error
       }
@@ -108,8 +120,19 @@ const finish = (state: State): Decoded => ({
   usage: state.usage,
   // gemini does not report cost.
   costUsd: Option.none(),
-  error: state.error
+  error: state.error,
+  failureSignals: [...state.resultSignals, ...state.errorSignals]
 })
+
+/** The HTTP statuses gemini's exit code stands for (it exits with the status modulo 256 after a failed API call). */
+const statusOfExit: Readonly<Record<number, number>> = { 144: 400, 145: 401, 147: 403, 173: 429, 247: 503, 17: 529 }
+
+/** After an API error result, the exit code names the status the message may have dropped. */
+export const extraFailureSignals = (decoded: Decoded, run: FinishedRun): ReadonlyArray<FailureSignal> => {
+  const status = run.exitCode !== null ? statusOfExit[run.exitCode] : undefined
+  if (status === undefined || Option.isNone(decoded.error)) return []
+  return [{ status, text: decoded.error.value }]
+}
 
 export const decodeText = (text: string): Decoded => finish(foldJsonText(text, GeminiEvent, initial, step))
 
@@ -122,5 +145,6 @@ export const geminiSpec: CliSpec = {
   npmPackage: "@google/gemini-cli",
   choosesSessionId: true,
   buildInvocation,
-  decodeLog
+  decodeLog,
+  extraFailureSignals
 }

@@ -9,6 +9,16 @@ import { ProcessRunner } from "../services/ProcessRunner.js"
 import { runMockTurn } from "./mock/agent.js"
 import { readScenario, scenarioPathOf } from "./mock/scenarioFile.js"
 import { HarnessError, type Harness, type TurnRequest, type TurnResult } from "./Harness.js"
+import type { TurnFailure } from "../domain/TurnFailure.js"
+import { MockFailure } from "./mock/Scenario.js"
+
+/** A scripted failure as the TurnResult carries it (its message is the error text, not part of the class). */
+const failureOf = (fail: MockFailure): TurnFailure => ({
+  class: fail.class,
+  ...(fail.resetsAt !== undefined ? { resetsAt: fail.resetsAt } : {}),
+  ...(fail.retryAfterMs !== undefined ? { retryAfterMs: fail.retryAfterMs } : {}),
+  evidence: fail.message ?? `mock: scripted ${fail.class} failure`
+})
 
 /**
  * Where the mock keeps session memory between turns: beside the run's logs
@@ -63,7 +73,9 @@ export const makeInProcessMockHarness = (options: { readonly baseDir: string; re
           usage: o.usage,
           costUsd: Option.some(o.costUsd),
           logPath: request.logPath,
-          durationMs: finished - started
+          durationMs: finished - started,
+          // Only a failed turn carries a class.
+          ...(o.failure !== undefined && o.exitCode !== 0 ? { error: o.text, failure: failureOf(o.failure) } : {})
         })
       })
     })
@@ -74,7 +86,8 @@ const MockEvent = Schema.Struct({
   session_id: Schema.optional(Schema.String),
   text: Schema.optional(Schema.String),
   usage: Schema.optional(Usage),
-  cost_usd: Schema.optional(Schema.Number)
+  cost_usd: Schema.optional(Schema.Number),
+  failure: Schema.optional(MockFailure)
 })
 
 interface MockLog {
@@ -130,6 +143,8 @@ export const makeProcessMockHarness = (options: { readonly baseDir: string; read
             Effect.provideService(FileSystem.FileSystem, fileSystem),
             Effect.mapError((error) => new HarnessError({ harness: "mock", message: `could not read ${request.logPath}: ${error.message}` }))
           )
+          const failed = run.timedOut || run.exitCode !== 0
+          const fail = failed ? decoded.result?.failure : undefined
           return {
             text: decoded.result?.text ?? "",
             sessionId: Option.fromNullable(decoded.sessionId ?? request.session.id),
@@ -138,7 +153,8 @@ export const makeProcessMockHarness = (options: { readonly baseDir: string; read
             usage: decoded.result?.usage ?? emptyUsage,
             costUsd: Option.fromNullable(decoded.result?.cost_usd),
             logPath: request.logPath,
-            durationMs: run.durationMs
+            durationMs: run.durationMs,
+            ...(fail !== undefined ? { error: decoded.result?.text ?? "", failure: failureOf(fail) } : {})
           } satisfies TurnResult
         })
     }

@@ -9,12 +9,17 @@
  * from its JSON events. `--auto` approves the permission requests a headless
  * run could not answer (a work turn must not stall on one). Reasoning is passed
  * as `--variant` (provider-specific reasoning effort: minimal … max).
+ * Failure class: its `error` event is `{name: "APIError", data: {statusCode,
+ * message, responseHeaders, responseBody}}` (the retry-after header is in
+ * responseHeaders) or `{name: "ContextOverflowError"}` (docs/cli-facts.md).
  */
-import { Effect, Option, Schema } from "effect"
+import { Clock, Effect, Option, Schema } from "effect"
 import type { CliSpec, Decoded, EnvFacts, Invocation } from "./cliAdapter.js"
 import { addUsage, emptyUsage, type Usage } from "../domain/Usage.js"
 import type { TurnRequest } from "./Harness.js"
 import { foldJsonLines, foldJsonText } from "../formats/jsonl.js"
+import { type FailureSignal, retryAfterMsOfHeader } from "./failureClass.js"
+import type { FailureClass } from "../domain/TurnFailure.js"
 
 /**
  * Review mode's permissions, given as OPENCODE_PERMISSION (merged over the
@@ -78,7 +83,14 @@ export const OpencodeEvent = Schema.Union(
       Schema.Struct({
         name: Schema.optional(Schema.String),
         message: Schema.optional(Schema.String),
-        data: Schema.optional(Schema.Struct({ message: Schema.optional(Schema.String) }))
+        data: Schema.optional(
+          Schema.Struct({
+            message: Schema.optional(Schema.String),
+            statusCode: Schema.optional(Schema.NullOr(Schema.Number)),
+            responseHeaders: Schema.optional(Schema.NullOr(Schema.Record({ key: Schema.String, value: Schema.String }))),
+            responseBody: Schema.optional(Schema.NullOr(Schema.String))
+          })
+        )
       })
     )
   }),
@@ -95,6 +107,10 @@ interface State {
   readonly usage: Usage
   readonly costUsd: Option.Option<number>
   readonly error: Option.Option<string>
+  /** Error events, newest first. */
+  readonly failureSignals: ReadonlyArray<FailureSignal>
+  /** When the log was read (retry-after given as an HTTP date is relative to it). */
+  readonly nowMs: number
 }
 
 const initial: State = {
@@ -103,7 +119,24 @@ const initial: State = {
   sessionId: Option.none(),
   usage: emptyUsage,
   costUsd: Option.none(),
-  error: Option.none()
+  error: Option.none(),
+  failureSignals: [],
+  nowMs: 0
+}
+
+/** The classes opencode's own error names stand for. */
+const classOfName: Readonly<Record<string, FailureClass>> = {
+  ContextOverflowError: "context-too-long",
+  ProviderAuthError: "auth"
+}
+
+/** The wait its response headers ask for: `retry-after-ms`, else `retry-after` (seconds or an HTTP date). */
+const retryAfterOf = (headers: Readonly<Record<string, string>> | null | undefined, nowMs: number): number | undefined => {
+  if (headers === undefined || headers === null) return undefined
+  const ms = headers["retry-after-ms"]
+  if (ms !== undefined && Number.isFinite(Number(ms))) return Math.round(Number(ms))
+  const after = headers["retry-after"]
+  return after !== undefined ? retryAfterMsOfHeader(after, nowMs) : undefined
 }
 
 const count = (value: number | null | undefined): number => value ?? 0
@@ -141,7 +174,17 @@ const step = (state: State, event: OpencodeEvent): State => {
       if (!("error" in event)) return base
       const error = event.error
       const message = error?.data?.message ?? error?.message ?? error?.name ?? "error"
-      return { ...base, error: Option.some(error?.name !== undefined && message !== error.name ? `${error.name}: ${message}` : message) }
+      const signal: FailureSignal = {
+        status: error?.data?.statusCode ?? undefined,
+        text: [message, error?.data?.responseBody ?? ""].filter((part) => part.length > 0).join(" "),
+        retryAfterMs: retryAfterOf(error?.data?.responseHeaders, base.nowMs),
+        class: error?.name !== undefined ? classOfName[error.name] : undefined
+      }
+      return {
+        ...base,
+        error: Option.some(error?.name !== undefined && message !== error.name ? `${error.name}: ${message}` : message),
+        failureSignals: [signal, ...base.failureSignals]
+      }
     }
     default:
       return base
@@ -154,12 +197,17 @@ const finish = (state: State): Decoded => ({
   sessionId: state.sessionId,
   usage: state.usage,
   costUsd: state.costUsd,
-  error: state.error
+  error: state.error,
+  failureSignals: state.failureSignals
 })
 
-export const decodeText = (text: string): Decoded => finish(foldJsonText(text, OpencodeEvent, initial, step))
+export const decodeText = (text: string, nowMs: number = Date.now()): Decoded =>
+  finish(foldJsonText(text, OpencodeEvent, { ...initial, nowMs }, step))
 
-export const decodeLog = (logPath: string) => Effect.map(foldJsonLines(logPath, OpencodeEvent, initial, step), finish)
+export const decodeLog = (logPath: string) =>
+  Effect.flatMap(Clock.currentTimeMillis, (nowMs) =>
+    Effect.map(foldJsonLines(logPath, OpencodeEvent, { ...initial, nowMs }, step), finish)
+  )
 
 export const opencodeSpec: CliSpec = {
   name: "opencode",

@@ -85,6 +85,12 @@ describe("RunEvent (the events.jsonl Schema)", () => {
     ["turn-ended, no signal", make.turnEnded(cycle, { ...turn, signals: [] }), "[w0] c2 turn 1 ended: no signal (2.5s)"],
     ["turn-ended, timed out", make.turnEnded(cycle, { ...turn, exitCode: null, timedOut: true }), "[w0] c2 turn 1 timed out after 2.5s"],
     ["turn-ended, failed", make.turnEnded(cycle, { ...turn, exitCode: 3 }), "[w0] c2 turn 1 failed: exit 3"],
+    [
+      "turn-ended, failed with a class",
+      make.turnEnded(cycle, { ...turn, exitCode: 1, failure: { class: "rate-limited", retryAfterMs: 20000 } }),
+      "[w0] c2 turn 1 failed: exit 1 (rate-limited)"
+    ],
+    ["turn-ended, failed, other", make.turnEnded(cycle, { ...turn, exitCode: 1, failure: { class: "other" } }), "[w0] c2 turn 1 failed: exit 1"],
     ["turn-ended, by signal", make.turnEnded(cycle, { ...turn, exitCode: null }), "[w0] c2 turn 1 failed: exit by signal"],
     [
       "turn-ended, could not run",

@@ -174,6 +174,8 @@ describe("rate limits: the governor in a swarm (TestClock)", () => {
 
   it.scoped("an authentication failure stops that provider's workers at once, with the reason; the swarm exits failed", () =>
     Effect.gen(function* () {
+      // w1's turns end only once w0 has stopped: then its next turn is refused, whatever the machine's speed.
+      const w0Stopped = yield* Deferred.make<void>()
       const harnessOf = (): Harness => {
         return {
           name: "mock",
@@ -181,7 +183,7 @@ describe("rate limits: the governor in a swarm (TestClock)", () => {
             if (request.prompt.includes(":w0]")) return Effect.succeed(failed(request.logPath, { class: "auth", evidence: "401 invalid x-api-key" }))
             const working: TurnResult = { ...failed(request.logPath, { class: "other" }, "still working"), exitCode: 0, error: undefined as never }
             const { error: _error, failure: _failure, ...ok } = working
-            return Effect.succeed(ok)
+            return Deferred.await(w0Stopped).pipe(Effect.as(ok))
           }
         }
       }
@@ -193,6 +195,7 @@ describe("rate limits: the governor in a swarm (TestClock)", () => {
       expect(w0.data.reason).toBe("auth-failed")
       expect(w0.data.cycles).toBe(1)
       expect(w0.data.lastFailure).toMatch(/mock refused its credentials \(authentication failed\).*Fix the API key or login of mock/)
+      yield* Deferred.succeed(w0Stopped, undefined)
       const w1 = yield* nextEvent(events, "worker-stopped", (e) => e.worker === "w1")
       expect(w1.data.reason).toBe("auth-failed")
       expect(w1.data.lastFailure).toMatch(/not started: mock refused its credentials earlier in this run/)

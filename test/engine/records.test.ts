@@ -139,7 +139,13 @@ describe("run records (SPEC §11)", () => {
           reviewTimeouts.push([request.model.model, Duration.toSeconds(request.timeout)])
           return request.model.model === "crash.json"
             ? mock.runTurn(request).pipe(
-                Effect.map((result) => ({ ...result, text: "", exitCode: 1, error: "API Error: 529 overloaded_error" }))
+                Effect.map((result) => ({
+                  ...result,
+                  text: "",
+                  exitCode: 1,
+                  error: "API Error: 529 overloaded_error",
+                  failure: { class: "overloaded" as const, evidence: "API Error: 529 overloaded_error" }
+                }))
               )
             : mock.runTurn(request)
         }
@@ -156,6 +162,9 @@ describe("run records (SPEC §11)", () => {
       validateRunFiles(result.runDir)
       const [first, second, third] = ["1", "2", "3"].map((a) => JSON.parse(fs.readFileSync(path.join(reviewsDir, `w0-c1-r1-${a}.json`), "utf8")))
       expect(first).toMatchObject({ attempt: 1, reviewer: "mock:crash.json", verdict: null, error: "reviewer exited with 1: API Error: 529 overloaded_error" })
+      // The adapter's class of the failure is recorded beside the error.
+      expect(first.failure).toEqual({ class: "overloaded", evidence: "API Error: 529 overloaded_error" })
+      expect(second.failure).toBeUndefined()
       expect(second).toMatchObject({ attempt: 2, reviewer: "mock:no-verdict.json", verdict: null, error: "no VERDICT line in the final message" })
       expect(third).toMatchObject({ attempt: 3, reviewer: "mock:diligent", verdict: "APPROVED" })
       expect(third.error).toBeUndefined()

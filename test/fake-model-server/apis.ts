@@ -593,18 +593,100 @@ export const geminiStream = (r: Reply, c: ReplyContext): ReadonlyArray<Sse> => {
   return out
 }
 
+/** The error `type` Anthropic's API gives each status. */
+const anthropicErrorType = (status: number): string => {
+  switch (status) {
+    case 401:
+      return "authentication_error"
+    case 403:
+      return "permission_error"
+    case 404:
+      return "not_found_error"
+    case 413:
+      return "request_too_large"
+    case 429:
+      return "rate_limit_error"
+    case 529:
+      return "overloaded_error"
+    default:
+      return status >= 500 ? "api_error" : "invalid_request_error"
+  }
+}
+
+/** The `status` Google's API gives each HTTP status. */
+const googleStatus = (status: number): string => {
+  switch (status) {
+    case 401:
+      return "UNAUTHENTICATED"
+    case 403:
+      return "PERMISSION_DENIED"
+    case 404:
+      return "NOT_FOUND"
+    case 429:
+      return "RESOURCE_EXHAUSTED"
+    case 503:
+      return "UNAVAILABLE"
+    default:
+      return status >= 500 ? "INTERNAL" : "INVALID_ARGUMENT"
+  }
+}
+
+/** OpenAI's error `type` / `code` per status. */
+const openaiError = (status: number): { type: string; code: string | null } => {
+  switch (status) {
+    case 401:
+      return { type: "invalid_request_error", code: "invalid_api_key" }
+    case 403:
+      return { type: "invalid_request_error", code: "unsupported_country_region_territory" }
+    case 429:
+      return { type: "rate_limit_exceeded", code: "rate_limit_exceeded" }
+    default:
+      return { type: status >= 500 ? "server_error" : "invalid_request_error", code: null }
+  }
+}
+
 /** Error bodies in each API's own shape. */
 export const errorBody = (api: Api | "other", status: number, message: string): Json => {
   switch (api) {
     case "anthropic":
-      return {
-        type: "error",
-        error: { type: status === 429 ? "rate_limit_error" : status >= 500 ? "api_error" : "invalid_request_error", message }
-      }
+      return { type: "error", error: { type: anthropicErrorType(status), message } }
     case "gemini":
-      return { error: { code: status, message, status: status === 429 ? "RESOURCE_EXHAUSTED" : status >= 500 ? "INTERNAL" : "INVALID_ARGUMENT" } }
+      return { error: { code: status, message, status: googleStatus(status) } }
+    default: {
+      const { type, code } = openaiError(status)
+      return { error: { message, type, code, param: null } }
+    }
+  }
+}
+
+/**
+ * A stream that starts, then fails: Anthropic's `event: error` after
+ * `message_start` (how an overload often arrives), the Responses API's
+ * `response.failed` (how codex gets a rate limit with "try again in …").
+ * undefined for an API that has no such event here.
+ */
+export const failedStream = (api: Api, type: string, message: string, c: ReplyContext): ReadonlyArray<Sse> | undefined => {
+  switch (api) {
+    case "anthropic": {
+      const start = anthropicStream({ _tag: "Text", text: "" }, c)[0]!
+      return [start, { event: "error", data: { type: "error", error: { type, message } } }]
+    }
+    case "responses": {
+      const base = { id: `resp_fake_${c.id}`, object: "response", created_at: c.created, model: c.model }
+      return [
+        { event: "response.created", data: { type: "response.created", sequence_number: 0, response: { ...base, status: "in_progress", output: [] } } },
+        {
+          event: "response.failed",
+          data: {
+            type: "response.failed",
+            sequence_number: 1,
+            response: { ...base, status: "failed", output: [], error: { code: type, message } }
+          }
+        }
+      ]
+    }
     default:
-      return { error: { message, type: status >= 500 ? "server_error" : "invalid_request_error", code: null, param: null } }
+      return undefined
   }
 }
 

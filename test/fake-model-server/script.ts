@@ -10,7 +10,12 @@
  * Steps:
  *   {"text": "…"}                 a final text reply
  *   {"shell": "cmd", "text"?}     one call of the shell tool the CLI offered (text, if any, is sent before it)
- *   {"error": 400, "message"?}    an HTTP error in the API's own error shape
+ *   {"error": 400, "message"?}    an HTTP error in the API's own error shape (429, 529/503, 401/403, 400 …)
+ *   {"error": 429, "headers": {"retry-after": "20"}}   extra response headers (with `error`)
+ *   {"error": 429, "body": {…}}   the error body exactly as given, instead of the API's shape
+ *   {"streamError": {"type": "overloaded_error", "message": "…"}}   a 200 stream that fails after it
+ *                                 started (Anthropic `event: error`, Responses `response.failed`; `type` is
+ *                                 the error type / code)
  *   {"delayMs": 500, …}           wait before answering (combines with any of the above)
  *   {"shell": …, "waitMs": 30000} ask the shell tool to wait that long for the command, where it takes such an argument
  *
@@ -29,6 +34,12 @@ export const Step = Schema.Struct({
   shell: Schema.optional(Schema.String),
   error: Schema.optional(Schema.Int),
   message: Schema.optional(Schema.String),
+  /** With `error`: extra response headers, e.g. `{"retry-after": "20"}`. */
+  headers: Schema.optional(Schema.Record({ key: Schema.String, value: Schema.String })),
+  /** A streamed reply that fails after it started (Anthropic and Responses APIs): the error's type/code and message. */
+  streamError: Schema.optional(Schema.Struct({ type: Schema.String, message: Schema.String })),
+  /** With `error`: the response body as given (JSON), instead of the API's own error shape. */
+  body: Schema.optional(Schema.Unknown),
   delayMs: Schema.optional(Schema.NonNegativeInt),
   /**
    * With `shell`: how long the CLI's shell tool should wait for the command

@@ -22,6 +22,7 @@ import {
   chatJson,
   chatStream,
   errorBody,
+  failedStream,
   geminiJson,
   geminiStream,
   type Parsed,
@@ -96,7 +97,7 @@ interface Incoming {
 }
 
 type Outgoing =
-  | { readonly _tag: "Json"; readonly status: number; readonly body: unknown }
+  | { readonly _tag: "Json"; readonly status: number; readonly body: unknown; readonly headers?: Readonly<Record<string, string>> }
   | { readonly _tag: "Sse"; readonly events: ReadonlyArray<Sse> }
 
 const readBody = (req: http.IncomingMessage): Effect.Effect<string> =>
@@ -252,10 +253,24 @@ export const make = (options: Options = {}): Effect.Effect<FakeModelServer, Fake
         const { script, step, source } = chosen.value
         const tag = { script: script.name, step: source }
         const delayMs = step.delayMs ?? 0
+        if (step.streamError !== undefined) {
+          const events = failedStream(r.api, step.streamError.type, step.streamError.message, ctx(""))
+          if (events !== undefined && !parsed.stream) {
+            // A non-streamed request (claude's non-streaming retry of a failed stream) gets the HTTP error the type stands for.
+            const status = /overloaded/.test(step.streamError.type) ? 529 : /rate_limit/.test(step.streamError.type) ? 429 : 500
+            yield* record({ ...recorded, ...tag, reply: { error: status } })
+            return { out: { _tag: "Json", status, body: errorBody(r.api, status, step.streamError.message) } as Outgoing, delayMs }
+          }
+          if (events !== undefined) {
+            yield* record({ ...recorded, ...tag, reply: { text: `stream error ${step.streamError.type}` } })
+            return { out: { _tag: "Sse", events } as Outgoing, delayMs }
+          }
+        }
         if (step.error !== undefined) {
           const message = step.message ?? `fake model server: scripted error ${step.error}`
           yield* record({ ...recorded, ...tag, reply: { error: step.error } })
-          return { out: { _tag: "Json", status: step.error, body: errorBody(r.api, step.error, message) } as Outgoing, delayMs }
+          const body = step.body !== undefined ? step.body : errorBody(r.api, step.error, message)
+          return { out: { _tag: "Json", status: step.error, body, headers: step.headers ?? {} } as Outgoing, delayMs }
         }
         const text = render(step.text ?? "", script, parsed.conv)
         if (step.shell !== undefined) {
@@ -278,7 +293,7 @@ export const make = (options: Options = {}): Effect.Effect<FakeModelServer, Fake
         res.on("error", () => resume(Effect.void))
         if (out._tag === "Json") {
           const text = JSON.stringify(out.body)
-          res.writeHead(out.status, { "content-type": "application/json", "content-length": Buffer.byteLength(text) })
+          res.writeHead(out.status, { ...out.headers, "content-type": "application/json", "content-length": Buffer.byteLength(text) })
           res.end(text, () => resume(Effect.void))
         } else {
           res.writeHead(200, { "content-type": "text/event-stream", "cache-control": "no-cache", connection: "keep-alive" })

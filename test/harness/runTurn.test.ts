@@ -101,6 +101,7 @@ describe("runTurn against a fake CLI", () => {
           withBins(h.runTurn(turn(dir, harness, { _tag: "New" })))
         )
         expect(first.exitCode).toBe(0)
+        expect(first.failure).toBeUndefined()
         expect(first.timedOut).toBe(false)
         expect(first.text).toBe("all done\nCOMPLETE_AND_READY_FOR_MERGE")
         expect(first.usage).toEqual(expected[harness].usage)
@@ -147,6 +148,8 @@ describe("runTurn against a fake CLI", () => {
         )
         expect(result.exitCode).toBe(1)
         expect(result.error).toContain("invalid x-api-key")
+        // The shared matching reads a rejected key as an authentication failure, whatever the CLI.
+        expect(result.failure?.class).toBe("auth")
       }).pipe(Effect.provide(TestLayer))
     )
   }

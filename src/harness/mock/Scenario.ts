@@ -1,5 +1,20 @@
 import { Schema } from "effect"
 import { Verdict as ReviewerVerdict } from "../../domain/Verdict.js"
+import { FailureClass } from "../../domain/TurnFailure.js"
+
+/**
+ * A failed turn as an agent CLI's adapter would classify it (a 429 with its
+ * reset time, an auth error, …): the turn exits non-zero (`exit`, default 1)
+ * and its TurnResult carries this failure. `message` is the turn's error text.
+ */
+export const MockFailure = Schema.Struct({
+  class: FailureClass,
+  /** When the limit resets (ISO 8601). */
+  resetsAt: Schema.optional(Schema.String),
+  retryAfterMs: Schema.optional(Schema.Number),
+  message: Schema.optional(Schema.String)
+})
+export type MockFailure = typeof MockFailure.Type
 
 /**
  * A mock agent scenario (SPEC §9). Steps are looked up per turn of a session
@@ -26,7 +41,13 @@ export const MockStep = Schema.Struct({
   hang: Schema.optional(Schema.Boolean),
   /** Bytes of noise to print before the final message (log streaming tests). */
   noiseBytes: Schema.optional(Schema.Number),
-  costUsd: Schema.optional(Schema.Number)
+  costUsd: Schema.optional(Schema.Number),
+  /**
+   * Fail this turn with a class, e.g. `{"class": "rate-limited", "retryAfterMs": 30000}`
+   * or `{"class": "rate-limited", "resetsAt": "2026-12-03T04:00:00Z"}`: nothing
+   * else of the step is done (no writes, no commands, no auto behaviour).
+   */
+  fail: Schema.optional(MockFailure)
 })
 export type MockStep = typeof MockStep.Type
 

@@ -4,7 +4,7 @@ import * as fs from "node:fs/promises"
 import * as path from "node:path"
 import { DONE_SIGNAL, MERGE_SIGNAL } from "../../domain/Signal.js"
 import type { Usage } from "../../domain/Usage.js"
-import type { MockScenario, MockStep } from "./Scenario.js"
+import type { MockFailure, MockScenario, MockStep } from "./Scenario.js"
 
 /**
  * The mock agent's brain, shared by the in-process harness (engine tests) and
@@ -34,6 +34,8 @@ export interface MockTurnOutput {
   readonly noiseBytes: number
   readonly costUsd: number
   readonly usage: Usage
+  /** A scripted failed turn (`fail` in the step). */
+  readonly failure?: MockFailure
 }
 
 interface SessionMemory {
@@ -129,6 +131,11 @@ export const runMockTurn = async (input: MockTurnInput): Promise<MockTurnOutput>
 
     const steps = lookup(input.scenario.turns, worker, cycle) ?? []
     const step: MockStep = steps[memory.turns] ?? { auto: true }
+    if (step.fail !== undefined) {
+      await save({})
+      const text = step.fail.message ?? `mock: scripted ${step.fail.class} failure`
+      return { ...output(text, step), exitCode: step.exit ?? 1, failure: step.fail }
+    }
     if (step.delayMs) {
       input.onStep?.({ name: "Think", detail: `for ${step.delayMs} ms` })
       await new Promise((resolve) => setTimeout(resolve, step.delayMs))
