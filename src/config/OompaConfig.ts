@@ -33,6 +33,8 @@ export interface WorkerSpec {
   readonly maxWorkingResumes: number
   readonly waitBetween: Duration.Duration
   readonly timeout: Duration.Duration
+  /** `stall_timeout`: a turn silent this long ends stalled (docs/stalls.md). Undefined: no stall rule. */
+  readonly stallTimeout?: Duration.Duration | undefined
   /** Per-worker reviewers, tried before the global chain. */
   readonly reviewers: ReadonlyArray<ReviewerSpec>
 }

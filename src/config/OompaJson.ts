@@ -81,6 +81,7 @@ export const numberBounds = {
   max_working_resumes: { integer: true, min: 0, max: 1_000 },
   wait_between: { integer: false, min: 0, max: DAY, unit: "seconds" },
   timeout: { integer: false, min: 0, minExclusive: true, max: DAY, unit: "seconds" },
+  stall_timeout: { integer: false, min: 0, minExclusive: true, max: DAY, unit: "seconds" },
   max_pending: { integer: true, min: 1, max: 10_000 },
   max_review_rounds: { integer: true, min: 0, max: 100 },
   max_consecutive_errors: { integer: true, min: 1, max: 1_000 },
@@ -165,6 +166,12 @@ export const WorkerJson = Schema.Struct({
   ),
   wait_between: Schema.optional(Bounded("wait_between", `Seconds to wait between cycles (default ${defaults.wait_between})`)),
   timeout: Schema.optional(Bounded("timeout", `Seconds one agent turn may run before it is stopped (default ${defaults.timeout})`)),
+  stall_timeout: Schema.optional(
+    Bounded(
+      "stall_timeout",
+      "Seconds an agent turn may print nothing before it is ended as stalled and resumed once with a nudge (default: the top-level stall_timeout, else off)"
+    )
+  ),
   ...reviewerFields
 }).annotations({ identifier: "Worker", description: "One worker entry; count expands it into several workers" })
 export type WorkerJson = typeof WorkerJson.Type
@@ -217,6 +224,9 @@ export const OompaJson = Schema.Struct({
     }).annotations({
       description: 'Caps parallel turns per harness, e.g. {"claude": 4} (default: no cap; rate limits are waited out per provider either way)'
     })
+  ),
+  stall_timeout: Schema.optional(
+    Bounded("stall_timeout", "The stall_timeout of every worker that sets none: seconds a turn may print nothing before it is ended as stalled (default: off)")
   )
 }).annotations({
   identifier: "OompaJson",
@@ -241,6 +251,7 @@ export const expectedByKey: Readonly<Record<string, string>> = {
   max_working_resumes: describeBound(numberBounds.max_working_resumes),
   wait_between: describeBound(numberBounds.wait_between),
   timeout: describeBound(numberBounds.timeout),
+  stall_timeout: describeBound(numberBounds.stall_timeout),
   reviewer: 'a model string, {"model", "prompt", "timeout"}, or a list of those',
   reviewers: 'a model string, {"model", "prompt", "timeout"}, or a list of those',
   review_model: 'a model string, {"model", "prompt", "timeout"}, or a list of those',

@@ -189,6 +189,9 @@ export const loadConfig = (
         return out
       })
 
+    // Off unless set: the worker's own, else the top-level default for all workers.
+    const stallTimeout = (worker: WorkerJson): number | undefined => worker.stall_timeout ?? json.stall_timeout
+
     const workerEntry = (worker: WorkerJson, index: number) =>
       Effect.gen(function* () {
         const at = `workers[${index}]`
@@ -211,6 +214,7 @@ export const loadConfig = (
             maxWorkingResumes: worker.max_working_resumes ?? defaults.max_working_resumes,
             waitBetween: Duration.seconds(worker.wait_between ?? defaults.wait_between),
             timeout: Duration.seconds(worker.timeout ?? defaults.timeout),
+            ...(stallTimeout(worker) !== undefined ? { stallTimeout: Duration.seconds(stallTimeout(worker)!) } : {}),
             reviewers: yield* reviewersOf(worker, `${at}.`)
           } satisfies Omit<WorkerSpec, "id">
         }

@@ -348,7 +348,9 @@ const wording: { readonly [T in Exclude<EventType, "warning">]: (data: Data<T>, 
     // Only a turn that could not start records an error (its harness's).
     d.error !== undefined
       ? `turn ${d.turn} could not run: ${d.error}`
-      : d.timedOut
+      : d.stalled === true
+        ? `turn ${d.turn} stalled after ${d.silenceMs !== undefined ? humanDuration(d.silenceMs) : "a long time"} of silence`
+        : d.timedOut
         ? `turn ${d.turn} timed out after ${humanDuration(d.durationMs)}`
         : d.exitCode !== 0
           ? `turn ${d.turn} failed: exit ${d.exitCode ?? "by signal"}${

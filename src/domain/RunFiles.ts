@@ -86,6 +86,10 @@ export const TurnRecord = Schema.Struct({
   sessionId: Schema.optional(Schema.String),
   exitCode: Schema.NullOr(Schema.Number),
   timedOut: Schema.Boolean,
+  /** Ended for silence (`stall_timeout`), not by the hard timeout; absent: it was not (and before 0.9). */
+  stalled: Schema.optional(Schema.Boolean),
+  /** For a stalled turn: the silence it was ended after (its stall_timeout), in ms. */
+  silenceMs: Schema.optional(Schema.Number),
   signals: Schema.Array(Schema.String),
   durationMs: Schema.Number,
   usage: UsageRecord,

@@ -1,4 +1,5 @@
 import { Duration } from "effect"
+import { humanDuration } from "./humanDuration.js"
 import type { CycleOutcome } from "./Outcome.js"
 import type { Signals } from "./Signal.js"
 import type { TurnFailure } from "./TurnFailure.js"
@@ -44,6 +45,8 @@ export interface WorkerState {
   readonly claims: ReadonlyArray<string>
   /** Consecutive turns that ended with no signal. */
   readonly silentTurns: number
+  /** Turns of this cycle ended for silence (`stall_timeout`): the first is nudged, the second ends the cycle stuck. */
+  readonly stalls: number
   readonly followups: number
   readonly reviewRounds: number
   readonly conflictTries: number
@@ -63,6 +66,7 @@ export const initialWorkerState: WorkerState = {
   session: undefined,
   claims: [],
   silentTurns: 0,
+  stalls: 0,
   followups: 0,
   reviewRounds: 0,
   conflictTries: 0,
@@ -91,6 +95,12 @@ export type WorkerEvent =
    */
   | { readonly _tag: "TurnLimited"; readonly failure: TurnFailure; readonly session: string | undefined }
   | { readonly _tag: "TurnEnded"; readonly signals: Signals; readonly session: string | undefined }
+  /**
+   * The agent wrote nothing for `silence` (its `stall_timeout`) and its process
+   * tree was ended; the work in the worktree stays. Not an error: the session
+   * is resumed once with a nudge, a second stall ends the cycle stuck.
+   */
+  | { readonly _tag: "TurnStalled"; readonly silence: Duration.Duration; readonly session: string | undefined }
   /** Result of claiming tasks: the ids actually claimed by this worker. */
   | { readonly _tag: "Claimed"; readonly claimed: ReadonlyArray<string> }
   | { readonly _tag: "NoChanges" }
@@ -107,6 +117,8 @@ export type FeedbackKind = "review" | "conflict" | "tests"
 export type ResumePrompt =
   | { readonly _tag: "Continue" }
   | { readonly _tag: "Nudge" }
+  /** After a stalled turn: it went silent for `silence`; continue or signal. */
+  | { readonly _tag: "Stalled"; readonly silence: Duration.Duration }
   | { readonly _tag: "FollowUp" }
   | { readonly _tag: "ClaimResults" }
   | { readonly _tag: "IgnoredDone" }
@@ -200,6 +212,15 @@ export const decide = (config: DecideConfig, state: WorkerState, event: WorkerEv
         next: { ...state, turn: state.turn + 1, limitedTurns: state.limitedTurns + 1, session: event.session ?? state.session },
         action: { _tag: "Retry" }
       }
+
+    case "TurnStalled": {
+      const s: WorkerState = { ...state, turn: state.turn + 1, session: event.session ?? state.session, stalls: state.stalls + 1 }
+      const silence = humanDuration(event.silence)
+      if (s.stalls > 1) {
+        return endCycle(config, s, "stuck", `stalled again after a nudge: no output for ${silence} (turn ${s.turn}, ${s.stalls} stalls)`)
+      }
+      return resume(config, s, { _tag: "Stalled", silence: event.silence })
+    }
 
     case "TurnEnded": {
       const s: WorkerState = { ...state, turn: state.turn + 1, session: event.session ?? state.session }

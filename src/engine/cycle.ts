@@ -100,7 +100,12 @@ export const runCycle = (ctx: SwarmContext, spec: WorkerSpec, start: WorkerState
             })
             last = {
               prompt: resumePrompt(promptContext(yield* queueStatus), body),
-              kind: action.prompt._tag === "Feedback" ? `${action.prompt.kind}-feedback` : action.prompt._tag.toLowerCase()
+              kind:
+                action.prompt._tag === "Feedback"
+                  ? `${action.prompt.kind}-feedback`
+                  : action.prompt._tag === "Stalled"
+                    ? "stall-nudge"
+                    : action.prompt._tag.toLowerCase()
             }
             event = yield* runWorkerTurn(ctx, spec, { cycle, turn: state.turn + 1, ...last, session: state.session, cwd: path, progress })
             break

@@ -1,6 +1,7 @@
 import { DONE_SIGNAL, MERGE_SIGNAL } from "../domain/Signal.js"
 import type { ResumePrompt } from "../domain/WorkerState.js"
 import { renderTemplate } from "../config/render.js"
+import { humanDuration } from "../domain/humanDuration.js"
 
 /**
  * The text of every prompt the framework sends (SPEC §5). Pure: the caller
@@ -48,6 +49,13 @@ export const resumeBody = (prompt: ResumePrompt, extra: { readonly claimReport?:
         `## Nudge\n\nYou have run ${extra.silentTurns ?? "several"} turns without a signal. Wrap up now: ` +
         `finish the smallest complete piece of your task and end with ${MERGE_SIGNAL} on its own line, ` +
         `or CLAIM a task if you hold none. Another turn without a signal ends this cycle as stuck.`
+      )
+    case "Stalled":
+      return (
+        `## Nudge: you went silent\n\nYour last turn printed nothing for ${humanDuration(prompt.silence)}, so it was ended ` +
+        `(your changes in this worktree are kept). Continue where you left off: finish the task and end with ` +
+        `${MERGE_SIGNAL} on its own line, or CLAIM a task if you hold none, or say what blocks you. ` +
+        `Avoid commands that run long without printing anything. Going silent again ends this cycle as stuck.`
       )
     case "FollowUp":
       return `## Follow-up\n\nHere is the follow-up turn you asked for. This is the only one this cycle. ${MERGE_REMINDER}`

@@ -291,6 +291,7 @@ const plannerSpec = (config: OompaConfig, workers: ReadonlyArray<WorkerSpec>) =>
     maxWorkingResumes: template?.maxWorkingResumes ?? defaults.max_working_resumes,
     waitBetween: template?.waitBetween ?? Duration.seconds(defaults.wait_between),
     timeout: template?.timeout ?? Duration.seconds(defaults.timeout),
+    ...(template?.stallTimeout !== undefined ? { stallTimeout: template.stallTimeout } : {}),
     reviewers: []
   }
   return { spec, maxPending: config.planner.maxPending }

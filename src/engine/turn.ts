@@ -1,4 +1,4 @@
-import { Clock, Effect, Either, Option, Ref } from "effect"
+import { Clock, Duration, Effect, Either, Option, Ref } from "effect"
 import { make as runEvent } from "../domain/RunEvent.js"
 import type { WorkerSpec } from "../config/OompaConfig.js"
 import { randomUuid } from "../domain/ids.js"
@@ -29,7 +29,8 @@ export interface TurnOptions {
 /**
  * Runs one agent turn in the cycle's worktree and turns its result into the
  * event `decide` reads. A CLI that cannot start, exits non-zero or times out is
- * a failed turn; signals are read from the final message only.
+ * a failed turn; one that went silent for `stall_timeout` is a stalled turn
+ * (resumed with a nudge, not an error); signals are read from the final message only.
  */
 export const runWorkerTurn: (
   ctx: SwarmContext,
@@ -79,6 +80,7 @@ export const runWorkerTurn: (
           session: options.session === undefined ? { _tag: "New", id: requested } : { _tag: "Resume", id: requested },
           mode: "work",
           timeout: spec.timeout,
+          stallTimeout: spec.stallTimeout,
           logPath,
           marker: turnMarker(ctx.swarm, spec.id, options.cycle, options.turn)
         })
@@ -124,6 +126,7 @@ const endTurn = (
   yield* ctx.runLog.writeFinalMessage(logPath, result.text)
   const session = Option.getOrElse(result.sessionId, () => requested)
   yield* addCost(options.progress, result.usage, result.costUsd)
+  const stalled = result.stalled === true
   const failed = turnFailed(result)
   const signals = parseSignals(result.text)
   // Which signals count is decide's rule (a failed turn outranks them); the record lists
@@ -135,6 +138,7 @@ const endTurn = (
     sessionId: session,
     exitCode: result.exitCode,
     timedOut: result.timedOut,
+    ...(stalled ? { stalled: true, ...(spec.stallTimeout !== undefined ? { silenceMs: Duration.toMillis(spec.stallTimeout) } : {}) } : {}),
     signals: names,
     durationMs: result.durationMs,
     usage: result.usage,
@@ -142,9 +146,13 @@ const endTurn = (
     log: logPath,
     // A failed turn's record says how its adapter classed it, with the CLI's line as evidence (`error` stays
     // the mark of a turn that could not run at all: the turn-ended wording reads it so).
-    ...(failed ? { failure: result.failure ?? { class: "other" } } : {}),
+    ...(failed && !stalled ? { failure: result.failure ?? { class: "other" } } : {}),
     ...waited
   })
+  if (stalled) {
+    // Not a failure of the agent's work: decide resumes the session once with a nudge.
+    return { _tag: "TurnStalled", silence: spec.stallTimeout ?? Duration.zero, session } satisfies WorkerEvent
+  }
   if (failed && isLimit(result.failure)) {
     const limit = yield* ctx.governor.limited(provider, result.failure!, turn.startedMs)
     yield* ctx.runLog.emit(runEvent.rateLimited({ worker: spec.id, cycle: options.cycle }, limit))

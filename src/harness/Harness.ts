@@ -19,6 +19,11 @@ export interface TurnRequest {
   readonly session: SessionRequest
   readonly mode: "work" | "review"
   readonly timeout: Duration.Duration
+  /**
+   * `stall_timeout`: end the turn as stalled once the agent has written nothing
+   * (stdout or stderr) for this long. Undefined: no stall rule (reviews, by design).
+   */
+  readonly stallTimeout?: Duration.Duration | undefined
   /** Raw agent output (stdout) streams here; stderr goes to `<logPath minus .log>.stderr.log`. */
   readonly logPath: string
   /** Extra environment on top of the user's (never secrets: those come from the user's env). */
@@ -41,6 +46,11 @@ export interface TurnResult {
   /** Process exit code; null when killed by a signal. */
   readonly exitCode: number | null
   readonly timedOut: boolean
+  /**
+   * Ended for silence (`stallTimeout`), its process tree ended; `timedOut` is then
+   * false. Optional so an embedder's harness that has no stall rule need not say so (absent: false).
+   */
+  readonly stalled?: boolean
   readonly usage: Usage
   /** USD, when the CLI reports it. */
   readonly costUsd: Option.Option<number>
@@ -52,7 +62,7 @@ export interface TurnResult {
   readonly failure?: TurnFailure
 }
 
-export const turnFailed = (result: TurnResult): boolean => result.timedOut || result.exitCode !== 0
+export const turnFailed = (result: TurnResult): boolean => result.timedOut || result.stalled === true || result.exitCode !== 0
 
 /** The CLI could not be started or its output could not be read at all. */
 export class HarnessError extends Schema.TaggedError<HarnessError>()("HarnessError", {

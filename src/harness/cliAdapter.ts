@@ -215,7 +215,9 @@ export const makeCliHarness = (spec: CliSpec) =>
         const stderrPath = stderrPathOf(request.logPath)
         const header = [
           `# oompa: ${describeArgv(invocation.command, invocation.args)}`,
-          `# oompa: cwd ${request.cwd}; binary from ${binary.source}; timeout ${humanDuration(request.timeout)}`,
+          `# oompa: cwd ${request.cwd}; binary from ${binary.source}; timeout ${humanDuration(request.timeout)}${
+            request.stallTimeout !== undefined ? `; stall_timeout ${humanDuration(request.stallTimeout)}` : ""
+          }`,
           ...invocation.notes.map((note) => `# oompa: ${note}`)
         ].join("\n")
         const run = yield* runner
@@ -229,6 +231,7 @@ export const makeCliHarness = (spec: CliSpec) =>
             stderrPath,
             stderrHeader: header,
             timeout: request.timeout,
+            stallTimeout: request.stallTimeout,
             marker: request.marker
           })
           .pipe(Effect.mapError((error) => new HarnessError({ harness: spec.name, message: error.message })))
@@ -238,7 +241,7 @@ export const makeCliHarness = (spec: CliSpec) =>
           ),
           Effect.provideService(FileSystem.FileSystem, fileSystem)
         )
-        const failed = run.timedOut || run.exitCode !== 0
+        const failed = run.timedOut || run.stalled || run.exitCode !== 0
         // A succeeding turn may carry transient error events (retries): they count only when it said nothing.
         const eventError = failed || decoded.text.length === 0 ? decoded.error : Option.none<string>()
         const tail = failed ? stderrTail(stderrPath) : ""
@@ -248,6 +251,9 @@ export const makeCliHarness = (spec: CliSpec) =>
         const error = Option.orElse(eventError, () => {
           if (!failed) return Option.none()
           if (run.timedOut) return Option.some(`timed out after ${humanDuration(request.timeout)}`)
+          if (run.stalled && request.stallTimeout !== undefined) {
+            return Option.some(`stalled: no output for ${humanDuration(request.stallTimeout)}`)
+          }
           const status = run.exitCode !== null ? `exit code ${run.exitCode}` : `killed by ${run.signal ?? "a signal"}`
           return Option.some(tail.length > 0 ? `${status}: ${tail}` : status)
         })
@@ -258,6 +264,7 @@ export const makeCliHarness = (spec: CliSpec) =>
           sessionId: Option.orElse(decoded.sessionId, () => fallbackId),
           exitCode: run.exitCode,
           timedOut: run.timedOut,
+          stalled: run.stalled,
           usage: decoded.usage,
           costUsd: decoded.costUsd,
           logPath: request.logPath,

@@ -1,7 +1,7 @@
 import * as path from "node:path"
 import * as fs from "node:fs"
 import { FileSystem } from "@effect/platform"
-import { Clock, Effect, Either, Option, Schema } from "effect"
+import { Clock, Duration, Effect, Either, Option, Schema } from "effect"
 import { mockAgentScript } from "../paths.js"
 import { foldJsonLines } from "../formats/jsonl.js"
 import { emptyUsage, Usage } from "../domain/Usage.js"
@@ -30,6 +30,9 @@ const stateDirFor = (logPath: string) =>
 /**
  * The mock agent run inside this process: fast and deterministic, for engine
  * tests. `baseDir` resolves relative scenario paths in `mock:<file>` models.
+ * It writes its log only when the turn is over, so the whole turn is silence:
+ * a turn that runs longer than `stallTimeout` (a `hang` or a long `delayMs`
+ * step) ends stalled, the way a real CLI that printed nothing would.
  */
 export const makeInProcessMockHarness = (options: { readonly baseDir: string; readonly stateDir?: string }): Harness => ({
   name: "mock",
@@ -47,7 +50,8 @@ export const makeInProcessMockHarness = (options: { readonly baseDir: string; re
         scenario: scenario.right,
         stateDir: options.stateDir ?? stateDirFor(request.logPath)
       })).pipe(Effect.flatMap((output) => (output.hang ? Effect.never : Effect.succeed(output))))
-      const output = yield* Effect.timeoutOption(run, request.timeout)
+      const stalls = request.stallTimeout !== undefined && Duration.lessThan(request.stallTimeout, request.timeout)
+      const output = yield* Effect.timeoutOption(run, stalls ? request.stallTimeout! : request.timeout)
       const finished = yield* Clock.currentTimeMillis
       const text = Option.match(output, { onNone: () => "", onSome: (o) => o.text })
       yield* Effect.sync(() => {
@@ -59,7 +63,8 @@ export const makeInProcessMockHarness = (options: { readonly baseDir: string; re
           text: "",
           sessionId: Option.fromNullable(request.session.id),
           exitCode: null,
-          timedOut: true,
+          timedOut: !stalls,
+          stalled: stalls,
           usage: emptyUsage,
           costUsd: Option.none(),
           logPath: request.logPath,
@@ -70,6 +75,7 @@ export const makeInProcessMockHarness = (options: { readonly baseDir: string; re
           sessionId: Option.some(o.sessionId),
           exitCode: o.exitCode,
           timedOut: false,
+          stalled: false,
           usage: o.usage,
           costUsd: Option.some(o.costUsd),
           logPath: request.logPath,
@@ -136,6 +142,7 @@ export const makeProcessMockHarness = (options: { readonly baseDir: string; read
               stdoutPath: request.logPath,
               stderrPath: request.logPath.replace(/\.log$/, "") + ".stderr.log",
               timeout: request.timeout,
+              stallTimeout: request.stallTimeout,
               marker: request.marker
             })
             .pipe(Effect.mapError((error) => new HarnessError({ harness: "mock", message: error.message })))
@@ -150,6 +157,7 @@ export const makeProcessMockHarness = (options: { readonly baseDir: string; read
             sessionId: Option.fromNullable(decoded.sessionId ?? request.session.id),
             exitCode: run.exitCode,
             timedOut: run.timedOut,
+            stalled: run.stalled,
             usage: decoded.result?.usage ?? emptyUsage,
             costUsd: Option.fromNullable(decoded.result?.cost_usd),
             logPath: request.logPath,

@@ -1,6 +1,7 @@
 /**
  * Runs one agent CLI process: no shell, its own process group, output streamed
- * straight to log files, a hard timeout, and a guarantee that no process of the
+ * straight to log files, a hard timeout, an optional stall timeout (no output
+ * for that long), and a guarantee that no process of the
  * run outlives the call (SPEC §8, §9): neither a member of its process group nor
  * any descendant that started a session of its own, found by the turn marker
  * (`OOMPA_TURN`, set in the child's environment and inherited; processTree.ts).
@@ -16,6 +17,14 @@
  * is complete even if we are killed. Everything runs inside Effect: the child is
  * an `acquireRelease` resource whose release ends its processes, waiting is a
  * `Deferred`, time is `Clock` / `Effect.sleep` / `Effect.timeoutOption`.
+ *
+ * Silence (`stallTimeout`): since the output never passes through this process,
+ * the only witness of it is the log files growing. The runner holds their
+ * descriptors, so it reads their sizes with `fstat` on those (no path lookup,
+ * no file read) on an `Effect.sleep` schedule — a tenth of the stall timeout,
+ * between 10 ms and 1 s — and ends the run as stalled, exactly as on the hard
+ * timeout, when neither has grown for `stallTimeout`. A run is stalled only
+ * after at least `stallTimeout` of silence, and at most one interval later.
  */
 import { spawn, type ChildProcess } from "node:child_process"
 import * as fs from "node:fs"
@@ -49,6 +58,11 @@ export interface RunOptions {
   /** Written to the stderr log before the child starts (oompa's own notes about the run). */
   readonly stderrHeader?: string | undefined
   readonly timeout: Duration.DurationInput
+  /**
+   * End the run, as on `timeout`, once neither log file has grown for this long
+   * (the agent went silent). Undefined: no stall rule. The stderr header does not count.
+   */
+  readonly stallTimeout?: Duration.DurationInput | undefined
   /** Time between SIGTERM and SIGKILL to the run's processes. Default 5 s. */
   readonly killGrace?: Duration.DurationInput | undefined
   /**
@@ -65,6 +79,8 @@ export interface RunResult {
   readonly exitCode: number | null
   readonly signal: string | null
   readonly timedOut: boolean
+  /** Ended for silence (`stallTimeout`), not by the hard timeout; `timedOut` is then false. */
+  readonly stalled: boolean
   readonly durationMs: number
   /** The leader's pid, which is also the process-group id. */
   readonly pid: number
@@ -99,6 +115,34 @@ const openLog = (file: string, command: string, header: string | undefined) =>
     }),
     (fd) => Effect.sync(() => fs.closeSync(fd))
   )
+
+/** Bytes the run has written so far: the sizes of its two log files, read from our own descriptors. */
+const outputBytes = (stdoutFd: number, stderrFd: number): number => fs.fstatSync(stdoutFd).size + fs.fstatSync(stderrFd).size
+
+/**
+ * Returns once `outputSize` (bytes written so far) has not grown for `stall`:
+ * the silence, in ms, at least `stall` and at most one check interval more.
+ * Never returns while the agent keeps writing. Time is Effect's Clock, so a
+ * TestClock drives it. See the top of this file for why it polls.
+ */
+export const awaitSilence = (outputSize: () => number, stall: Duration.DurationInput): Effect.Effect<number> =>
+  Effect.gen(function* () {
+    const stallMs = Duration.toMillis(stall)
+    const interval = Duration.millis(Math.min(1000, Math.max(10, stallMs / 10)))
+    let size = outputSize()
+    let lastOutput = yield* Clock.currentTimeMillis
+    for (;;) {
+      yield* Effect.sleep(interval)
+      const now = yield* Clock.currentTimeMillis
+      const current = outputSize()
+      if (current !== size) {
+        size = current
+        lastOutput = now
+      } else if (now - lastOutput >= stallMs) {
+        return now - lastOutput
+      }
+    }
+  })
 
 const spawnLeader = (
   options: RunOptions,
@@ -188,16 +232,29 @@ const run = Effect.fn("ProcessRunner.run")(function* (options: RunOptions) {
       const child = yield* Effect.acquireRelease(spawnLeader(options, marker, stdoutFd, stderrFd, exited), (child) =>
         terminateTurn(child.pid, marker, killGrace).pipe(Effect.ensuring(Effect.sync(() => unregisterChildGroup(child.pid))))
       )
-      const first = yield* Deferred.await(exited).pipe(Effect.timeoutOption(options.timeout))
+      const silence = options.stallTimeout === undefined ? Effect.never : awaitSilence(() => outputBytes(stdoutFd, stderrFd), options.stallTimeout)
+      const first = yield* Effect.raceFirst(
+        Deferred.await(exited).pipe(Effect.map((exit) => ({ _tag: "Exited" as const, exit }))),
+        silence.pipe(Effect.map((silentMs) => ({ _tag: "Stalled" as const, silentMs })))
+      ).pipe(Effect.timeoutOption(options.timeout))
       let timedOut = false
+      let stalled = false
       let leader: LeaderExit
-      if (Option.isSome(first)) {
-        leader = first.value
+      if (Option.isSome(first) && first.value._tag === "Exited") {
+        leader = first.value.exit
       } else {
-        timedOut = true
-        yield* Effect.logWarning(
-          `${options.command} (pid ${child.pid}) timed out after ${humanDuration(options.timeout)}: ending its processes`
-        )
+        // The hard timeout and a stall end the run the same way: the whole tree, then the leader's exit.
+        if (Option.isSome(first) && first.value._tag === "Stalled") {
+          stalled = true
+          yield* Effect.logWarning(
+            `${options.command} (pid ${child.pid}) stalled: no output for ${humanDuration(first.value.silentMs)}: ending its processes`
+          )
+        } else {
+          timedOut = true
+          yield* Effect.logWarning(
+            `${options.command} (pid ${child.pid}) timed out after ${humanDuration(options.timeout)}: ending its processes`
+          )
+        }
         yield* terminateTurn(child.pid, marker, killGrace)
         leader = yield* Deferred.await(exited).pipe(
           Effect.timeoutOption(Duration.seconds(5)),
@@ -209,6 +266,7 @@ const run = Effect.fn("ProcessRunner.run")(function* (options: RunOptions) {
         exitCode: leader.exitCode,
         signal: leader.signal,
         timedOut,
+        stalled,
         durationMs: finished - started,
         pid: child.pid
       } satisfies RunResult

@@ -22,6 +22,9 @@ layer(NodeContext.layer)("oompa schema (the built binary)", (it) => {
       const printed = JSON.parse(result.stdout) as { $defs: Record<string, { properties: Record<string, unknown> }> }
       expect(printed).toEqual(JSONSchema.make(OompaJson))
       expect(Object.keys(printed.$defs["Worker"]?.properties ?? {})).toContain("max_cycle")
+      // stall_timeout: per worker, and at the top level as every worker's default.
+      expect(Object.keys(printed.$defs["Worker"]?.properties ?? {})).toContain("stall_timeout")
+      expect(Object.keys(printed.$defs["OompaJson"]?.properties ?? {})).toContain("stall_timeout")
     })
   )
 

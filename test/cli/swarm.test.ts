@@ -241,6 +241,50 @@ describe("oompa swarm (built binary, mock agents as real processes)", () => {
     expect(stopped.detail).toBe("nothing merged: 2 error")
   }, 180_000)
 
+  it("stall_timeout: a mock agent that goes silent (with a setsid'd sleep) is ended stalled, nothing of it left; resumed with the nudge, it merges", async () => {
+    const dir = makeProject({ workers: [{ model: "mock:scenario.json", max_cycle: 1, timeout: 120 }], stall_timeout: 2 }, 1, undefined)
+    const agentPidFile = path.join(dir, "..", `${path.basename(dir)}.agent.pid`)
+    const sleepPidFile = path.join(dir, "..", `${path.basename(dir)}.sleep.pid`)
+    // The queue leaves files younger than 2 s alone.
+    const past = new Date(Date.now() - 60_000)
+    fs.utimesSync(path.join(dir, "tasks", "pending", "t1.json"), past, past)
+    fs.writeFileSync(
+      path.join(dir, "scenario.json"),
+      JSON.stringify({
+        turns: {
+          w0: [
+            { auto: true },
+            // Writes work, starts a sleep in a session of its own (out of the agent's group), then says nothing.
+            {
+              write: { "wip.txt": "half done\n" },
+              run: [`echo $PPID > ${agentPidFile}`, `setsid sleep 300 >/dev/null 2>&1 & echo $! > ${sleepPidFile}`],
+              say: "never said",
+              hang: true
+            },
+            { append: { "wip.txt": "and the rest" }, say: "Continuing after the nudge.\nCOMPLETE_AND_READY_FOR_MERGE" }
+          ]
+        }
+      })
+    )
+    const result = await runCli(["swarm"], { cwd: dir, timeoutMs: 120_000 })
+    expect(result.code, result.stderr).toBe(0)
+    expect(result.stdout).toContain("turn 2 stalled after 2s of silence")
+    expect(result.stdout).toMatch(/\[w0\] c1 cycle 1 merged/)
+    expect(await aliveAfterKill(Number(fs.readFileSync(agentPidFile, "utf8")))).toBe(false)
+    expect(await aliveAfterKill(Number(fs.readFileSync(sleepPidFile, "utf8")))).toBe(false)
+    expect(git(dir, "show", "main:wip.txt")).toBe("half done\nand the rest")
+    const [swarm] = listDir(path.join(dir, ".oompa", "runs"))
+    const cycle = JSON.parse(fs.readFileSync(path.join(dir, ".oompa", "runs", swarm!, "cycles", "w0-c1.json"), "utf8"))
+    expect(cycle.turns.map((t: { kind: string; stalled?: boolean }) => [t.kind, t.stalled ?? false])).toEqual([
+      ["start", false],
+      ["claimresults", true],
+      ["stall-nudge", false]
+    ])
+    expect(fs.readFileSync(path.join(dir, ".oompa", "runs", swarm!, "logs", "w0-c1-t3.prompt.txt"), "utf8")).toContain(
+      "printed nothing for 2s"
+    )
+  }, 180_000)
+
   it("oompa demo builds a repository whose history shows the merged work", async () => {
     const dir = path.join(fs.realpathSync(fs.mkdtempSync(path.join(os.tmpdir(), "oompa-demo-test-"))), "demo")
     const result = await runCli(["demo", "--dir", dir], { cwd: os.tmpdir(), timeoutMs: 170_000 })

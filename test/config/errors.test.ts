@@ -51,7 +51,7 @@ layer(NodeContext.layer)("config errors", (it) => {
     [
       "a key unlike any other",
       config({ workers: [{ model: "mock" }], banana: 1 }),
-      "oompa.json: banana: unknown key (allowed here: $schema, workers, reviewer, reviewers, review_model, review_models, planner, target_branch, tasks_dir, test_command, max_review_rounds, max_consecutive_errors, max_merge_retries, merge_wait, max_concurrent)"
+      "oompa.json: banana: unknown key (allowed here: $schema, workers, reviewer, reviewers, review_model, review_models, planner, target_branch, tasks_dir, test_command, max_review_rounds, max_consecutive_errors, max_merge_retries, merge_wait, max_concurrent, stall_timeout)"
     ],
     [
       "a worker key at the top level",
@@ -80,6 +80,16 @@ layer(NodeContext.layer)("config errors", (it) => {
     ],
     ["a fraction for count", workers({ model: "mock", count: 1.5 }), "oompa.json: workers[0].count: expected a whole number from 1 to 64, got 1.5"],
     ["a zero timeout", workers({ model: "mock", timeout: 0 }), "oompa.json: workers[0].timeout: expected a number of seconds > 0 and at most 86400 (24 h), got 0"],
+    [
+      "a zero stall_timeout",
+      workers({ model: "mock", stall_timeout: 0 }),
+      "oompa.json: workers[0].stall_timeout: expected a number of seconds > 0 and at most 86400 (24 h), got 0"
+    ],
+    [
+      "a string for the top-level stall_timeout",
+      config({ workers: [{ model: "mock" }], stall_timeout: "5m" }),
+      'oompa.json: stall_timeout: expected a number of seconds > 0 and at most 86400 (24 h), got "5m"'
+    ],
     [
       "a negative wait",
       workers({ model: "mock", wait_between: -1 }),

@@ -57,6 +57,8 @@ layer(NodeContext.layer)("loadConfig", (it) => {
         expect(w.maxWorkingResumes).toBe(5)
         expect(Duration.toSeconds(w.waitBetween)).toBe(0)
         expect(Duration.toSeconds(w.timeout)).toBe(1800)
+        // No stall rule unless stall_timeout is set.
+        expect(w.stallTimeout).toBeUndefined()
         expect(w.reviewers).toEqual([])
         expect(w.prompt.files).toEqual([bundledPromptPath("worker.md")])
       })
@@ -70,7 +72,8 @@ layer(NodeContext.layer)("loadConfig", (it) => {
       ["max_resumes", 2, (w) => w.maxResumes, 2],
       ["max_working_resumes", 0, (w) => w.maxWorkingResumes, 0],
       ["wait_between", 1.5, (w) => Duration.toMillis(w.waitBetween), 1500],
-      ["timeout", 90, (w) => Duration.toSeconds(w.timeout), 90]
+      ["timeout", 90, (w) => Duration.toSeconds(w.timeout), 90],
+      ["stall_timeout", 2.5, (w) => (w.stallTimeout === undefined ? undefined : Duration.toMillis(w.stallTimeout)), 2500]
     ]
     for (const [key, value, read, expected] of workerKeys) {
       it.scoped(`worker key ${key}: ${JSON.stringify(value)}`, () =>
@@ -80,6 +83,15 @@ layer(NodeContext.layer)("loadConfig", (it) => {
         })
       )
     }
+
+    it.scoped("top-level stall_timeout is the default of every worker; a worker's own overrides it", () =>
+      Effect.gen(function* () {
+        const { config } = yield* load({
+          "oompa.json": { workers: [{ model: "claude:opus", count: 2 }, { model: "claude:opus", stall_timeout: 60 }], stall_timeout: 300 }
+        })
+        expect(config.workers.map((w) => (w.stallTimeout === undefined ? undefined : Duration.toSeconds(w.stallTimeout)))).toEqual([300, 300, 60])
+      })
+    )
 
     const topKeys: ReadonlyArray<[string, unknown, (c: OompaConfig, dir: string) => unknown, (dir: string) => unknown]> =
       [

@@ -84,6 +84,11 @@ describe("RunEvent (the events.jsonl Schema)", () => {
     ["turn-ended", make.turnEnded(cycle, { ...turn, costUsd: 0.5 }), "[w0] c2 turn 1 ended: __DONE__ (2.5s, $0.5000)"],
     ["turn-ended, no signal", make.turnEnded(cycle, { ...turn, signals: [] }), "[w0] c2 turn 1 ended: no signal (2.5s)"],
     ["turn-ended, timed out", make.turnEnded(cycle, { ...turn, exitCode: null, timedOut: true }), "[w0] c2 turn 1 timed out after 2.5s"],
+    [
+      "turn-ended, stalled",
+      make.turnEnded(cycle, { ...turn, exitCode: null, stalled: true, silenceMs: 300_000, durationMs: 420_000 }),
+      "[w0] c2 turn 1 stalled after 5m of silence"
+    ],
     ["turn-ended, failed", make.turnEnded(cycle, { ...turn, exitCode: 3 }), "[w0] c2 turn 1 failed: exit 3"],
     [
       "turn-ended, failed with a class",

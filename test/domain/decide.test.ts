@@ -92,6 +92,47 @@ describe("decide: one row per line of SPEC §5", () => {
       expect: (_next, action) => expect(action.stop).toBe("too-many-errors")
     },
     {
+      name: "a stalled turn is resumed once with the stall nudge: not an error, session and claims kept",
+      state: { turn: 2, claims: ["task-01"], session: "s-1", consecutiveErrors: 2 },
+      event: { _tag: "TurnStalled", silence: Duration.minutes(5), session: "s-1" },
+      action: "Resume",
+      expect: (next, action) => {
+        expect(action.prompt._tag).toBe("Stalled")
+        expect(Duration.toMillis(action.prompt.silence)).toBe(300_000)
+        expect(next.stalls).toBe(1)
+        expect(next.turn).toBe(3)
+        expect(next.session).toBe("s-1")
+        expect(next.claims).toEqual(["task-01"])
+        // Two errors before it, and the stall does not make a third: the worker is not stopped.
+        expect(next.consecutiveErrors).toBe(2)
+      }
+    },
+    {
+      name: "a second stall in the same cycle ends it stuck (not error), the detail says stalled, errors reset",
+      state: { turn: 3, stalls: 1, claims: ["task-01"], consecutiveErrors: 2 },
+      event: { _tag: "TurnStalled", silence: Duration.seconds(90), session: "s-1" },
+      action: "EndCycle",
+      expect: (next, action) => {
+        expect(action.outcome).toBe("stuck")
+        expect(action.detail).toBe("stalled again after a nudge: no output for 1m 30s (turn 4, 2 stalls)")
+        expect(action.stop).toBeUndefined()
+        expect(Duration.toMillis(action.backoff)).toBe(0)
+        expect(next.consecutiveErrors).toBe(0)
+        expect(next.stalls).toBe(0)
+        expect(next.cycle).toBe(2)
+      }
+    },
+    {
+      name: "a stall on the last turn max_resumes allows ends the cycle stuck on max_resumes",
+      state: { turn: 6 },
+      event: { _tag: "TurnStalled", silence: Duration.minutes(1), session: "s-1" },
+      action: "EndCycle",
+      expect: (_next, action) => {
+        expect(action.outcome).toBe("stuck")
+        expect(action.detail).toContain("max_resumes")
+      }
+    },
+    {
       name: "failure outranks every signal in the same turn",
       // A planner that printed every signal and then exited 2: no delivery, no claim, no stop.
       state: { approved: true },

@@ -8,6 +8,8 @@ import { ConfigProvider, Duration, Effect, Exit, Fiber, Layer, Option } from "ef
 import { CliHarnesses, CliHarnessesLive, type CliHarnessName } from "../../src/harness/cliHarnesses.js"
 import type { SessionRequest, TurnRequest } from "../../src/harness/Harness.js"
 import { liveGroupMembers, ProcessRunnerLive } from "../../src/services/ProcessRunner.js"
+import { processAlive } from "../../src/services/processTree.js"
+import { stderrPathOf } from "../../src/harness/cliAdapter.js"
 
 const fixtures = path.resolve(path.dirname(fileURLToPath(import.meta.url)), "..", "fixtures", "fake-clis")
 const fakeAgent = path.join(fixtures, "fake-agent.mjs")
@@ -206,6 +208,33 @@ describe("runTurn against a fake CLI", () => {
       }).pipe(Effect.provide(TestLayer))
     ),
     30_000
+  )
+
+  it.live("a turn silent for its stallTimeout ends stalled (not timed out), its processes gone, the stall in its error and stderr header", () =>
+    Effect.scoped(
+      Effect.gen(function* () {
+        const dir = yield* tempDir
+        const harnesses = yield* CliHarnesses
+        const hang = path.join(fixtures, "stubborn.mjs")
+        const request = turn(dir, "claude", { _tag: "New" }, { timeout: Duration.minutes(2) })
+        const result = yield* withFakeEnv(
+          { PIDS_FILE: path.join(dir, "pids") },
+          harnesses.claude
+            .runTurn({ ...request, stallTimeout: Duration.seconds(3) })
+            .pipe(Effect.withConfigProvider(ConfigProvider.fromMap(new Map([["OOMPA_CLAUDE_BIN", hang], ["PATH", process.env.PATH ?? ""]]))))
+        )
+        expect(result.stalled).toBe(true)
+        expect(result.timedOut).toBe(false)
+        expect(result.exitCode).toBeNull()
+        expect(result.error).toBe("stalled: no output for 3s")
+        expect(result.durationMs).toBeLessThan(60_000)
+        expect(fs.readFileSync(stderrPathOf(request.logPath), "utf8")).toContain("stall_timeout 3s")
+        const [leader, grandchild] = fs.readFileSync(path.join(dir, "pids"), "utf8").split(" ").map(Number)
+        expect(liveGroupMembers(leader!)).toEqual([])
+        expect(processAlive(grandchild!)).toBe(false)
+      }).pipe(Effect.provide(TestLayer))
+    ),
+    60_000
   )
 
   it.live(

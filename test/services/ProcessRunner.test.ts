@@ -175,6 +175,65 @@ describe("ProcessRunner", () => {
     )
   )
 
+  it.live("stall: output then silence ends the whole group as stalled, not timed out, the output kept", () =>
+    Effect.scoped(
+      Effect.gen(function* () {
+        const dir = yield* tempDir
+        const runner = yield* ProcessRunner
+        const pidsFile = path.join(dir, "pids")
+        // stubborn.mjs prints "ready" once its SIGTERM-ignoring grandchild is up, then says nothing.
+        const result = yield* runner.run({
+          command: node,
+          args: [path.join(fixtures, "stubborn.mjs")],
+          cwd: dir,
+          env: { PIDS_FILE: pidsFile },
+          stdoutPath: path.join(dir, "o.log"),
+          stderrPath: path.join(dir, "e.log"),
+          stderrHeader: "# oompa: the header is not the agent's output",
+          timeout: Duration.minutes(2),
+          stallTimeout: Duration.seconds(3),
+          killGrace: Duration.millis(500)
+        })
+        const pids = yield* awaitPids(pidsFile)
+        expect(result.stalled).toBe(true)
+        expect(result.timedOut).toBe(false)
+        expect(result.exitCode).toBeNull()
+        expect(result.signal).toBe("SIGTERM")
+        expect(result.durationMs).toBeGreaterThanOrEqual(3000)
+        expect(result.durationMs).toBeLessThan(60_000)
+        expect(isDead(pids.grandchild)).toBe(true)
+        expect(liveGroupMembers(result.pid)).toEqual([])
+        expect(liveChildGroups()).not.toContain(result.pid)
+        expect(fs.readFileSync(path.join(dir, "o.log"), "utf8")).toBe("ready\n")
+      }).pipe(Effect.provide(ProcessRunnerLive))
+    )
+  )
+
+  it.live("stall: an agent that keeps writing (to stderr only) more often than stallTimeout is not stalled", () =>
+    Effect.scoped(
+      Effect.gen(function* () {
+        const dir = yield* tempDir
+        const runner = yield* ProcessRunner
+        // 12 lines 250 ms apart: 3 s in all, three times the stall timeout, never 1 s silent.
+        const result = yield* runner.run({
+          command: node,
+          args: [path.join(fixtures, "drip.mjs"), "250", "12"],
+          cwd: dir,
+          stdoutPath: path.join(dir, "o.log"),
+          stderrPath: path.join(dir, "e.log"),
+          timeout: Duration.minutes(2),
+          stallTimeout: Duration.seconds(1)
+        })
+        expect(result.stalled).toBe(false)
+        expect(result.timedOut).toBe(false)
+        expect(result.exitCode).toBe(0)
+        expect(result.durationMs).toBeGreaterThan(2500)
+        expect(fs.readFileSync(path.join(dir, "e.log"), "utf8").split("\n").filter((l) => l.startsWith("still thinking"))).toHaveLength(12)
+        expect(fs.readFileSync(path.join(dir, "o.log"), "utf8")).toBe("")
+      }).pipe(Effect.provide(ProcessRunnerLive))
+    )
+  )
+
   it.live("interrupting the fiber mid-run ends the whole group", () =>
     Effect.scoped(
       Effect.gen(function* () {

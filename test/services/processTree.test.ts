@@ -132,6 +132,29 @@ describe("turn marker kill (real processes)", () => {
     )
   )
 
+  it.live("(b') stall: the CLI goes silent after starting setsid'd sleeps; the run ends stalled and every marked process ends", () =>
+    Effect.scoped(
+      Effect.gen(function* () {
+        const dir = yield* tempDir
+        const marker = freshMarker()
+        yield* reaper(marker)
+        const runner = yield* ProcessRunner
+        // The escaper prints its sleeps' pids once, then is silent: only the stall rule ends it.
+        const fiber = yield* Effect.fork(
+          runner.run(escaperRun(dir, marker, ["stubborn"], { timeout: Duration.minutes(5), stallTimeout: Duration.seconds(3) }))
+        )
+        const sleeps = yield* awaitSleeps(path.join(dir, "o.log"))
+        const result = yield* Fiber.join(fiber)
+        expect(result.stalled).toBe(true)
+        expect(result.timedOut).toBe(false)
+        expect(sleeps).toHaveLength(3)
+        expect(sleeps.filter(processAlive)).toEqual([])
+        expect(marked(marker)).toEqual([])
+        expect(liveChildGroups()).not.toContain(result.pid)
+      }).pipe(Effect.provide(ProcessRunnerLive))
+    )
+  )
+
   it.live("(c) interrupting the run fiber ends every marked process", () =>
     Effect.scoped(
       Effect.gen(function* () {
