@@ -17,7 +17,7 @@ import { makeCliHarness, stderrPathOf } from "../../src/harness/cliAdapter.js"
 import type { TurnFailure } from "../../src/domain/TurnFailure.js"
 import { ProcessRunnerLive } from "../../src/services/ProcessRunner.js"
 import * as FakeModelServer from "../fake-model-server/server.js"
-import { binOf, type CliName, cliEnv, fixturesDir, initRepo, MODEL, repoRoot, requireSetup, tempDir } from "./support.js"
+import { binOf, type CliName, cliEnv, fixturesDir, initRepo, lowRetries, MODEL, repoRoot, requireSetup, tempDir } from "./support.js"
 
 const UPDATE = process.env.UPDATE_CLI_FIXTURES === "1"
 
@@ -138,25 +138,6 @@ const cases: Readonly<Record<CliName, ReadonlyArray<Case>>> = {
       expected: { class: "context-too-long" }
     }
   ]
-}
-
-/** Each CLI's own retries turned off (or as low as they go), besides cliEnv's setup. */
-const lowRetries = (cli: CliName, home: string): Record<string, string> => {
-  switch (cli) {
-    case "claude":
-      return { CLAUDE_CODE_MAX_RETRIES: "0" }
-    case "gemini": {
-      // general.maxAttempts: its chat-model retry loop (1 = no retry); it has no env var for it.
-      const file = path.join(home, ".gemini", "settings.json")
-      const settings = JSON.parse(fs.readFileSync(file, "utf8"))
-      fs.writeFileSync(file, JSON.stringify({ ...settings, general: { ...settings.general, maxAttempts: 1 } }, null, 2))
-      return {}
-    }
-    // codex: cliEnv's provider already has request_max_retries = 0, stream_max_retries = 0.
-    // opencode: no setting; the scripted retry-after-ms keeps its five retries short.
-    default:
-      return {}
-  }
 }
 
 const layer = Layer.mergeAll(ProcessRunnerLive, NodeContext.layer)

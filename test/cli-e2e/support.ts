@@ -165,6 +165,25 @@ export const cliEnv = (cli: CliName, server: FakeModelServer, home: string): Rec
   }
 }
 
+/** Each CLI's own retries turned off (or as low as they go), besides cliEnv's setup. */
+export const lowRetries = (cli: CliName, home: string): Record<string, string> => {
+  switch (cli) {
+    case "claude":
+      return { CLAUDE_CODE_MAX_RETRIES: "0" }
+    case "gemini": {
+      // general.maxAttempts: its chat-model retry loop (1 = no retry); it has no env var for it.
+      const file = path.join(home, ".gemini", "settings.json")
+      const settings = JSON.parse(fs.readFileSync(file, "utf8"))
+      fs.writeFileSync(file, JSON.stringify({ ...settings, general: { ...settings.general, maxAttempts: 1 } }, null, 2))
+      return {}
+    }
+    // codex: cliEnv's provider already has request_max_retries = 0, stream_max_retries = 0.
+    // opencode: no setting; the scripted retry-after-ms keeps its five retries short.
+    default:
+      return {}
+  }
+}
+
 export type Session = { readonly _tag: "New"; readonly id?: string } | { readonly _tag: "Resume"; readonly id: string }
 
 export interface DirectRun {

@@ -20,7 +20,10 @@
  *   {"shell": …, "waitMs": 30000} ask the shell tool to wait that long for the command, where it takes such an argument
  *
  * Rules (`rules`) are tried before `steps`: the first rule whose conditions all
- * hold gives the step. `steps[turn]` comes next, then `fallback`.
+ * hold gives the step. `steps[turn]` comes next, then `fallback`. A rule with
+ * `times: n` answers only the first n requests it matches (the one piece of
+ * state the server keeps: e.g. a 429 for the first request, the real reply
+ * for the CLI's retry).
  *
  * Templating: `{{NAME}}` in text/shell is replaced by the first capture group of
  * `captures.NAME` (a regex), searched in the user messages newest first; also
@@ -59,6 +62,8 @@ export const Rule = Schema.Struct({
   anyUser: Schema.optional(Schema.String),
   /** Only when the newest user item is a tool result (true) or a prompt (false). */
   afterToolResult: Schema.optional(Schema.Boolean),
+  /** Answer at most this many matching requests (counted by the server), then let the next rule have them. */
+  times: Schema.optional(Schema.Int.pipe(Schema.positive())),
   step: Step
 })
 export type Rule = typeof Rule.Type
@@ -117,7 +122,18 @@ export const pickScript = (scripts: ReadonlyArray<Script>, conv: Conversation): 
   return Option.fromNullable(eligible.find((s) => re(s.match).test(haystack)))
 }
 
-export const chooseStep = (script: Script, conv: Conversation): Option.Option<Chosen> => {
+/** The key under which the server counts a rule's answers (for `times`). */
+export const ruleKey = (script: Script, source: string): string => `${script.name}#${source}`
+
+/**
+ * The step for this request. `answered` tells how many requests a rule (by
+ * `ruleKey`) has already answered; the caller counts the chosen one.
+ */
+export const chooseStep = (
+  script: Script,
+  conv: Conversation,
+  answered: (key: string) => number = () => 0
+): Option.Option<Chosen> => {
   const lastUser = conv.userTexts[conv.userTexts.length - 1] ?? ""
   const allUser = conv.userTexts.join("\n")
   for (const [i, rule] of (script.rules ?? []).entries()) {
@@ -125,6 +141,7 @@ export const chooseStep = (script: Script, conv: Conversation): Option.Option<Ch
     if (rule.lastUser !== undefined && !re(rule.lastUser).test(lastUser)) continue
     if (rule.anyUser !== undefined && !re(rule.anyUser).test(allUser)) continue
     if (rule.afterToolResult !== undefined && rule.afterToolResult !== conv.lastIsToolResult) continue
+    if (rule.times !== undefined && answered(ruleKey(script, `rules[${i}]`)) >= rule.times) continue
     return Option.some({ script, step: rule.step, source: `rules[${i}]` })
   }
   const step = script.steps?.[conv.assistantTurns]

@@ -246,6 +246,27 @@ describe("fake model server", () => {
       expect(elapsed).toBeGreaterThanOrEqual(290)
     }))
 
+  it.scopedLive("a rule with times: n answers the first n requests it matches, then the next rule does; setScripts starts the count again", () =>
+    Effect.gen(function* () {
+      const limited: Script = {
+        name: "limited",
+        match: "SCRIPT:limited",
+        rules: [
+          { times: 2, step: { error: 429, message: "slow down", headers: { "retry-after": "2" } } },
+          { step: { text: "answered" } }
+        ]
+      }
+      const server = yield* FakeModelServer.make({ scripts: [limited] })
+      const ask = post(`${server.url}/v1/messages`, { tools: anthropicTools, messages: [{ role: "user", content: "SCRIPT:limited" }] })
+      const statuses = []
+      for (let i = 0; i < 3; i++) statuses.push((yield* ask).status)
+      expect(statuses).toEqual([429, 429, 200])
+      yield* server.setScripts([limited])
+      expect((yield* ask).status).toBe(429)
+      const requests = yield* server.requests
+      expect(requests.map((r) => r.step)).toEqual(["rules[0]", "rules[0]", "rules[1]", "rules[0]"])
+    }))
+
   it.live("the server listens on 127.0.0.1 only while its scope is open", () =>
     Effect.gen(function* () {
       const url = yield* Effect.scoped(

@@ -38,7 +38,7 @@ import {
   sseFrame,
   shellCall
 } from "./apis.js"
-import { chooseStep, type Conversation, decodeScripts, pickScript, render, type Script } from "./script.js"
+import { chooseStep, type Conversation, decodeScripts, pickScript, render, ruleKey, type Script } from "./script.js"
 
 export { type Script, type Step } from "./script.js"
 
@@ -205,6 +205,8 @@ export const make = (options: Options = {}): Effect.Effect<FakeModelServer, Fake
     const scriptsRef = yield* Ref.make<ReadonlyArray<Script>>(options.scripts ?? [])
     const log = yield* Ref.make(Chunk.empty<RecordedRequest>())
     const seqRef = yield* Ref.make(0)
+    /** Requests each `times` rule has answered (script.ts: ruleKey). */
+    const answered = new Map<string, number>()
     const run = yield* FiberSet.makeRuntime<never>()
     const defaultText = options.defaultText ?? DEFAULT_TEXT
 
@@ -236,7 +238,13 @@ export const make = (options: Options = {}): Effect.Effect<FakeModelServer, Fake
           }
         }
         const scripts = yield* Ref.get(scriptsRef)
-        const chosen = pickScript(scripts, parsed.conv).pipe(Option.flatMap((s) => chooseStep(s, parsed.conv)))
+        const chosen = pickScript(scripts, parsed.conv).pipe(
+          Option.flatMap((s) => chooseStep(s, parsed.conv, (key) => answered.get(key) ?? 0))
+        )
+        if (Option.isSome(chosen)) {
+          const key = ruleKey(chosen.value.script, chosen.value.source)
+          answered.set(key, (answered.get(key) ?? 0) + 1)
+        }
         const created = Math.floor((yield* Clock.currentTimeMillis) / 1000)
         const ctx = (text: string): ReplyContext => ({
           id: seq,
@@ -346,7 +354,7 @@ export const make = (options: Options = {}): Effect.Effect<FakeModelServer, Fake
       port,
       openaiUrl: `${url}/v1`,
       requests: Ref.get(log).pipe(Effect.map(Chunk.toReadonlyArray)),
-      setScripts: (scripts) => Ref.set(scriptsRef, scripts),
+      setScripts: (scripts) => Ref.set(scriptsRef, scripts).pipe(Effect.andThen(Effect.sync(() => answered.clear()))),
       clearRequests: Ref.set(log, Chunk.empty())
     } satisfies FakeModelServer
   })
