@@ -7,6 +7,8 @@
  *
  *   (i)  the turn times out while the sleep runs → oompa exits, and
  *   (ii) SIGINT to `oompa swarm` while the sleep runs → oompa exits 130,
+ *   (iii) the sleep keeps the turn silent past `stall_timeout` → the turn ends
+ *        stalled, the resumed turn (the nudge) signals ready, the work merges,
  *
  * and in both cases no process carrying an OOMPA_TURN marker of that swarm,
  * and no `sleep 200` started in the test's folder, is left.
@@ -17,6 +19,7 @@ import { spawn } from "node:child_process"
 import { Effect } from "effect"
 import * as fs from "node:fs"
 import * as path from "node:path"
+import type { CycleFile } from "../../src/domain/RunFiles.js"
 import * as FakeModelServer from "../fake-model-server/server.js"
 import { CLIS, type CliName, cliBinDir, cliEnv, git, initRepo, MODEL, repoRoot, requireSetup, tempDir } from "./support.js"
 
@@ -34,6 +37,32 @@ const workerScript: FakeModelServer.Script = {
   // yield_time_ms, default 10 s, capped at 30 s, leaving the command running in the background).
   fallback: { shell: `echo holding && ${SLEEP}`, waitMs: 300_000 }
 }
+
+/**
+ * For the stall case: the worker claims the task, commits its work and then
+ * runs `sleep 200` (silent); after oompa ended the stalled turn, the nudge gets
+ * the ready signal.
+ */
+const stallScript: FakeModelServer.Script = {
+  name: "worker",
+  match: "\\[oompa:[0-9a-f]+:w\\d+\\]",
+  rules: [
+    { lastUser: "^## Nudge: you went silent", step: { text: "The work is committed.\nCOMPLETE_AND_READY_FOR_MERGE" } },
+    { afterToolResult: true, step: { text: "Still waiting.", delayMs: 600_000 } },
+    {
+      lastUser: "^- task-01: claimed",
+      step: {
+        shell: `mkdir -p out && echo stalled-once > out/task-01.txt && git add out && git commit -qm "task-01: out/task-01.txt" && echo holding && ${SLEEP}`,
+        waitMs: 300_000
+      }
+    },
+    { lastUser: "^Available tasks:", step: { text: "CLAIM(task-01)" } }
+  ],
+  fallback: { text: "Nothing left.\n__DONE__" }
+}
+
+/** Silence (s) before a turn counts as stalled: past each CLI's quiet start-up, short of codex's 30 s cap on a tool's wait. */
+const STALL_TIMEOUT = 20
 
 interface Proc {
   readonly pid: number
@@ -105,9 +134,9 @@ const waitFor = async <A>(what: string, probe: () => A | undefined, ms: number):
  */
 const TURN_TIMEOUT: Readonly<Record<CliName, number>> = { claude: 30, codex: 20, gemini: 30, opencode: 45 }
 
-const setup = (cli: CliName, timeout: number) =>
+const setup = (cli: CliName, timeout: number, script = workerScript, worker: Record<string, unknown> = { max_cycle: 1 }) =>
   Effect.gen(function* () {
-    const server = yield* FakeModelServer.make({ scripts: [workerScript] })
+    const server = yield* FakeModelServer.make({ scripts: [script] })
     const tmp = fs.realpathSync(yield* tempDir(`oompa-leftovers-${cli}-`))
     const project = path.join(tmp, "project")
     yield* initRepo(project)
@@ -115,11 +144,15 @@ const setup = (cli: CliName, timeout: number) =>
     yield* git(project, "add", "README.md")
     yield* git(project, "commit", "-qm", "readme")
     fs.mkdirSync(path.join(project, "tasks", "pending"), { recursive: true })
-    fs.writeFileSync(path.join(project, "tasks", "pending", "task-01.json"), JSON.stringify({ id: "task-01", summary: "Wait" }))
+    const taskFile = path.join(project, "tasks", "pending", "task-01.json")
+    fs.writeFileSync(taskFile, JSON.stringify({ id: "task-01", summary: "Wait" }))
+    // The queue ignores task files younger than 2 s (a writer may be midway).
+    const past = new Date(Date.now() - 60_000)
+    fs.utimesSync(taskFile, past, past)
     const config = path.join(tmp, "oompa.json")
     fs.writeFileSync(
       config,
-      JSON.stringify({ workers: [{ model: `${cli}:${MODEL[cli]}`, max_cycle: 1, timeout }], max_consecutive_errors: 1 }, null, 2)
+      JSON.stringify({ workers: [{ model: `${cli}:${MODEL[cli]}`, ...worker, timeout }], max_consecutive_errors: 1 }, null, 2)
     )
     const env = { ...process.env, ...cliEnv(cli, server, path.join(tmp, "home")), PATH: `${cliBinDir}:${process.env.PATH ?? ""}` }
     return { tmp, project, config, env, server }
@@ -243,6 +276,32 @@ describe("no process outlives its turn, on the real CLIs", () => {
           yield* expectToolHeld(server)
         }).pipe(Effect.provide(NodeContext.layer)),
       180_000
+    )
+
+    it.scopedLive(
+      `${cli}: a turn silent past stall_timeout (its shell tool in sleep 200) ends stalled with its tree, the nudge lands the work`,
+      () =>
+        Effect.gen(function* () {
+          const { tmp, project, config, env } = yield* setup(cli, 600, stallScript, { max_cycle: 2, max_wait_for_tasks: 5, stall_timeout: STALL_TIMEOUT })
+          let swarm: string | undefined
+          yield* reap(tmp, () => swarm)
+          const run = yield* startSwarm(project, config, env)
+          const sleep = yield* awaitMarkedSleep(tmp, project, 90_000, run.output)
+          swarm = sleep.marker!.split("/")[0]
+          const code = yield* Effect.promise(() => run.exited)
+          const cycle = JSON.parse(fs.readFileSync(path.join(project, ".oompa", "runs", swarm!, "cycles", "w0-c1.json"), "utf8")) as CycleFile
+          const why = `${run.output()}\n${JSON.stringify(cycle.turns, null, 1)}`
+          expect(code, why).toBe(0)
+          expect(alive(sleep.pid)).toBe(false)
+          expect(leftovers(tmp, swarm)).toEqual([])
+          expect(cycle.outcome, why).toBe("merged")
+          const stalled = cycle.turns.filter((t) => t.stalled === true)
+          expect(stalled.map((t) => [t.timedOut, t.silenceMs]), why).toEqual([[false, STALL_TIMEOUT * 1000]])
+          expect(cycle.turns[cycle.turns.indexOf(stalled[0]!) + 1]?.kind, why).toBe("stall-nudge")
+          expect(yield* git(project, "show", "main:out/task-01.txt")).toBe("stalled-once")
+          expect(fs.readdirSync(path.join(project, "tasks", "complete"))).toEqual(["task-01.json"])
+        }).pipe(Effect.provide(NodeContext.layer)),
+      240_000
     )
   }
 })
