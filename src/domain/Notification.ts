@@ -27,8 +27,8 @@ import { failedStopReasons } from "./WorkerState.js"
 
 export const NOTIFICATION_VERSION = 1 as const
 
+const version = Schema.Literal(NOTIFICATION_VERSION)
 const common = {
-  version: Schema.Literal(NOTIFICATION_VERSION),
   swarm: Schema.String,
   /** When it happened: the time of the event it came from (ISO 8601). */
   at: Schema.String,
@@ -45,7 +45,7 @@ const kind = <const K extends string, F extends Schema.Struct.Fields, D extends 
   fields: F,
   details: D,
   description: string
-) => Schema.Struct({ ...common, kind: Schema.Literal(name), ...fields, details }).annotations({ identifier: name, description })
+) => Schema.Struct({ version, kind: Schema.Literal(name), ...common, ...fields, details }).annotations({ identifier: name, description })
 
 export const SwarmEnded = kind("swarm-ended", {}, SwarmStoppedData, "the swarm stopped; details.reason says how")
 export const WorkerStoppedOnErrors = kind(

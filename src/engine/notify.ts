@@ -82,10 +82,15 @@ const webhookSender = (url: string, timeout: Duration.DurationInput): Send => {
     )
 }
 
-const describeTransport = (error: { readonly message: string; readonly cause?: unknown }): string => {
+/**
+ * Why a request failed, from the HttpClient error's reason and fetch's own
+ * cause (ECONNREFUSED, bad port …). Not the error's message: it quotes the
+ * whole URL, and a webhook's token often lives in its query.
+ */
+const describeTransport = (error: { readonly reason: string; readonly cause?: unknown }): string => {
   const cause = error.cause as { message?: string; cause?: { code?: string; message?: string } } | undefined
   const detail = cause?.cause?.code ?? cause?.cause?.message ?? cause?.message
-  return detail !== undefined ? `${error.message}: ${detail}` : error.message
+  return `${error.reason.toLowerCase()} error${detail !== undefined ? `: ${detail}` : ""}`
 }
 
 const commandSender = (
