@@ -96,8 +96,8 @@ export type NotificationKind = Notification["kind"]
 export interface NotifyState {
   /** The tasks each worker's current cycle claimed: `w0/3` → ids. */
   readonly claims: ReadonlyMap<string, ReadonlyArray<string>>
-  /** Per provider: when its current run of strikes began (ms) and whether it was notified. */
-  readonly holds: ReadonlyMap<string, { readonly sinceMs: number; readonly notified: boolean }>
+  /** Per provider: when its current run of strikes began and is held until (ms), and whether it was notified. */
+  readonly holds: ReadonlyMap<string, { readonly sinceMs: number; readonly untilMs: number; readonly notified: boolean }>
 }
 
 export const initialNotifyState: NotifyState = { claims: new Map(), holds: new Map() }
@@ -171,9 +171,11 @@ export const notificationOf = (
 }
 
 /**
- * A run of strikes (strike 1 starts one) holds the provider from its first
- * event to the latest `until`: measured on the clock rather than summed, so
- * two workers limited at once do not count the same wait twice.
+ * A run of strikes holds the provider from its first event to the latest
+ * `until`: measured on the clock rather than summed, so two workers limited
+ * at once do not count the same wait twice. A run ends when a turn of the
+ * provider gets through (the governor's strike starts again at 1) after the
+ * hold; a strike-1 event inside the hold (a turn started before it) continues it.
  */
 const rateLimited = (
   state: NotifyState,
@@ -182,9 +184,14 @@ const rateLimited = (
   thresholdMs: number
 ): readonly [NotifyState, Notification | undefined] => {
   const d = event.data
+  const atMs = Date.parse(event.at)
+  const untilMs = Date.parse(d.until)
   const previous = state.holds.get(d.provider)
-  const hold = d.strike <= 1 || previous === undefined ? { sinceMs: Date.parse(event.at), notified: false } : previous
-  const heldMs = Math.max(0, Date.parse(d.until) - hold.sinceMs)
+  const hold =
+    previous === undefined || (d.strike <= 1 && atMs >= previous.untilMs)
+      ? { sinceMs: atMs, untilMs, notified: false }
+      : { ...previous, untilMs: Math.max(previous.untilMs, untilMs) }
+  const heldMs = Math.max(0, hold.untilMs - hold.sinceMs)
   const notify = !hold.notified && heldMs > thresholdMs
   const holds = new Map(state.holds).set(d.provider, { ...hold, notified: hold.notified || notify })
   const next = { ...state, holds }

@@ -48,7 +48,11 @@ describe("notificationOf", () => {
   })
 
   it("rate-limited: two workers limited at once do not add up the same wait; a new run of strikes may notify again", () => {
-    expect(run([limited(0, 300, 1, "w0"), limited(1, 299, 2, "w1")])).toEqual([])
+    // w1's turn started before the hold: the governor gives it strike 1 again; the hold is still one.
+    expect(run([limited(0, 300, 1, "w0"), limited(1, 299, 2, "w1"), limited(2, 298, 1, "w1")])).toEqual([])
+    const inside = run([limited(0, 700, 1), limited(5, 695, 1, "w1")])
+    expect(inside.map((n) => n.at)).toEqual([at(0)])
+    // After the hold (a turn got through), strike 1 starts a new run, which may notify again.
     const again = run([limited(0, 700, 1), limited(900, 700, 1)])
     expect(again.map((n) => n.at)).toEqual([at(0), at(900)])
   })
