@@ -6,6 +6,7 @@ import { TaskFileJson } from "../domain/Task.js"
 import { ControlDone, ControlRequest } from "../domain/Control.js"
 import { MockScenario } from "../harness/mock/Scenario.js"
 import { OompaJson } from "../config/OompaJson.js"
+import { Notification } from "../domain/Notification.js"
 
 /**
  * The schemas `oompa schema [name]` can print, by name. The first entry is the
@@ -27,6 +28,7 @@ export const schemaRegistry: ReadonlyMap<string, RegisteredSchema> = new Map<str
   ["control", { schema: ControlRequest, description: "runs/<swarm>/control/<id>.json: a steering request to the running swarm (docs/steering.md)" }],
   ["control-done", { schema: ControlDone, description: "runs/<swarm>/control/done/<id>.json: the swarm's answer to a steering request" }],
   ["task", { schema: TaskFileJson, description: "tasks/<pending|current|complete>/<id>.json: a task, attempts included" }],
+  ["notification", { schema: Notification, description: "what notify's command (stdin) and webhook (POST body) receive (docs/notifications.md)" }],
   ["mock-scenario", { schema: MockScenario, description: "a mock agent scenario (mock:<file>.json)" }],
   ["list.json", { schema: ListJson, description: "what `oompa list --json` prints" }],
   ["view.json", { schema: ViewJson, description: "what `oompa view --json` prints" }],

@@ -45,6 +45,16 @@ export interface PlannerSpec {
   readonly maxPending: number
 }
 
+/** `notify` (docs/notifications.md): at least one of `command` and `webhook`. */
+export interface NotifyConfig {
+  /** The program and its arguments, run without a shell; the payload on its stdin. */
+  readonly command?: ReadonlyArray<string> | undefined
+  /** An http(s) URL the payload is POSTed to. */
+  readonly webhook?: string | undefined
+  /** How long a provider's limit may hold its turns before a rate-limited notification. */
+  readonly rateLimitedAfter: Duration.Duration
+}
+
 export interface OompaConfig {
   /** Absolute path of the oompa.json this came from. */
   readonly configPath: string
@@ -66,4 +76,6 @@ export interface OompaConfig {
   readonly mergeWait: Duration.Duration
   /** Parallel turns per harness name (`max_concurrent`); a harness not listed has no cap. */
   readonly maxConcurrent: Readonly<Record<string, number>>
+  /** Where notifications go; undefined: none are sent. */
+  readonly notify?: NotifyConfig | undefined
 }

@@ -65,7 +65,8 @@ export const defaults = {
   max_consecutive_errors: 3,
   max_merge_retries: 5,
   merge_wait: 600,
-  max_pending: 10
+  max_pending: 10,
+  rate_limited_after: 600
 } as const
 
 const DAY = 86_400
@@ -87,7 +88,8 @@ export const numberBounds = {
   max_consecutive_errors: { integer: true, min: 1, max: 1_000 },
   max_merge_retries: { integer: true, min: 0, max: 100 },
   merge_wait: { integer: false, min: 0, max: DAY, unit: "seconds" },
-  max_concurrent: { integer: true, min: 1, max: MAX_WORKERS }
+  max_concurrent: { integer: true, min: 1, max: MAX_WORKERS },
+  rate_limited_after: { integer: false, min: 0, max: DAY, unit: "seconds" }
 } as const satisfies Readonly<Record<string, NumberBound>>
 export type BoundedKey = keyof typeof numberBounds
 
@@ -183,6 +185,37 @@ export const PlannerJson = Schema.Struct({
 }).annotations({ identifier: "Planner", description: "A dedicated planner agent that keeps the queue filled" })
 export type PlannerJson = typeof PlannerJson.Type
 
+/** An http(s) URL: what `notify.webhook` is POSTed to. */
+const isHttpUrl = (text: string): boolean => {
+  try {
+    const url = new URL(text)
+    return url.protocol === "http:" || url.protocol === "https:"
+  } catch {
+    return false
+  }
+}
+
+/** `notify`: where the notifications of docs/notifications.md go (a command, a webhook, or both). */
+export const NotifyJson = Schema.Struct({
+  command: Schema.optional(
+    Schema.Array(Schema.String.pipe(Schema.minLength(1))).pipe(Schema.minItems(1)).annotations({
+      description: "A program and its arguments, run without a shell for each notification, the JSON payload on its stdin"
+    })
+  ),
+  webhook: Schema.optional(
+    Schema.String.pipe(Schema.filter(isHttpUrl)).annotations({
+      description: "An http(s) URL each notification is POSTed to as application/json"
+    })
+  ),
+  rate_limited_after: Schema.optional(
+    Bounded(
+      "rate_limited_after",
+      `Seconds a provider's rate limit may hold its turns before a rate-limited notification is sent (default ${defaults.rate_limited_after})`
+    )
+  )
+}).annotations({ identifier: "Notify", description: "Notifications when the swarm ends or needs a human (docs/notifications.md)" })
+export type NotifyJson = typeof NotifyJson.Type
+
 export const OompaJson = Schema.Struct({
   $schema: Schema.optional(Schema.String.annotations({ description: "Editor hint; ignored by oompa" })),
   workers: Schema.Array(WorkerJson).pipe(Schema.minItems(1)).annotations({
@@ -227,7 +260,8 @@ export const OompaJson = Schema.Struct({
   ),
   stall_timeout: Schema.optional(
     Bounded("stall_timeout", "The stall_timeout of every worker that sets none: seconds a turn may print nothing before it is ended as stalled (default: off)")
-  )
+  ),
+  notify: Schema.optional(NotifyJson)
 }).annotations({
   identifier: "OompaJson",
   title: "oompa.json",
@@ -267,7 +301,11 @@ export const expectedByKey: Readonly<Record<string, string>> = {
   max_merge_retries: describeBound(numberBounds.max_merge_retries),
   merge_wait: describeBound(numberBounds.merge_wait),
   max_concurrent: `an object of harness names to ${describeBound(numberBounds.max_concurrent)}, e.g. {"claude": 4}`,
-  $schema: "a string"
+  $schema: "a string",
+  notify: 'an object {"command": [...], "webhook": "https://…", "rate_limited_after": seconds} with a command or a webhook',
+  command: 'a non-empty list of non-empty strings, the program and its arguments (run without a shell), e.g. ["notify-send", "oompa"]',
+  webhook: 'an http(s) URL such as "https://hooks.example.com/oompa"',
+  rate_limited_after: describeBound(numberBounds.rate_limited_after)
 }
 
 const keysOf = (schema: { readonly fields: Readonly<Record<string, unknown>> }): ReadonlyArray<string> =>
@@ -276,4 +314,5 @@ const keysOf = (schema: { readonly fields: Readonly<Record<string, unknown>> }):
 export const topLevelKeys = keysOf(OompaJson)
 export const workerKeys = keysOf(WorkerJson)
 export const plannerKeys = keysOf(PlannerJson)
+export const notifyKeys = keysOf(NotifyJson)
 export const reviewerObjectKeys: ReadonlyArray<string> = ["model", "prompt", "timeout"]

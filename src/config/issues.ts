@@ -5,6 +5,7 @@ import {
   describeBound,
   expectedByKey,
   expectedModel,
+  notifyKeys,
   numberBounds,
   plannerKeys,
   reviewerKeys,
@@ -55,6 +56,7 @@ export const allowedKeysAt = (path: JsonPath): ReadonlyArray<string> => {
   if (key === undefined) return topLevelKeys
   if (key === "workers") return workerKeys
   if (key === "planner") return plannerKeys
+  if (key === "notify") return notifyKeys
   if (isReviewerKey(key)) return reviewerObjectKeys
   return []
 }
@@ -105,7 +107,8 @@ export const didYouMean = (key: string, allowed: ReadonlyArray<string>): string 
 const keyHomes: ReadonlyArray<{ readonly keys: ReadonlyArray<string>; readonly where: string }> = [
   { keys: topLevelKeys, where: "at the top level of oompa.json" },
   { keys: workerKeys, where: 'inside each entry of "workers"' },
-  { keys: plannerKeys, where: 'inside "planner"' }
+  { keys: plannerKeys, where: 'inside "planner"' },
+  { keys: notifyKeys, where: 'inside "notify"' }
 ]
 
 /** Objects whose values are all one bounded number (`max_concurrent: {"claude": 4}`): a value's bound is its parent's. */

@@ -252,6 +252,10 @@ export const loadConfig = (
       }
     }
 
+    if (json.notify !== undefined && json.notify.command === undefined && json.notify.webhook === undefined) {
+      return yield* fail("notify", 'give "command" (a program and its arguments) or "webhook" (an http(s) URL), or remove "notify"')
+    }
+
     const config: OompaConfig = {
       configPath,
       projectRoot: cwd,
@@ -265,7 +269,16 @@ export const loadConfig = (
       maxConsecutiveErrors: json.max_consecutive_errors ?? defaults.max_consecutive_errors,
       maxMergeRetries: json.max_merge_retries ?? defaults.max_merge_retries,
       mergeWait: Duration.seconds(json.merge_wait ?? defaults.merge_wait),
-      maxConcurrent: json.max_concurrent ?? {}
+      maxConcurrent: json.max_concurrent ?? {},
+      ...(json.notify !== undefined
+        ? {
+            notify: {
+              ...(json.notify.command !== undefined ? { command: json.notify.command } : {}),
+              ...(json.notify.webhook !== undefined ? { webhook: json.notify.webhook } : {}),
+              rateLimitedAfter: Duration.seconds(json.notify.rate_limited_after ?? defaults.rate_limited_after)
+            }
+          }
+        : {})
     }
     return config
   }).pipe(Effect.withSpan("loadConfig"))

@@ -23,6 +23,7 @@ import { runWorker, type WorkerRun } from "./worker.js"
 import { makeSteering, watchControl, type Steering } from "./steering.js"
 import { makeGovernor } from "./governor.js"
 import { failedStopReasons } from "../domain/WorkerState.js"
+import { noNotifier, startNotifier, type Notifier, type NotifierTimeouts } from "./notify.js"
 
 export { SwarmSetupError } from "./setup.js"
 
@@ -69,6 +70,8 @@ export interface SwarmOptions {
    * before the swarm starts to see every event (RunLog.ts says how to take it).
    */
   readonly events?: PubSub.PubSub<RunEvent>
+  /** Shorter bounds for the notifier's sends and its final wait (docs/notifications.md gives the defaults). */
+  readonly notifyTimeouts?: NotifierTimeouts
 }
 
 export interface SwarmResult {
@@ -174,7 +177,7 @@ export const runSwarm = Effect.fn("engine.runSwarm")(function* (config: OompaCon
       )
     })
 
-  const finish = (runLog: RunLog, exit: Exit.Exit<unknown, unknown>, stoppedByUser: boolean) =>
+  const finish = (runLog: RunLog, notifier: Notifier, exit: Exit.Exit<unknown, unknown>, stoppedByUser: boolean) =>
     Effect.gen(function* () {
       // A steering stop ends the run like a first Ctrl-C (the workers are interrupted), under its own reason.
       const interrupted = stoppedByUser || (Exit.isFailure(exit) && Cause.isInterruptedOnly(exit.cause))
@@ -225,6 +228,8 @@ export const runSwarm = Effect.fn("engine.runSwarm")(function* (config: OompaCon
           }
         )
       )
+      // The swarm-ended notification goes out (bounded wait) before stopped.json: a failure's warning is in the log it ends.
+      yield* notifier.settle
       yield* runLog.writeStopped({
         swarm,
         reason,
@@ -249,6 +254,16 @@ export const runSwarm = Effect.fn("engine.runSwarm")(function* (config: OompaCon
         ...(options.print ? { print: options.print } : {}),
         ...(options.events ? { publish: options.events } : {})
       })
+      // Subscribed before the first event; its sends live as long as this scope (docs/notifications.md).
+      const notifier =
+        config.notify === undefined
+          ? noNotifier
+          : yield* startNotifier(config.notify, {
+              runLog,
+              swarm,
+              cwd: root,
+              ...(options.notifyTimeouts !== undefined ? { timeouts: options.notifyTimeouts } : {})
+            })
       const steering = yield* makeSteering([...(config.planner !== undefined ? ["planner"] : []), ...workers.map((w) => w.id)])
       // The body runs in its own fiber, interrupted by a first Ctrl-C (this fiber's interruption)
       // or by a steering stop: either way its workers end their agents, keep their work and put
@@ -265,11 +280,11 @@ export const runSwarm = Effect.fn("engine.runSwarm")(function* (config: OompaCon
       const outcome = Exit.isSuccess(waited) ? waited.value : yield* Fiber.interrupt(fiber)
       yield* Fiber.interrupt(stopper)
       const stoppedByUser = (yield* Ref.get(byUser)) && Exit.isFailure(outcome) && Cause.isInterruptedOnly(outcome.cause)
-      const ending = yield* finish(runLog, outcome, stoppedByUser)
+      const ending = yield* finish(runLog, notifier, outcome, stoppedByUser)
       // A steering stop ends like an interrupted run (exit 130, SPEC §10): the user stopped it before its end.
       if (Exit.isFailure(outcome)) return yield* Effect.failCause(outcome.cause)
       return ending
-    })
+    }).pipe(Effect.scoped)
   )
   if (failedWorkers.length > 0) return yield* new SwarmWorkerFailed({ swarm, workers: failedWorkers, failures })
   if (nothingMerged) return yield* new SwarmMergedNothing({ swarm, runDir: runDirOf(root, swarm), workers: withIdle, failed: describeFailedCycles(totals), failures })

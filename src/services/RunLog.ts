@@ -21,7 +21,8 @@ import { diagnosticsFile, diagnosticsFileOf, runWarning } from "./diagnostics.js
  * `RunLogOptions.publish` (runSwarm's `events` option) and subscribe to it
  * before the swarm starts. The run's last event is
  * `swarm-stopped`: `Stream.takeUntil((e) => e.type === "swarm-stopped")` ends
- * with the run. Publishing never blocks the run: the log's own PubSub is
+ * with the run (only the notifier's warnings about the swarm-ended
+ * notification may follow it, before stopped.json: docs/notifications.md). Publishing never blocks the run: the log's own PubSub is
  * unbounded, and a bounded one passed in should be a sliding or dropping one.
  */
 export interface RunLog {

@@ -6,6 +6,7 @@ import { OompaJson } from "../../src/config/OompaJson.js"
 import { TaskFileJson } from "../../src/domain/Task.js"
 import { RunEvent } from "../../src/domain/RunEvent.js"
 import { CheckJson, ListJson, ReportJson, TasksJson, ViewJson } from "../../src/domain/JsonOutput.js"
+import { Notification } from "../../src/domain/Notification.js"
 import { ControlDone, ControlRequest } from "../../src/domain/Control.js"
 import { ensureBuilt, repoRoot, runCliEffect } from "../support/runCli.js"
 import { makeProject } from "../config/support.js"
@@ -135,6 +136,17 @@ layer(NodeContext.layer)("oompa schema (the built binary)", (it) => {
       expect(JSON.parse(done.stdout)).toEqual(JSONSchema.make(ControlDone))
       const actions = JSON.parse(request.stdout).$defs.ControlRequest.properties.action.enum
       expect(actions).toEqual(["stop", "stop-worker", "pause", "resume", "requeue"])
+    })
+  )
+
+  it.scoped("notification: the payload notify sends, one variant per kind (docs/notifications.md)", () =>
+    Effect.gen(function* () {
+      const result = yield* runCliEffect(["schema", "notification"], { cwd: repoRoot })
+      expect(result.code).toBe(0)
+      const printed = JSON.parse(result.stdout)
+      expect(printed).toEqual(JSONSchema.make(Notification))
+      const kinds = printed.$defs.Notification.anyOf.map((ref: { $ref: string }) => printed.$defs[ref.$ref.replace("#/$defs/", "")].properties.kind.enum[0])
+      expect(kinds).toEqual(["swarm-ended", "worker-stopped", "merge-blocked", "rate-limited", "budget-reached", "stuck"])
     })
   )
 })
