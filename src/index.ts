@@ -52,6 +52,9 @@ export { EventType, RunEvent, terminalLine, type RunEventOf } from "./domain/Run
 export { runDirOf } from "./domain/naming.js"
 export { CycleFile, ReviewFile, StartedFile, StoppedFile } from "./domain/RunFiles.js"
 
+// The payload notify sends (docs/notifications.md), for a receiver written in TypeScript.
+export { Notification, type NotificationKind } from "./domain/Notification.js"
+
 // Steering a running swarm (docs/steering.md): the request and answer files, and the asking side.
 export { ControlAction, ControlDone, ControlRequest, type ControlDraft } from "./domain/Control.js"
 export { awaitControlAnswer, requestControl, SteerFailed, SteerNotRunning, steerRun } from "./runs/control.js"

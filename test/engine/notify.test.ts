@@ -229,4 +229,29 @@ describe("notify: a failing receiver is a warning, never fatal", () => {
       ])
     }).pipe(Effect.scoped, Effect.provide(NodeContext.layer))
   )
+
+  it.live("a command that outlives its timeout: ended with the processes it started, a warning, the swarm unchanged", () =>
+    Effect.gen(function* () {
+      const pidFile = path.join(fs.mkdtempSync(path.join(os.tmpdir(), "oompa-notify-pid-")), "pid")
+      const { exit, runDir } = yield* swarmWith(
+        diligent,
+        { command: ["sh", "-c", `sleep 100 & echo $! > ${pidFile}; wait`] },
+        { timeouts: { command: Duration.millis(300) } }
+      )
+      expect(Exit.isSuccess(exit)).toBe(true)
+      expect(warnings(runDir)).toEqual([
+        "notify: command sh: the swarm-ended notification was not delivered: timed out after 300ms (its processes were ended)"
+      ])
+      const sleeper = Number(fs.readFileSync(pidFile, "utf8"))
+      const alive = (() => {
+        try {
+          return !/^\d+ \(.*\) Z/.test(fs.readFileSync(`/proc/${sleeper}/stat`, "utf8"))
+        } catch {
+          return false
+        }
+      })()
+      expect(alive).toBe(false)
+    }).pipe(Effect.scoped, Effect.provide(NodeContext.layer))
+  )
 })
+
