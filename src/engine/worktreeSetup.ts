@@ -189,24 +189,43 @@ const warnUnignored = (ctx: SwarmContext, scope: { readonly worker: string; read
 
 /**
  * Pre-flight (validateSwarmStart, so `oompa check` and `oompa swarm` agree):
- * every `worktree.copy` path exists in the project root. A missing one is an
- * error rather than a warning: every cycle would start without it, and the
- * agents' builds and tests would fail in ways that do not say why.
+ * every `worktree.copy` path exists in the project root, and is ignored by git
+ * or tracked. A missing one is an error rather than a warning: every cycle
+ * would start without it, and the agents' builds and tests would fail in ways
+ * that do not say why. An untracked one git does not ignore is an error too:
+ * the agent's commit would take the copy, and landing it would be refused
+ * every time, since it would overwrite the original in the user's checkout.
  */
-export const copyProblem = (config: OompaConfig, configFile: string): Effect.Effect<void, ConfigError> =>
+export const copyProblem = (config: OompaConfig, configFile: string): Effect.Effect<void, ConfigError, Git> =>
   Effect.gen(function* () {
-    const seen = new Set<string>()
-    for (const worker of config.workers) {
-      for (const entry of worker.worktree?.copy ?? []) {
-        if (seen.has(entry.field)) continue
-        seen.add(entry.field)
-        const source = path.join(config.projectRoot, entry.path)
-        if (yield* Effect.sync(() => fs.existsSync(source))) continue
-        return yield* new ConfigError({
-          file: configFile,
-          path: entry.field,
-          message: `${entry.path} does not exist in the project root ${config.projectRoot}: create it, or take it out of "copy"`
-        })
-      }
+    const entries = new Map<string, { readonly path: string; readonly field: string }>()
+    for (const worker of config.workers) for (const entry of worker.worktree?.copy ?? []) entries.set(entry.field, entry)
+    if (entries.size === 0) return
+    const fail = (entry: { readonly field: string }, message: string) =>
+      new ConfigError({ file: configFile, path: entry.field, message })
+    for (const entry of entries.values()) {
+      if (yield* Effect.sync(() => fs.existsSync(path.join(config.projectRoot, entry.path)))) continue
+      return yield* fail(entry, `${entry.path} does not exist in the project root ${config.projectRoot}: create it, or take it out of "copy"`)
+    }
+    const git = yield* Git
+    const paths = [...new Set([...entries.values()].map((entry) => entry.path))]
+    // Exit 1: none is ignored. A git that cannot answer (a timeout) leaves the question to the setup's warning.
+    const ignored = yield* git.run(config.projectRoot, ["check-ignore", "--", ...paths], { okExitCodes: [0, 1] }).pipe(
+      Effect.map((result) => new Set(result.stdout.split("\n").filter((line) => line.length > 0))),
+      Effect.orElseSucceed(() => undefined)
+    )
+    if (ignored === undefined) return
+    for (const entry of entries.values()) {
+      if (ignored.has(entry.path)) continue
+      const tracked = yield* git.run(config.projectRoot, ["ls-files", "--", entry.path]).pipe(
+        Effect.map((result) => result.stdout.trim().length > 0),
+        Effect.orElseSucceed(() => true)
+      )
+      if (tracked) continue
+      return yield* fail(
+        entry,
+        `${entry.path} is neither tracked nor ignored by git: the agents' commits would take the copy, and landing them would overwrite yours; ` +
+          `add it to .gitignore (or .git/info/exclude)`
+      )
     }
   })

@@ -144,6 +144,16 @@ layer(NodeContext.layer)("worktree in oompa.json", (it) => {
       expect((error as { exitCode: number }).exitCode).toBe(2)
       fs.mkdirSync(path.join(repo.path, "config"))
       fs.writeFileSync(path.join(repo.path, "config", "local.json"), "{}")
+      // Present but neither tracked nor ignored: the agents' commits would take the copies.
+      const unignored = Either.getLeft(yield* Effect.either(validateSwarmStart(config))).pipe((o) => (o._tag === "Some" ? o.value : undefined))
+      expect(String(unignored)).toBe(
+        "oompa.json: workers[1].worktree.copy[0]: .env is neither tracked nor ignored by git: the agents' commits would take the copy, " +
+          "and landing them would overwrite yours; add it to .gitignore (or .git/info/exclude)"
+      )
+      // Ignored, or tracked (a tracked file's local version is copied): it passes.
+      fs.writeFileSync(path.join(repo.path, ".gitignore"), ".env\n")
+      yield* repo.git("add", "config/local.json")
+      yield* repo.git("commit", "-qm", "local config")
       const ok = yield* validateSwarmStart(config)
       expect(ok.targetBranch).toBe("main")
     }).pipe(Effect.provide(GitLive))
