@@ -9,10 +9,11 @@ import * as fs from "node:fs"
 import * as path from "node:path"
 import { describe, expect, it } from "@effect/vitest"
 import { NodeContext } from "@effect/platform-node"
-import { Effect } from "effect"
+import { Effect, Exit, Fiber } from "effect"
 import { runSwarm } from "../../src/engine/swarm.js"
 import { processAlive } from "../../src/services/processTree.js"
 import { makeGitRepo, type GitRepo } from "../support/gitRepo.js"
+import { waitUntil } from "../support/waitUntil.js"
 import { engineTestLayer, expectMergedNothing, makeTasks, readTasks, setupProject, validateRunFiles } from "../support/swarmProject.js"
 
 const quiet = () => Effect.void
@@ -203,6 +204,32 @@ describe("worktree setup (real git, real processes, in-process mock agent)", () 
       const ended = events(result.runDir).find((e) => e.type === "setup-ended")!
       expect(ended.data).toMatchObject({ ok: false, commands: [{ exitCode: null, timedOut: true }] })
       for (const file of ["bg", "fg"]) expect(processAlive(Number(read(path.join(probe, file)).trim())), file).toBe(false)
+      expect(Object.keys(readTasks(repo.path, "pending"))).toEqual(["task-01"])
+    }).pipe(Effect.scoped, Effect.provide(NodeContext.layer))
+  )
+
+  it.live("a swarm stopped (Ctrl-C) during a setup command ends its process tree; the cycle is recorded interrupted", () =>
+    Effect.gen(function* () {
+      const repo = yield* makeRepo()
+      const probe = yield* repo.tempDir()
+      const config = yield* setupProject(repo, {
+        config: {
+          workers: [{ model: "mock:scenario.json", max_cycle: 1 }],
+          worktree: { setup: ['sleep 300 & echo $! > "$PROBE/bg.tmp"; mv "$PROBE/bg.tmp" "$PROBE/bg"; sleep 300'], env: { PROBE: probe } }
+        },
+        tasks: makeTasks(1),
+        scenario: {}
+      })
+      backdateTasks(repo)
+      const fiber = yield* Effect.fork(runSwarm(config, { print: quiet }).pipe(Effect.provide(engineTestLayer({ baseDir: repo.path }))))
+      yield* Effect.promise(() => waitUntil(probe, () => fs.existsSync(path.join(probe, "bg")), "the setup's background process"))
+      const exit = yield* Fiber.interrupt(fiber)
+      expect(Exit.isInterrupted(exit)).toBe(true)
+      expect(processAlive(Number(read(path.join(probe, "bg")).trim()))).toBe(false)
+      const runs = path.join(repo.path, ".oompa", "runs")
+      const [runDir] = fs.readdirSync(runs).map((name) => path.join(runs, name))
+      const [cycle] = validateRunFiles(runDir!).cycles
+      expect(cycle.outcome).toBe("interrupted")
       expect(Object.keys(readTasks(repo.path, "pending"))).toEqual(["task-01"])
     }).pipe(Effect.scoped, Effect.provide(NodeContext.layer))
   )
