@@ -8,12 +8,19 @@
 import * as fs from "node:fs"
 import * as path from "node:path"
 import { describe, expect, it } from "@effect/vitest"
+import { beforeAll } from "vitest"
 import { NodeContext } from "@effect/platform-node"
 import { Effect, Exit, Fiber } from "effect"
 import { runSwarm } from "../../src/engine/swarm.js"
 import { processAlive } from "../../src/services/processTree.js"
+import { makeProcessMockHarness } from "../../src/harness/mock.js"
+import { ProcessRunnerLive } from "../../src/services/ProcessRunner.js"
 import { makeGitRepo, type GitRepo } from "../support/gitRepo.js"
 import { waitUntil } from "../support/waitUntil.js"
+import { ensureBuilt } from "../support/runCli.js"
+
+// One test runs the mock agent executable (dist/mock-agent.js).
+beforeAll(() => ensureBuilt(), 300_000)
 import { engineTestLayer, expectMergedNothing, makeTasks, readTasks, setupProject, validateRunFiles } from "../support/swarmProject.js"
 
 const quiet = () => Effect.void
@@ -109,6 +116,29 @@ describe("worktree setup (real git, real processes, in-process mock agent)", () 
       expect(merged.split("\n")).toContain("work/task-01.md")
       expect(merged).not.toContain(".env")
       expect(all.filter((e) => e.type === "warning")).toEqual([])
+    }).pipe(Effect.scoped, Effect.provide(NodeContext.layer))
+  )
+
+  it.live("the env reaches an agent that is a real child process (the mock agent executable), and what it starts", () =>
+    Effect.gen(function* () {
+      const repo = yield* makeRepo()
+      const probe = yield* repo.tempDir()
+      const config = yield* setupProject(repo, {
+        config: {
+          workers: [{ model: "mock:scenario.json", max_cycle: 1 }],
+          worktree: { setup: ["touch .setup-done"], env: { PORT: "{{PORT}}", WID: "{{WORKER_ID}}", PROBE: probe } }
+        },
+        tasks: makeTasks(1),
+        scenario: { turns: { "*": [{ run: ["test -f .setup-done", 'echo "$PORT $WID" > "$PROBE/agent"'], auto: true }] } }
+      })
+      backdateTasks(repo)
+      const harness = yield* makeProcessMockHarness({ baseDir: repo.path, stateDir: yield* repo.tempDir() }).pipe(
+        Effect.provide(ProcessRunnerLive)
+      )
+      const result = yield* runSwarm(config, { print: quiet }).pipe(Effect.provide(engineTestLayer({ baseDir: repo.path, harness })))
+      const [cycle] = validateRunFiles(result.runDir).cycles
+      expect(cycle.outcome, cycle.detail).toBe("merged")
+      expect(read(path.join(probe, "agent"))).toMatch(/^\d+ w0\n$/)
     }).pipe(Effect.scoped, Effect.provide(NodeContext.layer))
   )
 
