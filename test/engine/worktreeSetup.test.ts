@@ -10,7 +10,8 @@ import * as path from "node:path"
 import { describe, expect, it } from "@effect/vitest"
 import { beforeAll } from "vitest"
 import { NodeContext } from "@effect/platform-node"
-import { Effect, Exit, Fiber } from "effect"
+import { Chunk, Effect, Exit, Fiber, PubSub, Queue, TestClock } from "effect"
+import type { RunEvent, RunEventOf } from "../../src/domain/RunEvent.js"
 import { runSwarm } from "../../src/engine/swarm.js"
 import { processAlive } from "../../src/services/processTree.js"
 import { makeProcessMockHarness } from "../../src/harness/mock.js"
@@ -51,6 +52,25 @@ const makeRepo = () =>
   makeGitRepo({ files: { "README.md": "# test repo\n", ".gitignore": ".env\n.setup-done\nconfig/local.json\nfixtures/\n" } })
 
 const read = (file: string) => fs.readFileSync(file, "utf8")
+
+/** Waits (live time, at most ~20 s) until a fiber sleeps until `at` on the TestClock: a condition, not a guess. */
+const awaitSleepUntil = (at: number) =>
+  Effect.gen(function* () {
+    for (let tries = 0; tries < 1000; tries++) {
+      if (Chunk.toReadonlyArray(yield* TestClock.sleeps()).includes(at)) return
+      yield* Effect.promise(() => new Promise((resolve) => setTimeout(resolve, 20)))
+    }
+    return yield* Effect.dieMessage(`no fiber came to sleep until ${at} ms`)
+  })
+
+/** The next published event of this type, skipping the others. */
+const nextEvent = <T extends RunEvent["type"]>(events: Queue.Dequeue<RunEvent>, type: T) =>
+  Effect.gen(function* () {
+    for (;;) {
+      const event = yield* Queue.take(events)
+      if (event.type === type) return event as RunEventOf<T>
+    }
+  })
 
 describe("worktree setup (real git, real processes, in-process mock agent)", () => {
   it.live("copies a file, a nested path and a folder, runs the setup commands before the first turn, and its env reaches the turns and test_command", () =>
@@ -262,6 +282,36 @@ describe("worktree setup (real git, real processes, in-process mock agent)", () 
       expect(cycle.outcome).toBe("interrupted")
       expect(Object.keys(readTasks(repo.path, "pending"))).toEqual(["task-01"])
     }).pipe(Effect.scoped, Effect.provide(NodeContext.layer))
+  )
+
+  it.scoped("failed setups count as consecutive errors (TestClock): backed off 10 s, then the worker stops on too many errors", () =>
+    Effect.gen(function* () {
+      const repo = yield* makeRepo()
+      const config = yield* setupProject(repo, {
+        config: { workers: [{ model: "mock:scenario.json", max_cycle: 5 }], max_consecutive_errors: 2, worktree: { setup: ["exit 1"] } },
+        tasks: makeTasks(1),
+        scenario: {}
+      })
+      backdateTasks(repo)
+      const pubsub = yield* PubSub.unbounded<RunEvent>()
+      const events = yield* PubSub.subscribe(pubsub)
+      const swarm = yield* runSwarm(config, { print: quiet, events: pubsub }).pipe(
+        Effect.provide(engineTestLayer({ baseDir: repo.path })),
+        Effect.exit,
+        Effect.fork
+      )
+      const first = yield* nextEvent(events, "cycle-ended")
+      expect([first.cycle, first.data.outcome]).toEqual([1, "error"])
+      expect(first.data.detail).toContain("worktree setup failed: `exit 1` exited with 1")
+      const wakeAt = (yield* TestClock.currentTimeMillis) + 10_000
+      yield* awaitSleepUntil(wakeAt)
+      yield* TestClock.adjust(10_000)
+      expect((yield* nextEvent(events, "cycle-started")).cycle).toBe(2)
+      expect((yield* nextEvent(events, "cycle-ended")).data.outcome).toBe("error")
+      expect((yield* nextEvent(events, "worker-stopped")).data).toMatchObject({ reason: "too-many-errors", errors: 2, turns: 0 })
+      const exit = yield* Fiber.join(swarm)
+      expect(Exit.isFailure(exit)).toBe(true)
+    }).pipe(Effect.provide(NodeContext.layer))
   )
 
   it.live("{{PORT}} is distinct per worker, free on 127.0.0.1, and the same in every cycle of a worker; {{WORKER_INDEX}} is its index", () =>
