@@ -133,6 +133,7 @@ const verdictBadge = (verdict) =>
 const STATUS_CLASS = { running: "info", starting: "info", completed: "ok", interrupted: "warn", "stopped-by-user": "warn", error: "bad", crashed: "bad", stopped: "ok" }
 const PHASE_CLASS = {
   starting: "dim",
+  "setting up": "info",
   working: "info",
   claiming: "info",
   reviewing: "purple",

@@ -37,6 +37,17 @@ export interface WorkerSpec {
   readonly stallTimeout?: Duration.Duration | undefined
   /** Per-worker reviewers, tried before the global chain. */
   readonly reviewers: ReadonlyArray<ReviewerSpec>
+  /** `worktree` (docs/worktree-setup.md): the worker's own merged over the top-level one. Undefined: none. */
+  readonly worktree?: WorktreeSpec | undefined
+}
+
+/** What each new worktree of a worker gets before its first turn; placeholders not yet rendered. */
+export interface WorktreeSpec {
+  /** Paths relative to the project root, canonical, each with the oompa.json field that named it (for errors). */
+  readonly copy: ReadonlyArray<{ readonly path: string; readonly field: string }>
+  /** Shell commands, in order. */
+  readonly setup: ReadonlyArray<string>
+  readonly env: Readonly<Record<string, string>>
 }
 
 export interface PlannerSpec {

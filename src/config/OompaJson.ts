@@ -148,6 +148,30 @@ const reviewerFields = {
   review_models: Schema.optional(ReviewerField)
 }
 
+/** `worktree`: what every new worktree gets before its first turn (docs/worktree-setup.md). */
+export const WorktreeJson = Schema.Struct({
+  copy: Schema.optional(
+    Schema.Array(Schema.String.pipe(Schema.minLength(1))).annotations({
+      description: "Files or folders copied from the project root into each new worktree (relative paths inside the root; a folder is copied whole)"
+    })
+  ),
+  setup: Schema.optional(
+    Schema.Array(Schema.String.pipe(Schema.minLength(1))).annotations({
+      description: "Shell commands run with /bin/sh in each new worktree, in order, before its first turn (each under the worker's timeout); a failure ends the cycle as an error"
+    })
+  ),
+  env: Schema.optional(
+    Schema.Record({ key: Schema.String, value: Schema.String }).annotations({
+      description:
+        'Environment for the setup commands, the agent\'s turns and test_command, e.g. {"PORT": "{{PORT}}"}; placeholders {{PORT}}, {{WORKER_INDEX}}, {{WORKER_ID}}, {{SWARM_ID}}'
+    })
+  )
+}).annotations({
+  identifier: "Worktree",
+  description: "Worktree setup: files copied in, commands run, environment set (a worker's own overrides the top-level one field by field)"
+})
+export type WorktreeJson = typeof WorktreeJson.Type
+
 export const WorkerJson = Schema.Struct({
   model: ModelString,
   prompt: Schema.optional(PromptRef),
@@ -174,6 +198,7 @@ export const WorkerJson = Schema.Struct({
       "Seconds an agent turn may print nothing before it is ended as stalled and resumed once with a nudge (default: the top-level stall_timeout, else off)"
     )
   ),
+  worktree: Schema.optional(WorktreeJson),
   ...reviewerFields
 }).annotations({ identifier: "Worker", description: "One worker entry; count expands it into several workers" })
 export type WorkerJson = typeof WorkerJson.Type
@@ -261,7 +286,8 @@ export const OompaJson = Schema.Struct({
   stall_timeout: Schema.optional(
     Bounded("stall_timeout", "The stall_timeout of every worker that sets none: seconds a turn may print nothing before it is ended as stalled (default: off)")
   ),
-  notify: Schema.optional(NotifyJson)
+  notify: Schema.optional(NotifyJson),
+  worktree: Schema.optional(WorktreeJson)
 }).annotations({
   identifier: "OompaJson",
   title: "oompa.json",
@@ -301,11 +327,15 @@ export const expectedByKey: Readonly<Record<string, string>> = {
   max_merge_retries: describeBound(numberBounds.max_merge_retries),
   merge_wait: describeBound(numberBounds.merge_wait),
   max_concurrent: `an object of harness names to ${describeBound(numberBounds.max_concurrent)}, e.g. {"claude": 4}`,
-  $schema: "a string",
   notify: 'an object {"command": [...], "webhook": "https://…", "rate_limited_after": seconds} with a command or a webhook',
   command: 'a non-empty list of non-empty strings, the program and its arguments (run without a shell), e.g. ["notify-send", "oompa"]',
   webhook: 'an http(s) URL such as "https://hooks.example.com/oompa"',
-  rate_limited_after: describeBound(numberBounds.rate_limited_after)
+  rate_limited_after: describeBound(numberBounds.rate_limited_after),
+  worktree: 'an object {"copy": [paths], "setup": [commands], "env": {"NAME": "value"}}',
+  copy: "a list of paths relative to the project root",
+  setup: "a list of shell commands",
+  env: 'an object of variable names to strings, e.g. {"PORT": "{{PORT}}"}',
+  $schema: "a string"
 }
 
 const keysOf = (schema: { readonly fields: Readonly<Record<string, unknown>> }): ReadonlyArray<string> =>
@@ -315,4 +345,5 @@ export const topLevelKeys = keysOf(OompaJson)
 export const workerKeys = keysOf(WorkerJson)
 export const plannerKeys = keysOf(PlannerJson)
 export const notifyKeys = keysOf(NotifyJson)
+export const worktreeKeys = keysOf(WorktreeJson)
 export const reviewerObjectKeys: ReadonlyArray<string> = ["model", "prompt", "timeout"]

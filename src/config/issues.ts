@@ -11,7 +11,8 @@ import {
   reviewerKeys,
   reviewerObjectKeys,
   topLevelKeys,
-  workerKeys
+  workerKeys,
+  worktreeKeys
 } from "./OompaJson.js"
 
 /**
@@ -57,6 +58,7 @@ export const allowedKeysAt = (path: JsonPath): ReadonlyArray<string> => {
   if (key === "workers") return workerKeys
   if (key === "planner") return plannerKeys
   if (key === "notify") return notifyKeys
+  if (key === "worktree") return worktreeKeys
   if (isReviewerKey(key)) return reviewerObjectKeys
   return []
 }
@@ -128,9 +130,13 @@ const expectedAt = (path: JsonPath, harnesses: ReadonlyArray<string>): string =>
   if (key !== lastKey(path) && key !== undefined) return describeBound(numberBounds[key as keyof typeof numberBounds])
   if (typeof last === "number") {
     if (key === "workers") return 'a worker object such as {"model": "claude:opus"}'
+    if (key === "copy") return "a path relative to the project root (a non-empty string)"
+    if (key === "setup") return "a shell command (a non-empty string)"
     if (key === "prompt") return "a prompt file path (a string)"
     if (isReviewerKey(key)) return 'a model string or {"model", "prompt"}'
   }
+  // A value of worktree.env: whatever its variable's name, a string.
+  if (path[path.length - 2] === "env") return "a string (the variable's value)"
   if (key === "model") return expectedModel(harnesses)
   return (key !== undefined ? expectedByKey[key] : undefined) ?? "a valid value"
 }

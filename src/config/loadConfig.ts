@@ -8,6 +8,7 @@ import { displayPath } from "./includes.js"
 import { configIssues } from "./issues.js"
 import { parseJson } from "../formats/json.js"
 import { loadPromptSource, type PromptContext } from "./prompts.js"
+import { resolveWorktree } from "./worktree.js"
 
 export { defaults } from "./OompaJson.js"
 
@@ -202,6 +203,8 @@ export const loadConfig = (
           )
         }
         const canPlan = worker.can_plan ?? defaults.can_plan
+        const worktree = resolveWorktree(json.worktree, worker.worktree, `${at}.`)
+        if (Either.isLeft(worktree)) return yield* fail(worktree.left.path, worktree.left.message)
         return {
           count: worker.count ?? defaults.count,
           spec: {
@@ -215,7 +218,8 @@ export const loadConfig = (
             waitBetween: Duration.seconds(worker.wait_between ?? defaults.wait_between),
             timeout: Duration.seconds(worker.timeout ?? defaults.timeout),
             ...(stallTimeout(worker) !== undefined ? { stallTimeout: Duration.seconds(stallTimeout(worker)!) } : {}),
-            reviewers: yield* reviewersOf(worker, `${at}.`)
+            reviewers: yield* reviewersOf(worker, `${at}.`),
+            ...(worktree.right !== undefined ? { worktree: worktree.right } : {})
           } satisfies Omit<WorkerSpec, "id">
         }
       })

@@ -221,6 +221,25 @@ export const BudgetReachedData = Schema.Struct({
   estimated: Schema.Boolean
 })
 
+/** A new worktree's setup (docs/worktree-setup.md): the files copied in, the commands to run. */
+export const SetupStartedData = Schema.Struct({ copy: Schema.Array(Text), commands: Schema.Array(Text) })
+/** One setup command that ran: its log holds its output (stdout and stderr). */
+export const SetupCommandRecord = Schema.Struct({
+  command: Text,
+  exitCode: Schema.NullOr(Count),
+  timedOut: Schema.Boolean,
+  durationMs: Count,
+  log: Text
+})
+export const SetupEndedData = Schema.Struct({
+  ok: Schema.Boolean,
+  durationMs: Count,
+  /** The commands that ran, in order; a failed one is the last. */
+  commands: Schema.Array(SetupCommandRecord),
+  /** Why it failed: the copy or the command, with the end of its output. */
+  error: Schema.optional(Text)
+})
+
 // ---------------------------------------------------------------------------
 // The union
 
@@ -272,6 +291,8 @@ export const BudgetReached = variant(
   BudgetReachedData,
   "a budget was reached: no new turns in its scope"
 )
+export const SetupStarted = variant("setup-started", ofCycle, SetupStartedData, "a new worktree's setup began: files copied, commands run")
+export const SetupEnded = variant("setup-ended", ofCycle, SetupEndedData, "a new worktree's setup ended (a failure ends the cycle as an error)")
 /** A warning: its message is all there is; it may belong to the swarm, a worker or a cycle. */
 export const Warning = Schema.Struct({
   at: Text,
@@ -304,6 +325,8 @@ export const RunEvent = Schema.Union(
   Steered,
   RateLimited,
   BudgetReached,
+  SetupStarted,
+  SetupEnded,
   Warning
 ).annotations({ identifier: "RunEvent", description: "one line of runs/<swarm>/events.jsonl" })
 export type RunEvent = typeof RunEvent.Type
@@ -423,6 +446,12 @@ const wording: { readonly [T in Exclude<EventType, "warning">]: (data: Data<T>, 
     const unit = d.limit === "max_cost_usd" ? (n: number) => `$${n.toFixed(2)}` : d.limit === "max_runtime" ? (n: number) => humanDuration(n * 1000) : (n: number) => `${n} tokens`
     return `${d.scope === "swarm" ? "the swarm's" : `${d.scope} ${d.id ?? "?"}'s`} budget ${d.limit} ${unit(d.value)} reached: ${unit(d.spent)} spent${d.estimated ? " (estimated)" : ""}; no new turns`
   },
+  "setup-started": (d) =>
+    `setting up the worktree: ${[
+      d.copy.length > 0 ? `copying ${d.copy.join(", ")}` : "",
+      d.commands.length > 0 ? `running ${d.commands.map((c) => oneLine(c, 80)).join(", ")}` : ""
+    ].filter((part) => part !== "").join(", then ")}`,
+  "setup-ended": (d) => (d.ok ? `worktree set up in ${humanDuration(d.durationMs)}` : `worktree setup failed: ${d.error ?? "unknown error"}`),
   "steered": (d) => `${d.ok ? "" : "refused: "}${d.message} (asked from the ${d.by === "cli" ? "command line" : d.by === "terminal" ? "terminal view" : "web page"})`
 }
 
@@ -459,6 +488,8 @@ export const make = {
   steered: build("steered"),
   rateLimited: build("rate-limited"),
   budgetReached: build("budget-reached"),
+  setupStarted: build("setup-started"),
+  setupEnded: build("setup-ended"),
   warning: (message: string, scope: { readonly worker?: string; readonly cycle?: number } = {}): RunEventDraft => ({
     type: "warning",
     ...(scope.worker !== undefined ? { worker: scope.worker } : {}),

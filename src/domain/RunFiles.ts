@@ -41,6 +41,9 @@ export const EventType = Schema.Literal(
   "rate-limited",
   /** A budget (max_cost_usd, max_tokens, max_runtime) of the swarm, a worker or a task was reached. */
   "budget-reached",
+  /** A new worktree's setup (worktree.copy, worktree.setup) began; it ended (docs/worktree-setup.md). */
+  "setup-started",
+  "setup-ended",
   "warning"
 )
 export type EventType = typeof EventType.Type

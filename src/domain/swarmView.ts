@@ -14,6 +14,8 @@ import type { RunEvent } from "./RunEvent.js"
 /** What a worker is doing now. */
 export type WorkerPhase =
   | "starting"
+  /** The cycle's new worktree is being set up (worktree.copy, worktree.setup) before its first turn. */
+  | "setting up"
   | "working"
   | "claiming"
   | "reviewing"
@@ -409,6 +411,11 @@ export const applyEvent = (before: SwarmView, event: RunEvent): SwarmView => {
       })
       return updateWorker(flagged, event.worker, at, (w) => ({ ...enter("rate-limited", at)(w), until: at + event.data.waitMs }))
     }
+    case "setup-started":
+      return updateWorker(view, event.worker, at, enter("setting up", at))
+    case "setup-ended":
+      // Set up (or failed, and the cycle ends next): what follows is the first turn's start or the cycle's end.
+      return updateWorker(view, event.worker, at, enter("starting", at))
     case "budget-reached":
       return attend(view, { kind: "budget reached", at, worker: event.worker, cycle: undefined, text: event.message, ref: undefined })
     case "warning":

@@ -9,6 +9,7 @@
  *   OOMPA_TURN=<swarm>/<worker>-c<N>-t<T>              an agent turn
  *   OOMPA_TURN=<swarm>/<worker>-c<N>-r<R>-reviewer<I>  reviewer I of review round R
  *   OOMPA_TURN=<swarm>/<worker>-c<N>-test<K>           the K-th test_command run of the cycle
+ *   OOMPA_TURN=<swarm>/<worker>-c<N>-setup<K>          the K-th worktree setup command of the cycle
  *
  * The part after `<swarm>/` is the stem of the run's log file, so a process
  * found by its marker can be traced to its log. Every marker of one swarm
@@ -23,6 +24,7 @@ export type TurnMarkerKind =
   | { readonly _tag: "Turn"; readonly turn: number }
   | { readonly _tag: "Review"; readonly round: number; readonly reviewer: number }
   | { readonly _tag: "Test"; readonly run: number }
+  | { readonly _tag: "Setup"; readonly command: number }
 
 export interface TurnMarker {
   readonly swarm: string
@@ -43,6 +45,8 @@ export const formatTurnMarker = (marker: TurnMarker): string => {
       return `${base}-r${marker.kind.round}-reviewer${marker.kind.reviewer}`
     case "Test":
       return `${base}-test${marker.kind.run}`
+    case "Setup":
+      return `${base}-setup${marker.kind.command}`
   }
 }
 
@@ -55,18 +59,23 @@ export const reviewMarker = (swarm: string, worker: string, cycle: number, round
 export const testMarker = (swarm: string, worker: string, cycle: number, run: number): string =>
   formatTurnMarker({ swarm, worker, cycle, kind: { _tag: "Test", run } })
 
-const MARKER = /^([^/]+)\/(.+)-c(\d+)-(?:t(\d+)|r(\d+)-reviewer(\d+)|test(\d+))$/
+export const setupMarker = (swarm: string, worker: string, cycle: number, command: number): string =>
+  formatTurnMarker({ swarm, worker, cycle, kind: { _tag: "Setup", command } })
+
+const MARKER = /^([^/]+)\/(.+)-c(\d+)-(?:t(\d+)|r(\d+)-reviewer(\d+)|test(\d+)|setup(\d+))$/
 
 /** The inverse of `formatTurnMarker`; None for anything it did not make. */
 export const parseTurnMarker = (text: string): Option.Option<TurnMarker> => {
   const m = MARKER.exec(text)
   if (m === null) return Option.none()
-  const [, swarm, worker, cycle, turn, round, reviewer, run] = m
+  const [, swarm, worker, cycle, turn, round, reviewer, run, command] = m
   const kind: TurnMarkerKind =
     turn !== undefined
       ? { _tag: "Turn", turn: Number(turn) }
       : round !== undefined
         ? { _tag: "Review", round: Number(round), reviewer: Number(reviewer) }
-        : { _tag: "Test", run: Number(run) }
+        : run !== undefined
+          ? { _tag: "Test", run: Number(run) }
+          : { _tag: "Setup", command: Number(command) }
   return Option.some({ swarm: swarm!, worker: worker!, cycle: Number(cycle), kind })
 }

@@ -1,4 +1,4 @@
-import { Cause, Clock, Effect, Exit, Option, Ref } from "effect"
+import { Cause, Clock, Duration, Effect, Exit, Option, Ref } from "effect"
 import { make as runEvent } from "../domain/RunEvent.js"
 import type { WorkerSpec } from "../config/OompaConfig.js"
 import { formatModel } from "../domain/Model.js"
@@ -24,6 +24,7 @@ import { deliverWork } from "./deliver.js"
 import { makeProgress, type CycleProgress } from "./progress.js"
 import { initialPrompt, resumeBody, resumePrompt, type PromptContext } from "./prompts.js"
 import { runWorkerTurn } from "./turn.js"
+import { prepareWorktree, type WorkerWorktree } from "./worktreeSetup.js"
 
 /**
  * How a cycle ended, for the worker loop. Its numbers (turns, tokens, cost) are
@@ -42,7 +43,7 @@ export interface CycleResult {
  * its release keeps unmerged work under `refs/oompa/kept/…`, puts claims back,
  * records the cycle and removes the worktree.
  */
-export const runCycle = (ctx: SwarmContext, spec: WorkerSpec, start: WorkerState) =>
+export const runCycle = (ctx: SwarmContext, spec: WorkerSpec, start: WorkerState, worktree?: WorkerWorktree) =>
   Effect.scoped(
     Effect.gen(function* () {
       const git = yield* Git
@@ -57,6 +58,22 @@ export const runCycle = (ctx: SwarmContext, spec: WorkerSpec, start: WorkerState
         (_, exit) => releaseWorktree(ctx, spec, { cycle, path, branch, progress, exit })
       )
       yield* ctx.runLog.emit(runEvent.cycleStarted({ worker: spec.id, cycle }, { branch, worktree: path, base }))
+      const config = decideConfigOf(ctx, spec)
+      // worktree.env reaches every process run in this worktree: setup, the agent's turns, test_command.
+      const env = worktree?.env
+      if (worktree !== undefined) {
+        const setup = yield* prepareWorktree(ctx, spec, worktree, { cycle, path })
+        if (setup._tag === "Failed") {
+          // An error cycle like a failed turn: counted, backed off, its claims (none yet) put back.
+          const { next, action } = decide(config, start, { _tag: "TurnFailed", reason: setup.detail, session: undefined })
+          const end =
+            action._tag === "EndCycle"
+              ? action
+              : ({ _tag: "EndCycle", outcome: "error", detail: setup.detail, backoff: Duration.zero, stop: undefined } as const)
+          yield* Effect.uninterruptible(finishCycle(ctx, spec, { cycle, path, branch, progress }, end.outcome, end.detail))
+          return { next, end } satisfies CycleResult
+        }
+      }
 
       const promptContext = (queueStatus: string): PromptContext => ({
         swarm: ctx.swarm,
@@ -71,8 +88,6 @@ export const runCycle = (ctx: SwarmContext, spec: WorkerSpec, start: WorkerState
         Effect.zipRight(ctx.queue.list),
         Effect.map((listing) => formatQueueStatus(listing))
       )
-      const config = decideConfigOf(ctx, spec)
-
       let state = start
       // The last turn's prompt and kind: a turn cut short by a rate limit runs again with them.
       let last = { prompt: initialPrompt(promptContext(yield* queueStatus), ctx.taskHeader, spec.prompt.text), kind: "start" }
@@ -83,6 +98,7 @@ export const runCycle = (ctx: SwarmContext, spec: WorkerSpec, start: WorkerState
         prompt: last.prompt,
         session: undefined,
         cwd: path,
+        env,
         progress
       })
       let claimReport = ""
@@ -107,12 +123,12 @@ export const runCycle = (ctx: SwarmContext, spec: WorkerSpec, start: WorkerState
                     ? "stall-nudge"
                     : action.prompt._tag.toLowerCase()
             }
-            event = yield* runWorkerTurn(ctx, spec, { cycle, turn: state.turn + 1, ...last, session: state.session, cwd: path, progress })
+            event = yield* runWorkerTurn(ctx, spec, { cycle, turn: state.turn + 1, ...last, session: state.session, cwd: path, env, progress })
             break
           }
           case "Retry": {
             // The governor holds the turn until its provider's limit lifts (src/engine/governor.ts).
-            event = yield* runWorkerTurn(ctx, spec, { cycle, turn: state.turn + 1, ...last, session: state.session, cwd: path, progress })
+            event = yield* runWorkerTurn(ctx, spec, { cycle, turn: state.turn + 1, ...last, session: state.session, cwd: path, env, progress })
             break
           }
           case "Claim": {
@@ -139,6 +155,7 @@ export const runCycle = (ctx: SwarmContext, spec: WorkerSpec, start: WorkerState
             event = yield* deliverWork(ctx, spec, {
               cycle,
               cwd: path,
+              env,
               skipReview: action.skipReview,
               progress,
               promptContext: promptContext("")

@@ -23,6 +23,8 @@ const TEST_OUTPUT_TAIL = 8_000
 interface DeliverOptions {
   readonly cycle: number
   readonly cwd: string
+  /** worktree.env (docs/worktree-setup.md): test_command runs with it. */
+  readonly env?: Readonly<Record<string, string>> | undefined
   readonly skipReview: boolean
   readonly progress: Ref.Ref<CycleProgress>
   readonly promptContext: PromptContext
@@ -297,6 +299,7 @@ const runTestCommand = (ctx: SwarmContext, spec: WorkerSpec, options: DeliverOpt
         // stderr joins stdout so the agent sees both in order.
         args: ["-c", `exec 2>&1\n${command}`],
         cwd: options.cwd,
+        env: options.env,
         stdoutPath: logPath,
         stderrPath: logPath.replace(/\.log$/, ".stderr.log"),
         timeout: TEST_COMMAND_TIMEOUT,

@@ -11,6 +11,7 @@ import { readScenario, scenarioPathOf } from "../harness/mock/scenarioFile.js"
 import { MockScenario } from "../harness/mock/Scenario.js"
 import { Git } from "../services/Git.js"
 import { tasksDirProblem } from "./tasksDir.js"
+import { copyProblem } from "./worktreeSetup.js"
 
 /** The swarm could not start: not a git repository, no target branch, … Bad input: exit 2. */
 export class SwarmSetupError extends Schema.TaggedError<SwarmSetupError>()("SwarmSetupError", {
@@ -45,7 +46,8 @@ const isNotFound = (error: PlatformError): boolean => error._tag === "SystemErro
  * - `tasks_dir` is a folder or can be created as one, and its queue folders
  *   that exist are folders;
  * - `.oompa` is not a file;
- * - every `mock:<file>` scenario reads and decodes.
+ * - every `mock:<file>` scenario reads and decodes;
+ * - every `worktree.copy` path exists in the project root.
  *
  * (Agent CLIs that are not installed are not a config problem: `check`
  * lists them, `swarm` refuses them in requireClis.)
@@ -116,6 +118,8 @@ export const validateSwarmStart = Effect.fn("engine.validateSwarmStart")(functio
       )
     }
   }
+
+  yield* copyProblem(config, file)
 
   return { root, targetBranch } satisfies SwarmStart
 })

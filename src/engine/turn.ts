@@ -23,6 +23,8 @@ export interface TurnOptions {
   readonly prompt: string
   readonly session: string | undefined
   readonly cwd: string
+  /** worktree.env (docs/worktree-setup.md), on top of the user's environment. */
+  readonly env?: Readonly<Record<string, string>> | undefined
   readonly progress: Ref.Ref<CycleProgress>
 }
 
@@ -81,6 +83,7 @@ export const runWorkerTurn: (
           mode: "work",
           timeout: spec.timeout,
           stallTimeout: spec.stallTimeout,
+          ...(options.env !== undefined ? { env: options.env } : {}),
           logPath,
           marker: turnMarker(ctx.swarm, spec.id, options.cycle, options.turn)
         })

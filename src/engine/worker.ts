@@ -7,6 +7,7 @@ import { summarizeWorker } from "../runs/summaries.js"
 import { decideConfigOf, type SwarmContext } from "./context.js"
 import { messageOf, runCycle, type CycleResult } from "./cycle.js"
 import { make as runEvent } from "../domain/RunEvent.js"
+import { workerWorktree } from "./worktreeSetup.js"
 
 /**
  * What the swarm knows of a worker beyond its cycle records: when it started
@@ -38,6 +39,8 @@ export const runWorker = Effect.fn("engine.runWorker")(function* (
   let state: WorkerState = initialWorkerState
   let stopReason: StopReason = "max-cycle"
   yield* ctx.runLog.emit(runEvent.workerStarted({ worker: spec.id }, { model, canPlan: spec.canPlan, maxCycle: spec.maxCycle }))
+  // Its worktree settings, rendered once: its {{PORT}} is reserved for as long as the swarm runs.
+  const worktree = yield* workerWorktree(ctx, spec)
 
   for (;;) {
     // A steering stop-worker (docs/steering.md): the cycle that ran is finished, no new one starts.
@@ -56,7 +59,7 @@ export const runWorker = Effect.fn("engine.runWorker")(function* (
         break
       }
     }
-    const cycle = yield* runCycle(ctx, spec, state).pipe(Effect.either)
+    const cycle = yield* runCycle(ctx, spec, state, worktree).pipe(Effect.either)
     const result: CycleResult = Either.isRight(cycle) ? cycle.right : failedCycle(ctx, spec, state, messageOf(cycle.left))
     if (Either.isLeft(cycle)) {
       yield* ctx.runLog.emit(runEvent.warning(`cycle ${state.cycle} failed: ${messageOf(cycle.left)}`, { worker: spec.id, cycle: state.cycle }))

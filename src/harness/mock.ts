@@ -47,6 +47,7 @@ export const makeInProcessMockHarness = (options: { readonly baseDir: string; re
         sessionId: request.session.id,
         resume: request.session._tag === "Resume",
         mode: request.mode,
+        env: request.env,
         scenario: scenario.right,
         stateDir: options.stateDir ?? stateDirFor(request.logPath)
       })).pipe(Effect.flatMap((output) => (output.hang ? Effect.never : Effect.succeed(output))))

@@ -89,6 +89,16 @@ layer(NodeContext.layer)("oompa check (the built binary)", (it) => {
     })
   )
 
+  it.scoped("a worktree.copy path missing from the project root exits 2 naming the field, as swarm would", () =>
+    Effect.gen(function* () {
+      const dir = yield* makeProject({ "oompa.json": { workers: [{ model: "mock" }], worktree: { copy: [".env"] } } })
+      const result = yield* runCliEffect(["check"], { cwd: dir, env: { ...noOverrides, PATH: nodeOnlyPath(dir) } })
+      expect(result.code).toBe(2)
+      expect(result.stderr).toContain('oompa.json: worktree.copy[0]: .env does not exist in the project root')
+      expect(result.stderr).toContain('create it, or take it out of "copy"')
+    })
+  )
+
   it.scoped("a missing --config file exits 2", () =>
     Effect.gen(function* () {
       const dir = yield* makeProject({})

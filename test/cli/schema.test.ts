@@ -26,6 +26,10 @@ layer(NodeContext.layer)("oompa schema (the built binary)", (it) => {
       // stall_timeout: per worker, and at the top level as every worker's default.
       expect(Object.keys(printed.$defs["Worker"]?.properties ?? {})).toContain("stall_timeout")
       expect(Object.keys(printed.$defs["OompaJson"]?.properties ?? {})).toContain("stall_timeout")
+      // worktree: at the top level and per worker, one definition.
+      expect(Object.keys(printed.$defs["Worker"]?.properties ?? {})).toContain("worktree")
+      expect(Object.keys(printed.$defs["OompaJson"]?.properties ?? {})).toContain("worktree")
+      expect(Object.keys(printed.$defs["Worktree"]?.properties ?? {})).toEqual(["copy", "setup", "env"])
     })
   )
 
@@ -84,7 +88,8 @@ layer(NodeContext.layer)("oompa schema (the built binary)", (it) => {
       expect(kinds).toEqual([
         "swarm-started", "worker-started", "waiting-for-tasks", "cycle-started", "turn-started", "turn-ended", "claim",
         "task-invalid", "review-started", "review", "merge", "attention", "cycle-ended", "backing-off", "work-kept",
-        "work-carried", "worker-stopped", "swarm-stopped", "recovered", "steered", "rate-limited", "budget-reached", "warning"
+        "work-carried", "worker-stopped", "swarm-stopped", "recovered", "steered", "rate-limited", "budget-reached",
+        "setup-started", "setup-ended", "warning"
       ])
       // Every kind but a warning (its message is all it says) has a payload with named fields.
       for (const kind of kinds.filter((k) => k !== "warning")) {

@@ -51,7 +51,7 @@ layer(NodeContext.layer)("config errors", (it) => {
     [
       "a key unlike any other",
       config({ workers: [{ model: "mock" }], banana: 1 }),
-      "oompa.json: banana: unknown key (allowed here: $schema, workers, reviewer, reviewers, review_model, review_models, planner, target_branch, tasks_dir, test_command, max_review_rounds, max_consecutive_errors, max_merge_retries, merge_wait, max_concurrent, stall_timeout, notify)"
+      "oompa.json: banana: unknown key (allowed here: $schema, workers, reviewer, reviewers, review_model, review_models, planner, target_branch, tasks_dir, test_command, max_review_rounds, max_consecutive_errors, max_merge_retries, merge_wait, max_concurrent, stall_timeout, notify, worktree)"
     ],
     [
       "a worker key at the top level",

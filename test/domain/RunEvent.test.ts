@@ -252,6 +252,26 @@ describe("RunEvent (the events.jsonl Schema)", () => {
       make.budgetReached({ worker: "w2" }, { scope: "worker", id: "w2", limit: "max_tokens", value: 100000, spent: 100412, estimated: false }),
       "[w2] worker w2's budget max_tokens 100000 tokens reached: 100412 tokens spent; no new turns"
     ],
+    [
+      "setup-started, copy and commands",
+      make.setupStarted(cycle, { copy: [".env", "config/local.json"], commands: ["npm ci"] }),
+      "[w0] c2 setting up the worktree: copying .env, config/local.json, then running npm ci"
+    ],
+    [
+      "setup-ended, set up",
+      make.setupEnded(cycle, { ok: true, durationMs: 4200, commands: [{ command: "npm ci", exitCode: 0, timedOut: false, durationMs: 4100, log: "l" }] }),
+      "[w0] c2 worktree set up in 4.2s"
+    ],
+    [
+      "setup-ended, failed",
+      make.setupEnded(cycle, {
+        ok: false,
+        durationMs: 300,
+        commands: [{ command: "npm ci", exitCode: 1, timedOut: false, durationMs: 300, log: "l" }],
+        error: "`npm ci` exited with 1 (log: l); the end of its output:\nnpm ERR! missing lockfile"
+      }),
+      "[w0] c2 worktree setup failed: `npm ci` exited with 1 (log: l); the end of its output:\nnpm ERR! missing lockfile"
+    ],
     ["warning", make.warning("disk slow", { worker: "w0", cycle: 2 }), "[w0] c2 disk slow"]
   ]
 

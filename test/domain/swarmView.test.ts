@@ -122,6 +122,20 @@ describe("the live view of a swarm (one fold of its events)", () => {
     expect(view.attention.map((a) => a.kind)).toEqual(["budget reached"])
   })
 
+  it("a worker whose new worktree is being set up is shown setting up, then at work with its first turn", () => {
+    const c = { worker: "w0", cycle: 1 }
+    const events = stamp([
+      make.workerStarted({ worker: "w0" }, { model: "mock", canPlan: true, maxCycle: 5 }),
+      make.cycleStarted(c, { branch: "b", worktree: "/w", base: "0" }),
+      make.setupStarted(c, { copy: [".env"], commands: ["npm ci"] }),
+      make.setupEnded(c, { ok: true, durationMs: 10, commands: [] }),
+      make.turnStarted(c, { turn: 1, kind: "start", log: "l1" })
+    ])
+    expect(phaseOf(viewOf(events.slice(0, 3)), "w0")).toBe("setting up")
+    expect(phaseOf(viewOf(events.slice(0, 4)), "w0")).toBe("starting")
+    expect(phaseOf(viewOf(events), "w0")).toBe("working")
+  })
+
   it("lists what needs a person, and drops an item once what it was about is over", () => {
     const c = { worker: "w1", cycle: 2 }
     const events = stamp([

@@ -24,6 +24,8 @@ export interface MockTurnInput {
   readonly onStep?: (step: { readonly name: string; readonly detail: string }) => void
   /** Where session memory lives between turns (a turn may be a separate process). */
   readonly stateDir: string
+  /** Added to the environment of its `run` commands (the turn's env; a process agent has it as its own). */
+  readonly env?: Readonly<Record<string, string>> | undefined
 }
 
 export interface MockTurnOutput {
@@ -48,9 +50,9 @@ const TAG = /^\[oompa:([^:\]]+):([^:\]]+)(?::review)?\]/
 const CLAIMED = /^- ([A-Za-z0-9._-]+): claimed(?: \((.*)\))?$/gm
 const AVAILABLE_LINE = /^- ([A-Za-z0-9._-]+)(?::|$)/
 
-const sh = (command: string, cwd: string) =>
+const sh = (command: string, cwd: string, env?: Readonly<Record<string, string>>) =>
   new Promise<{ code: number; out: string }>((resolve) => {
-    execFile("/bin/sh", ["-c", command], { cwd, maxBuffer: 16 * 1024 * 1024 }, (error, stdout, stderr) => {
+    execFile("/bin/sh", ["-c", command], { cwd, env: { ...process.env, ...env }, maxBuffer: 16 * 1024 * 1024 }, (error, stdout, stderr) => {
       const code = error ? (typeof error.code === "number" ? error.code : 1) : 0
       resolve({ code, out: `${stdout}${stderr}` })
     })
@@ -152,7 +154,7 @@ export const runMockTurn = async (input: MockTurnInput): Promise<MockTurnOutput>
     }
     for (const command of step.run ?? []) {
       input.onStep?.({ name: "Bash", detail: render(command, worker, task) })
-      const result = await sh(render(command, worker, task), input.cwd)
+      const result = await sh(render(command, worker, task), input.cwd, input.env)
       if (result.code !== 0) {
         await save({})
         return { ...output(`command failed: ${command}\n${result.out}`), exitCode: result.code }

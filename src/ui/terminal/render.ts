@@ -38,6 +38,7 @@ const GAP = "  "
 
 const phaseStyle: Readonly<Record<WorkerPhase, ReadonlyArray<Style>>> = {
   starting: [],
+  "setting up": ["cyan"],
   working: ["green"],
   claiming: ["cyan"],
   reviewing: ["blue"],
