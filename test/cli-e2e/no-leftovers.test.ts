@@ -21,7 +21,7 @@ import * as fs from "node:fs"
 import * as path from "node:path"
 import type { CycleFile } from "../../src/domain/RunFiles.js"
 import * as FakeModelServer from "../fake-model-server/server.js"
-import { CLIS, type CliName, cliBinDir, cliEnv, git, initRepo, MODEL, repoRoot, requireSetup, tempDir } from "./support.js"
+import { CLIS, type CliName, cliBinDir, cliEnv, git, initProject, MODEL, repoRoot, requireSetup, tempDir } from "./support.js"
 
 const SLEEP = "sleep 200"
 
@@ -139,16 +139,7 @@ const setup = (cli: CliName, timeout: number, script = workerScript, worker: Rec
     const server = yield* FakeModelServer.make({ scripts: [script] })
     const tmp = fs.realpathSync(yield* tempDir(`oompa-leftovers-${cli}-`))
     const project = path.join(tmp, "project")
-    yield* initRepo(project)
-    fs.writeFileSync(path.join(project, "README.md"), "# e2e project\n")
-    yield* git(project, "add", "README.md")
-    yield* git(project, "commit", "-qm", "readme")
-    fs.mkdirSync(path.join(project, "tasks", "pending"), { recursive: true })
-    const taskFile = path.join(project, "tasks", "pending", "task-01.json")
-    fs.writeFileSync(taskFile, JSON.stringify({ id: "task-01", summary: "Wait" }))
-    // The queue ignores task files younger than 2 s (a writer may be midway).
-    const past = new Date(Date.now() - 60_000)
-    fs.utimesSync(taskFile, past, past)
+    yield* initProject(project, [{ id: "task-01", summary: "Wait" }])
     const config = path.join(tmp, "oompa.json")
     fs.writeFileSync(
       config,

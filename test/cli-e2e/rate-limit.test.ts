@@ -13,7 +13,7 @@ import * as fs from "node:fs"
 import * as path from "node:path"
 import type { CycleFile } from "../../src/domain/RunFiles.js"
 import * as FakeModelServer from "../fake-model-server/server.js"
-import { type CliName, CLIS, cliBinDir, cliEnv, git, initRepo, lowRetries, MODEL, repoRoot, runProcess, requireSetup, tempDir } from "./support.js"
+import { type CliName, CLIS, cliBinDir, cliEnv, git, initProject, lowRetries, MODEL, repoRoot, runProcess, requireSetup, tempDir } from "./support.js"
 import { workerScript } from "./swarmScripts.js"
 
 interface Limit {
@@ -64,16 +64,7 @@ describe("a rate limit in a real swarm", () => {
         const server = yield* FakeModelServer.make({ scripts: [script] })
         const tmp = yield* tempDir(`oompa-limit-${cli}-`)
         const project = path.join(tmp, "project")
-        yield* initRepo(project)
-        fs.writeFileSync(path.join(project, "README.md"), "# e2e project\n")
-        yield* git(project, "add", "README.md")
-        yield* git(project, "commit", "-qm", "readme")
-        fs.mkdirSync(path.join(project, "tasks", "pending"), { recursive: true })
-        const taskFile = path.join(project, "tasks", "pending", `${TASK}.json`)
-        fs.writeFileSync(taskFile, JSON.stringify({ id: TASK, summary: `Write out/${TASK}.txt` }, null, 2))
-        // The queue ignores task files younger than 2 s (a writer may be midway).
-        const past = new Date(Date.now() - 60_000)
-        fs.utimesSync(taskFile, past, past)
+        yield* initProject(project, [{ id: TASK, summary: `Write out/${TASK}.txt` }])
         fs.writeFileSync(
           path.join(tmp, "oompa.json"),
           JSON.stringify({ workers: [{ model: `${cli}:${MODEL[cli]}`, max_cycle: 2, max_wait_for_tasks: 5 }] }, null, 2)

@@ -362,6 +362,27 @@ export const initRepo = (dir: string) =>
     }
   })
 
+/**
+ * A project for a swarm: a repository with a committed README and one pending
+ * task file per `tasks` entry (`{id, summary}`), backdated past the queue's
+ * 2 s grace for files still being written.
+ */
+export const initProject = (project: string, tasks: ReadonlyArray<{ readonly id: string; readonly summary: string }>) =>
+  Effect.gen(function* () {
+    yield* initRepo(project)
+    fs.writeFileSync(path.join(project, "README.md"), "# e2e project\n")
+    yield* git(project, "add", "README.md")
+    yield* git(project, "commit", "-qm", "readme")
+    const pending = path.join(project, "tasks", "pending")
+    fs.mkdirSync(pending, { recursive: true })
+    const past = new Date(Date.now() - 60_000)
+    for (const task of tasks) {
+      const file = path.join(pending, `${task.id}.json`)
+      fs.writeFileSync(file, JSON.stringify(task, null, 2))
+      fs.utimesSync(file, past, past)
+    }
+  })
+
 export const git = (cwd: string, ...args: Array<string>) =>
   runProcess("git", args, { cwd, env: GIT_IDENTITY }).pipe(
     Effect.flatMap((r) => (r.exitCode === 0 ? Effect.succeed(r.stdout.trim()) : Effect.dieMessage(`git ${args.join(" ")}: ${r.stderr}`)))

@@ -19,7 +19,7 @@ import { Duration, Effect } from "effect"
 import * as fs from "node:fs"
 import * as path from "node:path"
 import * as FakeModelServer from "../fake-model-server/server.js"
-import { CLIS, cliBinDir, cliEnv, git, initRepo, MODEL, repoRoot, runProcess, requireSetup, tempDir } from "./support.js"
+import { CLIS, cliBinDir, cliEnv, git, initProject, MODEL, repoRoot, runProcess, requireSetup, tempDir } from "./support.js"
 import { reviewerScript, workerScript } from "./swarmScripts.js"
 
 const TASKS = ["task-01", "task-02"]
@@ -32,17 +32,7 @@ describe("oompa swarm on the real CLIs", () => {
         const server = yield* FakeModelServer.make({ scripts: [reviewerScript, workerScript] })
         const tmp = yield* tempDir(`oompa-swarm-${cli}-`)
         const project = path.join(tmp, "project")
-        yield* initRepo(project)
-        fs.writeFileSync(path.join(project, "README.md"), "# e2e project\n")
-        yield* git(project, "add", "README.md")
-        yield* git(project, "commit", "-qm", "readme")
-        fs.mkdirSync(path.join(project, "tasks", "pending"), { recursive: true })
-        for (const id of TASKS) {
-          fs.writeFileSync(
-            path.join(project, "tasks", "pending", `${id}.json`),
-            JSON.stringify({ id, summary: `Write out/${id}.txt` }, null, 2)
-          )
-        }
+        yield* initProject(project, TASKS.map((id) => ({ id, summary: `Write out/${id}.txt` })))
         const model = `${cli}:${MODEL[cli]}`
         fs.writeFileSync(
           path.join(tmp, "oompa.json"),
