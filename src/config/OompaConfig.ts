@@ -1,5 +1,7 @@
 import type { Duration } from "effect"
 import type { ModelSpec } from "../domain/Model.js"
+import type { BudgetLimits } from "../domain/Budget.js"
+import type { PriceTable } from "../domain/prices.js"
 
 /**
  * The resolved configuration the engine runs on: every default applied,
@@ -37,6 +39,8 @@ export interface WorkerSpec {
   readonly stallTimeout?: Duration.Duration | undefined
   /** Per-worker reviewers, tried before the global chain. */
   readonly reviewers: ReadonlyArray<ReviewerSpec>
+  /** This worker's `budget` (docs/budgets.md); undefined: none. */
+  readonly budget?: BudgetLimits | undefined
 }
 
 export interface PlannerSpec {
@@ -66,4 +70,9 @@ export interface OompaConfig {
   readonly mergeWait: Duration.Duration
   /** Parallel turns per harness name (`max_concurrent`); a harness not listed has no cap. */
   readonly maxConcurrent: Readonly<Record<string, number>>
+  /** The swarm's `budget`, and `task_budget`, the default of every task (docs/budgets.md); undefined: none. */
+  readonly budget?: BudgetLimits | undefined
+  readonly taskBudget?: BudgetLimits | undefined
+  /** The bundled price table with oompa.json's `prices` over it: estimates of costs a CLI does not report. */
+  readonly prices?: PriceTable | undefined
 }

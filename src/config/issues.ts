@@ -2,11 +2,13 @@ import { Either, ParseResult } from "effect"
 import { parseModelString } from "../domain/Model.js"
 import {
   aboveBound,
+  budgetKeys,
   describeBound,
   expectedByKey,
   expectedModel,
   numberBounds,
   plannerKeys,
+  priceKeys,
   reviewerKeys,
   reviewerObjectKeys,
   topLevelKeys,
@@ -56,6 +58,8 @@ export const allowedKeysAt = (path: JsonPath): ReadonlyArray<string> => {
   if (key === "workers") return workerKeys
   if (key === "planner") return plannerKeys
   if (isReviewerKey(key)) return reviewerObjectKeys
+  if (key === "budget" || key === "task_budget") return budgetKeys
+  if (path[path.length - 2] === "prices") return priceKeys
   return []
 }
 

@@ -7,6 +7,7 @@ import { defaults, MAX_WORKERS, OompaJson, reviewerKeys, type PlannerJson, type 
 import { displayPath } from "./includes.js"
 import { configIssues } from "./issues.js"
 import { parseJson } from "../formats/json.js"
+import { bundledPrices } from "../domain/prices.js"
 import { loadPromptSource, type PromptContext } from "./prompts.js"
 
 export { defaults } from "./OompaJson.js"
@@ -215,7 +216,8 @@ export const loadConfig = (
             waitBetween: Duration.seconds(worker.wait_between ?? defaults.wait_between),
             timeout: Duration.seconds(worker.timeout ?? defaults.timeout),
             ...(stallTimeout(worker) !== undefined ? { stallTimeout: Duration.seconds(stallTimeout(worker)!) } : {}),
-            reviewers: yield* reviewersOf(worker, `${at}.`)
+            reviewers: yield* reviewersOf(worker, `${at}.`),
+            ...(worker.budget !== undefined ? { budget: worker.budget } : {})
           } satisfies Omit<WorkerSpec, "id">
         }
       })
@@ -265,7 +267,10 @@ export const loadConfig = (
       maxConsecutiveErrors: json.max_consecutive_errors ?? defaults.max_consecutive_errors,
       maxMergeRetries: json.max_merge_retries ?? defaults.max_merge_retries,
       mergeWait: Duration.seconds(json.merge_wait ?? defaults.merge_wait),
-      maxConcurrent: json.max_concurrent ?? {}
+      maxConcurrent: json.max_concurrent ?? {},
+      ...(json.budget !== undefined ? { budget: json.budget } : {}),
+      ...(json.task_budget !== undefined ? { taskBudget: json.task_budget } : {}),
+      prices: { ...bundledPrices, ...json.prices }
     }
     return config
   }).pipe(Effect.withSpan("loadConfig"))
