@@ -161,6 +161,8 @@ export const WorkerStoppedData = Schema.Struct({
   turns: Count,
   usage: Usage,
   costUsd: Schema.Number,
+  /** Part of `costUsd` was estimated from the price table (docs/budgets.md). */
+  costEstimated: Schema.optional(Schema.Boolean),
   lastFailure: Schema.optional(Text)
 })
 
