@@ -248,7 +248,9 @@ export const RunTotals = Schema.Struct({
   merged: Schema.Number,
   inputTokens: Schema.Number,
   outputTokens: Schema.Number,
-  costUsd: Schema.Number
+  costUsd: Schema.Number,
+  /** Part of `costUsd` was estimated from the price table (docs/budgets.md); absent: none was. */
+  costEstimated: Schema.optional(Schema.Boolean)
 })
 export type RunTotals = typeof RunTotals.Type
 
