@@ -308,7 +308,11 @@ export const runSwarm = Effect.fn("engine.runSwarm")(function* (config: OompaCon
       yield* Fiber.interrupt(stopper)
       yield* Fiber.interrupt(budgetStopper)
       const stoppedByUser = (yield* Ref.get(byUser)) && Exit.isFailure(outcome) && Cause.isInterruptedOnly(outcome.cause)
-      const ending = yield* finish(runLog, outcome, stoppedByUser, yield* Deferred.poll(budgetsOf).pipe(Effect.flatMap(Option.match({ onNone: () => Effect.succeed(Option.none<Budgets>()), onSome: (done) => Effect.map(done, Option.some) }))))
+      // The run's budgets, if its body got as far as making them.
+      const budgets = yield* Deferred.poll(budgetsOf).pipe(
+        Effect.flatMap(Option.match({ onNone: () => Effect.succeed(Option.none<Budgets>()), onSome: Effect.map(Option.some) }))
+      )
+      const ending = yield* finish(runLog, outcome, stoppedByUser, budgets)
       // A steering stop ends like an interrupted run (exit 130, SPEC §10): the user stopped it before its end.
       // The swarm's budget ends it with exit 3 instead (below).
       if (Exit.isFailure(outcome) && !ending.byBudget) return yield* Effect.failCause(outcome.cause)
