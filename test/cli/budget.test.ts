@@ -63,4 +63,26 @@ describe("oompa swarm with a budget (built binary)", () => {
     expect(report.code).toBe(0)
     expect(report.stdout).toMatch(/Total: ~\$\d+\.\d{4} \(~: estimated/)
   }, 240_000)
+
+  it("a task's own budget: the run goes on and exits 0, the task waits in pending stamped, oompa report lists it for a human", async () => {
+    const dir = makeProject({ workers: [{ model: "mock", max_cycle: 3 }], reviewer: "mock" }, 2)
+    // One token: the claiming turn's own tokens, charged to it when it is claimed, reach it.
+    fs.writeFileSync(path.join(dir, "tasks", "pending", "t1.json"), JSON.stringify({ id: "t1", summary: "task 1", budget: { max_tokens: 1 } }))
+    backdateTasks(dir)
+    const result = await runCli(["swarm", "--plain"], { cwd: dir, timeoutMs: 120_000 })
+    expect(result.code).toBe(0)
+    expect(result.stdout).toMatch(/task t1's budget max_tokens 1 tokens reached: \d+ tokens spent; no new turns/)
+    const t1 = JSON.parse(fs.readFileSync(path.join(dir, "tasks", "pending", "t1.json"), "utf8"))
+    expect(t1.budget_reached).toMatchObject({ limit: "max_tokens", value: 1 })
+    expect(listDir(path.join(dir, "tasks", "complete"))).toEqual(["t2.json"])
+    const stopped = JSON.parse(fs.readFileSync(path.join(runDirOf(dir), "stopped.json"), "utf8")) as StoppedFile
+    expect({ reason: stopped.reason, budgets: stopped.budgets?.map((b) => `${b.scope}:${b.id}:${b.limit}`) }).toEqual({
+      reason: "completed",
+      budgets: ["task:t1:max_tokens"]
+    })
+    const report = await runCli(["report", "--json"], { cwd: dir, timeoutMs: 60_000 })
+    const json = JSON.parse(report.stdout)
+    expect(json.needsHuman.map((n: { kind: string }) => n.kind)).toEqual(["budget-reached"])
+    expect(json.needsHuman[0].text).toContain("task t1: its budget max_tokens 1 tokens was reached")
+  }, 240_000)
 })
