@@ -45,6 +45,11 @@ export interface Budgets {
   readonly mayStartTurn: (worker: string) => Effect.Effect<boolean>
   /** Every budget reached so far, in order. */
   readonly reached: Effect.Effect<ReadonlyArray<BudgetReachedRecord>>
+  /**
+   * A turn of `model` had no cost (its CLI reported none, the price table has no row):
+   * warns once per model while a max_cost_usd budget is set, since it counts as $0 there.
+   */
+  readonly unpriced: (model: string, worker: string) => Effect.Effect<void>
 }
 
 interface TaskAccount {
@@ -99,6 +104,8 @@ export const makeBudgets = (options: {
     const workerSignals = new Map<string, Deferred.Deferred<BudgetReachedRecord>>()
     const cycleSignals = new Map<string, Deferred.Deferred<BudgetReachedRecord>>()
     const timers = new Map<string, Fiber.RuntimeFiber<void>>()
+    const unpricedWarned = new Set<string>()
+    const costCapped = options.budget?.max_cost_usd !== undefined || options.taskBudget?.max_cost_usd !== undefined
 
     const workerSignal = (worker: string) =>
       Effect.gen(function* () {
@@ -263,7 +270,19 @@ export const makeBudgets = (options: {
             (r) => r.scope === "swarm" || (r.scope === "worker" && r.id === worker) || (r.scope === "task" && held.has(r.id ?? ""))
           )
         }),
-      reached: Effect.map(Ref.get(state), (s) => s.reached)
+      reached: Effect.map(Ref.get(state), (s) => s.reached),
+      unpriced: (model, worker) =>
+        Effect.gen(function* () {
+          const capped = costCapped || (yield* Ref.get(state)).workerBudgets.get(worker)?.max_cost_usd !== undefined
+          if (!capped || unpricedWarned.has(model)) return
+          unpricedWarned.add(model)
+          yield* options.runLog.emit(
+            runEvent.warning(
+              `${model} reported no cost and the price table has no row for it: its turns count as $0 towards max_cost_usd; add it to "prices" in oompa.json (docs/budgets.md)`,
+              { worker }
+            )
+          )
+        })
     }
     return budgets
   })

@@ -145,6 +145,7 @@ export const reviewWork = Effect.fn("engine.reviewWork")(function* (
       })
       // The reviewer's spend counts against the reviewed worker's budgets (and its tasks'), after its record.
       if (cost !== undefined) yield* ctx.budgets.spend(spec.id, cost.spent)
+      if (cost !== undefined && Option.isNone(cost.costUsd)) yield* ctx.budgets.unpriced(name, spec.id)
       const spent = Either.isRight(outcome) ? { usage: outcome.right.usage, ...cost?.record } : {}
       if (verdict === undefined) {
         yield* ctx.runLog.emit(

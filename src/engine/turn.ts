@@ -14,6 +14,7 @@ import { addCost, type CycleProgress } from "./progress.js"
 import { isLimit } from "../domain/TurnFailure.js"
 import { providerOf } from "./provider.js"
 import { costOfTurn } from "./cost.js"
+import { formatModel } from "../domain/Model.js"
 
 export { signalNames } from "../domain/Signal.js"
 
@@ -155,6 +156,7 @@ const endTurn = (
   })
   // After its record: a budget this turn reached is announced after the turn's end.
   yield* ctx.budgets.spend(spec.id, cost.spent)
+  if (Option.isNone(cost.costUsd)) yield* ctx.budgets.unpriced(formatModel(spec.model), spec.id)
   if (stalled) {
     // Not a failure of the agent's work: decide resumes the session once with a nudge.
     return { _tag: "TurnStalled", silence: spec.stallTimeout ?? Duration.zero, session } satisfies WorkerEvent

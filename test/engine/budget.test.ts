@@ -262,6 +262,25 @@ describe("budgets in a swarm", () => {
   )
 })
 
+describe("a model without a price under a cost budget", () => {
+  it.scopedLive("its turns count as $0, said once in a warning; no cost is invented", () =>
+    Effect.gen(function* () {
+      const { repo, swarm } = yield* start(
+        { config: { workers: [{ model: "mock:diligent", max_cycle: 1 }], reviewer: "mock:diligent", budget: { max_cost_usd: 5 } }, tasks: makeTasks(1) },
+        (baseDir) => scripted(baseDir, () => ({ costUsd: null }))
+      )
+      expect(Exit.isSuccess(yield* Fiber.join(swarm))).toBe(true)
+      const warnings = eventsOf(repo.path).filter((e) => e.type === "warning" && e.message.includes("reported no cost"))
+      expect(warnings.map((w) => w.message)).toEqual([
+        'mock:diligent reported no cost and the price table has no row for it: its turns count as $0 towards max_cost_usd; add it to "prices" in oompa.json (docs/budgets.md)'
+      ])
+      const cycle = cycleOf(repo.path, "w0-c1")
+      expect(cycle.turns.map((t) => [t.costUsd, t.costEstimated])).toEqual(cycle.turns.map(() => [undefined, undefined]))
+      expect(cycle.outcome).toBe("merged")
+    })
+  )
+})
+
 describe("max_runtime budgets (TestClock)", () => {
   it.scoped("the swarm's max_runtime ends a turn that is still running: stopped.json says budget, exit 3, the claim back", () =>
     Effect.gen(function* () {
