@@ -27,7 +27,8 @@ const duration = (ms) => {
   if (m < 60) return `${m}m ${String(s % 60).padStart(2, "0")}s`
   return `${Math.floor(m / 60)}h ${String(m % 60).padStart(2, "0")}m`
 }
-const cost = (usd) => `$${(usd ?? 0).toFixed(4)}`
+// "~": part of it was estimated from the price table (the CLI reported no cost; docs/budgets.md).
+const cost = (usd, estimated) => `${estimated ? "~" : ""}$${(usd ?? 0).toFixed(4)}`
 const tokens = (n) => (n >= 1e6 ? `${(n / 1e6).toFixed(1)}M` : n >= 1e4 ? `${Math.round(n / 1e3)}k` : String(n ?? 0))
 const clock = (ms) => (ms ? new Date(ms).toLocaleTimeString([], { hour12: false }) : "–")
 const dateTime = (iso) => (iso ? new Date(iso).toLocaleString([], { hour12: false }) : "–")
@@ -244,7 +245,7 @@ const runsPage = async (view, openNewest) => {
           <td>${esc(dateTime(r.startedAt))}</td><td>${esc(dateTime(r.stoppedAt))}</td>
           <td>${esc(r.targetBranch ?? "?")}</td>
           <td class="n">${r.workers}</td><td class="n">${r.cycles}</td><td class="n">${r.merged}</td>
-          <td class="n">${tokens(r.inputTokens)} / ${tokens(r.outputTokens)}</td><td class="n">${cost(r.costUsd)}</td></tr>`
+          <td class="n">${tokens(r.inputTokens)} / ${tokens(r.outputTokens)}</td><td class="n">${cost(r.costUsd, r.costEstimated)}</td></tr>`
           )
           .join("")}</tbody></table>`
       }
@@ -393,7 +394,7 @@ const renderFigures = (detail, state) => {
   const reason = () => state.events.findLast((e) => e.type === "swarm-stopped")?.data?.reason ?? "stopped"
   const status = v.status === "stopped" ? (stale ? reason() : detail.status) : v.status === "starting" && detail.status !== "running" ? detail.status : v.status
   const elapsed = v.startedAt ? nowOf(state) - v.startedAt : undefined
-  const perTask = v.tasksMerged > 0 ? cost(v.costUsd / v.tasksMerged) : "–"
+  const perTask = v.tasksMerged > 0 ? cost(v.costUsd / v.tasksMerged, v.costEstimated) : "–"
   const figure = (label, value, extra = "") => `<div class="figure ${extra}"><div class="label">${esc(label)}</div><div class="value">${value}</div></div>`
   document.getElementById("figures").innerHTML = [
     figure("swarm", `<code>${esc(v.swarm ?? detail.id)}</code> ${badge(status, STATUS_CLASS[status])}${v.paused ? ` ${badge("paused", "warn")}` : ""}`, "wide"),
@@ -403,7 +404,7 @@ const renderFigures = (detail, state) => {
     figure("claimed", v.tasksClaimed, "big"),
     figure("pending", detail.queue ? detail.queue.pending.length : v.tasksPending, "big"),
     figure("tokens in / out", `${tokens(v.inputTokens)} / ${tokens(v.outputTokens)}`),
-    figure("cost", cost(v.costUsd)),
+    figure(v.costEstimated ? "cost (estimated)" : "cost", cost(v.costUsd, v.costEstimated)),
     figure("cost per merged task", perTask)
   ].join("")
 }
@@ -429,7 +430,7 @@ const renderWorkers = (id, state, detail) => {
               <td class="state">${badge(state_, PHASE_CLASS[w.phase])}</td>
               <td>${w.tasks.map((t) => `<code>${esc(t)}</code>`).join(" ") || "–"}</td><td>${cycle}</td>
               <td class="n">${w.phase === "stopped" ? "–" : duration(now - w.since)}</td>
-              <td class="n">${tokens(w.inputTokens)} / ${tokens(w.outputTokens)}</td><td class="n">${cost(w.costUsd)}</td>
+              <td class="n">${tokens(w.inputTokens)} / ${tokens(w.outputTokens)}</td><td class="n">${cost(w.costUsd, w.costEstimated)}</td>
               <td class="activity" title="${esc(activity)}">${esc(cut(activity, 90))}</td>${
                 !canSteer
                   ? ""

@@ -3,7 +3,9 @@ import { ValidationError } from "@effect/cli"
 
 /**
  * Exit codes (SPEC §10): 0 ok, 1 the swarm ran but a worker failed (or an
- * unexpected failure), 2 bad input, 130 interrupted (Ctrl-C, SIGTERM, or a
+ * unexpected failure), 2 bad input, 3 a budget stopped the run (the swarm's,
+ * stopped.json reason `budget`, or a worker's, stop reason `budget`:
+ * docs/budgets.md; 1 outranks it), 130 interrupted (Ctrl-C, SIGTERM, or a
  * steering `stop`, whose stopped.json says stopped-by-user: docs/steering.md).
  * An error chooses its own code by carrying an `exitCode` getter.
  */

@@ -45,7 +45,7 @@ export const listCommand = Command.make("list", { json: jsonOption("list.json") 
         started === undefined ? "?" : String(started.workers.length),
         `${totals.merged}/${totals.cycles}`,
         `${totals.inputTokens}/${totals.outputTokens}`,
-        formatCost(totals.costUsd),
+        formatCost(totals.costUsd, totals.costEstimated),
         started === undefined ? "?" : started.targetBranch
       ]
     })

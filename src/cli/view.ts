@@ -59,7 +59,7 @@ const cycleLines = (run: RunInfo): string =>
           ? `kept ${c.keptRef}`
           : "-",
       formatDuration(c.durationMs),
-      formatCost(c.costUsd ?? 0)
+      formatCost(c.costUsd ?? 0, c.costEstimated)
     ])
   )
 
@@ -73,7 +73,7 @@ const reviewLines = (reviews: ReadonlyArray<ReviewFile>): string =>
       r.reviewer,
       r.verdict ?? `no verdict: ${oneLine(r.error ?? "?", 200)}`,
       formatDuration(r.durationMs),
-      formatCost(r.costUsd ?? 0)
+      formatCost(r.costUsd ?? 0, r.costEstimated)
     ])
   )
 

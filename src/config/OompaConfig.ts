@@ -1,5 +1,7 @@
 import type { Duration } from "effect"
 import type { ModelSpec } from "../domain/Model.js"
+import type { BudgetLimits } from "../domain/Budget.js"
+import type { PriceTable } from "../domain/prices.js"
 
 /**
  * The resolved configuration the engine runs on: every default applied,
@@ -37,6 +39,8 @@ export interface WorkerSpec {
   readonly stallTimeout?: Duration.Duration | undefined
   /** Per-worker reviewers, tried before the global chain. */
   readonly reviewers: ReadonlyArray<ReviewerSpec>
+  /** This worker's `budget` (docs/budgets.md); undefined: none. */
+  readonly budget?: BudgetLimits | undefined
   /** `worktree` (docs/worktree-setup.md): the worker's own merged over the top-level one. Undefined: none. */
   readonly worktree?: WorktreeSpec | undefined
 }
@@ -89,4 +93,9 @@ export interface OompaConfig {
   readonly maxConcurrent: Readonly<Record<string, number>>
   /** Where notifications go; undefined: none are sent. */
   readonly notify?: NotifyConfig | undefined
+  /** The swarm's `budget`, and `task_budget`, the default of every task (docs/budgets.md); undefined: none. */
+  readonly budget?: BudgetLimits | undefined
+  readonly taskBudget?: BudgetLimits | undefined
+  /** The bundled price table with oompa.json's `prices` over it: estimates of costs a CLI does not report. */
+  readonly prices?: PriceTable | undefined
 }

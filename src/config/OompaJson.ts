@@ -89,7 +89,13 @@ export const numberBounds = {
   max_merge_retries: { integer: true, min: 0, max: 100 },
   merge_wait: { integer: false, min: 0, max: DAY, unit: "seconds" },
   max_concurrent: { integer: true, min: 1, max: MAX_WORKERS },
-  rate_limited_after: { integer: false, min: 0, max: DAY, unit: "seconds" }
+  rate_limited_after: { integer: false, min: 0, max: DAY, unit: "seconds" },
+  max_cost_usd: { integer: false, min: 0, minExclusive: true, max: 1_000_000 },
+  max_tokens: { integer: true, min: 1, max: 1_000_000_000_000 },
+  max_runtime: { integer: false, min: 0, minExclusive: true, max: 30 * DAY, unit: "seconds" },
+  input_per_mtok: { integer: false, min: 0, max: 10_000 },
+  output_per_mtok: { integer: false, min: 0, max: 10_000 },
+  cache_read_per_mtok: { integer: false, min: 0, max: 10_000 }
 } as const satisfies Readonly<Record<string, NumberBound>>
 export type BoundedKey = keyof typeof numberBounds
 
@@ -172,6 +178,28 @@ export const WorktreeJson = Schema.Struct({
 })
 export type WorktreeJson = typeof WorktreeJson.Type
 
+/** `budget` (swarm, worker) and `task_budget`: docs/budgets.md. Every limit is optional; none set is no budget. */
+export const BudgetJson = Schema.Struct({
+  max_cost_usd: Schema.optional(
+    Bounded("max_cost_usd", "USD this scope may spend (the CLI's own cost, else estimated from the price table); reached: no new turns")
+  ),
+  max_tokens: Schema.optional(Bounded("max_tokens", "Tokens (input, cached included, plus output) this scope may use")),
+  max_runtime: Schema.optional(
+    Bounded("max_runtime", "Seconds of wall time from the start of the swarm, the worker, or the task's first claim in the run")
+  )
+}).annotations({
+  identifier: "Budget",
+  description: "Limits whose first reached ends the scope's running turns as a Ctrl-C would (work kept, claims back) and starts no new ones"
+})
+export type BudgetJson = typeof BudgetJson.Type
+
+/** One row of `prices`: USD per million tokens. */
+export const PriceJson = Schema.Struct({
+  input_per_mtok: Bounded("input_per_mtok", "USD per million input tokens"),
+  output_per_mtok: Bounded("output_per_mtok", "USD per million output tokens"),
+  cache_read_per_mtok: Schema.optional(Bounded("cache_read_per_mtok", "USD per million cached input tokens (default: the input price)"))
+}).annotations({ identifier: "Price", description: "A model's list price, for estimating the cost of turns whose CLI reports none" })
+
 export const WorkerJson = Schema.Struct({
   model: ModelString,
   prompt: Schema.optional(PromptRef),
@@ -199,6 +227,7 @@ export const WorkerJson = Schema.Struct({
     )
   ),
   worktree: Schema.optional(WorktreeJson),
+  budget: Schema.optional(BudgetJson.annotations({ description: "This worker's budget: reached, it stops (stop reason budget)" })),
   ...reviewerFields
 }).annotations({ identifier: "Worker", description: "One worker entry; count expands it into several workers" })
 export type WorkerJson = typeof WorkerJson.Type
@@ -287,7 +316,19 @@ export const OompaJson = Schema.Struct({
     Bounded("stall_timeout", "The stall_timeout of every worker that sets none: seconds a turn may print nothing before it is ended as stalled (default: off)")
   ),
   notify: Schema.optional(NotifyJson),
-  worktree: Schema.optional(WorktreeJson)
+  worktree: Schema.optional(WorktreeJson),
+  budget: Schema.optional(BudgetJson.annotations({ description: "The swarm's budget: reached, the swarm stops (stopped.json reason budget, exit 3)" })),
+  task_budget: Schema.optional(
+    BudgetJson.annotations({
+      description: "The budget of each task, limit by limit under the task file's own `budget`: reached, the task goes back to pending stamped budget_reached"
+    })
+  ),
+  prices: Schema.optional(
+    Schema.Record({ key: Schema.String, value: PriceJson }).annotations({
+      description:
+        'Prices per model over the bundled table (docs/budgets.md), keyed "harness:model", the model id, or the bare harness for its default model, e.g. {"codex:gpt-6-sol": {"input_per_mtok": 2, "output_per_mtok": 10}}'
+    })
+  )
 }).annotations({
   identifier: "OompaJson",
   title: "oompa.json",
@@ -326,6 +367,15 @@ export const expectedByKey: Readonly<Record<string, string>> = {
   max_consecutive_errors: describeBound(numberBounds.max_consecutive_errors),
   max_merge_retries: describeBound(numberBounds.max_merge_retries),
   merge_wait: describeBound(numberBounds.merge_wait),
+  budget: 'an object {"max_cost_usd", "max_tokens", "max_runtime"}',
+  task_budget: 'an object {"max_cost_usd", "max_tokens", "max_runtime"}',
+  max_cost_usd: describeBound(numberBounds.max_cost_usd),
+  max_tokens: describeBound(numberBounds.max_tokens),
+  max_runtime: describeBound(numberBounds.max_runtime),
+  prices: 'an object of models to {"input_per_mtok", "output_per_mtok", "cache_read_per_mtok"}',
+  input_per_mtok: describeBound(numberBounds.input_per_mtok),
+  output_per_mtok: describeBound(numberBounds.output_per_mtok),
+  cache_read_per_mtok: describeBound(numberBounds.cache_read_per_mtok),
   max_concurrent: `an object of harness names to ${describeBound(numberBounds.max_concurrent)}, e.g. {"claude": 4}`,
   notify: 'an object {"command": [...], "webhook": "https://…", "rate_limited_after": seconds} with a command or a webhook',
   command: 'a non-empty list of non-empty strings, the program and its arguments (run without a shell), e.g. ["notify-send", "oompa"]',
@@ -346,4 +396,6 @@ export const workerKeys = keysOf(WorkerJson)
 export const plannerKeys = keysOf(PlannerJson)
 export const notifyKeys = keysOf(NotifyJson)
 export const worktreeKeys = keysOf(WorktreeJson)
+export const budgetKeys = keysOf(BudgetJson)
+export const priceKeys = keysOf(PriceJson)
 export const reviewerObjectKeys: ReadonlyArray<string> = ["model", "prompt", "timeout"]

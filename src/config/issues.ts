@@ -2,12 +2,14 @@ import { Either, ParseResult } from "effect"
 import { parseModelString } from "../domain/Model.js"
 import {
   aboveBound,
+  budgetKeys,
   describeBound,
   expectedByKey,
   expectedModel,
   notifyKeys,
   numberBounds,
   plannerKeys,
+  priceKeys,
   reviewerKeys,
   reviewerObjectKeys,
   topLevelKeys,
@@ -60,6 +62,8 @@ export const allowedKeysAt = (path: JsonPath): ReadonlyArray<string> => {
   if (key === "notify") return notifyKeys
   if (key === "worktree") return worktreeKeys
   if (isReviewerKey(key)) return reviewerObjectKeys
+  if (key === "budget" || key === "task_budget") return budgetKeys
+  if (path[path.length - 2] === "prices") return priceKeys
   return []
 }
 

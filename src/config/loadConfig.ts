@@ -7,6 +7,7 @@ import { defaults, MAX_WORKERS, OompaJson, reviewerKeys, type PlannerJson, type 
 import { displayPath } from "./includes.js"
 import { configIssues } from "./issues.js"
 import { parseJson } from "../formats/json.js"
+import { bundledPrices } from "../domain/prices.js"
 import { loadPromptSource, type PromptContext } from "./prompts.js"
 import { resolveWorktree } from "./worktree.js"
 
@@ -219,7 +220,8 @@ export const loadConfig = (
             timeout: Duration.seconds(worker.timeout ?? defaults.timeout),
             ...(stallTimeout(worker) !== undefined ? { stallTimeout: Duration.seconds(stallTimeout(worker)!) } : {}),
             reviewers: yield* reviewersOf(worker, `${at}.`),
-            ...(worktree.right !== undefined ? { worktree: worktree.right } : {})
+            ...(worktree.right !== undefined ? { worktree: worktree.right } : {}),
+            ...(worker.budget !== undefined ? { budget: worker.budget } : {})
           } satisfies Omit<WorkerSpec, "id">
         }
       })
@@ -282,7 +284,10 @@ export const loadConfig = (
               rateLimitedAfter: Duration.seconds(json.notify.rate_limited_after ?? defaults.rate_limited_after)
             }
           }
-        : {})
+        : {}),
+      ...(json.budget !== undefined ? { budget: json.budget } : {}),
+      ...(json.task_budget !== undefined ? { taskBudget: json.task_budget } : {}),
+      prices: { ...bundledPrices, ...json.prices }
     }
     return config
   }).pipe(Effect.withSpan("loadConfig"))

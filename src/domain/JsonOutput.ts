@@ -199,6 +199,11 @@ export const ReportEnding = Schema.Struct({
   detail: Schema.NullOr(Schema.String).annotations({ description: "stopped.json's detail, if any" })
 })
 
+/** true when part of costUsd was estimated from the price table (docs/budgets.md); absent otherwise. */
+const CostEstimated = Schema.optional(Schema.Boolean).annotations({
+  description: "true when part of costUsd was estimated from the price table (docs/budgets.md); absent otherwise"
+})
+
 export const ReportMerged = Schema.Struct({
   cycle: CycleId,
   worker: Schema.String,
@@ -212,7 +217,8 @@ export const ReportMerged = Schema.Struct({
   testFailures: Schema.Number.annotations({ description: "test_command runs of the cycle that failed before it passed (its tests-failed events)" }),
   durationMs: Schema.Number,
   usage: Usage,
-  costUsd: Schema.Number
+  costUsd: Schema.Number,
+  costEstimated: CostEstimated
 })
 export type ReportMerged = typeof ReportMerged.Type
 
@@ -234,6 +240,8 @@ export const ReportNotMerged = Schema.Struct({
   durationMs: Schema.Number,
   usage: Usage,
   costUsd: Schema.Number
+,
+  costEstimated: CostEstimated
 })
 export type ReportNotMerged = typeof ReportNotMerged.Type
 
@@ -253,7 +261,8 @@ export type ReportQueue = typeof ReportQueue.Type
 const Spend = {
   cycles: Schema.Number,
   usage: Usage,
-  costUsd: Schema.Number
+  costUsd: Schema.Number,
+  costEstimated: CostEstimated
 }
 
 export const ReportSpend = Schema.Struct({
@@ -304,7 +313,9 @@ export const NeedsHumanKind = Schema.Literal(
   "blocked-merge",
   "stuck",
   "stopped-on-errors",
-  "invalid-task"
+  "invalid-task",
+  /** A task whose budget was reached: back in pending, stamped budget_reached, claimed by nobody until a person looks. */
+  "budget-reached"
 )
 
 export const NeedsHuman = Schema.Struct({

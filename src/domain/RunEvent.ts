@@ -3,7 +3,7 @@ import { humanDuration } from "./humanDuration.js"
 import { oneLine } from "./queue.js"
 import { CycleOutcome } from "./Outcome.js"
 import { ControlAction, ControlBy } from "./Control.js"
-import { EventType, RunEventLine, StopReason, TurnRecord } from "./RunFiles.js"
+import { BudgetReachedRecord, EventType, RunEventLine, StopReason, TurnRecord } from "./RunFiles.js"
 import { Usage } from "./Usage.js"
 import { Verdict } from "./Verdict.js"
 
@@ -55,7 +55,7 @@ export const TurnStartedData = Schema.Struct({ turn: Count, kind: Text, log: Tex
 
 export const TurnEndedData = Schema.Struct({ ...TurnRecord.fields, cycleName: Text })
 
-export const ClaimResultTag = Schema.Literal("Claimed", "AlreadyTaken", "NotFound", "Blocked", "InvalidId")
+export const ClaimResultTag = Schema.Literal("Claimed", "AlreadyTaken", "NotFound", "Blocked", "InvalidId", "OverBudget")
 export const ClaimData = Schema.Struct({
   /** One per id asked for, in order. */
   results: Schema.Array(Schema.Struct({ id: Text, result: ClaimResultTag }))
@@ -68,7 +68,9 @@ export const ReviewStartedData = Schema.Struct({ round: Count, attempt: Count, r
 /** What a review cost (absent in runs of versions before the live views). */
 const reviewCost = {
   usage: Schema.optional(Usage),
-  costUsd: Schema.optional(Schema.Number)
+  costUsd: Schema.optional(Schema.Number),
+  /** `costUsd` was estimated from the price table (docs/budgets.md). */
+  costEstimated: Schema.optional(Schema.Boolean)
 }
 export const ReviewVerdict = Schema.Struct({
   round: Count,
@@ -159,6 +161,8 @@ export const WorkerStoppedData = Schema.Struct({
   turns: Count,
   usage: Usage,
   costUsd: Schema.Number,
+  /** Part of `costUsd` was estimated from the price table (docs/budgets.md). */
+  costEstimated: Schema.optional(Schema.Boolean),
   lastFailure: Schema.optional(Text)
 })
 
@@ -208,18 +212,8 @@ export const RateLimitedData = Schema.Struct({
   strike: Count
 })
 
-/** Which budget was reached, and by how much was spent (cost estimated where a CLI reports none). */
-export const BudgetReachedData = Schema.Struct({
-  scope: Schema.Literal("swarm", "worker", "task"),
-  /** The worker or task id, for a worker or task budget. */
-  id: Schema.optional(Text),
-  limit: Schema.Literal("max_cost_usd", "max_tokens", "max_runtime"),
-  /** The configured limit, in its unit: USD, tokens, seconds. */
-  value: Count,
-  spent: Count,
-  /** Part of the cost was estimated from the price table (a CLI reported none). */
-  estimated: Schema.Boolean
-})
+/** Which budget was reached, and by how much was spent (cost estimated where a CLI reports none): RunFiles.ts's record. */
+export const BudgetReachedData = BudgetReachedRecord
 
 /** A new worktree's setup (docs/worktree-setup.md): the files copied in, the commands to run. */
 export const SetupStartedData = Schema.Struct({ copy: Schema.Array(Text), commands: Schema.Array(Text) })

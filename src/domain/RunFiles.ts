@@ -97,6 +97,8 @@ export const TurnRecord = Schema.Struct({
   durationMs: Schema.Number,
   usage: UsageRecord,
   costUsd: Schema.optional(Schema.Number),
+  /** `costUsd` is an estimate from the price table (the CLI reported no cost; docs/budgets.md); absent: it is not. */
+  costEstimated: Schema.optional(Schema.Boolean),
   log: Schema.String,
   error: Schema.optional(Schema.String),
   /** A failed turn's class (rate-limited, auth, …), read from the CLI's output; absent before 0.9. */
@@ -127,7 +129,9 @@ export const CycleFile = Schema.Struct({
   endedAt: Schema.String,
   durationMs: Schema.Number,
   usage: UsageRecord,
-  costUsd: Schema.optional(Schema.Number)
+  costUsd: Schema.optional(Schema.Number),
+  /** `costUsd` is an estimate from the price table (the CLI reported no cost; docs/budgets.md); absent: it is not. */
+  costEstimated: Schema.optional(Schema.Boolean),
 })
 export type CycleFile = typeof CycleFile.Type
 
@@ -162,6 +166,8 @@ export const ReviewFile = Schema.Struct({
   durationMs: Schema.Number,
   usage: UsageRecord,
   costUsd: Schema.optional(Schema.Number),
+  /** `costUsd` is an estimate from the price table (the CLI reported no cost; docs/budgets.md); absent: it is not. */
+  costEstimated: Schema.optional(Schema.Boolean),
   log: Schema.String
 })
 export type ReviewFile = typeof ReviewFile.Type
@@ -183,17 +189,34 @@ export const WorkerSummary = Schema.Struct({
   durationMs: Schema.Number,
   usage: UsageRecord,
   costUsd: Schema.Number,
+  /** part of `costUsd` is estimated from the price table (the CLI reported no cost; docs/budgets.md); absent: it is not. */
+  costEstimated: Schema.optional(Schema.Boolean),
   stopReason: Schema.String,
   /** The last cycle of this worker that failed, "c3 error: agent exited with 1 (log: …)". */
   lastFailure: Schema.optional(Schema.String)
 })
 export type WorkerSummary = typeof WorkerSummary.Type
 
+/** A budget that was reached (docs/budgets.md): the `budget-reached` event's data and a row of stopped.json's `budgets`. */
+export const BudgetReachedRecord = Schema.Struct({
+  scope: Schema.Literal("swarm", "worker", "task"),
+  /** The worker or task id, for a worker or task budget. */
+  id: Schema.optional(Schema.String),
+  limit: Schema.Literal("max_cost_usd", "max_tokens", "max_runtime"),
+  /** The configured limit, in its unit: USD, tokens, seconds. */
+  value: Schema.Number,
+  spent: Schema.Number,
+  /** Part of the cost was estimated from the price table (a CLI reported none). */
+  estimated: Schema.Boolean
+})
+export type BudgetReachedRecord = typeof BudgetReachedRecord.Type
+
 /**
  * Why a swarm stopped: stopped.json's `reason`. `stopped-by-user`: a steering
  * `stop` request (docs/steering.md), the same clean stop as a first Ctrl-C.
+ * `budget`: the swarm's budget was reached (docs/budgets.md), the same clean stop; exit 3.
  */
-export const StopReason = Schema.Literal("completed", "interrupted", "error", "stopped-by-user")
+export const StopReason = Schema.Literal("completed", "interrupted", "error", "stopped-by-user", "budget")
 export type StopReason = typeof StopReason.Type
 
 export const StoppedFile = Schema.Struct({
@@ -202,6 +225,11 @@ export const StoppedFile = Schema.Struct({
   detail: Schema.optional(Schema.String),
   stoppedAt: Schema.String,
   exitCode: Schema.Number,
+  /**
+   * Every budget reached in the run (docs/budgets.md), in order: the swarm's (reason
+   * `budget`), a worker's (its stopReason `budget`), a task's (back in pending, stamped).
+   */
+  budgets: Schema.optional(Schema.Array(BudgetReachedRecord)),
   workers: Schema.Array(WorkerSummary)
 })
 export type StoppedFile = typeof StoppedFile.Type
@@ -223,7 +251,9 @@ export const RunTotals = Schema.Struct({
   merged: Schema.Number,
   inputTokens: Schema.Number,
   outputTokens: Schema.Number,
-  costUsd: Schema.Number
+  costUsd: Schema.Number,
+  /** Part of `costUsd` was estimated from the price table (docs/budgets.md); absent: none was. */
+  costEstimated: Schema.optional(Schema.Boolean)
 })
 export type RunTotals = typeof RunTotals.Type
 

@@ -49,6 +49,28 @@ export const taskAttempt = (attempt: TaskAttempt): TaskAttempt => ({
   ended_at: attempt.ended_at
 })
 
+/** A task's own budget (docs/budgets.md), limit by limit over oompa.json's `task_budget`. */
+export const TaskBudget = Schema.Struct({
+  max_cost_usd: Schema.optional(Schema.Number.pipe(Schema.positive())),
+  max_tokens: Schema.optional(Schema.Number.pipe(Schema.int(), Schema.positive())),
+  max_runtime: Schema.optional(Schema.Number.pipe(Schema.positive()))
+}).annotations({ identifier: "TaskBudget", description: "max_cost_usd (USD), max_tokens, max_runtime (seconds since its first claim in a run)" })
+
+/**
+ * Stamped by oompa when the task's budget was reached: the task is back in
+ * pending with its work kept, and no cycle claims it again until a person
+ * removes this key (after raising the budget or splitting the task).
+ */
+export const BudgetReachedStamp = Schema.Struct({
+  limit: Schema.Literal("max_cost_usd", "max_tokens", "max_runtime"),
+  value: Schema.Number,
+  spent: Schema.Number,
+  estimated: Schema.Boolean,
+  swarm: Schema.String,
+  at: Schema.String
+}).annotations({ identifier: "BudgetReachedStamp" })
+export type BudgetReachedStamp = typeof BudgetReachedStamp.Type
+
 /**
  * A task as agents and users write it. Only `id` is required; the framework
  * stamps the claim / completion fields and, each time a cycle that held the task
@@ -69,6 +91,12 @@ export const Task = Schema.Struct({
   completed_at: Schema.optional(Schema.String),
   merged_commit: Schema.optional(Schema.String),
   review_rounds: Schema.optional(Schema.Number),
+  budget: Schema.optional(TaskBudget),
+  budget_reached: Schema.optional(
+    BudgetReachedStamp.annotations({
+      description: "stamped by oompa when the task's budget was reached: it is not claimed again until this key is removed"
+    })
+  ),
   /** Oldest first. */
   attempts: Schema.optional(
     Schema.Array(TaskAttempt).annotations({

@@ -9,7 +9,16 @@ export type { CycleOutcome } from "./Outcome.js"
 /** Why a worker stopped. */
 /** `stopped-by-user`: a steering `stop-worker` (docs/steering.md) after the worker's cycle. */
 /** `auth-failed`: its provider refused the credentials (the governor, src/engine/governor.ts). */
-export type StopReason = "max-cycle" | "done" | "too-many-errors" | "no-tasks" | "interrupted" | "stopped-by-user" | "auth-failed"
+/** `budget`: its own budget was reached (docs/budgets.md): a limit the user set, not a failure (the swarm exits 3). */
+export type StopReason =
+  | "max-cycle"
+  | "done"
+  | "too-many-errors"
+  | "no-tasks"
+  | "interrupted"
+  | "stopped-by-user"
+  | "auth-failed"
+  | "budget"
 
 /** The stop reasons that mean a worker gave up rather than finished: the swarm then exits 1. */
 export const failedStopReasons: ReadonlyArray<string> = ["too-many-errors", "auth-failed"]
@@ -157,7 +166,7 @@ export const errorBackoff = (consecutiveErrors: number): Duration.Duration => {
 }
 
 /** The state a fresh cycle starts from: counters kept, everything per-cycle reset. */
-const nextCycle = (state: WorkerState, outcome: CycleOutcome, consecutiveErrors: number): WorkerState => ({
+export const nextCycle = (state: WorkerState, outcome: CycleOutcome, consecutiveErrors: number): WorkerState => ({
   ...initialWorkerState,
   cycle: state.cycle + 1,
   completedCycles: state.completedCycles + (outcome === "merged" ? 1 : 0),

@@ -47,10 +47,10 @@ export type QueueCounts = typeof QueueCounts.Type
 export const missingDependencies = (task: Task, completeIds: ReadonlySet<string>): ReadonlyArray<string> =>
   (task.depends_on ?? []).filter((dep) => !completeIds.has(dep))
 
-/** Pending tasks whose `depends_on` are all complete, in id order. */
+/** Pending tasks whose `depends_on` are all complete and whose budget was not reached, in id order. */
 export const availableTasks = (listing: QueueListing): ReadonlyArray<QueuedTask> => {
   const complete = new Set<string>(listing.complete.map((entry) => entry.id))
-  return listing.pending.filter((entry) => missingDependencies(entry.task, complete).length === 0)
+  return listing.pending.filter((entry) => entry.task.budget_reached === undefined && missingDependencies(entry.task, complete).length === 0)
 }
 
 export const countsOf = (listing: QueueListing): QueueCounts => ({
@@ -68,6 +68,7 @@ export const countsOf = (listing: QueueListing): QueueCounts => ({
  * - NotFound: no such task anywhere (or its pending file does not decode).
  * - Blocked: its `depends_on` are not all complete; nothing moved.
  * - InvalidId: the id is not a task id (`../x`, `a/b`, …); no path was ever built from it.
+ * - OverBudget: the task's budget was reached in an earlier cycle; nothing moved.
  */
 export type ClaimResult = Data.TaggedEnum<{
   Claimed: { readonly id: string; readonly task: Task }
@@ -75,6 +76,8 @@ export type ClaimResult = Data.TaggedEnum<{
   NotFound: { readonly id: string }
   Blocked: { readonly id: string; readonly missing: ReadonlyArray<string> }
   InvalidId: { readonly id: string }
+  /** Its budget was reached (`budget_reached` stamp, docs/budgets.md): it waits for a person; nothing moved. */
+  OverBudget: { readonly id: string; readonly limit: string }
 }>
 export const ClaimResult = Data.taggedEnum<ClaimResult>()
 
@@ -154,7 +157,8 @@ export const describeClaimResult = (result: ClaimResult, carried?: CarriedWork):
     AlreadyTaken: ({ id }) => `${id}: already taken by another worker; pick a different task`,
     NotFound: ({ id }) => `${id}: not found in pending`,
     Blocked: ({ id, missing }) => `${id}: blocked, waiting on ${missing.join(", ")} to complete`,
-    InvalidId: ({ id }) => `${JSON.stringify(id)}: not a valid task id (letters, digits, . _ - only)`
+    InvalidId: ({ id }) => `${JSON.stringify(id)}: not a valid task id (letters, digits, . _ - only)`,
+    OverBudget: ({ id, limit }) => `${id}: its budget (${limit}) was reached; it waits for a person, pick a different task`
   })
 
 /** Result of moving ids between folders (complete, recycle / requeue). */

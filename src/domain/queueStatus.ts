@@ -12,9 +12,12 @@ const SUMMARY_MAX = 200
 export const formatQueueStatus = (listing: QueueListing, limit = 30): string => {
   const counts = countsOf(listing)
   const lines: Array<string> = []
-  const blocked = counts.pending - counts.available
+  // A task whose budget was reached (docs/budgets.md) waits for a person, not on depends_on.
+  const overBudget = listing.pending.filter((entry) => entry.task.budget_reached !== undefined).length
+  const blocked = counts.pending - counts.available - overBudget
+  const held = [...(blocked > 0 ? [`${blocked} waiting on depends_on`] : []), ...(overBudget > 0 ? [`${overBudget} over budget`] : [])]
   lines.push(
-    `Tasks: ${counts.pending} pending${blocked > 0 ? ` (${counts.available} available, ${blocked} waiting on depends_on)` : ""}, ` +
+    `Tasks: ${counts.pending} pending${held.length > 0 ? ` (${counts.available} available, ${held.join(", ")})` : ""}, ` +
       `${counts.current} in progress, ${counts.complete} complete` +
       (counts.invalid > 0 ? `, ${counts.invalid} invalid` : "")
   )

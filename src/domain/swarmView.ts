@@ -44,6 +44,8 @@ export interface WorkerView {
   readonly inputTokens: number
   readonly outputTokens: number
   readonly costUsd: number
+  /** Part of `costUsd` was estimated from the price table (docs/budgets.md): shown as "~$…". */
+  readonly costEstimated: boolean
   readonly cycles: number
   readonly merged: number
   /** Why it stopped, once it has. */
@@ -101,6 +103,8 @@ export interface SwarmView {
   readonly inputTokens: number
   readonly outputTokens: number
   readonly costUsd: number
+  /** Part of `costUsd` was estimated from the price table (docs/budgets.md). */
+  readonly costEstimated: boolean
   /** Ordered by id, as people count (w2 before w10). */
   readonly workers: ReadonlyArray<WorkerView>
   /** Oldest first; an item is dropped once what it is about is over (a blocked merge that landed, a back-off that ended). */
@@ -131,6 +135,7 @@ export const emptyView: SwarmView = {
   inputTokens: 0,
   outputTokens: 0,
   costUsd: 0,
+  costEstimated: false,
   workers: [],
   attention: [],
   recent: [],
@@ -151,6 +156,7 @@ const newWorker = (id: string, at: number): WorkerView => ({
   inputTokens: 0,
   outputTokens: 0,
   costUsd: 0,
+  costEstimated: false,
   cycles: 0,
   merged: 0,
   stopReason: undefined,
@@ -179,19 +185,27 @@ const updateWorker = (view: SwarmView, id: string, at: number, change: (w: Worke
 const enter = (phase: WorkerPhase, at: number) => (w: WorkerView): WorkerView =>
   w.phase === phase ? w : { ...w, phase, since: at, until: undefined }
 
-const spend = (usage: { readonly inputTokens: number; readonly outputTokens: number } | undefined, costUsd: number | undefined) =>
+type Paid = {
+  readonly usage?: { readonly inputTokens: number; readonly outputTokens: number } | undefined
+  readonly costUsd?: number | undefined
+  readonly costEstimated?: boolean | undefined
+}
+
+const spend = ({ usage, costUsd, costEstimated }: Paid) =>
   (w: WorkerView): WorkerView => ({
     ...w,
     inputTokens: w.inputTokens + (usage?.inputTokens ?? 0),
     outputTokens: w.outputTokens + (usage?.outputTokens ?? 0),
-    costUsd: w.costUsd + (costUsd ?? 0)
+    costUsd: w.costUsd + (costUsd ?? 0),
+    costEstimated: w.costEstimated || costEstimated === true
   })
 
-const spendSwarm = (view: SwarmView, usage: { readonly inputTokens: number; readonly outputTokens: number } | undefined, costUsd: number | undefined): SwarmView => ({
+const spendSwarm = (view: SwarmView, { usage, costUsd, costEstimated }: Paid): SwarmView => ({
   ...view,
   inputTokens: view.inputTokens + (usage?.inputTokens ?? 0),
   outputTokens: view.outputTokens + (usage?.outputTokens ?? 0),
-  costUsd: view.costUsd + (costUsd ?? 0)
+  costUsd: view.costUsd + (costUsd ?? 0),
+  costEstimated: view.costEstimated || costEstimated === true
 })
 
 const attend = (view: SwarmView, item: AttentionItem): SwarmView => ({
@@ -263,8 +277,8 @@ export const applyEvent = (before: SwarmView, event: RunEvent): SwarmView => {
       }))
     }
     case "turn-ended": {
-      const spent = spendSwarm(view, event.data.usage, event.data.costUsd)
-      return updateWorker(spent, event.worker, at, spend(event.data.usage, event.data.costUsd))
+      const spent = spendSwarm(view, event.data)
+      return updateWorker(spent, event.worker, at, spend(event.data))
     }
     case "claim": {
       const claimed = event.data.results.filter((r) => r.result === "Claimed").map((r) => r.id)
@@ -280,11 +294,11 @@ export const applyEvent = (before: SwarmView, event: RunEvent): SwarmView => {
     case "review-started":
       return updateWorker(view, event.worker, at, (w) => ({ ...enter("reviewing", at)(w), log: event.data.log, activity: undefined, activityAt: undefined }))
     case "review": {
-      const spent = spendSwarm(view, event.data.usage, event.data.costUsd)
+      const spent = spendSwarm(view, event.data)
       const next: WorkerPhase | undefined =
         event.data.verdict === "APPROVED" ? "merging" : event.data.verdict === "NEEDS_CHANGES" ? "fixing" : undefined
       return updateWorker(spent, event.worker, at, (w) => {
-        const paid = spend(event.data.usage, event.data.costUsd)(w)
+        const paid = spend(event.data)(w)
         return next === undefined ? paid : enter(next, at)(paid)
       })
     }

@@ -90,7 +90,9 @@ const expectedByKey: Readonly<Record<string, string>> = {
   completed_at: "a string (stamped by oompa)",
   merged_commit: "a string (stamped by oompa)",
   review_rounds: "a number (stamped by oompa)",
-  attempts: "a list of attempts (stamped by oompa)"
+  attempts: "a list of attempts (stamped by oompa)",
+  budget: 'an object {"max_cost_usd", "max_tokens", "max_runtime"} of positive numbers',
+  budget_reached: "an object (stamped by oompa)"
 }
 
 const formatPath = (path: ReadonlyArray<PropertyKey>): string => {

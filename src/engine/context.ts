@@ -3,6 +3,7 @@ import type { OompaConfig, WorkerSpec } from "../config/OompaConfig.js"
 import type { DecideConfig } from "../domain/WorkerState.js"
 import type { RunLog } from "../services/RunLog.js"
 import type { TaskQueue } from "../services/TaskQueue.js"
+import type { Budgets } from "./budget.js"
 import type { Governor } from "./governor.js"
 import type { Steering } from "./steering.js"
 
@@ -29,6 +30,8 @@ export interface SwarmContext {
   readonly steering: Steering
   /** Rate limits and max_concurrent, per provider and harness (src/engine/governor.ts). */
   readonly governor: Governor
+  /** The swarm's, the workers' and the tasks' budgets (src/engine/budget.ts, docs/budgets.md). */
+  readonly budgets: Budgets
 }
 
 /** Conflict-resolution attempts the agent gets per cycle (SPEC §7). */

@@ -24,6 +24,7 @@ import { deliverWork } from "./deliver.js"
 import { makeProgress, type CycleProgress } from "./progress.js"
 import { initialPrompt, resumeBody, resumePrompt, type PromptContext } from "./prompts.js"
 import { runWorkerTurn } from "./turn.js"
+import { budgetStamp, describeBudget } from "./budget.js"
 import { prepareWorktree, type WorkerWorktree } from "./worktreeSetup.js"
 
 /**
@@ -142,6 +143,8 @@ export const runCycle = (ctx: SwarmContext, spec: WorkerSpec, start: WorkerState
               Effect.uninterruptible
             )
             const claimed = results.flatMap((r) => (r._tag === "Claimed" ? [r.id] : []))
+            // Each task's budget counts from here, charged what the cycle has spent so far (docs/budgets.md).
+            yield* ctx.budgets.claimed(spec.id, results.flatMap((r) => (r._tag === "Claimed" ? [{ id: r.id, task: r.task }] : [])))
             yield* ctx.runLog.emit(
               runEvent.claim({ worker: spec.id, cycle }, { results: results.map((r) => ({ id: r.id, result: r._tag })) })
             )
@@ -222,7 +225,17 @@ const finishCycle = (ctx: SwarmContext, spec: WorkerSpec, handle: CycleHandle, o
           ...(keptCommit !== undefined ? { kept_commit: keptCommit } : {}),
           ended_at: yield* nowIso
         }
-        yield* ctx.queue.recycle(before.claims, attempt).pipe(Effect.catchAll(warn("could not put claims back")))
+        // A task whose budget was reached goes back stamped: no cycle claims it again until a person looks (docs/budgets.md).
+        const overBudget: Array<{ id: string; stamp: ReturnType<typeof budgetStamp> }> = []
+        for (const id of before.claims) {
+          const reached = yield* ctx.budgets.taskReached(id)
+          if (Option.isSome(reached)) overBudget.push({ id, stamp: budgetStamp(reached.value, ctx.swarm, attempt.ended_at) })
+        }
+        const rest = before.claims.filter((id) => !overBudget.some((o) => o.id === id))
+        if (rest.length > 0) yield* ctx.queue.recycle(rest, attempt).pipe(Effect.catchAll(warn("could not put claims back")))
+        for (const { id, stamp } of overBudget) {
+          yield* ctx.queue.recycle([id], attempt, { budget_reached: stamp }).pipe(Effect.catchAll(warn("could not put claims back")))
+        }
       }
     }
     // A claim the cycle never recorded (its claim call failed half-way) still carries
@@ -260,7 +273,8 @@ const finishCycle = (ctx: SwarmContext, spec: WorkerSpec, handle: CycleHandle, o
       endedAt,
       durationMs: endedMs - p.startedMs,
       usage: p.usage,
-      ...(Option.isSome(p.costUsd) ? { costUsd: p.costUsd.value } : {})
+      ...(Option.isSome(p.costUsd) ? { costUsd: p.costUsd.value } : {}),
+      ...(p.costEstimated ? { costEstimated: true } : {})
     })
     yield* ctx.runLog.emit(
       runEvent.cycleEnded(
@@ -300,9 +314,16 @@ const releaseWorktree = (
 ) =>
   Effect.gen(function* () {
     const git = yield* Git
+    const progress = yield* Ref.get(handle.progress)
     if (Exit.isFailure(handle.exit)) {
       const interrupted = Exit.isInterrupted(handle.exit)
-      const why = interrupted ? "the swarm was stopped" : `the cycle failed: ${failureText(handle.exit)}`
+      // Ended by a budget (the swarm's, the worker's, a task's): the record says which (docs/budgets.md).
+      const budget = interrupted ? yield* ctx.budgets.stopOf(spec.id, progress.claims) : Option.none()
+      const why = Option.isSome(budget)
+        ? describeBudget(budget.value)
+        : interrupted
+          ? "the swarm was stopped"
+          : `the cycle failed: ${failureText(handle.exit)}`
       // Stopped after the target moved: the work is merged, so its claims complete.
       const merged = Option.isSome((yield* Ref.get(handle.progress)).mergedCommit)
       yield* finishCycle(
@@ -313,6 +334,8 @@ const releaseWorktree = (
         merged ? `merged; then ${why}` : why
       )
     }
+    const after = yield* Ref.get(handle.progress)
+    yield* ctx.budgets.cycleEnded(spec.id, Option.isSome(after.mergedCommit) ? after.claims : [])
     yield* git.removeWorktree(ctx.root, handle.path).pipe(
       Effect.catchAll((error) =>
         ctx.runLog.emit(runEvent.warning(`could not remove worktree ${handle.path}: ${error.message}`, { worker: spec.id, cycle: handle.cycle }))

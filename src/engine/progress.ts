@@ -17,6 +17,8 @@ export interface CycleProgress {
   readonly reviewRounds: number
   readonly usage: Usage
   readonly costUsd: Option.Option<number>
+  /** Part of `costUsd` was estimated from the price table (docs/budgets.md). */
+  readonly costEstimated: boolean
   readonly mergedCommit: Option.Option<string>
   /** Set once the cycle's ending has been recorded: the release then only cleans up. */
   readonly finished: Option.Option<CycleOutcome>
@@ -33,13 +35,15 @@ export const makeProgress = (startedAt: string, startedMs: number, base: string)
     reviewRounds: 0,
     usage: emptyUsage,
     costUsd: Option.none(),
+    costEstimated: false,
     mergedCommit: Option.none(),
     finished: Option.none()
   })
 
-export const addCost = (progress: Ref.Ref<CycleProgress>, usage: Usage, cost: Option.Option<number>) =>
+export const addCost = (progress: Ref.Ref<CycleProgress>, usage: Usage, cost: Option.Option<number>, estimated = false) =>
   Ref.update(progress, (p) => ({
     ...p,
+    costEstimated: p.costEstimated || estimated,
     usage: addUsage(p.usage, usage),
     costUsd: Option.isSome(cost) ? Option.some(Option.getOrElse(p.costUsd, () => 0) + cost.value) : p.costUsd
   }))

@@ -16,6 +16,7 @@ import { Git } from "../services/Git.js"
 import { nowIso } from "../services/RunLog.js"
 import type { SwarmContext } from "./context.js"
 import { addCost, type CycleProgress } from "./progress.js"
+import { costOfTurn } from "./cost.js"
 import { reviewPrompt, type PromptContext } from "./prompts.js"
 
 export { REVIEW_DIFF_MAX_CHARS } from "../domain/reviewDiff.js"
@@ -77,6 +78,8 @@ export const reviewWork = Effect.fn("engine.reviewWork")(function* (
         runEvent.reviewStarted({ worker: spec.id, cycle: options.cycle }, { round, attempt: index + 1, reviewer: name, log: logPath })
       )
       const provider = providerOf(reviewer.model.harness, process.env)
+      // A budget of the worker's scope reached: no new review turn; the worker ends the cycle, which ends this wait.
+      if (!(yield* ctx.budgets.mayStartTurn(spec.id))) return yield* Effect.never
       const outcome = yield* Effect.scoped(Effect.gen(function* () {
         const admission = yield* ctx.governor.admit(provider)
         if (admission._tag === "Refused") {
@@ -119,7 +122,8 @@ export const reviewWork = Effect.fn("engine.reviewWork")(function* (
           : undefined
       const text = Either.isRight(outcome) ? outcome.right.text : ""
       const verdict = error === undefined ? parseVerdict(text) : undefined
-      if (Either.isRight(outcome)) yield* addCost(options.progress, outcome.right.usage, outcome.right.costUsd)
+      const cost = Either.isRight(outcome) ? costOfTurn(ctx, reviewer.model, outcome.right) : undefined
+      if (Either.isRight(outcome)) yield* addCost(options.progress, outcome.right.usage, cost!.costUsd, cost!.estimated)
       yield* ctx.runLog.writeReview({
         swarm: ctx.swarm,
         worker: spec.id,
@@ -136,22 +140,23 @@ export const reviewWork = Effect.fn("engine.reviewWork")(function* (
         startedAt,
         durationMs: finished - started,
         usage: Either.isRight(outcome) ? outcome.right.usage : emptyUsage,
-        ...(Either.isRight(outcome) && Option.isSome(outcome.right.costUsd) ? { costUsd: outcome.right.costUsd.value } : {}),
+        ...cost?.record,
         log: logPath
       })
-      const cost = Either.isRight(outcome)
-        ? { usage: outcome.right.usage, ...(Option.isSome(outcome.right.costUsd) ? { costUsd: outcome.right.costUsd.value } : {}) }
-        : {}
+      // The reviewer's spend counts against the reviewed worker's budgets (and its tasks'), after its record.
+      if (cost !== undefined) yield* ctx.budgets.spend(spec.id, cost.spent)
+      if (cost !== undefined && Option.isNone(cost.costUsd)) yield* ctx.budgets.unpriced(name, spec.id)
+      const spent = Either.isRight(outcome) ? { usage: outcome.right.usage, ...cost?.record } : {}
       if (verdict === undefined) {
         yield* ctx.runLog.emit(
           runEvent.review(
             { worker: spec.id, cycle: options.cycle },
-            { round, attempt: index + 1, reviewer: name, verdict: null, error: error ?? NO_VERDICT_LINE, nextReviewer: place + 1 < chain.length, ...cost }
+            { round, attempt: index + 1, reviewer: name, verdict: null, error: error ?? NO_VERDICT_LINE, nextReviewer: place + 1 < chain.length, ...spent }
           )
         )
         continue
       }
-      yield* ctx.runLog.emit(runEvent.review({ worker: spec.id, cycle: options.cycle }, { round, attempt: index + 1, reviewer: name, verdict, ...cost }))
+      yield* ctx.runLog.emit(runEvent.review({ worker: spec.id, cycle: options.cycle }, { round, attempt: index + 1, reviewer: name, verdict, ...spent }))
       switch (verdict) {
         case "APPROVED":
           return { _tag: "Approved" } satisfies WorkerEvent

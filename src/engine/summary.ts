@@ -32,7 +32,8 @@ export const formatSummaryTable = (workers: ReadonlyArray<WorkerSummary>): strin
     String(w.errors),
     String(w.turns),
     `${w.usage.inputTokens}/${w.usage.outputTokens}`,
-    `$${w.costUsd.toFixed(4)}`
+    // "~": part of it estimated from the price table (docs/budgets.md).
+    `${w.costEstimated === true ? "~" : ""}$${w.costUsd.toFixed(4)}`
   ]
   const rows = workers.map((w) => [w.id, w.model, ...cells(w), humanDuration(w.durationMs), w.stopReason])
   const total = workers.reduce(
@@ -40,9 +41,10 @@ export const formatSummaryTable = (workers: ReadonlyArray<WorkerSummary>): strin
       ...addOutcomeCounts(acc, w),
       turns: acc.turns + w.turns,
       usage: addUsage(acc.usage, w.usage),
-      costUsd: acc.costUsd + w.costUsd
+      costUsd: acc.costUsd + w.costUsd,
+      costEstimated: acc.costEstimated || w.costEstimated === true
     }),
-    { ...noOutcomes, turns: 0, usage: emptyUsage, costUsd: 0 }
+    { ...noOutcomes, turns: 0, usage: emptyUsage, costUsd: 0, costEstimated: false }
   )
   rows.push(["total", "", ...cells(total), "", ""])
   const widths = header.map((h, i) => Math.max(h.length, ...rows.map((r) => r[i]!.length)))

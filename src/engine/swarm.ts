@@ -22,6 +22,7 @@ import { formatSummaryTable } from "./summary.js"
 import { runWorker, type WorkerRun } from "./worker.js"
 import { makeSteering, watchControl, type Steering } from "./steering.js"
 import { makeGovernor } from "./governor.js"
+import { describeBudget, makeBudgets, type Budgets } from "./budget.js"
 import { failedStopReasons } from "../domain/WorkerState.js"
 import { noNotifier, startNotifier, type Notifier, type NotifierTimeouts } from "./notify.js"
 
@@ -42,6 +43,21 @@ export class SwarmWorkerFailed extends Schema.TaggedError<SwarmWorkerFailed>()("
       `swarm ${this.swarm}: worker(s) ${this.workers.join(", ")} stopped after too many consecutive errors`,
       ...this.failures.map((f) => `  ${f}`)
     ].join("\n")
+  }
+}
+
+/** A budget of the swarm or of a worker stopped the run (docs/budgets.md): exit 3 (SPEC §10). */
+export class SwarmBudgetReached extends Schema.TaggedError<SwarmBudgetReached>()("SwarmBudgetReached", {
+  swarm: Schema.String,
+  runDir: Schema.String,
+  /** "the swarm's budget max_cost_usd $5.00 reached: $5.12 spent; no new turns", one per budget. */
+  budgets: Schema.Array(Schema.String)
+}) {
+  get exitCode() {
+    return 3
+  }
+  override toString() {
+    return [`swarm ${this.swarm} stopped by its budget(s):`, ...this.budgets.map((b) => `  ${b}`)].join("\n")
   }
 }
 
@@ -124,7 +140,7 @@ export const runSwarm = Effect.fn("engine.runSwarm")(function* (config: OompaCon
   const runs = yield* Ref.make<ReadonlyMap<string, WorkerRun>>(new Map())
   const report = (run: WorkerRun) => Ref.update(runs, (all) => new Map(all).set(run.id, run))
 
-  const body = (runLog: RunLog, steering: Steering) =>
+  const body = (runLog: RunLog, steering: Steering, budgetsOf: Deferred.Deferred<Budgets>) =>
     Effect.gen(function* () {
       // The run's own queue: every file its quarantine step moves to invalid/ during the run
       // (at start, before each prompt's queue status, in an executor's wait, at a cycle's end)
@@ -144,7 +160,10 @@ export const runSwarm = Effect.fn("engine.runSwarm")(function* (config: OompaCon
         Effect.flatMap((n) => (n === 0 ? Deferred.succeed(plannersStopped, undefined) : Effect.void))
       )
       const governor = yield* makeGovernor({ maxConcurrent: config.maxConcurrent })
-      const ctx: SwarmContext = { swarm, root, targetBranch, config, queue, runLog, taskHeader, reviewerPrompt, plannersStopped, steering, governor }
+      // The swarm's max_runtime runs from here; a reached swarm budget ends the body as a first Ctrl-C does.
+      const budgets = yield* makeBudgets({ swarm, budget: config.budget, taskBudget: config.taskBudget, runLog, queue })
+      yield* Deferred.succeed(budgetsOf, budgets)
+      const ctx: SwarmContext = { swarm, root, targetBranch, config, queue, runLog, taskHeader, reviewerPrompt, plannersStopped, steering, governor, budgets }
       // Steering requests (docs/steering.md) are applied from here to the swarm's end.
       yield* watchControl({
         runLog,
@@ -177,11 +196,20 @@ export const runSwarm = Effect.fn("engine.runSwarm")(function* (config: OompaCon
       )
     })
 
-  const finish = (runLog: RunLog, notifier: Notifier, exit: Exit.Exit<unknown, unknown>, stoppedByUser: boolean) =>
+  const finish = (
+    runLog: RunLog,
+    notifier: Notifier,
+    exit: Exit.Exit<unknown, unknown>,
+    stoppedByUser: boolean,
+    budgets: Option.Option<Budgets>
+  ) =>
     Effect.gen(function* () {
+      const reachedBudgets = Option.isSome(budgets) ? yield* budgets.value.reached : []
+      // The swarm's own budget ends it like a steering stop, under its own reason (docs/budgets.md).
+      const byBudget = !stoppedByUser && reachedBudgets.some((b) => b.scope === "swarm") && Exit.isFailure(exit) && Cause.isInterruptedOnly(exit.cause)
       // A steering stop ends the run like a first Ctrl-C (the workers are interrupted), under its own reason.
-      const interrupted = stoppedByUser || (Exit.isFailure(exit) && Cause.isInterruptedOnly(exit.cause))
-      const ended = stoppedByUser ? "stopped-by-user" : interrupted ? "interrupted" : "error"
+      const interrupted = !byBudget && (stoppedByUser || (Exit.isFailure(exit) && Cause.isInterruptedOnly(exit.cause)))
+      const ended = stoppedByUser ? "stopped-by-user" : byBudget ? "budget" : interrupted ? "interrupted" : "error"
       const now = yield* Clock.currentTimeMillis
       const workerRuns = yield* Ref.get(runs)
       // One definition of every number: the cycle records (SPEC §11), the same that
@@ -207,12 +235,22 @@ export const runSwarm = Effect.fn("engine.runSwarm")(function* (config: OompaCon
       const nothingMerged = !stoppedByUser && Exit.isSuccess(exit) && totals.merged === 0 && failedCycles(totals) > 0
       const reason: StoppedFile["reason"] = stoppedByUser
         ? "stopped-by-user"
-        : Exit.isSuccess(exit)
+        : byBudget
+          ? "budget"
+          : Exit.isSuccess(exit)
           ? "completed"
           : interrupted
             ? "interrupted"
             : "error"
-      const exitCode = interrupted ? 130 : Exit.isFailure(exit) || failedWorkers.length > 0 || nothingMerged ? 1 : 0
+      // A budget of the swarm or of a worker cut the run short: 3, unless it failed outright (SPEC §10, docs/budgets.md).
+      const budgetStopped = byBudget || withIdle.some((s) => s.stopReason === "budget")
+      const exitCode = interrupted
+        ? 130
+        : (Exit.isFailure(exit) && !byBudget) || failedWorkers.length > 0 || nothingMerged
+          ? 1
+          : budgetStopped
+            ? 3
+            : 0
       const failures = withIdle.flatMap((s) => (s.lastFailure !== undefined ? [`${s.id}: ${s.lastFailure}`] : []))
       // The last event before stopped.json: a reader that sees stopped.json (`logs --follow`) has every line.
       yield* runLog.emit(
@@ -233,22 +271,25 @@ export const runSwarm = Effect.fn("engine.runSwarm")(function* (config: OompaCon
       yield* runLog.writeStopped({
         swarm,
         reason,
-        ...(Exit.isFailure(exit) && !interrupted
+        ...(byBudget
+          ? { detail: describeBudget(reachedBudgets.find((b) => b.scope === "swarm")!) }
+          : Exit.isFailure(exit) && !interrupted
           ? { detail: Cause.pretty(exit.cause) }
           : nothingMerged
             ? { detail: `nothing merged: ${describeFailedCycles(totals)}` }
             : {}),
         stoppedAt: yield* nowIso,
         exitCode,
+        ...(reachedBudgets.length > 0 ? { budgets: reachedBudgets } : {}),
         workers: withIdle
       })
       yield* (options.print ?? ((line: string) => Effect.sync(() => console.log(line))))("\n" + formatSummaryTable(withIdle))
-      return { withIdle, failedWorkers, nothingMerged, totals, failures }
+      return { withIdle, failedWorkers, nothingMerged, totals, failures, byBudget, budgetStopped, reachedBudgets }
     })
 
   // Creating the run folder (with started.json) and arming its ending are one
   // uninterruptible step: a run that wrote started.json always gets a stopped.json.
-  const { failedWorkers, withIdle, nothingMerged, totals, failures } = yield* Effect.uninterruptibleMask((restore) =>
+  const { failedWorkers, withIdle, nothingMerged, totals, failures, budgetStopped, reachedBudgets } = yield* Effect.uninterruptibleMask((restore) =>
     Effect.gen(function* () {
       const runLog = yield* makeRunLog({ dir: runDirOf(root, swarm), started,
         ...(options.print ? { print: options.print } : {}),
@@ -268,7 +309,8 @@ export const runSwarm = Effect.fn("engine.runSwarm")(function* (config: OompaCon
       // The body runs in its own fiber, interrupted by a first Ctrl-C (this fiber's interruption)
       // or by a steering stop: either way its workers end their agents, keep their work and put
       // their claims back, and only once all of that is done does the ending get written.
-      const fiber = yield* Effect.fork(restore(Effect.scoped(body(runLog, steering))))
+      const budgetsOf = yield* Deferred.make<Budgets>()
+      const fiber = yield* Effect.fork(restore(Effect.scoped(body(runLog, steering, budgetsOf))))
       const byUser = yield* Ref.make(false)
       const stopper = yield* Effect.fork(
         restore(Deferred.await(steering.stopRequested)).pipe(
@@ -276,18 +318,37 @@ export const runSwarm = Effect.fn("engine.runSwarm")(function* (config: OompaCon
           Effect.zipRight(Fiber.interrupt(fiber))
         )
       )
+      // The swarm's budget reached: the same ending as a steering stop (the workers keep their work, claims go back).
+      const budgetStopper = yield* Effect.fork(
+        restore(Deferred.await(budgetsOf).pipe(Effect.flatMap((b) => Deferred.await(b.swarmReached)))).pipe(
+          Effect.zipRight(Fiber.interrupt(fiber))
+        )
+      )
       const waited = yield* restore(Fiber.await(fiber)).pipe(Effect.exit)
       const outcome = Exit.isSuccess(waited) ? waited.value : yield* Fiber.interrupt(fiber)
       yield* Fiber.interrupt(stopper)
+      yield* Fiber.interrupt(budgetStopper)
       const stoppedByUser = (yield* Ref.get(byUser)) && Exit.isFailure(outcome) && Cause.isInterruptedOnly(outcome.cause)
-      const ending = yield* finish(runLog, notifier, outcome, stoppedByUser)
+      // The run's budgets, if its body got as far as making them.
+      const budgets = yield* Deferred.poll(budgetsOf).pipe(
+        Effect.flatMap(Option.match({ onNone: () => Effect.succeed(Option.none<Budgets>()), onSome: Effect.map(Option.some) }))
+      )
+      const ending = yield* finish(runLog, notifier, outcome, stoppedByUser, budgets)
       // A steering stop ends like an interrupted run (exit 130, SPEC §10): the user stopped it before its end.
-      if (Exit.isFailure(outcome)) return yield* Effect.failCause(outcome.cause)
+      // The swarm's budget ends it with exit 3 instead (below).
+      if (Exit.isFailure(outcome) && !ending.byBudget) return yield* Effect.failCause(outcome.cause)
       return ending
     }).pipe(Effect.scoped)
   )
   if (failedWorkers.length > 0) return yield* new SwarmWorkerFailed({ swarm, workers: failedWorkers, failures })
   if (nothingMerged) return yield* new SwarmMergedNothing({ swarm, runDir: runDirOf(root, swarm), workers: withIdle, failed: describeFailedCycles(totals), failures })
+  if (budgetStopped) {
+    return yield* new SwarmBudgetReached({
+      swarm,
+      runDir: runDirOf(root, swarm),
+      budgets: reachedBudgets.filter((b) => b.scope !== "task").map(describeBudget)
+    })
+  }
   return { swarm, runDir: runDirOf(root, swarm), workers: withIdle } satisfies SwarmResult
 })
 

@@ -13,6 +13,8 @@ import type { SwarmContext } from "./context.js"
 import { addCost, type CycleProgress } from "./progress.js"
 import { isLimit } from "../domain/TurnFailure.js"
 import { providerOf } from "./provider.js"
+import { costOfTurn } from "./cost.js"
+import { formatModel } from "../domain/Model.js"
 
 export { signalNames } from "../domain/Signal.js"
 
@@ -50,6 +52,8 @@ export const runWorkerTurn: (
   yield* ctx.runLog.writePrompt(logPath, options.prompt)
   // Paused by a steering request (docs/steering.md): the turn waits here, before it starts, until resumed.
   yield* ctx.steering.awaitUnpaused
+  // A budget of its scope reached (docs/budgets.md): no new turn; the worker ends the cycle, which ends this wait.
+  if (!(yield* ctx.budgets.mayStartTurn(spec.id))) return yield* Effect.never
   // The provider's rate limit and the harness's max_concurrent (the governor): the turn waits here.
   const provider = providerOf(spec.model.harness, process.env)
   return yield* Effect.scoped(
@@ -128,7 +132,8 @@ const endTurn = (
   const result = outcome.right
   yield* ctx.runLog.writeFinalMessage(logPath, result.text)
   const session = Option.getOrElse(result.sessionId, () => requested)
-  yield* addCost(options.progress, result.usage, result.costUsd)
+  const cost = costOfTurn(ctx, spec.model, result)
+  yield* addCost(options.progress, result.usage, cost.costUsd, cost.estimated)
   const stalled = result.stalled === true
   const failed = turnFailed(result)
   const signals = parseSignals(result.text)
@@ -145,13 +150,16 @@ const endTurn = (
     signals: names,
     durationMs: result.durationMs,
     usage: result.usage,
-    ...(Option.isSome(result.costUsd) ? { costUsd: result.costUsd.value } : {}),
+    ...cost.record,
     log: logPath,
     // A failed turn's record says how its adapter classed it, with the CLI's line as evidence (`error` stays
     // the mark of a turn that could not run at all: the turn-ended wording reads it so).
     ...(failed && !stalled ? { failure: result.failure ?? { class: "other" } } : {}),
     ...waited
   })
+  // After its record: a budget this turn reached is announced after the turn's end.
+  yield* ctx.budgets.spend(spec.id, cost.spent)
+  if (Option.isNone(cost.costUsd)) yield* ctx.budgets.unpriced(formatModel(spec.model), spec.id)
   if (stalled) {
     // Not a failure of the agent's work: decide resumes the session once with a nudge.
     return { _tag: "TurnStalled", silence: spec.stallTimeout ?? Duration.zero, session } satisfies WorkerEvent

@@ -2,7 +2,7 @@ import { Clock, Deferred, Duration, Effect, Either, Option, Queue } from "effect
 import type { WorkerSpec } from "../config/OompaConfig.js"
 import { formatModel } from "../domain/Model.js"
 import type { WorkerSummary } from "../domain/RunFiles.js"
-import { decide, initialWorkerState, type StopReason, type WorkerState } from "../domain/WorkerState.js"
+import { decide, initialWorkerState, nextCycle, type StopReason, type WorkerState } from "../domain/WorkerState.js"
 import { summarizeWorker } from "../runs/summaries.js"
 import { decideConfigOf, type SwarmContext } from "./context.js"
 import { messageOf, runCycle, type CycleResult } from "./cycle.js"
@@ -41,8 +41,15 @@ export const runWorker = Effect.fn("engine.runWorker")(function* (
   yield* ctx.runLog.emit(runEvent.workerStarted({ worker: spec.id }, { model, canPlan: spec.canPlan, maxCycle: spec.maxCycle }))
   // Its worktree settings, rendered once: its {{PORT}} is reserved for as long as the swarm runs.
   const worktree = yield* workerWorktree(ctx, spec)
+  // Its max_runtime runs from here (docs/budgets.md).
+  yield* ctx.budgets.workerStarted(spec.id, spec.budget)
 
   for (;;) {
+    // Its own budget reached (between cycles, by its max_runtime): no new cycle.
+    if (Option.isSome(yield* ctx.budgets.workerReached(spec.id))) {
+      stopReason = "budget"
+      break
+    }
     // A steering stop-worker (docs/steering.md): the cycle that ran is finished, no new one starts.
     if (yield* ctx.steering.stopAfterCycle(spec.id)) {
       stopReason = "stopped-by-user"
@@ -54,12 +61,33 @@ export const runWorker = Effect.fn("engine.runWorker")(function* (
         stopReason = "stopped-by-user"
         break
       }
+      if (waited === "budget") {
+        stopReason = "budget"
+        break
+      }
       if (waited !== "ready") {
         stopReason = "no-tasks"
         break
       }
     }
-    const cycle = yield* runCycle(ctx, spec, state, worktree).pipe(Effect.either)
+    // A budget of the worker or of a task the cycle holds ends the cycle as a Ctrl-C would: the cycle's
+    // release keeps the work and puts the claims back (a task's stamped budget_reached, cycle.ts).
+    const budgetStop = yield* ctx.budgets.cycleStarted(spec.id)
+    const raced = yield* Effect.raceFirst(
+      runCycle(ctx, spec, state, worktree).pipe(Effect.either, Effect.map((cycle) => ({ _tag: "Ran" as const, cycle }))),
+      Effect.map(budgetStop, (record) => ({ _tag: "Budget" as const, record }))
+    )
+    if (raced._tag === "Budget") {
+      if (raced.record.scope === "worker") {
+        stopReason = "budget"
+        break
+      }
+      // A task's budget: the worker goes on with another task.
+      state = nextCycle(state, "interrupted", state.consecutiveErrors)
+      if (state.finishedCycles >= spec.maxCycle) break
+      continue
+    }
+    const cycle = raced.cycle
     const result: CycleResult = Either.isRight(cycle) ? cycle.right : failedCycle(ctx, spec, state, messageOf(cycle.left))
     if (Either.isLeft(cycle)) {
       yield* ctx.runLog.emit(runEvent.warning(`cycle ${state.cycle} failed: ${messageOf(cycle.left)}`, { worker: spec.id, cycle: state.cycle }))
@@ -76,10 +104,11 @@ export const runWorker = Effect.fn("engine.runWorker")(function* (
           runEvent.backingOff({ worker: spec.id }, { ms: Duration.toMillis(result.end.backoff), consecutiveErrors: state.consecutiveErrors })
         )
       }
-      // Asked to stop while it waits: it stops now rather than after the wait.
-      yield* Effect.raceFirst(Effect.sleep(pause), ctx.steering.awaitStopWorker(spec.id))
+      // Asked to stop (or its budget reached) while it waits: it stops now rather than after the wait.
+      yield* Effect.raceFirst(Effect.sleep(pause), Effect.raceFirst(ctx.steering.awaitStopWorker(spec.id), Effect.asVoid(ctx.budgets.awaitWorker(spec.id))))
     }
   }
+  yield* ctx.budgets.workerStopped(spec.id)
   const finished = yield* Clock.currentTimeMillis
   yield* report({ id: spec.id, model, startedMs: started, stopped: { reason: stopReason, atMs: finished } })
   const summary: WorkerSummary = summarizeWorker({ id: spec.id, model }, yield* ctx.runLog.cycles, {
@@ -105,6 +134,7 @@ const waitForTask = (ctx: SwarmContext, spec: WorkerSpec) =>
       let announced = false
       for (;;) {
         if (yield* ctx.steering.stopAfterCycle(spec.id)) return "stop" as const
+        if (Option.isSome(yield* ctx.budgets.workerReached(spec.id))) return "budget" as const
         // Quarantine before every look (SPEC §3): a file an agent wrote invalid is moved and recorded.
         yield* ctx.queue.quarantineInvalid
         if ((yield* ctx.queue.available).length > 0) return "ready" as const
@@ -118,7 +148,10 @@ const waitForTask = (ctx: SwarmContext, spec: WorkerSpec) =>
         }
         // Woken by a change in the queue, or (while one runs) by the last worker that may plan stopping,
         // or by a steering stop-worker for this worker.
-        const change = Effect.raceFirst(Queue.take(changes), ctx.steering.awaitStopWorker(spec.id))
+        const change = Effect.raceFirst(
+          Queue.take(changes),
+          Effect.raceFirst(ctx.steering.awaitStopWorker(spec.id), Effect.asVoid(ctx.budgets.awaitWorker(spec.id)))
+        )
         const woke = yield* (canPlan ? Effect.raceFirst(change, Deferred.await(ctx.plannersStopped)) : change).pipe(
           Effect.timeoutOption(Duration.millis(remaining))
         )
@@ -134,9 +167,14 @@ const waitForTask = (ctx: SwarmContext, spec: WorkerSpec) =>
  */
 const swarmCanPlan = (ctx: SwarmContext) => Effect.map(Deferred.isDone(ctx.plannersStopped), (stopped) => !stopped)
 
-/** No task is pending or in progress (a task in progress may still come back to pending). */
+/**
+ * No task is pending or in progress (a task in progress may still come back to pending).
+ * A pending task whose budget was reached waits for a person, not for a worker: it does not count.
+ */
 const queueDrained = (ctx: SwarmContext) =>
-  ctx.queue.counts.pipe(Effect.map((counts) => counts.pending === 0 && counts.current === 0))
+  ctx.queue.list.pipe(
+    Effect.map((listing) => listing.current.length === 0 && listing.pending.every((entry) => entry.task.budget_reached !== undefined))
+  )
 
 /**
  * A cycle that failed outside the agent (git, the queue) counts as an error

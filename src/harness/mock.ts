@@ -78,7 +78,7 @@ export const makeInProcessMockHarness = (options: { readonly baseDir: string; re
           timedOut: false,
           stalled: false,
           usage: o.usage,
-          costUsd: Option.some(o.costUsd),
+          costUsd: Option.fromNullable(o.costUsd),
           logPath: request.logPath,
           durationMs: finished - started,
           // Only a failed turn carries a class.
@@ -93,7 +93,7 @@ const MockEvent = Schema.Struct({
   session_id: Schema.optional(Schema.String),
   text: Schema.optional(Schema.String),
   usage: Schema.optional(Usage),
-  cost_usd: Schema.optional(Schema.Number),
+  cost_usd: Schema.optional(Schema.NullOr(Schema.Number)),
   failure: Schema.optional(MockFailure)
 })
 

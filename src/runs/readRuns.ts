@@ -254,9 +254,10 @@ export const totalsOf = (cycles: ReadonlyArray<CycleFile>): RunTotals =>
       merged: acc.merged + (c.outcome === "merged" ? 1 : 0),
       inputTokens: acc.inputTokens + c.usage.inputTokens,
       outputTokens: acc.outputTokens + c.usage.outputTokens,
-      costUsd: acc.costUsd + (c.costUsd ?? 0)
+      costUsd: acc.costUsd + (c.costUsd ?? 0),
+      ...(acc.costEstimated === true || c.costEstimated === true ? { costEstimated: true } : {})
     }),
-    { cycles: 0, merged: 0, inputTokens: 0, outputTokens: 0, costUsd: 0 }
+    { cycles: 0, merged: 0, inputTokens: 0, outputTokens: 0, costUsd: 0 } as RunTotals
   )
 
 /**
@@ -329,7 +330,8 @@ export const localTime = (iso: string): string => localDateTime(iso).split(" ")[
 
 export const formatDuration = (ms: number): string => humanDuration(ms)
 
-export const formatCost = (usd: number): string => `$${usd.toFixed(4)}`
+/** `$0.0123`; `~$0.0123` when part of it was estimated from the price table (docs/budgets.md). */
+export const formatCost = (usd: number, estimated?: boolean): string => `${estimated === true ? "~" : ""}$${usd.toFixed(4)}`
 
 /** The terminal line of an event, as the swarm printed it, with the local time in front. */
 export const formatEvent = (event: RunEventLine): string => `${localTime(event.at)} ${terminalLine(event)}`

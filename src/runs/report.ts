@@ -73,12 +73,15 @@ interface Spent {
   readonly cycles: number
   readonly usage: Usage
   readonly costUsd: number
+  readonly costEstimated?: boolean
 }
 const nothingSpent: Spent = { cycles: 0, usage: emptyUsage, costUsd: 0 }
 const spend = (acc: Spent, c: CycleFile): Spent => ({
   cycles: acc.cycles + 1,
   usage: addUsage(acc.usage, c.usage),
-  costUsd: acc.costUsd + (c.costUsd ?? 0)
+  costUsd: acc.costUsd + (c.costUsd ?? 0),
+  // Part of it estimated from the price table (docs/budgets.md): said so wherever it is shown.
+  ...(acc.costEstimated === true || c.costEstimated === true ? { costEstimated: true } : {})
 })
 
 const spendOf = (run: RunInfo): ReportSpend => {
@@ -92,6 +95,7 @@ const spendOf = (run: RunInfo): ReportSpend => {
       merged: w.merged,
       usage: w.usage,
       costUsd: w.costUsd,
+      ...(w.costEstimated === true ? { costEstimated: true } : {}),
       durationMs: w.durationMs,
       stopReason: w.stopReason
     })),
@@ -206,7 +210,8 @@ export const buildReport = (input: ReportInput): ReportJson => {
     testFailures: testFailures.get(cycleId(c)) ?? 0,
     durationMs: c.durationMs,
     usage: c.usage,
-    costUsd: c.costUsd ?? 0
+    costUsd: c.costUsd ?? 0,
+    ...(c.costEstimated === true ? { costEstimated: true } : {})
   }))
   /** Merged cycles that ended after `c` and merged each of its tasks (the work was carried on, or redone). */
   const laterMerged = (c: CycleFile): ReadonlyArray<string> => {
@@ -232,7 +237,8 @@ export const buildReport = (input: ReportInput): ReportJson => {
         laterMerged: laterMerged(c),
         durationMs: c.durationMs,
         usage: c.usage,
-        costUsd: c.costUsd ?? 0
+        costUsd: c.costUsd ?? 0,
+        ...(c.costEstimated === true ? { costEstimated: true } : {})
       }
     })
 
@@ -293,6 +299,23 @@ export const buildReport = (input: ReportInput): ReportJson => {
   }
   for (const [id, event] of blocked) {
     needs.push({ kind: "blocked-merge", worker: event.worker ?? null, cycle: id, text: `${id}: ${event.message}`, ref: null, command: null })
+  }
+  // Tasks this run stamped budget_reached: back in pending with their work kept, claimed by nobody until a person looks.
+  for (const entry of Option.match(input.queue, { onNone: () => [], onSome: (q) => q.listing.pending })) {
+    const stamp = entry.task.budget_reached
+    if (stamp === undefined || stamp.swarm !== run.id) continue
+    const kept = [...(entry.task.attempts ?? [])].reverse().find((a) => a.kept_ref !== undefined)?.kept_ref
+    const unit = stamp.limit === "max_cost_usd" ? (n: number) => `$${n.toFixed(2)}` : stamp.limit === "max_runtime" ? (n: number) => `${n} s` : (n: number) => `${n} tokens`
+    needs.push({
+      kind: "budget-reached",
+      worker: null,
+      cycle: null,
+      text:
+        `task ${entry.id}: its budget ${stamp.limit} ${unit(stamp.value)} was reached (${unit(stamp.spent)} spent${stamp.estimated ? ", estimated" : ""}); ` +
+        `it waits in pending, claimed by nobody until "budget_reached" is removed from its file (raise its budget or split it first)`,
+      ref: kept ?? null,
+      command: kept === undefined ? null : keptWorkCommand(kept, target)
+    })
   }
   for (const file of queue?.invalid ?? []) {
     needs.push({

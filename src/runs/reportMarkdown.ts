@@ -49,7 +49,7 @@ const mergedSection = (report: ReportJson): Array<string> => {
           : `test_command passed${m.testFailures > 0 ? ` (after ${m.testFailures} failed run(s))` : ""}`
     lines.push(
       `- ${m.cycle}: ${tasksText(m.tasks)} — merged ${m.commit === null ? "?" : code(m.commit.slice(0, 12))}, ` +
-        `${m.reviewRounds} review round(s), ${tests}, ${formatCost(m.costUsd)}`
+        `${m.reviewRounds} review round(s), ${tests}, ${formatCost(m.costUsd, m.costEstimated)}`
     )
   }
   return lines
@@ -115,14 +115,14 @@ const costSection = (report: ReportJson): Array<string> => {
   const lines: Array<string> = [
     "## Cost",
     "",
-    `Total: ${formatCost(s.total.costUsd)}, tokens in/out ${tokens(s.total.usage)}, ${s.total.cycles} cycle(s).`
+    `Total: ${formatCost(s.total.costUsd, s.total.costEstimated)}${s.total.costEstimated === true ? " (~: estimated from the price table, the CLI reported no cost)" : ""}, tokens in/out ${tokens(s.total.usage)}, ${s.total.cycles} cycle(s).`
   ]
   if (s.workers.length > 0) {
     lines.push(
       "",
       ...table(
         ["worker", "model", "cycles", "merged", "tokens in/out", "cost", "time", "stopped"],
-        s.workers.map((w) => [w.id, w.model, String(w.cycles), String(w.merged), tokens(w.usage), formatCost(w.costUsd), formatDuration(w.durationMs), w.stopReason])
+        s.workers.map((w) => [w.id, w.model, String(w.cycles), String(w.merged), tokens(w.usage), formatCost(w.costUsd, w.costEstimated), formatDuration(w.durationMs), w.stopReason])
       )
     )
   }
@@ -131,11 +131,11 @@ const costSection = (report: ReportJson): Array<string> => {
       "",
       ...table(
         ["task", "cycles", "tokens in/out", "cost"],
-        s.tasks.map((t) => [t.id, String(t.cycles), tokens(t.usage), formatCost(t.costUsd)])
+        s.tasks.map((t) => [t.id, String(t.cycles), tokens(t.usage), formatCost(t.costUsd, t.costEstimated)])
       )
     )
     if (s.unclaimed.cycles > 0) {
-      lines.push("", `Cycles that claimed no task: ${s.unclaimed.cycles}, ${formatCost(s.unclaimed.costUsd)}, tokens in/out ${tokens(s.unclaimed.usage)}.`)
+      lines.push("", `Cycles that claimed no task: ${s.unclaimed.cycles}, ${formatCost(s.unclaimed.costUsd, s.unclaimed.costEstimated)}, tokens in/out ${tokens(s.unclaimed.usage)}.`)
     }
   }
   return lines

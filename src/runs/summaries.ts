@@ -36,6 +36,7 @@ export const summarizeWorker = (
     durationMs: status.durationMs,
     usage: own.reduce((u, c) => addUsage(u, c.usage), emptyUsage),
     costUsd: own.reduce((n, c) => n + (c.costUsd ?? 0), 0),
+    ...(own.some((c) => c.costEstimated === true) ? { costEstimated: true } : {}),
     stopReason: status.stopReason,
     ...(lastFailed !== undefined ? { lastFailure: `c${lastFailed.cycle} ${lastFailed.outcome}: ${lastFailed.detail}` } : {})
   }

@@ -88,7 +88,12 @@ export interface TaskQueue {
    * (the cycle that held the tasks and did not merge them), it is appended to
    * each task's `attempts`, in the same temp file + rename as the other stamps.
    */
-  readonly recycle: (ids: ReadonlyArray<string>, attempt?: TaskAttempt) => Effect.Effect<MoveResult, TaskQueueIoError>
+  readonly recycle: (
+    ids: ReadonlyArray<string>,
+    attempt?: TaskAttempt,
+    /** Keys stamped too (a task whose budget was reached gets `budget_reached`). */
+    fields?: Readonly<Record<string, unknown>>
+  ) => Effect.Effect<MoveResult, TaskQueueIoError>
   /**
    * complete/ or invalid/ → pending/ (a steering `requeue`, `oompa tasks
    * requeue` of a finished task): a complete task loses its completion and
@@ -540,6 +545,9 @@ export const makeTaskQueue = (
         const decoded = decodeTaskFile(located.value.name, text.value)
         // An undecodable file is not a task: the next quarantine moves it to invalid/.
         if (decoded._tag === "Left") return ClaimResult.NotFound({ id })
+        // A task whose budget was reached waits for a person (docs/budgets.md).
+        const overBudget = decoded.right.task.budget_reached
+        if (overBudget !== undefined) return ClaimResult.OverBudget({ id, limit: overBudget.limit })
         const missing = missingDependencies(decoded.right.task, yield* stemsIn("complete"))
         if (missing.length > 0) return ClaimResult.Blocked({ id, missing })
         // A pending file whose id is already in current/ or complete/ is a duplicate (the
@@ -609,13 +617,18 @@ export const makeTaskQueue = (
       })
     })
 
-    const recycle = Effect.fn("TaskQueue.recycle")(function* (ids: ReadonlyArray<string>, attempt?: TaskAttempt) {
+    const recycle = Effect.fn("TaskQueue.recycle")(function* (
+      ids: ReadonlyArray<string>,
+      attempt?: TaskAttempt,
+      fields?: Readonly<Record<string, unknown>>
+    ) {
       const stamped = attempt === undefined ? undefined : taskAttempt(attempt)
       return yield* moveFromCurrent(ids, "pending", (raw) => {
         const { claimed_by: _by, claimed_at: _at, ...rest } = raw
-        if (stamped === undefined) return rest
-        const earlier = Array.isArray(rest.attempts) ? rest.attempts : []
-        return { ...rest, attempts: [...earlier, stamped] }
+        const withFields = fields === undefined ? rest : { ...rest, ...fields }
+        if (stamped === undefined) return withFields
+        const earlier = Array.isArray(withFields.attempts) ? withFields.attempts : []
+        return { ...withFields, attempts: [...earlier, stamped] }
       })
     })
 

@@ -51,7 +51,7 @@ layer(NodeContext.layer)("config errors", (it) => {
     [
       "a key unlike any other",
       config({ workers: [{ model: "mock" }], banana: 1 }),
-      "oompa.json: banana: unknown key (allowed here: $schema, workers, reviewer, reviewers, review_model, review_models, planner, target_branch, tasks_dir, test_command, max_review_rounds, max_consecutive_errors, max_merge_retries, merge_wait, max_concurrent, stall_timeout, notify, worktree)"
+      "oompa.json: banana: unknown key (allowed here: $schema, workers, reviewer, reviewers, review_model, review_models, planner, target_branch, tasks_dir, test_command, max_review_rounds, max_consecutive_errors, max_merge_retries, merge_wait, max_concurrent, stall_timeout, notify, worktree, budget, task_budget, prices)"
     ],
     [
       "a worker key at the top level",
@@ -89,6 +89,36 @@ layer(NodeContext.layer)("config errors", (it) => {
       "a string for the top-level stall_timeout",
       config({ workers: [{ model: "mock" }], stall_timeout: "5m" }),
       'oompa.json: stall_timeout: expected a number of seconds > 0 and at most 86400 (24 h), got "5m"'
+    ],
+    [
+      "a misspelt budget limit",
+      config({ workers: [{ model: "mock" }], budget: { max_cost: 5 } }),
+      'oompa.json: budget.max_cost: unknown key (did you mean "max_cost_usd"?)'
+    ],
+    [
+      "a negative budget",
+      workers({ model: "mock", budget: { max_cost_usd: -1 } }),
+      "oompa.json: workers[0].budget.max_cost_usd: expected a number > 0 and at most 1000000, got -1"
+    ],
+    [
+      "a fractional max_tokens in task_budget",
+      config({ workers: [{ model: "mock" }], task_budget: { max_tokens: 1.5 } }),
+      "oompa.json: task_budget.max_tokens: expected a whole number from 1 to 1000000000000, got 1.5"
+    ],
+    [
+      "a max_runtime in minutes",
+      config({ workers: [{ model: "mock" }], budget: { max_runtime: "8h" } }),
+      'oompa.json: budget.max_runtime: expected a number of seconds > 0 and at most 2592000 (720 h), got "8h"'
+    ],
+    [
+      "a price row without its output price",
+      config({ workers: [{ model: "mock" }], prices: { "codex:gpt-6-sol": { input_per_mtok: 2 } } }),
+      'oompa.json: prices.codex:gpt-6-sol.output_per_mtok: required key is missing: expected a number from 0 to 10000'
+    ],
+    [
+      "a misspelt price key",
+      config({ workers: [{ model: "mock" }], prices: { gemini: { input_per_mtok: 1, output_per_mtok: 2, cache_per_mtok: 0.1 } } }),
+      'oompa.json: prices.gemini.cache_per_mtok: unknown key (allowed here: input_per_mtok, output_per_mtok, cache_read_per_mtok)'
     ],
     [
       "a negative wait",

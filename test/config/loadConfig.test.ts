@@ -30,6 +30,27 @@ const worker0 = (config: OompaConfig): WorkerSpec => {
 }
 
 layer(NodeContext.layer)("loadConfig", (it) => {
+  describe("budgets and prices (docs/budgets.md)", () => {
+    it.scoped("budget, a worker's budget and task_budget as written; prices over the bundled table, key by key", () =>
+      Effect.gen(function* () {
+        const { config } = yield* load({
+          "oompa.json": {
+            workers: [{ model: "codex", budget: { max_tokens: 1000 } }, { model: "gemini" }],
+            budget: { max_cost_usd: 20, max_runtime: 3600 },
+            task_budget: { max_cost_usd: 2 },
+            prices: { codex: { input_per_mtok: 3, output_per_mtok: 12 }, "mock:x": { input_per_mtok: 1, output_per_mtok: 1, cache_read_per_mtok: 0 } }
+          }
+        })
+        expect(config.budget).toEqual({ max_cost_usd: 20, max_runtime: 3600 })
+        expect(config.taskBudget).toEqual({ max_cost_usd: 2 })
+        expect(config.workers.map((w) => w.budget)).toEqual([{ max_tokens: 1000 }, undefined])
+        expect(config.prices?.["codex"]).toEqual({ input_per_mtok: 3, output_per_mtok: 12 })
+        expect(config.prices?.["mock:x"]).toEqual({ input_per_mtok: 1, output_per_mtok: 1, cache_read_per_mtok: 0 })
+        expect(config.prices?.["gemini"]).toEqual({ input_per_mtok: 1.25, output_per_mtok: 10, cache_read_per_mtok: 0.125 })
+      })
+    )
+  })
+
   describe("defaults", () => {
     it.scoped("a minimal file gets every default of SPEC §2", () =>
       Effect.gen(function* () {

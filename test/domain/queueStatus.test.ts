@@ -19,6 +19,14 @@ const listing = (parts: Partial<QueueListing>): QueueListing => ({
 })
 
 describe("formatQueueStatus", () => {
+  it("a task whose budget was reached is not offered, and is counted as over budget (docs/budgets.md)", () => {
+    const stamp = { limit: "max_tokens" as const, value: 10, spent: 12, estimated: false, swarm: "s", at: "t" }
+    const text = formatQueueStatus(
+      listing({ pending: [entry("pending", "a", { summary: "first" }), entry("pending", "big", { summary: "too big", budget_reached: stamp })] })
+    )
+    expect(text).toBe(["Tasks: 2 pending (1 available, 1 over budget), 0 in progress, 0 complete", "Available tasks:", "- a: first"].join("\n"))
+  })
+
   it("shows counts and the available tasks, not the blocked ones", () => {
     const text = formatQueueStatus(
       listing({

@@ -222,4 +222,46 @@ describe("buildReport", () => {
     expect(md).toContain("- w1: 1 turn(s) cut short by a limit, 2 turn(s) waited 1m 15s")
     expect(md).toContain("- provider claude: 2 limit(s), longest hold 1m 1s")
   })
+
+  it("budgets: a task this run stamped budget_reached needs a human, with its kept work; estimated costs are marked", () => {
+    const stamped = {
+      id: "big" as TaskId,
+      task: {
+        id: "big" as TaskId,
+        summary: "big one",
+        budget_reached: { limit: "max_tokens" as const, value: 2000, spent: 2200, estimated: false, swarm: "s1", at: "2026-01-01T00:02:00.000Z" },
+        attempts: [
+          { worker: "w0", swarm: "s1", cycle: "w0-c1", outcome: "interrupted", reason: "budget", kept_ref: "refs/oompa/kept/s1/w0-c1", ended_at: "2026-01-01T00:02:00.000Z" }
+        ]
+      },
+      state: "pending" as const,
+      file: "/p/tasks/pending/big.json"
+    }
+    // Stamped by another run: that run's report says so, not this one's.
+    const older = { ...stamped, id: "old" as TaskId, task: { ...stamped.task, id: "old" as TaskId, budget_reached: { ...stamped.task.budget_reached, swarm: "s0" } } }
+    const budgetCycles = [
+      cycle("w0", 1, { outcome: "interrupted", detail: "task big's budget max_tokens 2000 tokens reached: 2200 tokens spent; no new turns", claims: ["big"], keptRef: "refs/oompa/kept/s1/w0-c1", costUsd: 0.2, costEstimated: true }),
+      cycle("w0", 2, { outcome: "merged", claims: ["small"], mergedCommit: "b".repeat(40), costUsd: 0.3 })
+    ]
+    const report = buildReport({
+      run: run(budgetCycles, Option.some(started({}))),
+      events: [],
+      queue: Option.some({ root: "/p/tasks", listing: { pending: [stamped, older], current: [], complete: [task("small", "small one")], invalid: [] } }),
+      keptRefs: Option.some(new Set(["refs/oompa/kept/s1/w0-c1"])),
+      problems: []
+    })
+    expect(report.needsHuman.map((n) => [n.kind, n.ref, n.command])).toEqual([
+      ["budget-reached", "refs/oompa/kept/s1/w0-c1", "git log -p main..refs/oompa/kept/s1/w0-c1"]
+    ])
+    expect(report.needsHuman[0]!.text).toBe(
+      'task big: its budget max_tokens 2000 tokens was reached (2200 tokens spent); it waits in pending, claimed by nobody until "budget_reached" is removed from its file (raise its budget or split it first)'
+    )
+    expect(report.spend.total).toMatchObject({ costUsd: 0.5, costEstimated: true })
+    expect(report.spend.tasks.map((t) => [t.id, t.costEstimated])).toEqual([["big", true], ["small", undefined]])
+    expect(report.notMerged[0]!.costEstimated).toBe(true)
+    const md = reportMarkdown(report)
+    expect(md).toContain("Total: ~$0.5000 (~: estimated from the price table, the CLI reported no cost)")
+    expect(md).toContain("| big | 1 | 100/10 | ~$0.2000 |")
+    expect(md).toContain("task big: its budget max_tokens 2000 tokens was reached")
+  })
 })

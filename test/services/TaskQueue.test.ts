@@ -181,6 +181,20 @@ describe("TaskQueue", () => {
       })
     )
 
+    it.scoped("OverBudget: a task stamped budget_reached is not available and not claimed; recycle stamps it (docs/budgets.md)", () =>
+      Effect.gen(function* () {
+        const { tasksDir, queue } = yield* setup
+        write(tasksDir, "pending/a.json", { id: "a" })
+        yield* queue.claim(["a"], "w0")
+        const stamp = { limit: "max_cost_usd", value: 1, spent: 1.2, estimated: true, swarm: "s1", at: "2026-01-01T00:00:00.000Z" }
+        expect(yield* queue.recycle(["a"], undefined, { budget_reached: stamp })).toEqual({ moved: ["a"], missing: [] })
+        expect(readJson(tasksDir, "pending/a.json")).toEqual({ id: "a", budget_reached: stamp })
+        expect((yield* queue.available).map((t) => t.id)).toEqual([])
+        expect(yield* queue.claim(["a"], "w1")).toEqual([ClaimResult.OverBudget({ id: "a", limit: "max_cost_usd" })])
+        expect(ls(tasksDir, "pending")).toEqual(["a.json"])
+      })
+    )
+
     it.scoped("InvalidId: CLAIM(../../x) and ids with / never touch anything outside the queue", () =>
       Effect.gen(function* () {
         const { root, tasksDir, queue } = yield* setup

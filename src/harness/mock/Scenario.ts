@@ -41,7 +41,8 @@ export const MockStep = Schema.Struct({
   hang: Schema.optional(Schema.Boolean),
   /** Bytes of noise to print before the final message (log streaming tests). */
   noiseBytes: Schema.optional(Schema.Number),
-  costUsd: Schema.optional(Schema.Number),
+  /** What the turn reports it cost (default $0.001); null: it reports no cost, as codex and gemini (oompa estimates it, docs/budgets.md). */
+  costUsd: Schema.optional(Schema.NullOr(Schema.Number)),
   /**
    * Fail this turn with a class, e.g. `{"class": "rate-limited", "retryAfterMs": 30000}`
    * or `{"class": "rate-limited", "resetsAt": "2026-12-03T04:00:00Z"}`: nothing

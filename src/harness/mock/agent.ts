@@ -34,7 +34,8 @@ export interface MockTurnOutput {
   readonly exitCode: number
   readonly hang: boolean
   readonly noiseBytes: number
-  readonly costUsd: number
+  /** null: the turn reports no cost. */
+  readonly costUsd: number | null
   readonly usage: Usage
   /** A scripted failed turn (`fail` in the step). */
   readonly failure?: MockFailure
@@ -115,7 +116,7 @@ export const runMockTurn = async (input: MockTurnInput): Promise<MockTurnOutput>
       exitCode: step.exit ?? 0,
       hang: step.hang ?? false,
       noiseBytes: step.noiseBytes ?? 0,
-      costUsd: step.costUsd ?? 0.001,
+      costUsd: step.costUsd === undefined ? 0.001 : step.costUsd,
       usage: { ...usage, outputTokens: text.length }
     })
 

@@ -65,8 +65,9 @@ export const compactCount = (n: number): string => {
 const trimZero = (s: string) => s.replace(/\.0$/, "")
 
 /** $0.0042 → "$0.004", $3.456 → "$3.46", $1234 → "$1234". */
-export const money = (usd: number): string =>
-  usd < 1 ? `$${usd.toFixed(3)}` : usd < 100 ? `$${usd.toFixed(2)}` : `$${Math.round(usd)}`
+/** `$0.123`; `~$0.123` when part of it is estimated from the price table (docs/budgets.md). */
+export const money = (usd: number, estimated = false): string =>
+  (estimated ? "~" : "") + (usd < 1 ? `$${usd.toFixed(3)}` : usd < 100 ? `$${usd.toFixed(2)}` : `$${Math.round(usd)}`)
 
 /** The state word of a row: the phase, with how long a back-off has left and why a worker stopped. */
 export const stateText = (w: WorkerView, now: number): string => {
@@ -105,7 +106,7 @@ const columnsOf = (now: number): ReadonlyArray<Column> => [
   },
   { key: "time", header: "time", align: "right", cell: (w) => seconds(now - w.since), max: 7 },
   { key: "tokens", header: "tokens", align: "right", cell: (w) => compactCount(w.inputTokens + w.outputTokens), max: 7 },
-  { key: "cost", header: "cost", align: "right", cell: (w) => money(w.costUsd), max: 8 }
+  { key: "cost", header: "cost", align: "right", cell: (w) => money(w.costUsd, w.costEstimated), max: 8 }
 ]
 
 /**
@@ -169,11 +170,11 @@ const headerLines = (view: SwarmView, options: FrameOptions): ReadonlyArray<stri
     view.status === "stopped" ? (view.ending ?? "stopped") : `${view.status} ${seconds(elapsed)}${view.paused ? " · PAUSED: no new turn starts" : ""}`
   const title = `oompa ${view.swarm ?? "…"} → ${view.targetBranch ?? "…"}`
   const first = truncate(`${title}  ${oneLine(status)}`, columns)
-  const perTask = view.tasksMerged > 0 ? `${money(view.costUsd / view.tasksMerged)}/task` : "–/task"
+  const perTask = view.tasksMerged > 0 ? `${money(view.costUsd / view.tasksMerged, view.costEstimated)}/task` : "–/task"
   const figures = [
     `tasks ${view.tasksMerged} merged · ${view.tasksClaimed} claimed · ${view.tasksPending} pending`,
     `tokens ${compactCount(view.inputTokens)} in/${compactCount(view.outputTokens)} out`,
-    `${money(view.costUsd)} · ${perTask}`
+    `${money(view.costUsd, view.costEstimated)}${view.costEstimated ? " (estimated)" : ""} · ${perTask}`
   ].join("   ")
   const boldTitle = first.startsWith(title) ? paint(colour, title, "bold") + first.slice(title.length) : first
   return [boldTitle, truncate(figures, columns)]

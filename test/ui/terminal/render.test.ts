@@ -37,6 +37,7 @@ const row = (id: string, phase: WorkerPhase, extra: Partial<WorkerView> = {}): W
   inputTokens: 0,
   outputTokens: 0,
   costUsd: 0,
+  costEstimated: false,
   cycles: 0,
   merged: 0,
   stopReason: undefined,
@@ -191,6 +192,6 @@ describe("the live view's frame (pure: view + now + size → lines)", () => {
 
   it("numbers as a glance wants them", () => {
     expect([950, 1_234, 12_345, 120_000, 4_200_000].map(compactCount)).toEqual(["950", "1.2k", "12k", "120k", "4.2M"])
-    expect([0, 0.0042, 3.456, 1234].map(money)).toEqual(["$0.000", "$0.004", "$3.46", "$1234"])
+    expect([0, 0.0042, 3.456, 1234].map((usd) => money(usd))).toEqual(["$0.000", "$0.004", "$3.46", "$1234"])
   })
 })
