@@ -105,6 +105,28 @@ describe("notify: what is sent", () => {
     }).pipe(Effect.scoped, Effect.provide(NodeContext.layer))
   )
 
+  it.live("the swarm's budget reached: budget-reached with the limit and the spend, then swarm-ended with reason budget and exit 3", () =>
+    Effect.gen(function* () {
+      const receiver = yield* startReceiver(200)
+      const { exit, runDir, stopped } = yield* swarmWith(
+        { config: { workers: [{ model: "mock:diligent", max_cycle: 3 }], budget: { max_tokens: 1 } }, tasks: makeTasks(2) },
+        { webhook: receiver.url }
+      )
+      expect(Exit.isFailure(exit)).toBe(true)
+      expect([...receiver.kinds()].sort()).toEqual(["budget-reached", "swarm-ended"])
+      const reached = byKind(receiver, "budget-reached")
+      const event = eventsOf(runDir).find((e) => e.type === "budget-reached")!
+      expect(reached).toMatchObject({ version: 1, kind: "budget-reached", swarm: path.basename(runDir), message: `[oompa] ${event.message}` })
+      expect(reached.details).toEqual(event.data)
+      expect(reached.details).toMatchObject({ scope: "swarm", limit: "max_tokens", value: 1 })
+      expect(reached.details.spent).toBeGreaterThan(1)
+      const ended = byKind(receiver, "swarm-ended")
+      expect(ended.details).toMatchObject({ reason: "budget", exitCode: 3 })
+      expect({ reason: stopped.reason, exitCode: stopped.exitCode }).toEqual({ reason: "budget", exitCode: 3 })
+      expect(warnings(runDir)).toEqual([])
+    }).pipe(Effect.scoped, Effect.provide(NodeContext.layer))
+  )
+
   it.live("a merge blocked by the user's checkout: merge-blocked with the task and the files in the way", () =>
     Effect.gen(function* () {
       const receiver = yield* startReceiver(200)
