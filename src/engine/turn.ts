@@ -1,5 +1,6 @@
 import { Clock, Duration, Effect, Either, Option, Ref } from "effect"
 import { make as runEvent } from "../domain/RunEvent.js"
+import type { TurnRecord } from "../domain/RunFiles.js"
 import type { WorkerSpec } from "../config/OompaConfig.js"
 import { randomUuid } from "../domain/ids.js"
 import { parseSignals, signalNames } from "../domain/Signal.js"
@@ -11,7 +12,7 @@ import type { Provider } from "./governor.js"
 import { cycleName } from "../domain/naming.js"
 import type { SwarmContext } from "./context.js"
 import { addCost, type CycleProgress } from "./progress.js"
-import { isLimit } from "../domain/TurnFailure.js"
+import { isLimit, type TurnFailure } from "../domain/TurnFailure.js"
 import { providerOf } from "./provider.js"
 import { costOfTurn } from "./cost.js"
 import { formatModel } from "../domain/Model.js"
@@ -61,18 +62,7 @@ export const runWorkerTurn: (
       const admission = yield* ctx.governor.admit(provider)
       if (admission._tag === "Refused") {
         const reason = `not started: ${provider.label} refused its credentials earlier in this run (${admission.reason})`
-        yield* recordTurn(ctx, spec, options, {
-          turn: options.turn,
-          kind: options.kind,
-          exitCode: null,
-          timedOut: false,
-          signals: [],
-          durationMs: 0,
-          usage: emptyUsage,
-          log: logPath,
-          error: reason,
-          failure: { class: "auth" }
-        })
+        yield* recordTurn(ctx, spec, options, notRun(options, logPath, reason, { class: "auth" }))
         return { _tag: "TurnFailed", reason, session: undefined, failure: { class: "auth" } } satisfies WorkerEvent
       }
       const waited = admission.waitedMs > 0 ? { limitWaitMs: admission.waitedMs } : {}
@@ -97,6 +87,20 @@ export const runWorkerTurn: (
   )
 })
 
+/** The record of a turn that never ran (refused by the governor, or its CLI could not be started): the reason is its error. */
+const notRun = (options: TurnOptions, logPath: string, reason: string, failure: TurnFailure): TurnRecord => ({
+  turn: options.turn,
+  kind: options.kind,
+  exitCode: null,
+  timedOut: false,
+  signals: [],
+  durationMs: 0,
+  usage: emptyUsage,
+  log: logPath,
+  error: reason,
+  failure
+})
+
 const endTurn = (
   ctx: SwarmContext,
   spec: WorkerSpec,
@@ -111,51 +115,39 @@ const endTurn = (
   }
 ): Effect.Effect<WorkerEvent> =>
   Effect.gen(function* () {
-  const { outcome, logPath, requested, provider, waited } = turn
-  if (Either.isLeft(outcome)) {
-    const reason = `${outcome.left.harness}: ${outcome.left.message}`
+    const { outcome, logPath, requested, provider, waited } = turn
+    if (Either.isLeft(outcome)) {
+      const reason = `${outcome.left.harness}: ${outcome.left.message}`
+      yield* recordTurn(ctx, spec, options, { ...notRun(options, logPath, reason, { class: "other", evidence: reason }), ...waited })
+      return { _tag: "TurnFailed", reason, session: undefined } satisfies WorkerEvent
+    }
+    const result = outcome.right
+    yield* ctx.runLog.writeFinalMessage(logPath, result.text)
+    const session = Option.getOrElse(result.sessionId, () => requested)
+    const cost = costOfTurn(ctx, spec.model, result)
+    yield* addCost(options.progress, result.usage, cost.costUsd, cost.estimated)
+    const stalled = result.stalled === true
+    const failed = turnFailed(result)
+    const signals = parseSignals(result.text)
+    // Which signals count is decide's rule (a failed turn outranks them); the record lists
+    // only the signals of a turn that ended normally, as it always has.
+    const names = failed ? [] : signalNames(signals)
     yield* recordTurn(ctx, spec, options, {
       turn: options.turn,
       kind: options.kind,
-      exitCode: null,
-      timedOut: false,
-      signals: [],
-      durationMs: 0,
-      usage: emptyUsage,
+      sessionId: session,
+      exitCode: result.exitCode,
+      timedOut: result.timedOut,
+      ...(stalled ? { stalled: true, ...(spec.stallTimeout !== undefined ? { silenceMs: Duration.toMillis(spec.stallTimeout) } : {}) } : {}),
+      signals: names,
+      durationMs: result.durationMs,
+      usage: result.usage,
+      ...cost.record,
       log: logPath,
-      error: reason,
-      failure: { class: "other", evidence: reason },
+      // A failed turn's record says how its adapter classed it, with the CLI's line as evidence (`error` stays
+      // the mark of a turn that could not run at all: the turn-ended wording reads it so).
+      ...(failed && !stalled ? { failure: result.failure ?? { class: "other" } } : {}),
       ...waited
-    })
-    return { _tag: "TurnFailed", reason, session: undefined } satisfies WorkerEvent
-  }
-  const result = outcome.right
-  yield* ctx.runLog.writeFinalMessage(logPath, result.text)
-  const session = Option.getOrElse(result.sessionId, () => requested)
-  const cost = costOfTurn(ctx, spec.model, result)
-  yield* addCost(options.progress, result.usage, cost.costUsd, cost.estimated)
-  const stalled = result.stalled === true
-  const failed = turnFailed(result)
-  const signals = parseSignals(result.text)
-  // Which signals count is decide's rule (a failed turn outranks them); the record lists
-  // only the signals of a turn that ended normally, as it always has.
-  const names = failed ? [] : signalNames(signals)
-  yield* recordTurn(ctx, spec, options, {
-    turn: options.turn,
-    kind: options.kind,
-    sessionId: session,
-    exitCode: result.exitCode,
-    timedOut: result.timedOut,
-    ...(stalled ? { stalled: true, ...(spec.stallTimeout !== undefined ? { silenceMs: Duration.toMillis(spec.stallTimeout) } : {}) } : {}),
-    signals: names,
-    durationMs: result.durationMs,
-    usage: result.usage,
-    ...cost.record,
-    log: logPath,
-    // A failed turn's record says how its adapter classed it, with the CLI's line as evidence (`error` stays
-    // the mark of a turn that could not run at all: the turn-ended wording reads it so).
-    ...(failed && !stalled ? { failure: result.failure ?? { class: "other" } } : {}),
-    ...waited
   })
   // After its record: a budget this turn reached is announced after the turn's end.
   yield* ctx.budgets.spend(spec.id, cost.spent)
