@@ -174,7 +174,7 @@ describe("rate limits: the governor in a swarm (TestClock)", () => {
 
   it.scoped("an authentication failure stops that provider's workers at once, with the reason; the swarm exits failed", () =>
     Effect.gen(function* () {
-      // w1's turns end only once w0 has stopped: then its next turn is refused, whatever the machine's speed.
+      // A turn of w1 already running ends only once w0 has stopped: then its next turn is refused, whatever the machine's speed.
       const w0Stopped = yield* Deferred.make<void>()
       const harnessOf = (): Harness => {
         return {
@@ -191,12 +191,18 @@ describe("rate limits: the governor in a swarm (TestClock)", () => {
         { config: { workers: [{ model: "mock:diligent", max_cycle: 5, count: 2 }], reviewer: "mock:diligent" }, tasks: makeTasks(2) },
         harnessOf
       )
-      const w0 = yield* nextEvent(events, "worker-stopped", (e) => e.worker === "w0")
+      // Both stop, in either order: a w1 slow to reach its first turn is refused (and stops) before w0's cycle has ended.
+      const stopped = new Map<string, RunEventOf<"worker-stopped">>()
+      while (stopped.size < 2) {
+        const event = yield* nextEvent(events, "worker-stopped")
+        stopped.set(event.worker ?? "", event)
+        if (event.worker === "w0") yield* Deferred.succeed(w0Stopped, undefined)
+      }
+      const w0 = stopped.get("w0")!
       expect(w0.data.reason).toBe("auth-failed")
       expect(w0.data.cycles).toBe(1)
       expect(w0.data.lastFailure).toMatch(/mock refused its credentials \(authentication failed\).*Fix the API key or login of mock/)
-      yield* Deferred.succeed(w0Stopped, undefined)
-      const w1 = yield* nextEvent(events, "worker-stopped", (e) => e.worker === "w1")
+      const w1 = stopped.get("w1")!
       expect(w1.data.reason).toBe("auth-failed")
       expect(w1.data.lastFailure).toMatch(/not started: mock refused its credentials earlier in this run/)
       const exit = yield* Fiber.join(swarm)
