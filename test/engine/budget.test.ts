@@ -1,14 +1,13 @@
-import { NodeContext } from "@effect/platform-node"
 import { describe, expect, it } from "@effect/vitest"
 import * as fs from "node:fs"
 import * as path from "node:path"
-import { Chunk, Duration, Effect, Exit, Fiber, Option, PubSub, Queue, TestClock } from "effect"
+import { Duration, Effect, Exit, Fiber, Option, TestClock } from "effect"
 import type { RunEvent, RunEventOf } from "../../src/domain/RunEvent.js"
 import type { CycleFile, StoppedFile } from "../../src/domain/RunFiles.js"
-import { runSwarm, SwarmBudgetReached } from "../../src/engine/swarm.js"
+import { SwarmBudgetReached } from "../../src/engine/swarm.js"
 import type { Harness, TurnRequest } from "../../src/harness/Harness.js"
-import { makeGitRepo } from "../support/gitRepo.js"
-import { engineTestLayer, inProcessMock, makeTasks, readTasks, setupProject, validateRunFiles } from "../support/swarmProject.js"
+import { inProcessMock, makeTasks, readTasks, validateRunFiles } from "../support/swarmProject.js"
+import { awaitSleepUntil, nextEvent, startSwarm } from "../support/clockedSwarm.js"
 
 /**
  * Budgets (issue 11, docs/budgets.md) in a whole swarm with the in-process
@@ -17,8 +16,6 @@ import { engineTestLayer, inProcessMock, makeTasks, readTasks, setupProject, val
  * budget-reached event, no turn after it in its scope, the work kept, the
  * claims back, stopped.json's reason and budgets, the exit code (3).
  */
-
-const quiet = () => Effect.void
 
 /** What a scripted turn does instead of (or on top of) the mock's own: hang, or report this spend. */
 type Spend = "hang" | { readonly usage?: { inputTokens: number; outputTokens: number; cachedInputTokens: number }; readonly costUsd?: number | null }
@@ -79,44 +76,12 @@ const turnsAfterBudget = (events: ReadonlyArray<RunEvent>, worker?: string) => {
 const budgetFailure = (exit: Exit.Exit<unknown, unknown>) =>
   Exit.isFailure(exit) && exit.cause._tag === "Fail" && exit.cause.error instanceof SwarmBudgetReached ? exit.cause.error : undefined
 
-const start = (spec: Parameters<typeof setupProject>[1], harnessOf: (baseDir: string) => Harness) =>
-  Effect.gen(function* () {
-    const repo = yield* makeGitRepo()
-    const config = yield* setupProject(repo, spec)
-    const pubsub = yield* PubSub.unbounded<RunEvent>()
-    const events = yield* PubSub.subscribe(pubsub)
-    const swarm = yield* runSwarm(config, { print: quiet, events: pubsub }).pipe(
-      Effect.provide(engineTestLayer({ baseDir: repo.path, harness: harnessOf(repo.path) })),
-      Effect.exit,
-      Effect.fork
-    )
-    return { repo, events, swarm }
-  }).pipe(Effect.provide(NodeContext.layer))
-
-const nextEvent = <T extends RunEvent["type"]>(events: Queue.Dequeue<RunEvent>, type: T) =>
-  Effect.gen(function* () {
-    for (;;) {
-      const event = yield* Queue.take(events)
-      if (event.type === type) return event as RunEventOf<T>
-    }
-  })
-
-/** Until some fiber sleeps until `at` (the budget's timer is armed). */
-const awaitSleepUntil = (at: number) =>
-  Effect.gen(function* () {
-    for (let tries = 0; tries < 1000; tries++) {
-      if (Chunk.toReadonlyArray(yield* TestClock.sleeps()).includes(at)) return
-      yield* Effect.promise(() => new Promise((resolve) => setTimeout(resolve, 20)))
-    }
-    return yield* Effect.dieMessage(`no fiber came to sleep until ${at} ms`)
-  })
-
 const tenCents = { costUsd: 0.1 }
 
 describe("budgets in a swarm", () => {
   it.scopedLive("the swarm's max_cost_usd: reached at a turn's end, no new turn, work kept, claim back, stopped.json says budget, exit 3", () =>
     Effect.gen(function* () {
-      const { repo, swarm } = yield* start(
+      const { repo, swarm } = yield* startSwarm(
         {
           config: { workers: [{ model: "mock:diligent", max_cycle: 5 }], reviewer: "mock:diligent", budget: { max_cost_usd: 0.15 } },
           tasks: makeTasks(3)
@@ -153,7 +118,7 @@ describe("budgets in a swarm", () => {
   it.scopedLive("a worker's max_cost_usd, estimated from the price table where the CLI reports no cost: that worker stops (budget), the other goes on", () =>
     Effect.gen(function* () {
       const usage = { inputTokens: 1000, outputTokens: 100, cachedInputTokens: 0 }
-      const { repo, swarm } = yield* start(
+      const { repo, swarm } = yield* startSwarm(
         {
           config: {
             workers: [
@@ -197,7 +162,7 @@ describe("budgets in a swarm", () => {
   it.scopedLive("a task's own max_tokens: its cycle ends, work kept, the task back in pending stamped budget_reached and not claimed again", () =>
     Effect.gen(function* () {
       const usage = { inputTokens: 1000, outputTokens: 100, cachedInputTokens: 0 }
-      const { repo, swarm } = yield* start(
+      const { repo, swarm } = yield* startSwarm(
         {
           config: { workers: [{ model: "mock:diligent", max_cycle: 3 }], reviewer: "mock:diligent", task_budget: { max_cost_usd: 50 } },
           tasks: [{ id: "big", summary: "A big one", budget: { max_tokens: 2000 } }, { id: "small", summary: "A small one" }]
@@ -232,7 +197,7 @@ describe("budgets in a swarm", () => {
 
   it.scopedLive("task_budget's max_cost_usd applies to every task without its own", () =>
     Effect.gen(function* () {
-      const { repo, swarm } = yield* start(
+      const { repo, swarm } = yield* startSwarm(
         {
           config: { workers: [{ model: "mock:diligent", max_cycle: 1 }], reviewer: "mock:diligent", task_budget: { max_cost_usd: 0.15 } },
           tasks: makeTasks(1)
@@ -248,7 +213,7 @@ describe("budgets in a swarm", () => {
   it.scopedLive("a worker's max_tokens stops it after the turn that reached it", () =>
     Effect.gen(function* () {
       const usage = { inputTokens: 600, outputTokens: 0, cachedInputTokens: 0 }
-      const { repo, swarm } = yield* start(
+      const { repo, swarm } = yield* startSwarm(
         { config: { workers: [{ model: "mock:diligent", max_cycle: 3, budget: { max_tokens: 1000 } }], reviewer: "mock:diligent" }, tasks: makeTasks(1) },
         (baseDir) => scripted(baseDir, () => ({ usage }))
       )
@@ -265,7 +230,7 @@ describe("budgets in a swarm", () => {
 describe("a model without a price under a cost budget", () => {
   it.scopedLive("its turns count as $0, said once in a warning; no cost is invented", () =>
     Effect.gen(function* () {
-      const { repo, swarm } = yield* start(
+      const { repo, swarm } = yield* startSwarm(
         { config: { workers: [{ model: "mock:diligent", max_cycle: 1 }], reviewer: "mock:diligent", budget: { max_cost_usd: 5 } }, tasks: makeTasks(1) },
         (baseDir) => scripted(baseDir, () => ({ costUsd: null }))
       )
@@ -284,7 +249,7 @@ describe("a model without a price under a cost budget", () => {
 describe("max_runtime budgets (TestClock)", () => {
   it.scoped("the swarm's max_runtime ends a turn that is still running: stopped.json says budget, exit 3, the claim back", () =>
     Effect.gen(function* () {
-      const { repo, events, swarm } = yield* start(
+      const { repo, events, swarm } = yield* startSwarm(
         { config: { workers: [{ model: "mock:diligent", max_cycle: 2 }], reviewer: "mock:diligent", budget: { max_runtime: 60 } }, tasks: makeTasks(1) },
         // The claiming turn ends; the next one runs until the budget ends it.
         (baseDir) => scripted(baseDir, (_, n) => (n >= 2 ? "hang" : undefined))
@@ -310,7 +275,7 @@ describe("max_runtime budgets (TestClock)", () => {
 
   it.scoped("a worker's max_runtime ends its running turn and stops it (budget)", () =>
     Effect.gen(function* () {
-      const { repo, events, swarm } = yield* start(
+      const { repo, events, swarm } = yield* startSwarm(
         { config: { workers: [{ model: "mock:diligent", max_cycle: 2, budget: { max_runtime: 30 } }], reviewer: "mock:diligent" }, tasks: makeTasks(1) },
         (baseDir) => scripted(baseDir, () => "hang")
       )
@@ -328,7 +293,7 @@ describe("max_runtime budgets (TestClock)", () => {
 
   it.scoped("a task's max_runtime runs from its claim: the cycle holding it ends, the task is stamped, the worker goes on", () =>
     Effect.gen(function* () {
-      const { repo, events, swarm } = yield* start(
+      const { repo, events, swarm } = yield* startSwarm(
         {
           config: { workers: [{ model: "mock:diligent", max_cycle: 2 }], reviewer: "mock:diligent" },
           tasks: [{ id: "slow", summary: "Slow", budget: { max_runtime: 45 } }]

@@ -1,16 +1,14 @@
-import { NodeContext } from "@effect/platform-node"
 import { describe, expect, it } from "@effect/vitest"
 import * as fs from "node:fs"
 import * as path from "node:path"
-import { Cause, Chunk, Deferred, Effect, Exit, Fiber, Option, PubSub, Queue, TestClock } from "effect"
-import type { RunEvent, RunEventOf } from "../../src/domain/RunEvent.js"
+import { Cause, Deferred, Effect, Exit, Fiber, Option, TestClock } from "effect"
+import type { RunEventOf } from "../../src/domain/RunEvent.js"
 import type { CycleFile } from "../../src/domain/RunFiles.js"
 import type { TurnFailure } from "../../src/domain/TurnFailure.js"
 import { emptyUsage } from "../../src/domain/Usage.js"
-import { runSwarm } from "../../src/engine/swarm.js"
 import type { Harness, TurnResult } from "../../src/harness/Harness.js"
-import { makeGitRepo } from "../support/gitRepo.js"
-import { engineTestLayer, inProcessMock, makeTasks, readTasks, setupProject } from "../support/swarmProject.js"
+import { inProcessMock, makeTasks, readTasks } from "../support/swarmProject.js"
+import { awaitSleepUntil, drain, nextEvent, startSwarm } from "../support/clockedSwarm.js"
 
 /**
  * What the swarm does with a provider's limit (issue 11), on the TestClock:
@@ -18,27 +16,6 @@ import { engineTestLayer, inProcessMock, makeTasks, readTasks, setupProject } fr
  * no error is counted, the other workers of the provider wait too, and an
  * authentication failure stops that provider's workers at once.
  */
-
-const quiet = () => Effect.void
-
-const awaitSleepUntil = (at: number) =>
-  Effect.gen(function* () {
-    for (let tries = 0; tries < 1000; tries++) {
-      if (Chunk.toReadonlyArray(yield* TestClock.sleeps()).includes(at)) return
-      yield* Effect.promise(() => new Promise((resolve) => setTimeout(resolve, 20)))
-    }
-    return yield* Effect.dieMessage(`no fiber came to sleep until ${at} ms (pending: ${Chunk.toReadonlyArray(yield* TestClock.sleeps()).join(", ")})`)
-  })
-
-const nextEvent = <T extends RunEvent["type"]>(events: Queue.Dequeue<RunEvent>, type: T, pick: (event: RunEventOf<T>) => boolean = () => true) =>
-  Effect.gen(function* () {
-    for (;;) {
-      const event = yield* Queue.take(events)
-      if (event.type === type && pick(event as RunEventOf<T>)) return event as RunEventOf<T>
-    }
-  })
-
-const drain = (events: Queue.Dequeue<RunEvent>) => Queue.takeAll(events).pipe(Effect.map(Chunk.toReadonlyArray))
 
 const failed = (logPath: string, failure: TurnFailure, text = ""): TurnResult => ({
   text,
@@ -52,20 +29,6 @@ const failed = (logPath: string, failure: TurnFailure, text = ""): TurnResult =>
   error: `API Error: ${failure.class}`,
   failure
 })
-
-const startSwarm = (spec: Parameters<typeof setupProject>[1], harnessOf: (baseDir: string) => Harness) =>
-  Effect.gen(function* () {
-    const repo = yield* makeGitRepo()
-    const config = yield* setupProject(repo, spec)
-    const pubsub = yield* PubSub.unbounded<RunEvent>()
-    const events = yield* PubSub.subscribe(pubsub)
-    const swarm = yield* runSwarm(config, { print: quiet, events: pubsub }).pipe(
-      Effect.provide(engineTestLayer({ baseDir: repo.path, harness: harnessOf(repo.path) })),
-      Effect.exit,
-      Effect.fork
-    )
-    return { events, swarm, repo }
-  }).pipe(Effect.provide(NodeContext.layer))
 
 const cycleFile = (repoPath: string, name: string): CycleFile => {
   const runs = path.join(repoPath, ".oompa", "runs")

@@ -1,12 +1,10 @@
-import { NodeContext } from "@effect/platform-node"
 import { describe, expect, it } from "@effect/vitest"
-import { Chunk, Deferred, Effect, Fiber, Option, PubSub, Queue, TestClock } from "effect"
-import type { RunEvent, RunEventOf } from "../../src/domain/RunEvent.js"
+import { Chunk, Deferred, Effect, Fiber, Option, Queue, TestClock } from "effect"
+import type { RunEvent } from "../../src/domain/RunEvent.js"
 import { emptyUsage } from "../../src/domain/Usage.js"
-import { runSwarm } from "../../src/engine/swarm.js"
 import type { Harness, TurnResult } from "../../src/harness/Harness.js"
-import { makeGitRepo } from "../support/gitRepo.js"
-import { engineTestLayer, inProcessMock, makeTasks, setupProject } from "../support/swarmProject.js"
+import { inProcessMock, makeTasks } from "../support/swarmProject.js"
+import { awaitSleepUntil, drain, nextEvent, startSwarm } from "../support/clockedSwarm.js"
 
 /**
  * The timing rules of SPEC §5 on the TestClock (`it.scoped` runs on it): the
@@ -17,51 +15,6 @@ import { engineTestLayer, inProcessMock, makeTasks, setupProject } from "../supp
  * the test waits for the worker to reach its sleep by watching the TestClock's
  * pending sleeps (live time, bounded) — a condition, not a guess.
  */
-
-const quiet = () => Effect.void
-
-/** Waits (live time, at most ~20 s) until a fiber sleeps until `at` on the TestClock. */
-const awaitSleepUntil = (at: number) =>
-  Effect.gen(function* () {
-    for (let tries = 0; tries < 1000; tries++) {
-      if (Chunk.toReadonlyArray(yield* TestClock.sleeps()).includes(at)) return
-      // Live time (a real timer, not the TestClock): git and the files take real time.
-      yield* Effect.promise(() => new Promise((resolve) => setTimeout(resolve, 20)))
-    }
-    const pending = Chunk.toReadonlyArray(yield* TestClock.sleeps())
-    return yield* Effect.dieMessage(`no fiber came to sleep until ${at} ms (pending sleeps: ${pending.join(", ") || "none"})`)
-  })
-
-/** The next event of this type (and matching `pick`), skipping the others. */
-const nextEvent = <T extends RunEvent["type"]>(
-  events: Queue.Dequeue<RunEvent>,
-  type: T,
-  pick: (event: RunEventOf<T>) => boolean = () => true
-) =>
-  Effect.gen(function* () {
-    for (;;) {
-      const event = yield* Queue.take(events)
-      if (event.type === type && pick(event as RunEventOf<T>)) return event as RunEventOf<T>
-    }
-  })
-
-/** Events already published and not taken, without waiting. */
-const drain = (events: Queue.Dequeue<RunEvent>) => Queue.takeAll(events).pipe(Effect.map(Chunk.toReadonlyArray))
-
-const startSwarm = (spec: Parameters<typeof setupProject>[1], harnessOf?: (baseDir: string) => Harness) =>
-  Effect.gen(function* () {
-    const repo = yield* makeGitRepo()
-    const config = yield* setupProject(repo, spec)
-    const pubsub = yield* PubSub.unbounded<RunEvent>()
-    const events = yield* PubSub.subscribe(pubsub)
-    const harness = harnessOf?.(repo.path)
-    const swarm = yield* runSwarm(config, { print: quiet, events: pubsub }).pipe(
-      Effect.provide(engineTestLayer({ baseDir: repo.path, ...(harness ? { harness } : {}) })),
-      Effect.exit,
-      Effect.fork
-    )
-    return { events, swarm }
-  }).pipe(Effect.provide(NodeContext.layer))
 
 /** The worker is asleep until `wakeAt`: 1 ms before it nothing moves, at it the next cycle starts. */
 const expectNextCycleAt = (events: Queue.Dequeue<RunEvent>, wakeAt: number, nextCycle: number) =>

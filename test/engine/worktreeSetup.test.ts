@@ -10,8 +10,8 @@ import * as path from "node:path"
 import { describe, expect, it } from "@effect/vitest"
 import { beforeAll } from "vitest"
 import { NodeContext } from "@effect/platform-node"
-import { Chunk, Effect, Exit, Fiber, PubSub, Queue, TestClock } from "effect"
-import type { RunEvent, RunEventOf } from "../../src/domain/RunEvent.js"
+import { Effect, Exit, Fiber, PubSub, TestClock } from "effect"
+import type { RunEvent } from "../../src/domain/RunEvent.js"
 import { runSwarm } from "../../src/engine/swarm.js"
 import { processAlive } from "../../src/services/processTree.js"
 import { makeProcessMockHarness } from "../../src/harness/mock.js"
@@ -23,6 +23,7 @@ import { ensureBuilt } from "../support/runCli.js"
 // One test runs the mock agent executable (dist/mock-agent.js).
 beforeAll(() => ensureBuilt(), 300_000)
 import { engineTestLayer, expectMergedNothing, makeTasks, readTasks, setupProject, validateRunFiles } from "../support/swarmProject.js"
+import { awaitSleepUntil, nextEvent } from "../support/clockedSwarm.js"
 
 const quiet = () => Effect.void
 
@@ -52,25 +53,6 @@ const makeRepo = () =>
   makeGitRepo({ files: { "README.md": "# test repo\n", ".gitignore": ".env\n.setup-done\nconfig/local.json\nfixtures/\n" } })
 
 const read = (file: string) => fs.readFileSync(file, "utf8")
-
-/** Waits (live time, at most ~20 s) until a fiber sleeps until `at` on the TestClock: a condition, not a guess. */
-const awaitSleepUntil = (at: number) =>
-  Effect.gen(function* () {
-    for (let tries = 0; tries < 1000; tries++) {
-      if (Chunk.toReadonlyArray(yield* TestClock.sleeps()).includes(at)) return
-      yield* Effect.promise(() => new Promise((resolve) => setTimeout(resolve, 20)))
-    }
-    return yield* Effect.dieMessage(`no fiber came to sleep until ${at} ms`)
-  })
-
-/** The next published event of this type, skipping the others. */
-const nextEvent = <T extends RunEvent["type"]>(events: Queue.Dequeue<RunEvent>, type: T) =>
-  Effect.gen(function* () {
-    for (;;) {
-      const event = yield* Queue.take(events)
-      if (event.type === type) return event as RunEventOf<T>
-    }
-  })
 
 describe("worktree setup (real git, real processes, in-process mock agent)", () => {
   it.live("copies a file, a nested path and a folder, runs the setup commands before the first turn, and its env reaches the turns and test_command", () =>
