@@ -4,7 +4,7 @@
 # second SIGINT, SIGKILL at a random moment or at the instant the target moves,
 # while the user commits; then the checks (no process left, every task in one
 # folder, every agent commit reachable, every task merged exactly once).
-# The test suite runs 4 trials (one of each fault); this runs many (default 40).
+# The test suite runs 5 trials (one of each fault); this runs many (default 40).
 # A failure prints its seed: OOMPA_FAULT_SEED=<seed> OOMPA_FAULT_KIND=<fault> replays it.
 set -euo pipefail
 cd "$(dirname "$0")/.."

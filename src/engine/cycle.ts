@@ -16,6 +16,7 @@ import {
 import { Git } from "../services/Git.js"
 import { keepWork as keepWorkOf } from "./keepWork.js"
 import { deleteBranch } from "./merge.js"
+import { faultPoint } from "../services/faultPoint.js"
 import { nowIso } from "../services/RunLog.js"
 import { branchOf, cycleName, keptRefOf, ownerOf, worktreePathOf } from "../domain/naming.js"
 import { decideConfigOf, type SwarmContext } from "./context.js"
@@ -206,6 +207,7 @@ const finishCycle = (ctx: SwarmContext, spec: WorkerSpec, handle: CycleHandle, o
             reviewRounds: before.reviewRounds
           })
           .pipe(Effect.catchAll(warn("could not move claims to complete")))
+        yield* faultPoint("after-complete")
       }
     } else {
       keptRef = yield* keepWork(ctx, spec, handle, outcome).pipe(

@@ -118,6 +118,10 @@ export const recoverDeadRuns = Effect.fn("engine.recoverDeadRuns")(function* (op
       const ids = ours.filter((entry) => entry.task.claimed_by === cycle.owner).map((entry) => entry.id)
       if (ids.length > 0) yield* options.queue.complete(ids, { by: cycle.owner, mergedCommit: cycle.commit, reviewRounds: 0 })
       completed.push(...ids)
+      // Killed between completing its claims and writing its cycle file: they are in complete/ already, stamped with this merge.
+      const completedByIt = listing.complete
+        .filter((entry) => entry.task.completed_by === cycle.owner && entry.task.merged_commit === cycle.commit)
+        .map((entry) => entry.id)
       // The cycle file the dead run could not write: `view` and `list` count this merge.
       const worker = cycle.worker
       if (yield* fs.exists(path.join(dir, "cycles", cycleFileName(worker, cycle.cycle))).pipe(Effect.orElseSucceed(() => true))) continue
@@ -129,7 +133,7 @@ export const recoverDeadRuns = Effect.fn("engine.recoverDeadRuns")(function* (op
         outcome: "merged",
         detail: `merged into ${target} at ${cycle.commit.slice(0, 12)}; the run stopped before recording it (recovered)`,
         branch: branchOf(swarm, worker, cycle.cycle),
-        claims: ids,
+        claims: [...completedByIt, ...ids],
         turns: [],
         signals: [],
         reviewRounds: 0,

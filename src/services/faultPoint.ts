@@ -8,7 +8,9 @@ import { Effect } from "effect"
  */
 export type FaultPoint =
   /** The target branch has just been fast-forwarded; nothing has recorded it yet. */
-  "after-advance"
+  | "after-advance"
+  /** A merged cycle's claims have just moved to complete/; its cycle file is not written yet. */
+  | "after-complete"
 
 export const faultPoint = (point: FaultPoint): Effect.Effect<void> =>
   Effect.sync(() => {

@@ -53,6 +53,31 @@ describe("crashes at the worst instants (built binary, fault injection)", () => 
     expect(git(dir, "log", "--format=%H", "main", "--", "work/t1.md").split("\n")).toHaveLength(1)
   }, 240_000)
 
+  it("SIGKILL after the merged claims moved to complete/, before the cycle file: cleanup writes the cycle with its claims; merged exactly once", async () => {
+    const dir = makeProject({ workers: [{ model: "mock", max_cycle: 4 }], reviewer: "mock" }, 2)
+    const crashed = await runCli(["swarm"], { cwd: dir, timeoutMs: 120_000, env: { OOMPA_FAULT: "after-complete" } })
+    expect(crashed.code).toBe(128 + 9)
+    const [swarm] = listDir(path.join(dir, ".oompa", "runs"))
+    // t1 is complete, stamped with its merge; the cycle that merged it left no record.
+    const landed = git(dir, "rev-parse", "main")
+    expect(listDir(path.join(dir, "tasks", "complete"))).toEqual(["t1.json"])
+    expect(readJson(path.join(dir, "tasks", "complete", "t1.json")).merged_commit).toBe(landed)
+    expect(mergedCycles(dir)).toEqual([])
+
+    const cleanup = await runCli(["cleanup"], { cwd: dir, timeoutMs: 60_000 })
+    expect(cleanup.code).toBe(0)
+    expect(git(dir, "branch", "--list", "oompa/*")).toBe("")
+    // The dead run's record now holds the merge and the task it landed.
+    expect(mergedCycles(dir)).toEqual([`t1: ${swarm}/w0-c1.json`])
+
+    const next = await runCli(["swarm"], { cwd: dir, timeoutMs: 120_000 })
+    expect(next.code).toBe(0)
+    expect(listDir(path.join(dir, "tasks", "complete")).sort()).toEqual(["t1.json", "t2.json"])
+    const merges = mergedCycles(dir)
+    expect(merges.filter((m) => m.startsWith("t1:"))).toHaveLength(1)
+    expect(merges.filter((m) => m.startsWith("t2:"))).toHaveLength(1)
+  }, 240_000)
+
   it("a task left in current/ without a claim stamp (a run killed between the claim's rename and its stamp) goes back to pending", async () => {
     const dir = makeProject({ workers: [{ model: "mock", max_cycle: 2 }] }, 2)
     // What a SIGKILL between the two steps of a claim leaves: the file moved, no claimed_by.

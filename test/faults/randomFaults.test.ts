@@ -10,7 +10,7 @@
  *   - no worktree and no oompa/* branch is left, the run has its stopped.json;
  * and a new swarm then merges every task exactly once.
  *
- * `OOMPA_FAULT_TRIALS` sets the number of trials (default 4, one of each fault,
+ * `OOMPA_FAULT_TRIALS` sets the number of trials (default 5, one of each fault,
  * what the suite runs); `npm run bench:faults` runs many. `OOMPA_FAULT_SEED` (and
  * `OOMPA_FAULT_KIND`) replay one trial.
  */
@@ -22,7 +22,7 @@ import { git, listDir, makeProject } from "../support/cliProject.js"
 import { binPath, ensureBuilt, runCli } from "../support/runCli.js"
 
 const TASKS = 6
-const trials = Number(process.env["OOMPA_FAULT_TRIALS"] ?? 4)
+const trials = Number(process.env["OOMPA_FAULT_TRIALS"] ?? 5)
 const fixedSeed = process.env["OOMPA_FAULT_SEED"]
 
 /** mulberry32: a small seeded generator, so a failing trial can be replayed from its seed. */
@@ -33,8 +33,10 @@ const rng = (seed: number) => () => {
   return ((t ^ (t >>> 14)) >>> 0) / 4294967296
 }
 
-type Fault = "sigint" | "double-sigint" | "sigkill" | "sigkill-at-advance"
-const faults: ReadonlyArray<Fault> = ["sigint", "double-sigint", "sigkill", "sigkill-at-advance"]
+type Fault = "sigint" | "double-sigint" | "sigkill" | "sigkill-at-advance" | "sigkill-at-complete"
+const faults: ReadonlyArray<Fault> = ["sigint", "double-sigint", "sigkill", "sigkill-at-advance", "sigkill-at-complete"]
+/** The worst instants (src/services/faultPoint.ts): oompa SIGKILLs itself at the first time it reaches one. */
+const faultPointOf: Partial<Record<Fault, string>> = { "sigkill-at-advance": "after-advance", "sigkill-at-complete": "after-complete" }
 
 const readJson = (file: string) => JSON.parse(fs.readFileSync(file, "utf8"))
 
@@ -104,7 +106,7 @@ const runTrial = async (seed: number, fault: Fault) => {
   )
   const child = spawn(process.execPath, [binPath, "swarm"], {
     cwd: dir,
-    env: { ...process.env, NO_COLOR: "1", ...(fault === "sigkill-at-advance" ? { OOMPA_FAULT: "after-advance" } : {}) },
+    env: { ...process.env, NO_COLOR: "1", ...(faultPointOf[fault] !== undefined ? { OOMPA_FAULT: faultPointOf[fault] } : {}) },
     stdio: ["ignore", "pipe", "pipe"]
   })
   let output = ""
@@ -142,16 +144,16 @@ const runTrial = async (seed: number, fault: Fault) => {
       setTimeout(() => child.kill("SIGINT"), 50 + random() * 550)
     }
     if (fault === "sigkill") child.kill("SIGKILL")
-    // sigkill-at-advance kills itself at the first fast-forward; SIGINT in case none comes.
-    if (fault === "sigkill-at-advance") child.kill("SIGINT")
-  }, fault === "sigkill-at-advance" ? 60_000 : at)
+    // At a fault point oompa kills itself when it first gets there; SIGINT in case it never does.
+    if (faultPointOf[fault] !== undefined) child.kill("SIGINT")
+  }, faultPointOf[fault] !== undefined ? 60_000 : at)
   const hardStop = setTimeout(() => child.kill("SIGKILL"), 150_000)
   const exit = await exited
   clearTimeout(timer)
   clearTimeout(hardStop)
   await user
 
-  const label = `seed ${seed}, ${fault}${fault === "sigkill-at-advance" ? "" : ` at ${Math.round(at)} ms`}, exit ${exit.code ?? exit.signal}\n${output.slice(-3000)}`
+  const label = `seed ${seed}, ${fault}${faultPointOf[fault] !== undefined ? "" : ` at ${Math.round(at)} ms`}, exit ${exit.code ?? exit.signal}\n${output.slice(-3000)}`
   // Killed before it created its run folder (start-up takes a second or two): no run to check.
   const swarm = listDir(path.join(dir, ".oompa", "runs")).find((name) => !name.startsWith("."))
   if (exit.signal === "SIGKILL") {
