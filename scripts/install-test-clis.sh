@@ -1,5 +1,6 @@
 #!/usr/bin/env bash
-# Installs the real agent CLIs (claude, codex, opencode, gemini) pinned in
+# Installs the real agent CLIs (claude, codex, opencode, gemini, qwen, pi, kilo,
+# copilot) pinned in
 # test-cli/package.json into test-cli/node_modules, for `npm run test:cli` only.
 # They are not oompa's dependencies.
 #
@@ -8,7 +9,9 @@
 #   their postinstall (it copies the platform's native binary over a stub
 #   bin/*.exe); test-cli/package.json allows exactly those two and denies
 #   node-pty / keytar (gemini's optional PTY/keychain helpers, not needed
-#   headless; @lydell/node-pty ships prebuilt anyway).
+#   headless; @lydell/node-pty ships prebuilt anyway). kilo's and copilot's
+#   native binaries come as optional platform packages and need no script
+#   (kilo's postinstall only re-checks them); qwen and pi are JS bundles.
 # - Why `npm install --no-save` and not `npm ci`: the registry this project can
 #   reach does not carry opencode's darwin/windows platform packages, so the
 #   lock file cannot list them and `npm ci` refuses it as "out of sync".
@@ -21,12 +24,15 @@
 set -euo pipefail
 cd "$(dirname "$0")/../test-cli"
 
+# The executables the tests run, one per pinned CLI package.
+CLIS="claude codex opencode gemini qwen pi kilo copilot"
+
 stamp_file=node_modules/.oompa-install-stamp
 want_stamp="$(cat package.json package-lock.json | sha256sum | cut -d' ' -f1) $(node --version)"
 
 clis_ok() {
   local c
-  for c in claude codex opencode gemini; do
+  for c in $CLIS; do
     [ -x "node_modules/.bin/$c" ] || return 1
     timeout 60 "node_modules/.bin/$c" --version >/dev/null 2>&1 || return 1
   done
@@ -38,7 +44,7 @@ else
   npm install --no-save --no-audit --no-fund --prefer-offline --loglevel=error
   clis_ok || {
     echo "install-test-clis: a CLI does not run after install:" >&2
-    for c in claude codex opencode gemini; do
+    for c in $CLIS; do
       echo "--- $c" >&2
       timeout 60 "node_modules/.bin/$c" --version >&2 || true
     done
@@ -47,6 +53,6 @@ else
   echo "$want_stamp" > "$stamp_file"
 fi
 
-for c in claude codex opencode gemini; do
+for c in $CLIS; do
   printf '%-9s %s\n' "$c" "$(timeout 60 "node_modules/.bin/$c" --version 2>&1 | head -1)"
 done

@@ -28,6 +28,7 @@ import {
   requireSetup,
   tempDir
 } from "./support.js"
+import { profiles } from "./clis/index.js"
 
 const UPDATE = process.env.UPDATE_CLI_FIXTURES === "1"
 
@@ -73,7 +74,7 @@ describe("real CLIs, run directly against the fake model server", () => {
         }
 
         // 1. New session.
-        const chosenId = cli === "claude" || cli === "gemini" ? crypto.randomUUID() : undefined
+        const chosenId = profiles[cli].choosesSessionId ? crypto.randomUUID() : undefined
         const newSession = chosenId === undefined ? { _tag: "New" as const } : { _tag: "New" as const, id: chosenId }
         const first = yield* run(newSession, "SCRIPT:direct Write out/hello.txt and commit it.")
         save("new-session", first, directArgs(cli, newSession, "<prompt>", repo).args)
@@ -103,7 +104,7 @@ describe("real CLIs, run directly against the fake model server", () => {
         expect(conv.toolResults.join("\n")).toContain("committed")
 
         // 3. The API answers 400: the CLI reports it and fails.
-        const errorSession = cli === "claude" || cli === "gemini" ? { _tag: "New" as const, id: crypto.randomUUID() } : { _tag: "New" as const }
+        const errorSession = profiles[cli].choosesSessionId ? { _tag: "New" as const, id: crypto.randomUUID() } : { _tag: "New" as const }
         const third = yield* run(errorSession, "SCRIPT:error This request fails.")
         save("api-error", third, directArgs(cli, errorSession, "<prompt>", repo).args)
         expect(third.exitCode).not.toBe(0)

@@ -17,7 +17,7 @@ import { makeCliHarness, stderrPathOf } from "../../src/harness/cliAdapter.js"
 import type { TurnFailure } from "../../src/domain/TurnFailure.js"
 import { ProcessRunnerLive } from "../../src/services/ProcessRunner.js"
 import * as FakeModelServer from "../fake-model-server/server.js"
-import { binOf, type CliName, cliEnv, fixturesDir, initRepo, lowRetries, MODEL, repoRoot, requireSetup, tempDir } from "./support.js"
+import { binOf, CLIS, type CliName, cliEnv, fixturesDir, initRepo, lowRetries, MODEL, repoRoot, requireSetup, tempDir } from "./support.js"
 
 const UPDATE = process.env.UPDATE_CLI_FIXTURES === "1"
 
@@ -39,7 +39,7 @@ const contextBody = (message: string) => ({
  * times whatever its config says (2 s, 4 s, … without a retry-after header,
  * ~90 s in all): its cases carry `retry-after-ms: 50`, which it honours.
  */
-const cases: Readonly<Record<CliName, ReadonlyArray<Case>>> = {
+const cases: Readonly<Partial<Record<CliName, ReadonlyArray<Case>>>> = {
   claude: [
     {
       name: "429",
@@ -147,8 +147,8 @@ const sanitize = (text: string, tmp: string, server: FakeModelServer.FakeModelSe
 
 describe("failure classes from the real CLIs' output", () => {
   beforeAll(() => requireSetup())
-  for (const cli of ["claude", "codex", "gemini", "opencode"] as const) {
-    it.scopedLive(`${cli}: ${cases[cli].map((c) => c.name).join(", ")}`, () =>
+  for (const [cli, cliCases] of CLIS.flatMap((c) => (cases[c] !== undefined ? [[c, cases[c]] as const] : []))) {
+    it.scopedLive(`${cli}: ${cliCases.map((c) => c.name).join(", ")}`, () =>
       Effect.gen(function* () {
         const server = yield* FakeModelServer.make({})
         const tmp = yield* tempDir(`oompa-fail-${cli}-`)
@@ -161,7 +161,7 @@ describe("failure classes from the real CLIs' output", () => {
         const spec = cliSpecs[cli]
         const harness = yield* makeCliHarness(spec)
         const config = ConfigProvider.fromJson({ [spec.binEnv]: binOf(cli), PATH: process.env.PATH ?? "" })
-        for (const c of cases[cli]) {
+        for (const c of cliCases) {
           yield* server.setScripts([{ name: `fail-${c.name}`, match: `SCRIPT:fail-${c.name}\\b`, steps: [c.step], fallback: c.step }])
           const logPath = path.join(tmp, "logs", `${c.name}.log`)
           const result = yield* harness

@@ -16,11 +16,9 @@ import type { TurnRequest } from "../../src/harness/Harness.js"
 import { ProcessRunnerLive } from "../../src/services/ProcessRunner.js"
 import * as FakeModelServer from "../fake-model-server/server.js"
 import { binOf, CLIS, cliEnv, clisInstalled, initRepo, MODEL, tempDir } from "./support.js"
+import { profiles } from "./clis/index.js"
 
 const layer = Layer.mergeAll(ProcessRunnerLive, NodeContext.layer)
-
-/** In review mode: claude (plan mode) and codex (read-only sandbox) offer a shell that cannot write; gemini (plan) and opencode (bash denied) offer none. */
-const shellOffered = { claude: true, codex: true, opencode: false, gemini: false } as const
 
 describe.skipIf(!clisInstalled())("review mode (read-only) against the real CLIs", () => {
   for (const cli of CLIS) {
@@ -62,7 +60,8 @@ describe.skipIf(!clisInstalled())("review mode (read-only) against the real CLIs
         const first = yield* runTurn(request(1, { _tag: "New" }, "Review this change."))
         const log = () => fs.readFileSync(first.logPath, "utf8") + fs.readFileSync(first.logPath.replace(/\.log$/, ".stderr.log"), "utf8")
         expect(first.exitCode, log()).toBe(0)
-        if (shellOffered[cli]) {
+        // claude (plan mode), codex (read-only sandbox) offer a shell that cannot write; gemini (plan), opencode (bash denied) offer none.
+        if (profiles[cli].reviewOffersShell) {
           // The verdict only comes after a tool result: the write was attempted and refused.
           expect(first.text).toBe("VERDICT: APPROVED")
         } else {

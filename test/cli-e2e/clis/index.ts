@@ -1,0 +1,13 @@
+/** The real CLIs the end-to-end tests run: one row per CLI, its profile in its own file. */
+import { claude } from "./claude.js"
+import { codex } from "./codex.js"
+import { gemini } from "./gemini.js"
+import { opencode } from "./opencode.js"
+import type { CliProfile } from "./profile.js"
+
+export const profiles = {
+  claude,
+  codex,
+  opencode,
+  gemini
+} satisfies Record<string, CliProfile>
