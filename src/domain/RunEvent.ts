@@ -370,7 +370,7 @@ const wording: { readonly [T in Exclude<EventType, "warning">]: (data: Data<T>, 
         : d.timedOut
         ? `turn ${d.turn} timed out after ${humanDuration(d.durationMs)}`
         : d.exitCode !== 0 || d.failure !== undefined
-          ? `turn ${d.turn} failed: ${d.exitCode === 0 ? "reported by the agent (exit 0)" : `exit ${d.exitCode ?? "by signal"}`}${
+          ? `turn ${d.turn} failed: exit ${d.exitCode ?? "by signal"}${d.exitCode === 0 ? ", error in its output" : ""}${
               d.failure !== undefined && d.failure.class !== "other" ? ` (${d.failure.class})` : ""
             }`
           : `turn ${d.turn} ended: ${d.signals.length > 0 ? d.signals.join(" ") : "no signal"} (${humanDuration(d.durationMs)}${
