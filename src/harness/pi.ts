@@ -30,7 +30,10 @@
  * message then has `stopReason: "error"` (or `"aborted"`) and `errorMessage`
  * (the provider SDK's message, HTTP status first: "429 Rate limit reached");
  * the turn is reported failed (`Decoded.reportedFailure`), its error and class
- * read from that message. pi retries 429/5xx itself (settings `retry.*`).
+ * read from that message. A run with no assistant message at all failed too:
+ * pi exits 0 without calling the model when `--session <id>` names a session
+ * of another folder (it asks on stdin whether to fork it; its stderr has the
+ * question). pi retries 429/5xx itself (settings `retry.*`).
  */
 import { Effect, Option, Schema } from "effect"
 import type { Reasoning } from "../domain/Model.js"
@@ -96,6 +99,8 @@ export type PiEvent = typeof PiEvent.Type
 
 interface State {
   readonly sessionId: Option.Option<string>
+  /** An assistant message was printed at all (pi called the model). */
+  readonly answered: boolean
   /** The last assistant message so far: its text parts, and its error when it stopped with one. */
   readonly lastText: string
   readonly lastError: Option.Option<string>
@@ -107,6 +112,7 @@ interface State {
 
 const initial: State = {
   sessionId: Option.none(),
+  answered: false,
   lastText: "",
   lastError: Option.none(),
   usage: emptyUsage,
@@ -137,6 +143,7 @@ const step = (state: State, event: PiEvent): State => {
   const error = failed ? (message.errorMessage ?? `request ${message.stopReason}`) : undefined
   return {
     ...state,
+    answered: true,
     lastText: textOf(message.content),
     lastError: Option.fromNullable(error),
     // pi's `input` excludes cache reads and writes; our inputTokens is the whole prompt.
@@ -160,8 +167,10 @@ const finish = (state: State): Decoded => ({
   costUsd: state.costUsd > 0 ? Option.some(state.costUsd) : Option.none(),
   error: state.lastError,
   failureSignals: state.failureSignals,
-  // pi exits 0 after a failed API call: the run failed when its last assistant message did.
-  reportedFailure: Option.isSome(state.lastError)
+  // pi exits 0 after a failed API call: the run failed when its last assistant message did. It also exits 0
+  // without calling the model when it will not resume a session of another folder (it asks on stdin whether
+  // to fork it, and stdin is closed): a run with no assistant message failed too (its stderr says why).
+  reportedFailure: Option.isSome(state.lastError) || !state.answered
 })
 
 export const decodeText = (text: string): Decoded => finish(foldJsonText(text, PiEvent, initial, step))

@@ -182,10 +182,12 @@ describe("pi events", () => {
     expect(decoded.reportedFailure).toBe(true)
     expect(decoded.error).toEqual(Option.some("request aborted"))
   })
-  it("no assistant message at all (pi could not start the model): nothing reported failed, the exit code says it", () => {
+  it("no assistant message at all (pi exited 0 without calling the model): a failed run", () => {
     const decoded = pi.decodeText(j({ type: "session", version: 3, id: ID, timestamp: "t", cwd: "/x" }))
-    expect(decoded.reportedFailure).toBe(false)
+    expect(decoded.reportedFailure).toBe(true)
+    expect(decoded.error).toEqual(Option.none())
     expect(decoded.sessionId).toEqual(Option.some(ID))
+    expect(pi.decodeText("").reportedFailure).toBe(true)
   })
   it("the HTTP status is read from the front of the SDK's message only", () => {
     expect(pi.statusOfMessage("429 Rate limit reached")).toBe(429)
