@@ -17,7 +17,7 @@ import type { OompaConfig } from "../config/OompaConfig.js"
 import { formatModel, type ModelSpec } from "../domain/Model.js"
 import { validateSwarmStart } from "../engine/setup.js"
 import { resolveBinary } from "../harness/cliAdapter.js"
-import { Harnesses } from "../harness/Harness.js"
+import { Harnesses, turnFailed } from "../harness/Harness.js"
 import { cliSpecs, isCliHarness } from "../harness/registry.js"
 import { ProcessRunner } from "../services/ProcessRunner.js"
 import { humanDuration } from "../domain/humanDuration.js"
@@ -214,7 +214,7 @@ const probeModels = (config: OompaConfig, scratch: string) =>
           .pipe(
             Effect.map((result): ProbeJson => {
               if (result.timedOut) return failed(result.durationMs, `no answer within ${humanDuration(probeTimeout)}`)
-              if (result.exitCode !== 0 || result.text.trim().length === 0) {
+              if (turnFailed(result) || result.text.trim().length === 0) {
                 const why = result.error ?? (result.exitCode !== 0 ? `exit code ${result.exitCode}` : "empty answer")
                 return failed(result.durationMs, firstLine(why, 200))
               }

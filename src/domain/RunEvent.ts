@@ -369,8 +369,8 @@ const wording: { readonly [T in Exclude<EventType, "warning">]: (data: Data<T>, 
         ? `turn ${d.turn} stalled after ${d.silenceMs !== undefined ? humanDuration(d.silenceMs) : "a long time"} of silence`
         : d.timedOut
         ? `turn ${d.turn} timed out after ${humanDuration(d.durationMs)}`
-        : d.exitCode !== 0
-          ? `turn ${d.turn} failed: exit ${d.exitCode ?? "by signal"}${
+        : d.exitCode !== 0 || d.failure !== undefined
+          ? `turn ${d.turn} failed: exit ${d.exitCode ?? "by signal"}${d.exitCode === 0 ? ", error in its output" : ""}${
               d.failure !== undefined && d.failure.class !== "other" ? ` (${d.failure.class})` : ""
             }`
           : `turn ${d.turn} ended: ${d.signals.length > 0 ? d.signals.join(" ") : "no signal"} (${humanDuration(d.durationMs)}${

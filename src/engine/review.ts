@@ -118,7 +118,9 @@ export const reviewWork = Effect.fn("engine.reviewWork")(function* (
         : turnFailed(outcome.right)
           ? (outcome.right.timedOut
               ? `reviewer timed out after ${Math.round(outcome.right.durationMs / 1000)} s`
-              : `reviewer exited with ${outcome.right.exitCode ?? "a signal"}`) + (outcome.right.error ? `: ${outcome.right.error}` : "")
+              : outcome.right.exitCode === 0
+                ? "reviewer reported a failed run (exit 0)"
+                : `reviewer exited with ${outcome.right.exitCode ?? "a signal"}`) + (outcome.right.error ? `: ${outcome.right.error}` : "")
           : undefined
       const text = Either.isRight(outcome) ? outcome.right.text : ""
       const verdict = error === undefined ? parseVerdict(text) : undefined

@@ -165,7 +165,11 @@ const endTurn = (
     return { _tag: "TurnLimited", failure: result.failure!, session: resumable ? session : undefined } satisfies WorkerEvent
   }
   if (failed) {
-    const why = result.timedOut ? "agent timed out" : `agent exited with ${result.exitCode ?? "a signal"}`
+    const why = result.timedOut
+      ? "agent timed out"
+      : result.exitCode === 0
+        ? "agent reported a failed run (exit 0)"
+        : `agent exited with ${result.exitCode ?? "a signal"}`
     const reason = `${why}${result.error ? `: ${result.error}` : ""} (log: ${logPath})`
     if (result.failure?.class === "auth") {
       yield* ctx.governor.authFailed(provider, result.error ?? why)

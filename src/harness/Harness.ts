@@ -51,6 +51,12 @@ export interface TurnResult {
    * false. Optional so an embedder's harness that has no stall rule need not say so (absent: false).
    */
   readonly stalled?: boolean
+  /**
+   * The CLI exited 0 but its own output says the run failed (pi after a failed
+   * API call): a failed turn all the same, with its `error` and `failure`.
+   * Absent: false.
+   */
+  readonly reportedFailure?: boolean
   readonly usage: Usage
   /** USD, when the CLI reports it. */
   readonly costUsd: Option.Option<number>
@@ -62,7 +68,8 @@ export interface TurnResult {
   readonly failure?: TurnFailure
 }
 
-export const turnFailed = (result: TurnResult): boolean => result.timedOut || result.stalled === true || result.exitCode !== 0
+export const turnFailed = (result: TurnResult): boolean =>
+  result.timedOut || result.stalled === true || result.exitCode !== 0 || result.reportedFailure === true
 
 /** The CLI could not be started or its output could not be read at all. */
 export class HarnessError extends Schema.TaggedError<HarnessError>()("HarnessError", {

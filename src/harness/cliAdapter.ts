@@ -52,6 +52,12 @@ export interface Decoded {
    * message, …), most telling first: what `classifyFailure` reads.
    */
   readonly failureSignals: ReadonlyArray<FailureSignal>
+  /**
+   * The CLI's output says the run failed although the process exited 0 (pi
+   * exits 0 after a failed API call, its last message stopped with an error):
+   * the turn then fails as a non-zero exit would. Absent: false.
+   */
+  readonly reportedFailure?: boolean
 }
 
 /** What a spec's `failureSignals` may read besides the decoded events. */
@@ -241,7 +247,8 @@ export const makeCliHarness = (spec: CliSpec) =>
           ),
           Effect.provideService(FileSystem.FileSystem, fileSystem)
         )
-        const failed = run.timedOut || run.stalled || run.exitCode !== 0
+        const reportedFailure = decoded.reportedFailure === true
+        const failed = run.timedOut || run.stalled || run.exitCode !== 0 || reportedFailure
         // A succeeding turn may carry transient error events (retries): they count only when it said nothing.
         const eventError = failed || decoded.text.length === 0 ? decoded.error : Option.none<string>()
         const tail = failed ? stderrTail(stderrPath) : ""
@@ -254,7 +261,12 @@ export const makeCliHarness = (spec: CliSpec) =>
           if (run.stalled && request.stallTimeout !== undefined) {
             return Option.some(`stalled: no output for ${humanDuration(request.stallTimeout)}`)
           }
-          const status = run.exitCode !== null ? `exit code ${run.exitCode}` : `killed by ${run.signal ?? "a signal"}`
+          const status =
+            run.exitCode === null
+              ? `killed by ${run.signal ?? "a signal"}`
+              : run.exitCode === 0
+                ? "the CLI reported a failed run (exit code 0)"
+                : `exit code ${run.exitCode}`
           return Option.some(tail.length > 0 ? `${status}: ${tail}` : status)
         })
         // The id we asked for (new) or resumed, when the output did not name one.
@@ -265,6 +277,7 @@ export const makeCliHarness = (spec: CliSpec) =>
           exitCode: run.exitCode,
           timedOut: run.timedOut,
           stalled: run.stalled,
+          ...(reportedFailure ? { reportedFailure } : {}),
           usage: decoded.usage,
           costUsd: decoded.costUsd,
           logPath: request.logPath,

@@ -17,6 +17,7 @@ import { type CliSpec, makeCliHarness } from "./cliAdapter.js"
 import { codexSpec } from "./codex.js"
 import { geminiSpec } from "./gemini.js"
 import { opencodeSpec } from "./opencode.js"
+import { piSpec } from "./pi.js"
 import { type Harness, Harnesses, harnessesOf } from "./Harness.js"
 import { makeProcessMockHarness } from "./mock.js"
 
@@ -47,12 +48,13 @@ export const withHarness = <R, R2>(table: HarnessTable<R>, name: string, entry: 
   [name]: entry
 })
 
-/** The built-in harnesses: the four agent CLIs and the mock agent, run as a real child process (as `oompa demo` does). */
+/** The built-in harnesses: the agent CLIs and the mock agent, run as a real child process (as `oompa demo` does). */
 export const builtinHarnesses = {
   claude: cliHarness(claudeSpec),
   codex: cliHarness(codexSpec),
   opencode: cliHarness(opencodeSpec),
   gemini: cliHarness(geminiSpec),
+  pi: cliHarness(piSpec),
   mock: { make: (options: HarnessOptions) => makeProcessMockHarness(options) }
 } satisfies HarnessTable<ProcessRunner | FileSystem.FileSystem>
 

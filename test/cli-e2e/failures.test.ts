@@ -15,9 +15,11 @@ import * as path from "node:path"
 import { cliSpecs } from "../../src/harness/cliHarnesses.js"
 import { makeCliHarness, stderrPathOf } from "../../src/harness/cliAdapter.js"
 import type { TurnFailure } from "../../src/domain/TurnFailure.js"
+import { turnFailed } from "../../src/harness/Harness.js"
 import { ProcessRunnerLive } from "../../src/services/ProcessRunner.js"
 import * as FakeModelServer from "../fake-model-server/server.js"
 import { binOf, CLIS, type CliName, cliEnv, fixturesDir, initRepo, lowRetries, MODEL, repoRoot, requireSetup, tempDir } from "./support.js"
+import { profiles } from "./clis/index.js"
 
 const UPDATE = process.env.UPDATE_CLI_FIXTURES === "1"
 
@@ -137,6 +139,28 @@ const cases: Readonly<Partial<Record<CliName, ReadonlyArray<Case>>>> = {
       step: { error: 400, body: contextBody("This model's maximum context length is 128000 tokens. However, your messages resulted in 200000 tokens.") },
       expected: { class: "context-too-long" }
     }
+  ],
+  // pi (lowRetries: its own and the SDK's retries off) exits 0 with the SDK's "<status> <message>" as the
+  // last assistant message's errorMessage; the response headers are not in it.
+  pi: [
+    {
+      name: "429",
+      step: { error: 429, message: "Rate limit reached for tests", headers: { "retry-after": "20" } },
+      expected: { class: "rate-limited" }
+    },
+    {
+      name: "429-wait",
+      step: { error: 429, message: "Rate limit reached for fake-model on tokens per min (TPM). Please try again in 20s." },
+      expected: { class: "rate-limited", retryAfterMs: 20000 }
+    },
+    { name: "503", step: { error: 503, message: "Service unavailable" }, expected: { class: "overloaded" } },
+    { name: "529", step: { error: 529, message: "Overloaded" }, expected: { class: "overloaded" } },
+    { name: "401", step: { error: 401, message: "Incorrect API key provided" }, expected: { class: "auth" } },
+    {
+      name: "context",
+      step: { error: 400, body: contextBody("This model's maximum context length is 128000 tokens. However, your messages resulted in 200000 tokens.") },
+      expected: { class: "context-too-long" }
+    }
   ]
 }
 
@@ -186,7 +210,14 @@ describe("failure classes from the real CLIs' output", () => {
             fs.writeFileSync(path.join(dir, `fail-${c.name}.exit`), `${result.exitCode}\n`)
           }
           const why = `${cli} ${c.name}: exit ${result.exitCode}, error ${result.error}\n${output.slice(-1500)}\n${stderr.slice(-800)}`
-          expect(result.exitCode, why).not.toBe(0)
+          if (profiles[cli].apiErrorExitsZero === true) {
+            // pi: exit 0, the failure read from its output.
+            expect(result.exitCode, why).toBe(0)
+            expect(result.reportedFailure, why).toBe(true)
+          } else {
+            expect(result.exitCode, why).not.toBe(0)
+          }
+          expect(turnFailed(result), why).toBe(true)
           expect(result.timedOut, why).toBe(false)
           const { evidence, ...failure } = result.failure ?? { class: "missing" }
           expect(failure, why).toEqual(c.expected)

@@ -15,6 +15,7 @@ import type { TurnRequest } from "../../src/harness/Harness.js"
 import { ProcessRunnerLive } from "../../src/services/ProcessRunner.js"
 import * as FakeModelServer from "../fake-model-server/server.js"
 import { binOf, CLIS, cliEnv, git, initRepo, MODEL, repoRoot, requireSetup, tempDir } from "./support.js"
+import { profiles } from "./clis/index.js"
 
 const script = (cli: string): FakeModelServer.Script => ({
   name: "harness",
@@ -62,7 +63,7 @@ describe("adapters (src/harness) against the real CLIs", () => {
         expect(Option.isSome(first.sessionId)).toBe(true)
         expect(first.usage.inputTokens).toBeGreaterThan(0)
         expect(first.usage.outputTokens).toBeGreaterThan(0)
-        if (cli === "claude") expect(Option.getOrElse(first.costUsd, () => 0)).toBeGreaterThan(0)
+        if (profiles[cli].reportsCost === true) expect(Option.getOrElse(first.costUsd, () => 0)).toBeGreaterThan(0)
         expect(yield* git(repo, "log", "-1", "--format=%s")).toBe(`turn 1 by ${cli}`)
 
         const sessionId = Option.getOrThrow(first.sessionId)

@@ -49,7 +49,13 @@ const limits: Readonly<Partial<Record<CliName, Limit>>> = {
     source: "retry-after"
   },
   // opencode retries five times whatever its config says (honouring retry-after-ms): the sixth answer ends its turn.
-  opencode: { times: 6, step: { error: 429, message: "Rate limit reached", headers: { "retry-after-ms": "50" } }, source: "retry-after" }
+  opencode: { times: 6, step: { error: 429, message: "Rate limit reached", headers: { "retry-after-ms": "50" } }, source: "retry-after" },
+  // pi (its retries off) exits 0 with the SDK's "429 <message>": no header passed on, the wait the message names is.
+  pi: {
+    times: 1,
+    step: { error: 429, message: "Rate limit reached for tests on tokens per min (TPM). Please try again in 2s.", headers: { "retry-after": "2" } },
+    source: "retry-after"
+  }
 }
 
 const TASK = "task-01"

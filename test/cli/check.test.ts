@@ -40,7 +40,8 @@ const noOverrides = {
   OOMPA_CLAUDE_BIN: undefined,
   OOMPA_CODEX_BIN: undefined,
   OOMPA_OPENCODE_BIN: undefined,
-  OOMPA_GEMINI_BIN: undefined
+  OOMPA_GEMINI_BIN: undefined,
+  OOMPA_PI_BIN: undefined
 }
 
 /** The table row of stdout that starts with `first`. */
@@ -56,7 +57,8 @@ layer(NodeContext.layer)("oompa check (the built binary)", (it) => {
       const codex = row(result.stdout, "codex")
       expect(codex).toMatch(/^codex\s+no\s+- \(install @openai\/codex/)
       expect(codex).toContain("w0, w1")
-      for (const name of ["claude", "opencode", "gemini"]) expect(row(result.stdout, name)).toMatch(new RegExp(`^${name}\\s+no`))
+      for (const name of ["claude", "opencode", "gemini", "pi"]) expect(row(result.stdout, name)).toMatch(new RegExp(`^${name}\\s+no`))
+      expect(row(result.stdout, "pi")).toMatch(/^pi\s+no\s+- \(install @mariozechner\/pi-coding-agent/)
       expect(row(result.stdout, "mock")).toContain("built in")
     })
   )
@@ -145,6 +147,20 @@ layer(NodeContext.layer)("oompa check (the built binary)", (it) => {
       expect(codex).toContain("codex gpt-5: ")
       expect(codex).toContain("401 Unauthorized: invalid api key")
       expect(result.stderr).toContain("1 of 3 probes failed")
+    })
+  )
+
+  it.scoped("--probe: a CLI that exits 0 but reports a failed run (pi after an API error) fails its probe with that error", () =>
+    Effect.gen(function* () {
+      const dir = yield* makeProject({ "oompa.json": { workers: [{ model: "pi:fake/fake-model" }] } })
+      const result = yield* runCliEffect(["check", "--probe"], {
+        cwd: dir,
+        env: { ...noOverrides, PATH: nodeOnlyPath(dir), OOMPA_PI_BIN: path.join(fakeClis, "fake-agent.mjs"), FAKE_FAIL: "401 Incorrect API key provided" }
+      })
+      expect(result.code).toBe(1)
+      const line = row(result.stdout, "pi:fake/fake-model")
+      expect(line).toMatch(/\s+FAIL\s+/)
+      expect(line).toContain("pi fake/fake-model: 401 Incorrect API key provided")
     })
   )
 

@@ -96,6 +96,12 @@ describe("RunEvent (the events.jsonl Schema)", () => {
       "[w0] c2 turn 1 failed: exit 1 (rate-limited)"
     ],
     ["turn-ended, failed, other", make.turnEnded(cycle, { ...turn, exitCode: 1, failure: { class: "other" } }), "[w0] c2 turn 1 failed: exit 1"],
+    [
+      // pi exits 0 after a failed API call: the record's failure says the turn failed.
+      "turn-ended, failed with exit 0 (the CLI reported the failure in its output)",
+      make.turnEnded(cycle, { ...turn, exitCode: 0, signals: [], failure: { class: "auth", evidence: "401 Incorrect API key provided" } }),
+      "[w0] c2 turn 1 failed: exit 0, error in its output (auth)"
+    ],
     ["turn-ended, by signal", make.turnEnded(cycle, { ...turn, exitCode: null }), "[w0] c2 turn 1 failed: exit by signal"],
     [
       "turn-ended, could not run",

@@ -5,7 +5,7 @@ import { describe, expect, it } from "@effect/vitest"
 import { Deferred, Duration, Effect, Exit, Fiber } from "effect"
 import type { WorkerSummary } from "../../src/domain/RunFiles.js"
 import { runSwarm } from "../../src/engine/swarm.js"
-import type { Harness } from "../../src/harness/Harness.js"
+import type { Harness, TurnResult } from "../../src/harness/Harness.js"
 import { readRun, workerSummaries } from "../../src/runs/readRuns.js"
 import { makeGitRepo } from "../support/gitRepo.js"
 import { engineTestLayer, inProcessMock, makeTasks, setupProject, validateRunFiles } from "../support/swarmProject.js"
@@ -174,6 +174,60 @@ describe("run records (SPEC §11)", () => {
         "review round 1: mock:crash.json gave no verdict (reviewer exited with 1: API Error: 529 overloaded_error), trying the next reviewer"
       )
       expect(lines.at(-1)).toBe("review round 1: mock:diligent says APPROVED")
+    }).pipe(Effect.scoped, Effect.provide(NodeContext.layer))
+  )
+
+  it.live("a turn whose CLI exits 0 but reports a failed run (pi after an API error) is a failed turn: record, cycle, terminal line, reviewer file", () =>
+    Effect.gen(function* () {
+      const repo = yield* makeGitRepo()
+      yield* repo.write("erring.json", JSON.stringify({}))
+      const config = yield* setupProject(repo, {
+        config: {
+          workers: [{ model: "mock:diligent", max_cycle: 2 }],
+          reviewers: ["mock:erring.json", "mock:diligent"]
+        },
+        tasks: makeTasks(1)
+      })
+      const mock = inProcessMock(repo.path)
+      // What the pi adapter returns for a run whose last assistant message stopped with an error.
+      const reported = (result: TurnResult, message: string): TurnResult => ({
+        ...result,
+        text: "",
+        exitCode: 0,
+        reportedFailure: true,
+        error: message,
+        failure: { class: "other", evidence: message }
+      })
+      let workTurns = 0
+      const harness: Harness = {
+        name: "mock",
+        runTurn: (request) =>
+          request.mode === "review"
+            ? request.model.model === "erring.json"
+              ? mock.runTurn(request).pipe(Effect.map((result) => reported(result, "400 reviewer request refused")))
+              : mock.runTurn(request)
+            : ++workTurns === 1
+              ? mock.runTurn(request).pipe(Effect.map((result) => reported(result, "400 bad request from the provider")))
+              : mock.runTurn(request)
+      }
+      const result = yield* runSwarm(config, { print: quiet }).pipe(Effect.provide(engineTestLayer({ baseDir: repo.path, harness })))
+      const files = validateRunFiles(result.runDir)
+      const [first, second] = [...files.cycles].sort((a, b) => a.cycle - b.cycle)
+      // Cycle 1: its first turn failed although the process exited 0; no signal read from it.
+      expect(first!.outcome).toBe("error")
+      expect(first!.detail).toContain("agent reported a failed run (exit 0): 400 bad request from the provider")
+      expect(first!.turns[0]).toMatchObject({ exitCode: 0, signals: [], failure: { class: "other", evidence: "400 bad request from the provider" } })
+      // Cycle 2 merges; its first reviewer's exit-0 failure is recorded as such, the next reviewer approves.
+      expect(second!.outcome).toBe("merged")
+      const review = JSON.parse(fs.readFileSync(path.join(result.runDir, "reviews", "w0-c2-r1-1.json"), "utf8"))
+      expect(review).toMatchObject({
+        reviewer: "mock:erring.json",
+        verdict: null,
+        error: "reviewer reported a failed run (exit 0): 400 reviewer request refused",
+        failure: { class: "other", evidence: "400 reviewer request refused" }
+      })
+      const lines = readEvents(result.runDir).filter((e) => e.type === "turn-ended" && e.data?.["cycleName"] === "w0-c1").map((e) => e.message)
+      expect(lines[0]).toMatch(/turn 1 failed: exit 0, error in its output$/)
     }).pipe(Effect.scoped, Effect.provide(NodeContext.layer))
   )
 

@@ -13,6 +13,7 @@ import * as claude from "../../src/harness/claude.js"
 import * as codex from "../../src/harness/codex.js"
 import * as gemini from "../../src/harness/gemini.js"
 import * as opencode from "../../src/harness/opencode.js"
+import * as pi from "../../src/harness/pi.js"
 import { failureOf, type Decoded } from "../../src/harness/cliAdapter.js"
 import { cliSpecs } from "../../src/harness/cliHarnesses.js"
 import { classifyFailure, resetsAtOfText, retryAfterMsOfText } from "../../src/harness/failureClass.js"
@@ -23,7 +24,8 @@ const decoders: Record<string, (text: string) => Decoded> = {
   claude: claude.decodeText,
   codex: codex.decodeText,
   gemini: gemini.decodeText,
-  opencode: (text) => opencode.decodeText(text)
+  opencode: (text) => opencode.decodeText(text),
+  pi: pi.decodeText
 }
 
 /** A captured failed run, classified as the adapter does it (events, the spec's own signals, the stderr tail). */
@@ -66,7 +68,14 @@ const expected: ReadonlyArray<readonly [keyof typeof cliSpecs, string, Omit<Turn
   ["opencode", "429", { class: "rate-limited", retryAfterMs: 50 }],
   ["opencode", "503", { class: "overloaded", retryAfterMs: 50 }],
   ["opencode", "401", { class: "auth" }],
-  ["opencode", "context", { class: "context-too-long" }]
+  ["opencode", "context", { class: "context-too-long" }],
+  // pi exits 0 after each: the class is read from its last assistant message's errorMessage ("<status> <message>").
+  ["pi", "429", { class: "rate-limited" }],
+  ["pi", "429-wait", { class: "rate-limited", retryAfterMs: 20000 }],
+  ["pi", "503", { class: "overloaded" }],
+  ["pi", "529", { class: "overloaded" }],
+  ["pi", "401", { class: "auth" }],
+  ["pi", "context", { class: "context-too-long" }]
 ]
 
 describe("failure class of captured real-CLI output", () => {

@@ -19,16 +19,18 @@ import * as claude from "../../src/harness/claude.js"
 import * as codex from "../../src/harness/codex.js"
 import * as gemini from "../../src/harness/gemini.js"
 import * as opencode from "../../src/harness/opencode.js"
+import * as pi from "../../src/harness/pi.js"
 
 const emitter = path.resolve(path.dirname(fileURLToPath(import.meta.url)), "..", "fixtures", "fake-clis", "emit-file.mjs")
 const TestLayer = CliHarnessesLive.pipe(Layer.provide(Layer.merge(NodeFileSystem.layer, ProcessRunnerLive)))
-const harnessNames = ["claude", "codex", "opencode", "gemini"] as const
+const harnessNames = ["claude", "codex", "opencode", "gemini", "pi"] as const
 
 const decoders: Record<CliHarnessName, (logPath: string) => Effect.Effect<{ readonly text: string }, unknown, never>> = {
   claude: (p) => claude.decodeLog(p).pipe(Effect.provide(NodeFileSystem.layer)),
   codex: (p) => codex.decodeLog(p).pipe(Effect.provide(NodeFileSystem.layer)),
   opencode: (p) => opencode.decodeLog(p).pipe(Effect.provide(NodeFileSystem.layer)),
-  gemini: (p) => gemini.decodeLog(p).pipe(Effect.provide(NodeFileSystem.layer))
+  gemini: (p) => gemini.decodeLog(p).pipe(Effect.provide(NodeFileSystem.layer)),
+  pi: (p) => pi.decodeLog(p).pipe(Effect.provide(NodeFileSystem.layer))
 }
 
 const j = (value: unknown) => JSON.stringify(value) + "\n"
@@ -61,6 +63,19 @@ const finalEvents = (harness: CliHarnessName, text: string): string => {
         j({ type: "message", timestamp: "t", role: "assistant", content: text, delta: true }) +
         j({ type: "result", timestamp: "t", status: "success", stats: { total_tokens: 3, input_tokens: 1, output_tokens: 2 } })
       )
+    case "pi": {
+      const message = {
+        role: "assistant",
+        content: [{ type: "text", text }],
+        usage: { input: 1, output: 2, cacheRead: 0, cacheWrite: 0, totalTokens: 3, cost: { total: 0.0001 } },
+        stopReason: "stop"
+      }
+      return (
+        j({ type: "session", version: 3, id: "01a23af1-0000-7000-8000-000000000001", timestamp: "t", cwd: "/x" }) +
+        j({ type: "message_end", message }) +
+        j({ type: "agent_end", messages: [message] })
+      )
+    }
   }
 }
 
@@ -70,7 +85,8 @@ const wrongShape = (harness: CliHarnessName): string =>
     claude: j({ type: "result", subtype: 7, result: { nested: true }, usage: "lots", session_id: 12 }) + j({ type: "assistant", message: "hi" }),
     codex: j({ type: "item.completed", item: "agent_message" }) + j({ type: "turn.completed", usage: [1, 2, 3] }),
     opencode: j({ type: "text", part: { type: "text", text: 42 } }) + j({ type: "step_finish", part: { tokens: "many" } }),
-    gemini: j({ type: "message", role: "assistant", content: { a: 1 } }) + j({ type: "result", status: 3, stats: "none" })
+    gemini: j({ type: "message", role: "assistant", content: { a: 1 } }) + j({ type: "result", status: 3, stats: "none" }),
+    pi: j({ type: "session", id: 5 }) + j({ type: "message_end", message: { role: "assistant", content: "x".split(""), usage: "lots" } }) + j({ type: "message_end", message: "hi" })
   })[harness]
 
 interface Case {
@@ -137,7 +153,9 @@ const cases: ReadonlyArray<Case> = [
             ? j({ type: "turn.failed", error: { message: BIG } })
             : h === "opencode"
               ? j({ type: "error", timestamp: 1, sessionID: "s", error: { name: "APIError", data: { message: BIG } } })
-              : j({ type: "result", timestamp: "t", status: "error", error: { type: "Error", message: BIG } })
+              : h === "pi"
+                ? j({ type: "message_end", message: { role: "assistant", content: [], stopReason: "error", errorMessage: BIG } })
+                : j({ type: "result", timestamp: "t", status: "error", error: { type: "Error", message: BIG } })
       ),
     exit: 1,
     expectText: "",
@@ -172,7 +190,7 @@ const runCase = (harness: CliHarnessName, c: Case, dir: string) =>
       fs.writeFileSync(env.EMIT_STDERR, c.stderr)
     }
     const harnesses = yield* CliHarnesses
-    const bin = { claude: "OOMPA_CLAUDE_BIN", codex: "OOMPA_CODEX_BIN", opencode: "OOMPA_OPENCODE_BIN", gemini: "OOMPA_GEMINI_BIN" }[harness]
+    const bin = { claude: "OOMPA_CLAUDE_BIN", codex: "OOMPA_CODEX_BIN", opencode: "OOMPA_OPENCODE_BIN", gemini: "OOMPA_GEMINI_BIN", pi: "OOMPA_PI_BIN" }[harness]
     return yield* harnesses[harness]
       .runTurn({ ...turn(dir, harness), env })
       .pipe(Effect.withConfigProvider(ConfigProvider.fromMap(new Map([[bin, emitter], ["PATH", process.env.PATH ?? ""]]))))

@@ -6,7 +6,7 @@ import * as path from "node:path"
 import { fileURLToPath } from "node:url"
 import { ConfigProvider, Duration, Effect, Exit, Fiber, Layer, Option } from "effect"
 import { CliHarnesses, CliHarnessesLive, type CliHarnessName } from "../../src/harness/cliHarnesses.js"
-import type { SessionRequest, TurnRequest } from "../../src/harness/Harness.js"
+import { type SessionRequest, type TurnRequest, turnFailed } from "../../src/harness/Harness.js"
 import { liveGroupMembers, ProcessRunnerLive } from "../../src/services/ProcessRunner.js"
 import { processAlive } from "../../src/services/processTree.js"
 import { stderrPathOf } from "../../src/harness/cliAdapter.js"
@@ -20,7 +20,8 @@ const binEnv: Record<CliHarnessName, string> = {
   claude: "OOMPA_CLAUDE_BIN",
   codex: "OOMPA_CODEX_BIN",
   opencode: "OOMPA_OPENCODE_BIN",
-  gemini: "OOMPA_GEMINI_BIN"
+  gemini: "OOMPA_GEMINI_BIN",
+  pi: "OOMPA_PI_BIN"
 }
 
 const tempDir = Effect.acquireRelease(
@@ -87,10 +88,11 @@ describe("runTurn against a fake CLI", () => {
     claude: { usage: { inputTokens: 115, outputTokens: 7, cachedInputTokens: 100 }, cost: Option.some(0.0123), stdin: true },
     codex: { usage: { inputTokens: 200, outputTokens: 20, cachedInputTokens: 50 }, cost: Option.none(), stdin: false },
     opencode: { usage: { inputTokens: 101, outputTokens: 15, cachedInputTokens: 60 }, cost: Option.some(0.003), stdin: false },
-    gemini: { usage: { inputTokens: 300, outputTokens: 30, cachedInputTokens: 120 }, cost: Option.none(), stdin: false }
+    gemini: { usage: { inputTokens: 300, outputTokens: 30, cachedInputTokens: 120 }, cost: Option.none(), stdin: false },
+    pi: { usage: { inputTokens: 101, outputTokens: 13, cachedInputTokens: 60 }, cost: Option.some(0.003), stdin: false }
   }
 
-  for (const harness of ["claude", "codex", "opencode", "gemini"] as const) {
+  for (const harness of ["claude", "codex", "opencode", "gemini", "pi"] as const) {
     it.scoped(`${harness}: new turn, then resume with the reported session id`, () =>
       Effect.gen(function* () {
         const dir = yield* tempDir
@@ -148,7 +150,10 @@ describe("runTurn against a fake CLI", () => {
           { FAKE_FAIL: "invalid x-api-key" },
           withBins(harnesses[harness].runTurn(turn(dir, harness, { _tag: "New" })))
         )
-        expect(result.exitCode).toBe(1)
+        // pi exits 0 after a failed API call; its adapter reads the failure from its output.
+        expect(result.exitCode).toBe(harness === "pi" ? 0 : 1)
+        expect(result.reportedFailure === true).toBe(harness === "pi")
+        expect(turnFailed(result)).toBe(true)
         expect(result.error).toContain("invalid x-api-key")
         // The shared matching reads a rejected key as an authentication failure, whatever the CLI.
         expect(result.failure?.class).toBe("auth")

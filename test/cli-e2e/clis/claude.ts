@@ -7,6 +7,7 @@ export const claude: CliProfile = {
   model,
   choosesSessionId: true,
   reviewOffersShell: true,
+  reportsCost: true,
   env: (server) => ({
     ANTHROPIC_BASE_URL: server.url,
     ANTHROPIC_API_KEY: "sk-ant-fake-key-for-tests",

@@ -3,11 +3,13 @@ import { claude } from "./claude.js"
 import { codex } from "./codex.js"
 import { gemini } from "./gemini.js"
 import { opencode } from "./opencode.js"
+import { pi } from "./pi.js"
 import type { CliProfile } from "./profile.js"
 
 export const profiles = {
   claude,
   codex,
   opencode,
-  gemini
+  gemini,
+  pi
 } satisfies Record<string, CliProfile>

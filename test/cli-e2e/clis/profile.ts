@@ -24,6 +24,10 @@ export interface CliProfile {
   readonly choosesSessionId: boolean
   /** In review mode the CLI still offers the model a shell (which must refuse to write); false: it offers none. */
   readonly reviewOffersShell: boolean
+  /** It reports the turn's cost in USD (claude; pi from the prices the profile gives the fake model). */
+  readonly reportsCost?: boolean
+  /** A failed API call still exits 0 (pi in --mode json): the error is only in its output. */
+  readonly apiErrorExitsZero?: boolean
   /**
    * Writes the CLI's config under `home` (already HOME and the XDG dirs) and
    * returns the environment that points it at `server` and keeps it off the
