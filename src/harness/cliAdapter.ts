@@ -60,6 +60,19 @@ export interface Decoded {
   readonly reportedFailure?: boolean
 }
 
+/**
+ * What a decoder may read besides the log: the turn as it was run. copilot
+ * keeps its token usage only in its own session files, found through the
+ * environment (COPILOT_HOME) and the session id.
+ */
+export interface DecodeContext {
+  /** The request as run (`session` resolved: a New session carries the id chosen for it). */
+  readonly request: TurnRequest
+  /** What the run added on top of the user's environment (the invocation's env, then the request's). */
+  readonly env: Readonly<Record<string, string>>
+  readonly facts: EnvFacts
+}
+
 /** What a spec's `failureSignals` may read besides the decoded events. */
 export interface FinishedRun {
   readonly exitCode: number | null
@@ -83,7 +96,7 @@ export interface CliSpec {
    * a New session carries the id to use when `choosesSessionId`.
    */
   readonly buildInvocation: (binary: string, request: TurnRequest, facts: EnvFacts) => Invocation
-  readonly decodeLog: (logPath: string) => Effect.Effect<Decoded, PlatformError, FileSystem.FileSystem>
+  readonly decodeLog: (logPath: string, context: DecodeContext) => Effect.Effect<Decoded, PlatformError, FileSystem.FileSystem>
   /**
    * The CLI's own failure shapes beyond its events (gemini's exit code carries
    * the HTTP status, …), added before the decoded signals. Absent: the decoded
@@ -212,7 +225,9 @@ export const makeCliHarness = (spec: CliSpec) =>
             ? { _tag: "New" as const, id: yield* randomUuid }
             : request.session
         const resolved: TurnRequest = { ...request, session }
-        const invocation = spec.buildInvocation(binary.path, resolved, currentEnvFacts())
+        const facts = currentEnvFacts()
+        const invocation = spec.buildInvocation(binary.path, resolved, facts)
+        const runEnv = { ...invocation.env, ...request.env }
         for (const note of invocation.notes) {
           if (noted.has(note)) continue
           noted.add(note)
@@ -231,7 +246,7 @@ export const makeCliHarness = (spec: CliSpec) =>
             command: invocation.command,
             args: invocation.args,
             cwd: request.cwd,
-            env: { ...invocation.env, ...request.env },
+            env: runEnv,
             stdin: invocation.stdin,
             stdoutPath: request.logPath,
             stderrPath,
@@ -241,7 +256,7 @@ export const makeCliHarness = (spec: CliSpec) =>
             marker: request.marker
           })
           .pipe(Effect.mapError((error) => new HarnessError({ harness: spec.name, message: error.message })))
-        const decoded = yield* spec.decodeLog(request.logPath).pipe(
+        const decoded = yield* spec.decodeLog(request.logPath, { request: resolved, env: runEnv, facts }).pipe(
           Effect.mapError(
             (error) => new HarnessError({ harness: spec.name, message: `cannot read ${request.logPath}: ${error.message}` })
           ),

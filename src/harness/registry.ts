@@ -15,6 +15,7 @@ import type { ProcessRunner } from "../services/ProcessRunner.js"
 import { claudeSpec } from "./claude.js"
 import { type CliSpec, makeCliHarness } from "./cliAdapter.js"
 import { codexSpec } from "./codex.js"
+import { copilotSpec } from "./copilot.js"
 import { geminiSpec } from "./gemini.js"
 import { opencodeSpec } from "./opencode.js"
 import { piSpec } from "./pi.js"
@@ -55,6 +56,7 @@ export const builtinHarnesses = {
   opencode: cliHarness(opencodeSpec),
   gemini: cliHarness(geminiSpec),
   pi: cliHarness(piSpec),
+  copilot: cliHarness(copilotSpec),
   mock: { make: (options: HarnessOptions) => makeProcessMockHarness(options) }
 } satisfies HarnessTable<ProcessRunner | FileSystem.FileSystem>
 

@@ -41,7 +41,8 @@ const noOverrides = {
   OOMPA_CODEX_BIN: undefined,
   OOMPA_OPENCODE_BIN: undefined,
   OOMPA_GEMINI_BIN: undefined,
-  OOMPA_PI_BIN: undefined
+  OOMPA_PI_BIN: undefined,
+  OOMPA_COPILOT_BIN: undefined
 }
 
 /** The table row of stdout that starts with `first`. */
@@ -57,8 +58,9 @@ layer(NodeContext.layer)("oompa check (the built binary)", (it) => {
       const codex = row(result.stdout, "codex")
       expect(codex).toMatch(/^codex\s+no\s+- \(install @openai\/codex/)
       expect(codex).toContain("w0, w1")
-      for (const name of ["claude", "opencode", "gemini", "pi"]) expect(row(result.stdout, name)).toMatch(new RegExp(`^${name}\\s+no`))
+      for (const name of ["claude", "opencode", "gemini", "pi", "copilot"]) expect(row(result.stdout, name)).toMatch(new RegExp(`^${name}\\s+no`))
       expect(row(result.stdout, "pi")).toMatch(/^pi\s+no\s+- \(install @mariozechner\/pi-coding-agent/)
+      expect(row(result.stdout, "copilot")).toMatch(/^copilot\s+no\s+- \(install @github\/copilot/)
       expect(row(result.stdout, "mock")).toContain("built in")
     })
   )

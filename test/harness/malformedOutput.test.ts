@@ -17,20 +17,22 @@ import { CliHarnesses, CliHarnessesLive, type CliHarnessName } from "../../src/h
 import type { TurnRequest, TurnResult } from "../../src/harness/Harness.js"
 import * as claude from "../../src/harness/claude.js"
 import * as codex from "../../src/harness/codex.js"
+import * as copilot from "../../src/harness/copilot.js"
 import * as gemini from "../../src/harness/gemini.js"
 import * as opencode from "../../src/harness/opencode.js"
 import * as pi from "../../src/harness/pi.js"
 
 const emitter = path.resolve(path.dirname(fileURLToPath(import.meta.url)), "..", "fixtures", "fake-clis", "emit-file.mjs")
 const TestLayer = CliHarnessesLive.pipe(Layer.provide(Layer.merge(NodeFileSystem.layer, ProcessRunnerLive)))
-const harnessNames = ["claude", "codex", "opencode", "gemini", "pi"] as const
+const harnessNames = ["claude", "codex", "opencode", "gemini", "pi", "copilot"] as const
 
 const decoders: Record<CliHarnessName, (logPath: string) => Effect.Effect<{ readonly text: string }, unknown, never>> = {
   claude: (p) => claude.decodeLog(p).pipe(Effect.provide(NodeFileSystem.layer)),
   codex: (p) => codex.decodeLog(p).pipe(Effect.provide(NodeFileSystem.layer)),
   opencode: (p) => opencode.decodeLog(p).pipe(Effect.provide(NodeFileSystem.layer)),
   gemini: (p) => gemini.decodeLog(p).pipe(Effect.provide(NodeFileSystem.layer)),
-  pi: (p) => pi.decodeLog(p).pipe(Effect.provide(NodeFileSystem.layer))
+  pi: (p) => pi.decodeLog(p).pipe(Effect.provide(NodeFileSystem.layer)),
+  copilot: (p) => copilot.decodeLog(p).pipe(Effect.provide(NodeFileSystem.layer))
 }
 
 const j = (value: unknown) => JSON.stringify(value) + "\n"
@@ -76,6 +78,13 @@ const finalEvents = (harness: CliHarnessName, text: string): string => {
         j({ type: "agent_end", messages: [message] })
       )
     }
+    case "copilot":
+      return (
+        j({ type: "user.message", data: { content: "prompt" }, id: "e1" }) +
+        j({ type: "assistant.message", data: { messageId: "m1", model: "m", content: text, toolRequests: [], apiCallId: "c-1" }, id: "e2" }) +
+        j({ type: "assistant.turn_end", data: { turnId: "0" }, id: "e3" }) +
+        j({ type: "result", sessionId: "11111111-2222-4333-8444-555555555555", exitCode: 0, usage: { premiumRequests: 0 } })
+      )
   }
 }
 
@@ -86,7 +95,11 @@ const wrongShape = (harness: CliHarnessName): string =>
     codex: j({ type: "item.completed", item: "agent_message" }) + j({ type: "turn.completed", usage: [1, 2, 3] }),
     opencode: j({ type: "text", part: { type: "text", text: 42 } }) + j({ type: "step_finish", part: { tokens: "many" } }),
     gemini: j({ type: "message", role: "assistant", content: { a: 1 } }) + j({ type: "result", status: 3, stats: "none" }),
-    pi: j({ type: "session", id: 5 }) + j({ type: "message_end", message: { role: "assistant", content: "x".split(""), usage: "lots" } }) + j({ type: "message_end", message: "hi" })
+    pi: j({ type: "session", id: 5 }) + j({ type: "message_end", message: { role: "assistant", content: "x".split(""), usage: "lots" } }) + j({ type: "message_end", message: "hi" }),
+    copilot:
+      j({ type: "assistant.message", data: { content: { a: 1 }, apiCallId: 5 } }) +
+      j({ type: "session.error", data: "boom" }) +
+      j({ type: "result", sessionId: ["x"], exitCode: "0" })
   })[harness]
 
 interface Case {
@@ -155,6 +168,9 @@ const cases: ReadonlyArray<Case> = [
               ? j({ type: "error", timestamp: 1, sessionID: "s", error: { name: "APIError", data: { message: BIG } } })
               : h === "pi"
                 ? j({ type: "message_end", message: { role: "assistant", content: [], stopReason: "error", errorMessage: BIG } })
+              : h === "copilot"
+                ? j({ type: "session.error", data: { errorType: "query", message: BIG, statusCode: 400 } }) +
+                  j({ type: "result", sessionId: "11111111-2222-4333-8444-555555555555", exitCode: 1 })
                 : j({ type: "result", timestamp: "t", status: "error", error: { type: "Error", message: BIG } })
       ),
     exit: 1,
@@ -190,7 +206,7 @@ const runCase = (harness: CliHarnessName, c: Case, dir: string) =>
       fs.writeFileSync(env.EMIT_STDERR, c.stderr)
     }
     const harnesses = yield* CliHarnesses
-    const bin = { claude: "OOMPA_CLAUDE_BIN", codex: "OOMPA_CODEX_BIN", opencode: "OOMPA_OPENCODE_BIN", gemini: "OOMPA_GEMINI_BIN", pi: "OOMPA_PI_BIN" }[harness]
+    const bin = { claude: "OOMPA_CLAUDE_BIN", codex: "OOMPA_CODEX_BIN", opencode: "OOMPA_OPENCODE_BIN", gemini: "OOMPA_GEMINI_BIN", pi: "OOMPA_PI_BIN", copilot: "OOMPA_COPILOT_BIN" }[harness]
     return yield* harnesses[harness]
       .runTurn({ ...turn(dir, harness), env })
       .pipe(Effect.withConfigProvider(ConfigProvider.fromMap(new Map([[bin, emitter], ["PATH", process.env.PATH ?? ""]]))))

@@ -21,7 +21,8 @@ const binEnv: Record<CliHarnessName, string> = {
   codex: "OOMPA_CODEX_BIN",
   opencode: "OOMPA_OPENCODE_BIN",
   gemini: "OOMPA_GEMINI_BIN",
-  pi: "OOMPA_PI_BIN"
+  pi: "OOMPA_PI_BIN",
+  copilot: "OOMPA_COPILOT_BIN"
 }
 
 const tempDir = Effect.acquireRelease(
@@ -89,10 +90,12 @@ describe("runTurn against a fake CLI", () => {
     codex: { usage: { inputTokens: 200, outputTokens: 20, cachedInputTokens: 50 }, cost: Option.none(), stdin: false },
     opencode: { usage: { inputTokens: 101, outputTokens: 15, cachedInputTokens: 60 }, cost: Option.some(0.003), stdin: false },
     gemini: { usage: { inputTokens: 300, outputTokens: 30, cachedInputTokens: 120 }, cost: Option.none(), stdin: false },
-    pi: { usage: { inputTokens: 101, outputTokens: 13, cachedInputTokens: 60 }, cost: Option.some(0.003), stdin: false }
+    pi: { usage: { inputTokens: 101, outputTokens: 13, cachedInputTokens: 60 }, cost: Option.some(0.003), stdin: false },
+    // Read from its session log under COPILOT_HOME: this run's two model calls, not the earlier one.
+    copilot: { usage: { inputTokens: 300, outputTokens: 30, cachedInputTokens: 120 }, cost: Option.none(), stdin: false }
   }
 
-  for (const harness of ["claude", "codex", "opencode", "gemini", "pi"] as const) {
+  for (const harness of ["claude", "codex", "opencode", "gemini", "pi", "copilot"] as const) {
     it.scoped(`${harness}: new turn, then resume with the reported session id`, () =>
       Effect.gen(function* () {
         const dir = yield* tempDir
@@ -101,7 +104,7 @@ describe("runTurn against a fake CLI", () => {
         const h = harnesses[harness]
         expect(h.name).toBe(harness)
         const first = yield* withFakeEnv(
-          { FAKE_RECORD: record, FAKE_TEXT: "all done\nCOMPLETE_AND_READY_FOR_MERGE", IS_SANDBOX: undefined },
+          { FAKE_RECORD: record, FAKE_TEXT: "all done\nCOMPLETE_AND_READY_FOR_MERGE", IS_SANDBOX: undefined, COPILOT_HOME: path.join(dir, "copilot-home") },
           withBins(h.runTurn(turn(dir, harness, { _tag: "New" })))
         )
         expect(first.exitCode).toBe(0)
@@ -118,7 +121,7 @@ describe("runTurn against a fake CLI", () => {
 
         const sessionId = Option.getOrThrow(first.sessionId)
         const second = yield* withFakeEnv(
-          { FAKE_RECORD: record, FAKE_TEXT: "continued" },
+          { FAKE_RECORD: record, FAKE_TEXT: "continued", COPILOT_HOME: path.join(dir, "copilot-home") },
           withBins(h.runTurn(turn(dir, harness, { _tag: "Resume", id: sessionId }, { logPath: path.join(dir, "logs", "t2.log") })))
         )
         expect(second.text).toBe("continued")
@@ -129,6 +132,9 @@ describe("runTurn against a fake CLI", () => {
         expect(fs.realpathSync(r1!.cwd)).toBe(fs.realpathSync(dir))
         if (expected[harness].stdin) {
           expect(r1!.stdin).toBe("[oompa:ab12cd34:w0]\nsay pong")
+        } else if (harness === "copilot") {
+          expect(r1!.stdin).toBe("")
+          expect(r1!.argv).toContain("--prompt=[oompa:ab12cd34:w0]\nsay pong")
         } else {
           expect(r1!.stdin).toBe("")
           expect(r1!.argv.at(-1)).toBe("[oompa:ab12cd34:w0]\nsay pong")

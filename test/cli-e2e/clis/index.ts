@@ -1,6 +1,7 @@
 /** The real CLIs the end-to-end tests run: one row per CLI, its profile in its own file. */
 import { claude } from "./claude.js"
 import { codex } from "./codex.js"
+import { copilot } from "./copilot.js"
 import { gemini } from "./gemini.js"
 import { opencode } from "./opencode.js"
 import { pi } from "./pi.js"
@@ -11,5 +12,6 @@ export const profiles = {
   codex,
   opencode,
   gemini,
-  pi
+  pi,
+  copilot
 } satisfies Record<string, CliProfile>
