@@ -161,6 +161,34 @@ const cases: Readonly<Partial<Record<CliName, ReadonlyArray<Case>>>> = {
       step: { error: 400, body: contextBody("This model's maximum context length is 128000 tokens. However, your messages resulted in 200000 tokens.") },
       expected: { class: "context-too-long" }
     }
+  ],
+  // copilot (BYOK, OpenAI chat completions): a session.error with the HTTP status and the SDK's
+  // "<status> <message>", then exit 1; the response headers are not in its output. It retries 429
+  // and 5xx five times (backing off up to ~110 s, honouring retry-after) with no setting to stop it:
+  // the retried cases carry `retry-after-ms: 50`, which it honours (waiting at least 1 s per retry).
+  copilot: [
+    {
+      name: "429",
+      step: { error: 429, message: "Rate limit reached for tests", headers: { "retry-after-ms": "50" } },
+      expected: { class: "rate-limited" }
+    },
+    {
+      name: "429-wait",
+      step: {
+        error: 429,
+        message: "Rate limit reached for fake-model on tokens per min (TPM). Please try again in 20s.",
+        headers: { "retry-after-ms": "50" }
+      },
+      expected: { class: "rate-limited", retryAfterMs: 20000 }
+    },
+    { name: "503", step: { error: 503, message: "Service unavailable", headers: { "retry-after-ms": "50" } }, expected: { class: "overloaded" } },
+    { name: "529", step: { error: 529, message: "Overloaded", headers: { "retry-after-ms": "50" } }, expected: { class: "overloaded" } },
+    { name: "401", step: { error: 401, message: "Incorrect API key provided" }, expected: { class: "auth" } },
+    {
+      name: "context",
+      step: { error: 400, body: contextBody("This model's maximum context length is 128000 tokens. However, your messages resulted in 200000 tokens.") },
+      expected: { class: "context-too-long" }
+    }
   ]
 }
 

@@ -55,6 +55,17 @@ const limits: Readonly<Partial<Record<CliName, Limit>>> = {
     times: 1,
     step: { error: 429, message: "Rate limit reached for tests on tokens per min (TPM). Please try again in 2s.", headers: { "retry-after": "2" } },
     source: "retry-after"
+  },
+  // copilot retries five times whatever it is told (honouring retry-after-ms): the sixth answer ends its turn,
+  // with the SDK's "429 <message>" and no header: the wait the message names is.
+  copilot: {
+    times: 6,
+    step: {
+      error: 429,
+      message: "Rate limit reached for tests on tokens per min (TPM). Please try again in 2s.",
+      headers: { "retry-after-ms": "50" }
+    },
+    source: "retry-after"
   }
 }
 
