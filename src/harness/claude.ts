@@ -252,6 +252,7 @@ export const claudeSpec: CliSpec = {
   binary: "claude",
   binEnv: "OOMPA_CLAUDE_BIN",
   npmPackage: "@anthropic-ai/claude-code",
+  baseUrlEnv: ["ANTHROPIC_BASE_URL"],
   choosesSessionId: true,
   buildInvocation,
   decodeLog

@@ -92,6 +92,13 @@ export interface CliSpec {
   /** When a new session needs an id chosen by us up front (claude, gemini). */
   readonly choosesSessionId: boolean
   /**
+   * The environment variables that point the CLI at another model API, first
+   * set wins: workers whose base URLs differ are different providers to the
+   * rate-limit governor (engine/provider.ts). Absent: the CLI's base URL is in
+   * its own config files, which oompa does not read.
+   */
+  readonly baseUrlEnv?: ReadonlyArray<string>
+  /**
    * argv, env and stdin for one turn. `request.session` is already resolved:
    * a New session carries the id to use when `choosesSessionId`.
    */

@@ -177,6 +177,7 @@ export const codexSpec: CliSpec = {
   binary: "codex",
   binEnv: "OOMPA_CODEX_BIN",
   npmPackage: "@openai/codex",
+  baseUrlEnv: ["OPENAI_BASE_URL"],
   choosesSessionId: false,
   buildInvocation,
   decodeLog

@@ -240,6 +240,8 @@ export const copilotSpec: CliSpec = {
   binary: "copilot",
   binEnv: "OOMPA_COPILOT_BIN",
   npmPackage: "@github/copilot",
+  // With a provider of one's own (BYOK); GitHub's models otherwise.
+  baseUrlEnv: ["COPILOT_PROVIDER_BASE_URL"],
   choosesSessionId: true,
   buildInvocation,
   decodeLog

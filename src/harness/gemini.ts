@@ -143,6 +143,7 @@ export const geminiSpec: CliSpec = {
   binary: "gemini",
   binEnv: "OOMPA_GEMINI_BIN",
   npmPackage: "@google/gemini-cli",
+  baseUrlEnv: ["GOOGLE_GEMINI_BASE_URL", "GEMINI_BASE_URL"],
   choosesSessionId: true,
   buildInvocation,
   decodeLog,

@@ -204,6 +204,9 @@ describe("providerOf", () => {
     expect(providerOf("claude", { ANTHROPIC_BASE_URL: "http://127.0.0.1:9" }).label).toBe("claude http://127.0.0.1:9")
     expect(providerOf("gemini", { GOOGLE_GEMINI_BASE_URL: "http://127.0.0.1:8" }).label).toBe("gemini http://127.0.0.1:8")
     expect(providerOf("opencode", { ANTHROPIC_BASE_URL: "http://x" }).label).toBe("opencode")
+    expect(providerOf("copilot", { COPILOT_PROVIDER_BASE_URL: "http://127.0.0.1:7/v1" }).label).toBe("copilot http://127.0.0.1:7/v1")
+    // pi's base URL is in its models.json: one provider whatever the environment says.
+    expect(providerOf("pi", { OPENAI_BASE_URL: "http://x" }).label).toBe("pi")
     expect(providerOf("mock", {}).harness).toBe("mock")
   })
 })
