@@ -21,6 +21,7 @@ import type { Reasoning } from "../domain/Model.js"
 import { addEnvUnlessSet, type CliSpec, type Decoded, type EnvFacts, type Invocation } from "./cliAdapter.js"
 import { emptyUsage, type Usage } from "../domain/Usage.js"
 import type { TurnRequest } from "./Harness.js"
+import { activityReader, describeToolCall, textLine } from "./activity.js"
 import { foldJsonLines, foldJsonText } from "../formats/jsonl.js"
 import type { FailureClass } from "../domain/TurnFailure.js"
 import type { FailureSignal } from "./failureClass.js"
@@ -247,7 +248,32 @@ export const decodeText = (text: string): Decoded => finish(foldJsonText(text, C
 
 export const decodeLog = (logPath: string) => Effect.map(foldJsonLines(logPath, ClaudeEvent, initial, step), finish)
 
+// Claude Code, stream-json: an assistant message's content blocks.
+const ClaudeLine = Schema.Struct({
+  type: Schema.Literal("assistant"),
+  message: Schema.Struct({
+    content: Schema.Array(
+      Schema.Union(
+        Schema.Struct({ type: Schema.Literal("tool_use"), name: Schema.String, input: Schema.optional(Schema.Unknown) }),
+        Schema.Struct({ type: Schema.Literal("text"), text: Schema.String }),
+        Schema.Struct({ type: Schema.String })
+      )
+    )
+  })
+})
+const describeClaude = (event: typeof ClaudeLine.Type): string | undefined => {
+  for (const block of [...event.message.content].reverse()) {
+    if ("name" in block) return describeToolCall(block.name, block.input)
+    if ("text" in block) return textLine(block.text)
+  }
+  return undefined
+}
+
+/** What a line of its output shows the live views (activity.ts). */
+export const activity = activityReader(ClaudeLine, describeClaude)
+
 export const claudeSpec: CliSpec = {
+  activity,
   name: "claude",
   binary: "claude",
   binEnv: "OOMPA_CLAUDE_BIN",

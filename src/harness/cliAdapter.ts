@@ -18,6 +18,7 @@ import type { Usage } from "../domain/Usage.js"
 import { humanDuration } from "../domain/humanDuration.js"
 import type { TurnFailure } from "../domain/TurnFailure.js"
 import { classifyFailure, type FailureSignal } from "./failureClass.js"
+import type { ActivityReader } from "./activity.js"
 
 /** Facts about the environment a pure `buildInvocation` needs. */
 export interface EnvFacts {
@@ -98,6 +99,8 @@ export interface CliSpec {
    * its own config files, which oompa does not read.
    */
   readonly baseUrlEnv?: ReadonlyArray<string>
+  /** What one line of its output shows in the live views: its latest tool call or reply (activity.ts). */
+  readonly activity: ActivityReader
   /**
    * argv, env and stdin for one turn. `request.session` is already resolved:
    * a New session carries the id to use when `choosesSessionId`.

@@ -19,6 +19,7 @@ import type { Reasoning } from "../domain/Model.js"
 import type { CliSpec, Decoded, EnvFacts, Invocation } from "./cliAdapter.js"
 import { addUsage, emptyUsage, type Usage } from "../domain/Usage.js"
 import type { TurnRequest } from "./Harness.js"
+import { activityReader, textLine } from "./activity.js"
 import { foldJsonLines, foldJsonText } from "../formats/jsonl.js"
 import type { FailureSignal } from "./failureClass.js"
 
@@ -172,7 +173,31 @@ export const decodeText = (text: string): Decoded => finish(foldJsonText(text, C
 
 export const decodeLog = (logPath: string) => Effect.map(foldJsonLines(logPath, CodexEvent, initial, step), finish)
 
+// Codex, `exec --json`: items as they start and complete.
+const CodexLine = Schema.Struct({
+  type: Schema.Literal("item.started", "item.completed"),
+  item: Schema.Struct({
+    type: Schema.String,
+    command: Schema.optional(Schema.String),
+    text: Schema.optional(Schema.String),
+    tool: Schema.optional(Schema.String),
+    changes: Schema.optional(Schema.Array(Schema.Struct({ path: Schema.String })))
+  })
+})
+const describeCodex = ({ type, item }: typeof CodexLine.Type): string | undefined => {
+  if (item.type === "command_execution" && item.command !== undefined) return type === "item.started" ? `shell: ${item.command}` : undefined
+  if (item.type === "file_change" && item.changes !== undefined) return `edit ${item.changes.map((c) => c.path).join(", ")}`
+  if (item.type === "mcp_tool_call" && item.tool !== undefined) return item.tool
+  if (item.type === "agent_message" && item.text !== undefined) return textLine(item.text)
+  if (item.type === "reasoning") return "thinking"
+  return undefined
+}
+
+/** What a line of its output shows the live views (activity.ts). */
+export const activity = activityReader(CodexLine, describeCodex)
+
 export const codexSpec: CliSpec = {
+  activity,
   name: "codex",
   binary: "codex",
   binEnv: "OOMPA_CODEX_BIN",

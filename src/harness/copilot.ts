@@ -39,6 +39,7 @@ import { foldJsonLines, foldJsonText } from "../formats/jsonl.js"
 import type { CliSpec, DecodeContext, Decoded, EnvFacts, Invocation } from "./cliAdapter.js"
 import type { FailureSignal } from "./failureClass.js"
 import type { TurnRequest } from "./Harness.js"
+import { activityReader, describeToolCall, textLine } from "./activity.js"
 
 /** The tools a reviewer is offered: it reads, it does not write or run anything. */
 export const reviewTools = ["view", "grep", "glob"] as const
@@ -235,7 +236,22 @@ export const decodeLog = (logPath: string, context?: DecodeContext) =>
     return finish(state, usage)
   })
 
+// What copilot is doing: a tool starting, or an assistant message's text (empty when it only calls tools).
+const CopilotActivityLine = Schema.Union(
+  Schema.Struct({
+    type: Schema.Literal("tool.execution_start"),
+    data: Schema.Struct({ toolName: Schema.String, arguments: Schema.optional(Schema.Unknown) })
+  }),
+  Schema.Struct({ type: Schema.Literal("assistant.message"), data: Schema.Struct({ content: Schema.String }) })
+)
+
+/** What a line of its output shows the live views (activity.ts). */
+export const activity = activityReader(CopilotActivityLine, (event) =>
+  event.type === "tool.execution_start" ? describeToolCall(event.data.toolName, event.data.arguments) : textLine(event.data.content)
+)
+
 export const copilotSpec: CliSpec = {
+  activity,
   name: "copilot",
   binary: "copilot",
   binEnv: "OOMPA_COPILOT_BIN",

@@ -19,6 +19,7 @@ import type { CliSpec, Decoded, EnvFacts, FinishedRun, Invocation } from "./cliA
 import type { FailureSignal } from "./failureClass.js"
 import { emptyUsage, type Usage } from "../domain/Usage.js"
 import type { TurnRequest } from "./Harness.js"
+import { activityReader, describeToolCall, textLine } from "./activity.js"
 import { foldJsonLines, foldJsonText } from "../formats/jsonl.js"
 
 export const buildInvocation = (binary: string, request: TurnRequest, _facts: EnvFacts): Invocation => {
@@ -138,7 +139,19 @@ export const decodeText = (text: string): Decoded => finish(foldJsonText(text, G
 
 export const decodeLog = (logPath: string) => Effect.map(foldJsonLines(logPath, GeminiEvent, initial, step), finish)
 
+// Gemini CLI, stream-json: tool calls, and the reply streamed in pieces.
+const GeminiLine = Schema.Union(
+  Schema.Struct({ type: Schema.Literal("tool_use"), tool_name: Schema.String, parameters: Schema.optional(Schema.Unknown) }),
+  Schema.Struct({ type: Schema.Literal("message"), role: Schema.Literal("assistant"), content: Schema.String, delta: Schema.optional(Schema.Boolean) })
+)
+const describeGemini = (event: typeof GeminiLine.Type): string | undefined =>
+  event.type === "tool_use" ? describeToolCall(event.tool_name, event.parameters) : event.delta === true ? "writing its reply" : textLine(event.content)
+
+/** What a line of its output shows the live views (activity.ts). */
+export const activity = activityReader(GeminiLine, describeGemini)
+
 export const geminiSpec: CliSpec = {
+  activity,
   name: "gemini",
   binary: "gemini",
   binEnv: "OOMPA_GEMINI_BIN",

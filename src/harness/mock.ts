@@ -6,6 +6,7 @@ import { mockAgentScript } from "../paths.js"
 import { foldJsonLines } from "../formats/jsonl.js"
 import { emptyUsage, Usage } from "../domain/Usage.js"
 import { ProcessRunner } from "../services/ProcessRunner.js"
+import { activityReader } from "./activity.js"
 import { runMockTurn } from "./mock/agent.js"
 import { readScenario, scenarioPathOf } from "./mock/scenarioFile.js"
 import { HarnessError, type Harness, type TurnRequest, type TurnResult } from "./Harness.js"
@@ -170,3 +171,11 @@ export const makeProcessMockHarness = (options: { readonly baseDir: string; read
     return harness
   })
 
+// The mock agent's lines (src/mock-agent.ts): one per step it takes.
+const MockLine = Schema.Union(
+  Schema.Struct({ type: Schema.Literal("tool"), name: Schema.String, detail: Schema.String }),
+  Schema.Struct({ type: Schema.Literal("status"), text: Schema.String })
+)
+
+/** What a line of the mock agent's output shows the live views (activity.ts). */
+export const mockActivity = activityReader(MockLine, (event) => (event.type === "tool" ? `${event.name}: ${event.detail}` : event.text))

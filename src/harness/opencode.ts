@@ -17,6 +17,7 @@ import { Clock, Effect, Option, Schema } from "effect"
 import type { CliSpec, Decoded, EnvFacts, Invocation } from "./cliAdapter.js"
 import { addUsage, emptyUsage, type Usage } from "../domain/Usage.js"
 import type { TurnRequest } from "./Harness.js"
+import { activityReader, describeToolCall, textLine } from "./activity.js"
 import { foldJsonLines, foldJsonText } from "../formats/jsonl.js"
 import { type FailureSignal, retryAfterMsOfHeader } from "./failureClass.js"
 import type { FailureClass } from "../domain/TurnFailure.js"
@@ -209,7 +210,22 @@ export const decodeLog = (logPath: string) =>
     Effect.map(foldJsonLines(logPath, OpencodeEvent, { ...initial, nowMs }, step), finish)
   )
 
+// opencode, `run --format json`: tool parts and text parts.
+const OpencodeLine = Schema.Union(
+  Schema.Struct({
+    type: Schema.Literal("tool_use"),
+    part: Schema.Struct({ tool: Schema.String, state: Schema.optional(Schema.Struct({ input: Schema.optional(Schema.Unknown) })) })
+  }),
+  Schema.Struct({ type: Schema.Literal("text"), part: Schema.Struct({ text: Schema.String }) })
+)
+const describeOpencode = (event: typeof OpencodeLine.Type): string | undefined =>
+  event.type === "tool_use" ? describeToolCall(event.part.tool, event.part.state?.input) : textLine(event.part.text)
+
+/** What a line of its output shows the live views (activity.ts). */
+export const activity = activityReader(OpencodeLine, describeOpencode)
+
 export const opencodeSpec: CliSpec = {
+  activity,
   name: "opencode",
   binary: "opencode",
   binEnv: "OOMPA_OPENCODE_BIN",

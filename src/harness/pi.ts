@@ -40,6 +40,7 @@ import type { Reasoning } from "../domain/Model.js"
 import type { CliSpec, Decoded, EnvFacts, Invocation } from "./cliAdapter.js"
 import { addUsage, emptyUsage, type Usage } from "../domain/Usage.js"
 import type { TurnRequest } from "./Harness.js"
+import { activityReader, describeToolCall, textLine } from "./activity.js"
 import { foldJsonLines, foldJsonText } from "../formats/jsonl.js"
 import type { FailureSignal } from "./failureClass.js"
 
@@ -177,7 +178,27 @@ export const decodeText = (text: string): Decoded => finish(foldJsonText(text, P
 
 export const decodeLog = (logPath: string) => Effect.map(foldJsonLines(logPath, PiEvent, initial, step), finish)
 
+// What pi is doing: a tool starting, or an assistant message's text.
+const PiActivityLine = Schema.Union(
+  Schema.Struct({ type: Schema.Literal("tool_execution_start"), toolName: Schema.String, args: Schema.optional(Schema.Unknown) }),
+  Schema.Struct({
+    type: Schema.Literal("message_end"),
+    message: Schema.Struct({
+      role: Schema.Literal("assistant"),
+      content: Schema.Array(Schema.Union(Schema.Struct({ type: Schema.Literal("text"), text: Schema.String }), Schema.Struct({ type: Schema.String })))
+    })
+  })
+)
+
+/** What a line of its output shows the live views (activity.ts). */
+export const activity = activityReader(PiActivityLine, (event) =>
+  event.type === "tool_execution_start"
+    ? describeToolCall(event.toolName, event.args)
+    : textLine(event.message.content.flatMap((part) => ("text" in part ? [part.text] : [])).join("\n"))
+)
+
 export const piSpec: CliSpec = {
+  activity,
   name: "pi",
   binary: "pi",
   binEnv: "OOMPA_PI_BIN",

@@ -3,7 +3,9 @@ import * as path from "node:path"
 import { fileURLToPath } from "node:url"
 import { describe, expect, it } from "@effect/vitest"
 import { FastCheck as fc } from "effect"
-import { activityOfLine, describeToolCall } from "../../src/harness/activity.js"
+import { describeToolCall } from "../../src/harness/activity.js"
+import { activityOfLine } from "../../src/harness/activityOfLine.js"
+import { builtinHarnessNames } from "../../src/harness/registry.js"
 
 const fixtures = path.resolve(path.dirname(fileURLToPath(import.meta.url)), "..", "fixtures", "cli-output")
 
@@ -25,7 +27,9 @@ describe("an agent's latest activity, from its CLI's recorded output", () => {
     ["claude", [`Bash: ${command("claude")}`, "» I wrote out/hello.txt and committed it."]],
     ["codex", [`shell: /bin/bash -lc '${command("codex")}'`, "» I wrote out/hello.txt and committed it."]],
     ["gemini", [`run_shell_command: ${command("gemini")}`, "writing its reply", "writing its reply", "writing its reply"]],
-    ["opencode", [`bash: ${command("opencode")}`, "» I wrote out/hello.txt and committed it."]]
+    ["opencode", [`bash: ${command("opencode")}`, "» I wrote out/hello.txt and committed it."]],
+    ["pi", [`bash: ${command("pi")}`, "» I wrote out/hello.txt and committed it."]],
+    ["copilot", [`bash: ${command("copilot")}`, "» I wrote out/hello.txt and committed it."]]
   ])("%s: its tool call, then its reply", (cli, expected) => {
     expect(activitiesOf(cli, "new-session")).toEqual(expected)
   })
@@ -46,7 +50,7 @@ describe("an agent's latest activity, from its CLI's recorded output", () => {
 
   it("never throws and always gives one line (property)", () => {
     fc.assert(
-      fc.property(fc.oneof(fc.string(), fc.json()), fc.constantFrom("claude", "codex", "gemini", "opencode", "mock"), (line, cli) => {
+      fc.property(fc.oneof(fc.string(), fc.json()), fc.constantFrom(...builtinHarnessNames), (line, cli) => {
         const activity = activityOfLine(cli, line)
         if (activity !== undefined) expect(activity).not.toMatch(/\n/)
       })
