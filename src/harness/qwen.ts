@@ -1,10 +1,11 @@
 /**
  * Qwen Code (`@qwen-code/qwen-code`, checked against 0.24.4).
  *
- *   new:    qwen --output-format stream-json --yolo --session-id <uuid> [-m model] <prompt>
- *   resume: qwen --output-format stream-json --yolo --resume <uuid> [-m model] <prompt>
- *   review: `--approval-mode plan` instead of `--yolo` (qwen then offers only read-only
- *           tools: no run_shell_command, write_file, edit; its `tool_call` bridge refuses them too)
+ *   new:    qwen --yolo --output-format stream-json --session-id <uuid> [-m model] <prompt>
+ *   resume: qwen --yolo --output-format stream-json --resume <uuid> [-m model] <prompt>
+ *   review: `--approval-mode plan --exclude-tools agent` instead of `--yolo` (qwen then offers
+ *           only read-only tools: no run_shell_command, write_file, edit; its `tool_call`
+ *           bridge refuses them too; no sub-agents, which may carry an approval mode of their own)
  *
  * A fork of gemini-cli whose headless output is Claude Code's stream-json
  * (`system` init, `assistant`/`user` messages, a last `result`): the event
@@ -49,15 +50,19 @@ import { foldJsonLines, foldJsonText } from "../formats/jsonl.js"
 import type { FailureSignal } from "./failureClass.js"
 
 export const buildInvocation = (binary: string, request: TurnRequest, facts: EnvFacts): Invocation => {
-  const args: Array<string> = ["--output-format", "stream-json"]
   const env: Record<string, string> = {}
   const notes: Array<string> = []
+  const args: Array<string> = []
   if (request.mode === "review") {
-    args.push("--approval-mode", "plan")
+    // `agent` off: a sub-agent whose definition (~/.qwen/agents, or the reviewed repo's own
+    // .qwen/agents) sets approvalMode yolo/auto-edit would run in that mode, not in plan mode.
+    // An option follows: --exclude-tools is an array and would take the prompt as a tool name.
+    args.push("--approval-mode", "plan", "--exclude-tools", "agent")
   } else {
     args.push("--yolo")
     addEnvUnlessSet(env, notes, facts, "QWEN_CODE_SUPPRESS_YOLO_WARNING", "1", "qwen warns on stderr on every --yolo run")
   }
+  args.push("--output-format", "stream-json")
   if (request.session._tag === "Resume") args.push("--resume", request.session.id)
   else if (request.session.id !== undefined) args.push("--session-id", request.session.id)
   if (request.model.model !== undefined) args.push("-m", request.model.model)

@@ -39,22 +39,22 @@ describe("qwen argv", () => {
     {
       name: "new session with the id oompa chose, no model: the user's configured one",
       req: request({ harness: "qwen" }, { _tag: "New", id: ID }),
-      args: ["--output-format", "stream-json", "--yolo", "--session-id", ID, P]
+      args: ["--yolo", "--output-format", "stream-json", "--session-id", ID, P]
     },
     {
       name: "resume, with a model",
       req: request({ harness: "qwen", model: "qwen3-coder-plus" }, { _tag: "Resume", id: ID }),
-      args: ["--output-format", "stream-json", "--yolo", "--resume", ID, "-m", "qwen3-coder-plus", P]
+      args: ["--yolo", "--output-format", "stream-json", "--resume", ID, "-m", "qwen3-coder-plus", P]
     },
     {
-      name: "review: plan mode instead of --yolo",
+      name: "review: plan mode instead of --yolo, no sub-agents (an option right after the tool list)",
       req: request({ harness: "qwen", model: "fake-model" }, { _tag: "New", id: ID }, "review"),
-      args: ["--output-format", "stream-json", "--approval-mode", "plan", "--session-id", ID, "-m", "fake-model", P]
+      args: ["--approval-mode", "plan", "--exclude-tools", "agent", "--output-format", "stream-json", "--session-id", ID, "-m", "fake-model", P]
     },
     {
       name: "a prompt starting with '-' gets a leading space (qwen reads no prompt after '--')",
       req: request({ harness: "qwen" }, { _tag: "Resume", id: ID }, "work", "--help me"),
-      args: ["--output-format", "stream-json", "--yolo", "--resume", ID, " --help me"]
+      args: ["--yolo", "--output-format", "stream-json", "--resume", ID, " --help me"]
     }
   ]
   for (const c of cases) {
@@ -87,7 +87,7 @@ describe("qwen argv", () => {
 
   it("a reasoning suffix is ignored, and said so", () => {
     const invocation = qwen.buildInvocation("qwen", request({ harness: "qwen", model: "m", reasoning: "high" }, { _tag: "New", id: ID }), facts)
-    expect(invocation.args).toEqual(["--output-format", "stream-json", "--yolo", "--session-id", ID, "-m", "m", P])
+    expect(invocation.args).toEqual(["--yolo", "--output-format", "stream-json", "--session-id", ID, "-m", "m", P])
     expect(invocation.notes).toContain('qwen has no reasoning flag: reasoning "high" ignored')
   })
 
