@@ -161,6 +161,27 @@ const cases: Readonly<Partial<Record<CliName, ReadonlyArray<Case>>>> = {
       step: { error: 400, body: contextBody("This model's maximum context length is 128000 tokens. However, your messages resulted in 200000 tokens.") },
       expected: { class: "context-too-long" }
     }
+  ],
+  // qwen exits 1 with the OpenAI SDK's "<status> <message>" inside "[API Error: …]" as the result's error.
+  qwen: [
+    {
+      name: "429",
+      step: { error: 429, message: "Rate limit reached for tests", headers: { "retry-after": "1" } },
+      expected: { class: "rate-limited" }
+    },
+    {
+      name: "429-wait",
+      step: { error: 429, message: "Rate limit reached for fake-model on tokens per min (TPM). Please try again in 20s." },
+      expected: { class: "rate-limited", retryAfterMs: 20000 }
+    },
+    { name: "503", step: { error: 503, message: "Service unavailable" }, expected: { class: "overloaded" } },
+    { name: "529", step: { error: 529, message: "Overloaded" }, expected: { class: "overloaded" } },
+    { name: "401", step: { error: 401, message: "Incorrect API key provided" }, expected: { class: "auth" } },
+    {
+      name: "context",
+      step: { error: 400, body: contextBody("This model's maximum context length is 128000 tokens. However, your messages resulted in 200000 tokens.") },
+      expected: { class: "context-too-long" }
+    }
   ]
 }
 

@@ -3,6 +3,7 @@ import * as path from "node:path"
 import { type CliProfile, firstString } from "./profile.js"
 
 const model = "fake-model"
+const settingsFile = (home: string) => path.join(home, ".qwen", "settings.json")
 
 export const qwen: CliProfile = {
   bin: "qwen",
@@ -13,7 +14,7 @@ export const qwen: CliProfile = {
   env: (server, home) => {
     fs.mkdirSync(path.join(home, ".qwen"), { recursive: true })
     fs.writeFileSync(
-      path.join(home, ".qwen", "settings.json"),
+      settingsFile(home),
       JSON.stringify(
         {
           // What a configured user has (oompa passes no --auth-type): the OpenAI-compatible endpoint below.
@@ -34,6 +35,14 @@ export const qwen: CliProfile = {
       OPENAI_API_KEY: "sk-fake-key-for-tests",
       OPENAI_MODEL: model
     }
+  },
+  // qwen retries a 429/529 ten times from 60 s (a retry-after only lengthens the wait), and 5xx too:
+  // model.generationConfig.maxRetries 0, merged into env's settings.
+  lowRetries: (home) => {
+    const settings = JSON.parse(fs.readFileSync(settingsFile(home), "utf8"))
+    settings.model = { ...settings.model, generationConfig: { ...settings.model?.generationConfig, maxRetries: 0 } }
+    fs.writeFileSync(settingsFile(home), JSON.stringify(settings, null, 2))
+    return {}
   },
   direct: (session, prompt) => ({
     args: [
