@@ -56,14 +56,16 @@ export const buildInvocation = (binary: string, request: TurnRequest, facts: Env
 
 const OptionalCount = Schema.optional(Schema.NullOr(Schema.Number))
 
-const ClaudeUsage = Schema.Struct({
+/** A message's or result's `usage` in stream-json (qwen prints the same shape: qwen.ts). */
+export const ClaudeUsage = Schema.Struct({
   input_tokens: OptionalCount,
   output_tokens: OptionalCount,
   cache_read_input_tokens: OptionalCount,
   cache_creation_input_tokens: OptionalCount
 })
 
-const ContentBlock = Schema.Union(
+/** A content block of an `assistant` message: text is read, the rest (tool_use, thinking, …) skipped. */
+export const ContentBlock = Schema.Union(
   Schema.Struct({ type: Schema.Literal("text"), text: Schema.String }),
   Schema.Struct({ type: Schema.String })
 )

@@ -19,6 +19,7 @@ import { copilotSpec } from "./copilot.js"
 import { geminiSpec } from "./gemini.js"
 import { opencodeSpec } from "./opencode.js"
 import { piSpec } from "./pi.js"
+import { qwenSpec } from "./qwen.js"
 import { type Harness, Harnesses, harnessesOf } from "./Harness.js"
 import { makeProcessMockHarness } from "./mock.js"
 
@@ -57,6 +58,7 @@ export const builtinHarnesses = {
   gemini: cliHarness(geminiSpec),
   pi: cliHarness(piSpec),
   copilot: cliHarness(copilotSpec),
+  qwen: cliHarness(qwenSpec),
   mock: { make: (options: HarnessOptions) => makeProcessMockHarness(options) }
 } satisfies HarnessTable<ProcessRunner | FileSystem.FileSystem>
 

@@ -189,6 +189,35 @@ const cases: Readonly<Partial<Record<CliName, ReadonlyArray<Case>>>> = {
       step: { error: 400, body: contextBody("This model's maximum context length is 128000 tokens. However, your messages resulted in 200000 tokens.") },
       expected: { class: "context-too-long" }
     }
+  ],
+  // qwen exits 1 with the OpenAI SDK's "<status> <message>" inside "[API Error: …]" as the result's error.
+  // Its rate-limit retries are off (lowRetries), but its stream call is tried 7 times on 429/5xx with
+  // no setting for that (1.5 s doubling to 30 s: ~80 s a case), each try waiting at least the
+  // retry-after: the retried cases carry `retry-after: 1` (~12 s a case).
+  qwen: [
+    {
+      name: "429",
+      step: { error: 429, message: "Rate limit reached for tests", headers: { "retry-after": "1" } },
+      expected: { class: "rate-limited" }
+    },
+    {
+      name: "429-wait",
+      step: {
+        error: 429,
+        message: "Rate limit reached for fake-model on tokens per min (TPM). Please try again in 20s.",
+        headers: { "retry-after": "1" }
+      },
+      expected: { class: "rate-limited", retryAfterMs: 20000 }
+    },
+    { name: "503", step: { error: 503, message: "Service unavailable", headers: { "retry-after": "1" } }, expected: { class: "overloaded" } },
+    // 529 is not run: qwen ignores the retry-after on it (81 s of tries); its captured fail-529 output
+    // ("[API Error: 529 Overloaded]", overloaded) is decoded by failureClass.test.
+    { name: "401", step: { error: 401, message: "Incorrect API key provided" }, expected: { class: "auth" } },
+    {
+      name: "context",
+      step: { error: 400, body: contextBody("This model's maximum context length is 128000 tokens. However, your messages resulted in 200000 tokens.") },
+      expected: { class: "context-too-long" }
+    }
   ]
 }
 

@@ -2,8 +2,9 @@
  * No process outlives its turn, on the real CLIs (SPEC §8 "Processes"). The
  * fake model server makes each CLI's shell tool run `sleep 200`; all four run
  * tool commands in a session of their own (claude, gemini and opencode with
- * setsid, codex in a pty, pi's and copilot's bash tools detached), out of reach of a signal to
- * the CLI's process group.
+ * setsid, codex in a pty, pi's and copilot's bash tools detached, qwen's
+ * run_shell_command in a session of its own), out of reach of a signal to the
+ * CLI's process group.
  * Then:
  *
  *   (i)  the turn times out while the sleep runs → oompa exits, and
@@ -133,7 +134,7 @@ const waitFor = async <A>(what: string, probe: () => A | undefined, ms: number):
  * The turn timeout (s) for (i): long enough for the CLI to start and call its
  * tool; for codex shorter than its 30 s cap on yield_time_ms, so the call is still waiting.
  */
-const TURN_TIMEOUT: Readonly<Partial<Record<CliName, number>>> = { claude: 30, codex: 20, gemini: 30, opencode: 45, pi: 30, copilot: 30 }
+const TURN_TIMEOUT: Readonly<Partial<Record<CliName, number>>> = { claude: 30, codex: 20, gemini: 30, opencode: 45, pi: 30, copilot: 30, qwen: 30 }
 
 const setup = (cli: CliName, timeout: number, script = workerScript, worker: Record<string, unknown> = { max_cycle: 1 }) =>
   Effect.gen(function* () {

@@ -66,6 +66,13 @@ const limits: Readonly<Partial<Record<CliName, Limit>>> = {
       headers: { "retry-after-ms": "50" }
     },
     source: "retry-after"
+  },
+  // qwen: its rate-limit retries are off (lowRetries), but its stream call is still tried 7 times (no setting
+  // for that; each waits at least the retry-after); then it prints the SDK's "429 <message>": the wait the message names.
+  qwen: {
+    times: 7,
+    step: { error: 429, message: "Rate limit reached for tests on tokens per min (TPM). Please try again in 2s.", headers: { "retry-after": "2" } },
+    source: "retry-after"
   }
 }
 

@@ -42,7 +42,8 @@ const noOverrides = {
   OOMPA_OPENCODE_BIN: undefined,
   OOMPA_GEMINI_BIN: undefined,
   OOMPA_PI_BIN: undefined,
-  OOMPA_COPILOT_BIN: undefined
+  OOMPA_COPILOT_BIN: undefined,
+  OOMPA_QWEN_BIN: undefined
 }
 
 /** The table row of stdout that starts with `first`. */
@@ -58,9 +59,10 @@ layer(NodeContext.layer)("oompa check (the built binary)", (it) => {
       const codex = row(result.stdout, "codex")
       expect(codex).toMatch(/^codex\s+no\s+- \(install @openai\/codex/)
       expect(codex).toContain("w0, w1")
-      for (const name of ["claude", "opencode", "gemini", "pi", "copilot"]) expect(row(result.stdout, name)).toMatch(new RegExp(`^${name}\\s+no`))
+      for (const name of ["claude", "opencode", "gemini", "pi", "copilot", "qwen"]) expect(row(result.stdout, name)).toMatch(new RegExp(`^${name}\\s+no`))
       expect(row(result.stdout, "pi")).toMatch(/^pi\s+no\s+- \(install @mariozechner\/pi-coding-agent/)
       expect(row(result.stdout, "copilot")).toMatch(/^copilot\s+no\s+- \(install @github\/copilot/)
+      expect(row(result.stdout, "qwen")).toMatch(/^qwen\s+no\s+- \(install @qwen-code\/qwen-code/)
       expect(row(result.stdout, "mock")).toContain("built in")
     })
   )
@@ -149,6 +151,18 @@ layer(NodeContext.layer)("oompa check (the built binary)", (it) => {
       expect(codex).toContain("codex gpt-5: ")
       expect(codex).toContain("401 Unauthorized: invalid api key")
       expect(result.stderr).toContain("1 of 3 probes failed")
+    })
+  )
+
+  it.scoped("--probe: qwen through OOMPA_QWEN_BIN (not on PATH) answers its probe; check names the override", () =>
+    Effect.gen(function* () {
+      const dir = yield* makeProject({ "oompa.json": { workers: [{ model: "qwen:qwen3-coder-plus" }] } })
+      const env = { ...noOverrides, PATH: nodeOnlyPath(dir), OOMPA_QWEN_BIN: path.join(fakeClis, "fake-agent.mjs"), FAKE_TEXT: "pong" }
+      const listed = yield* runCliEffect(["check"], { cwd: dir, env })
+      expect(row(listed.stdout, "qwen")).toContain("OOMPA_QWEN_BIN")
+      const result = yield* runCliEffect(["check", "--probe"], { cwd: dir, env })
+      expect(result.code).toBe(0)
+      expect(row(result.stdout, "qwen:qwen3-coder-plus")).toMatch(/^qwen:qwen3-coder-plus\s+OK\s+[\d.]+m?s\s+answered: pong$/)
     })
   )
 

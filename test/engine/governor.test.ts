@@ -207,6 +207,7 @@ describe("providerOf", () => {
     expect(providerOf("copilot", { COPILOT_PROVIDER_BASE_URL: "http://127.0.0.1:7/v1" }).label).toBe("copilot http://127.0.0.1:7/v1")
     // pi's base URL is in its models.json: one provider whatever the environment says.
     expect(providerOf("pi", { OPENAI_BASE_URL: "http://x" }).label).toBe("pi")
+    expect(providerOf("qwen", { OPENAI_BASE_URL: "http://127.0.0.1:6/v1" }).label).toBe("qwen http://127.0.0.1:6/v1")
     expect(providerOf("mock", {}).harness).toBe("mock")
   })
 })

@@ -19,6 +19,7 @@ import * as gemini from "../../src/harness/gemini.js"
 import { fileLines, foldJsonLines, splitLines } from "../../src/formats/jsonl.js"
 import * as opencode from "../../src/harness/opencode.js"
 import * as pi from "../../src/harness/pi.js"
+import * as qwen from "../../src/harness/qwen.js"
 
 const captured = path.resolve(path.dirname(fileURLToPath(import.meta.url)), "..", "fixtures", "fake-clis", "captured")
 const read = (name: string) => fs.readFileSync(path.join(captured, name), "utf8")
@@ -186,7 +187,7 @@ describe("jsonl line splitting", () => {
 /** The shared captures of test/cli-e2e/direct.test.ts (a shell-tool commit, a resume, an API 400). */
 describe("test/fixtures/cli-output (captured by the CLI facts work)", () => {
   const dir = path.resolve(captured, "..", "..", "cli-output")
-  const mods = { claude, codex, opencode, gemini, pi } as const
+  const mods = { claude, codex, opencode, gemini, pi, qwen } as const
   for (const [name, mod] of Object.entries(mods)) {
     const load = (file: string) => mod.decodeText(fs.readFileSync(path.join(dir, name, `${file}.jsonl`), "utf8"))
     it(`${name}: new session, resume of the same session, API error`, () => {

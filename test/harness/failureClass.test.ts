@@ -14,6 +14,7 @@ import * as codex from "../../src/harness/codex.js"
 import * as gemini from "../../src/harness/gemini.js"
 import * as opencode from "../../src/harness/opencode.js"
 import * as pi from "../../src/harness/pi.js"
+import * as qwen from "../../src/harness/qwen.js"
 import { failureOf, type Decoded } from "../../src/harness/cliAdapter.js"
 import { cliSpecs } from "../../src/harness/cliHarnesses.js"
 import { classifyFailure, resetsAtOfText, retryAfterMsOfText } from "../../src/harness/failureClass.js"
@@ -25,7 +26,8 @@ const decoders: Record<string, (text: string) => Decoded> = {
   codex: codex.decodeText,
   gemini: gemini.decodeText,
   opencode: (text) => opencode.decodeText(text),
-  pi: pi.decodeText
+  pi: pi.decodeText,
+  qwen: qwen.decodeText
 }
 
 /** A captured failed run, classified as the adapter does it (events, the spec's own signals, the stderr tail). */
@@ -75,7 +77,14 @@ const expected: ReadonlyArray<readonly [keyof typeof cliSpecs, string, Omit<Turn
   ["pi", "503", { class: "overloaded" }],
   ["pi", "529", { class: "overloaded" }],
   ["pi", "401", { class: "auth" }],
-  ["pi", "context", { class: "context-too-long" }]
+  ["pi", "context", { class: "context-too-long" }],
+  // qwen exits 1 after each: the result's error is "[API Error: <status> <message>]" (a 429's with qwen's hint appended).
+  ["qwen", "429", { class: "rate-limited" }],
+  ["qwen", "429-wait", { class: "rate-limited", retryAfterMs: 20000 }],
+  ["qwen", "503", { class: "overloaded" }],
+  ["qwen", "529", { class: "overloaded" }],
+  ["qwen", "401", { class: "auth" }],
+  ["qwen", "context", { class: "context-too-long" }]
 ]
 
 describe("failure class of captured real-CLI output", () => {
@@ -101,7 +110,7 @@ describe("failure class of captured real-CLI output", () => {
   })
 
   it("a captured 400 that is not about the context is other (the earlier api-error fixtures)", () => {
-    for (const cli of ["claude", "codex", "gemini", "opencode"] as const) {
+    for (const cli of ["claude", "codex", "gemini", "opencode", "qwen"] as const) {
       const text = fs.readFileSync(path.join(fixtures, cli, "api-error.jsonl"), "utf8")
       const failure = failureOf(cliSpecs[cli], decoders[cli]!(text), { exitCode: cli === "gemini" ? 144 : 1, timedOut: false, stderrTail: "" }, 0)
       expect(failure.class, cli).toBe("other")

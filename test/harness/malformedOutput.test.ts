@@ -21,10 +21,11 @@ import * as copilot from "../../src/harness/copilot.js"
 import * as gemini from "../../src/harness/gemini.js"
 import * as opencode from "../../src/harness/opencode.js"
 import * as pi from "../../src/harness/pi.js"
+import * as qwen from "../../src/harness/qwen.js"
 
 const emitter = path.resolve(path.dirname(fileURLToPath(import.meta.url)), "..", "fixtures", "fake-clis", "emit-file.mjs")
 const TestLayer = CliHarnessesLive.pipe(Layer.provide(Layer.merge(NodeFileSystem.layer, ProcessRunnerLive)))
-const harnessNames = ["claude", "codex", "opencode", "gemini", "pi", "copilot"] as const
+const harnessNames = ["claude", "codex", "opencode", "gemini", "pi", "copilot", "qwen"] as const
 
 const decoders: Record<CliHarnessName, (logPath: string) => Effect.Effect<{ readonly text: string }, unknown, never>> = {
   claude: (p) => claude.decodeLog(p).pipe(Effect.provide(NodeFileSystem.layer)),
@@ -32,7 +33,8 @@ const decoders: Record<CliHarnessName, (logPath: string) => Effect.Effect<{ read
   opencode: (p) => opencode.decodeLog(p).pipe(Effect.provide(NodeFileSystem.layer)),
   gemini: (p) => gemini.decodeLog(p).pipe(Effect.provide(NodeFileSystem.layer)),
   pi: (p) => pi.decodeLog(p).pipe(Effect.provide(NodeFileSystem.layer)),
-  copilot: (p) => copilot.decodeLog(p).pipe(Effect.provide(NodeFileSystem.layer))
+  copilot: (p) => copilot.decodeLog(p).pipe(Effect.provide(NodeFileSystem.layer)),
+  qwen: (p) => qwen.decodeLog(p).pipe(Effect.provide(NodeFileSystem.layer))
 }
 
 const j = (value: unknown) => JSON.stringify(value) + "\n"
@@ -85,6 +87,12 @@ const finalEvents = (harness: CliHarnessName, text: string): string => {
         j({ type: "assistant.turn_end", data: { turnId: "0" }, id: "e3" }) +
         j({ type: "result", sessionId: "11111111-2222-4333-8444-555555555555", exitCode: 0, usage: { premiumRequests: 0 } })
       )
+    case "qwen":
+      return (
+        j({ type: "system", subtype: "init", session_id: "11111111-2222-4333-8444-555555555555", model: "m" }) +
+        j({ type: "assistant", session_id: "11111111-2222-4333-8444-555555555555", parent_tool_use_id: null, message: { content: [{ type: "text", text }], usage: { input_tokens: 1, output_tokens: 2 } } }) +
+        j({ type: "result", subtype: "success", is_error: false, result: text, session_id: "11111111-2222-4333-8444-555555555555", usage: { input_tokens: 1, output_tokens: 2 } })
+      )
   }
 }
 
@@ -99,7 +107,10 @@ const wrongShape = (harness: CliHarnessName): string =>
     copilot:
       j({ type: "assistant.message", data: { content: { a: 1 }, apiCallId: 5 } }) +
       j({ type: "session.error", data: "boom" }) +
-      j({ type: "result", sessionId: ["x"], exitCode: "0" })
+      j({ type: "result", sessionId: ["x"], exitCode: "0" }),
+    qwen:
+      j({ type: "assistant", message: { content: "hi", usage: "lots" } }) +
+      j({ type: "result", subtype: 3, result: { nested: true }, error: "boom", session_id: 12 })
   })[harness]
 
 interface Case {
@@ -171,6 +182,8 @@ const cases: ReadonlyArray<Case> = [
               : h === "copilot"
                 ? j({ type: "session.error", data: { errorType: "query", message: BIG, statusCode: 400 } }) +
                   j({ type: "result", sessionId: "11111111-2222-4333-8444-555555555555", exitCode: 1 })
+              : h === "qwen"
+                ? j({ type: "result", subtype: "error_during_execution", is_error: true, error: { message: BIG } })
                 : j({ type: "result", timestamp: "t", status: "error", error: { type: "Error", message: BIG } })
       ),
     exit: 1,
@@ -206,7 +219,7 @@ const runCase = (harness: CliHarnessName, c: Case, dir: string) =>
       fs.writeFileSync(env.EMIT_STDERR, c.stderr)
     }
     const harnesses = yield* CliHarnesses
-    const bin = { claude: "OOMPA_CLAUDE_BIN", codex: "OOMPA_CODEX_BIN", opencode: "OOMPA_OPENCODE_BIN", gemini: "OOMPA_GEMINI_BIN", pi: "OOMPA_PI_BIN", copilot: "OOMPA_COPILOT_BIN" }[harness]
+    const bin = { claude: "OOMPA_CLAUDE_BIN", codex: "OOMPA_CODEX_BIN", opencode: "OOMPA_OPENCODE_BIN", gemini: "OOMPA_GEMINI_BIN", pi: "OOMPA_PI_BIN", copilot: "OOMPA_COPILOT_BIN", qwen: "OOMPA_QWEN_BIN" }[harness]
     return yield* harnesses[harness]
       .runTurn({ ...turn(dir, harness), env })
       .pipe(Effect.withConfigProvider(ConfigProvider.fromMap(new Map([[bin, emitter], ["PATH", process.env.PATH ?? ""]]))))

@@ -22,7 +22,8 @@ const binEnv: Record<CliHarnessName, string> = {
   opencode: "OOMPA_OPENCODE_BIN",
   gemini: "OOMPA_GEMINI_BIN",
   pi: "OOMPA_PI_BIN",
-  copilot: "OOMPA_COPILOT_BIN"
+  copilot: "OOMPA_COPILOT_BIN",
+  qwen: "OOMPA_QWEN_BIN"
 }
 
 const tempDir = Effect.acquireRelease(
@@ -92,10 +93,12 @@ describe("runTurn against a fake CLI", () => {
     gemini: { usage: { inputTokens: 300, outputTokens: 30, cachedInputTokens: 120 }, cost: Option.none(), stdin: false },
     pi: { usage: { inputTokens: 101, outputTokens: 13, cachedInputTokens: 60 }, cost: Option.some(0.003), stdin: false },
     // Read from its session log under COPILOT_HOME: this run's two model calls, not the earlier one.
-    copilot: { usage: { inputTokens: 300, outputTokens: 30, cachedInputTokens: 120 }, cost: Option.none(), stdin: false }
+    copilot: { usage: { inputTokens: 300, outputTokens: 30, cachedInputTokens: 120 }, cost: Option.none(), stdin: false },
+    // The sum of this run's assistant messages: the result's usage is cumulative over the session.
+    qwen: { usage: { inputTokens: 300, outputTokens: 30, cachedInputTokens: 120 }, cost: Option.none(), stdin: false }
   }
 
-  for (const harness of ["claude", "codex", "opencode", "gemini", "pi", "copilot"] as const) {
+  for (const harness of ["claude", "codex", "opencode", "gemini", "pi", "copilot", "qwen"] as const) {
     it.scoped(`${harness}: new turn, then resume with the reported session id`, () =>
       Effect.gen(function* () {
         const dir = yield* tempDir

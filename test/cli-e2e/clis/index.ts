@@ -5,6 +5,7 @@ import { copilot } from "./copilot.js"
 import { gemini } from "./gemini.js"
 import { opencode } from "./opencode.js"
 import { pi } from "./pi.js"
+import { qwen } from "./qwen.js"
 import type { CliProfile } from "./profile.js"
 
 export const profiles = {
@@ -13,5 +14,6 @@ export const profiles = {
   opencode,
   gemini,
   pi,
-  copilot
+  copilot,
+  qwen
 } satisfies Record<string, CliProfile>
