@@ -3,6 +3,7 @@ import { claude } from "./claude.js"
 import { codex } from "./codex.js"
 import { copilot } from "./copilot.js"
 import { gemini } from "./gemini.js"
+import { kilo } from "./kilo.js"
 import { opencode } from "./opencode.js"
 import { pi } from "./pi.js"
 import type { CliProfile } from "./profile.js"
@@ -13,5 +14,6 @@ export const profiles = {
   opencode,
   gemini,
   pi,
-  copilot
+  copilot,
+  kilo
 } satisfies Record<string, CliProfile>
