@@ -131,9 +131,10 @@ const waitFor = async <A>(what: string, probe: () => A | undefined, ms: number):
 
 /**
  * The turn timeout (s) for (i): long enough for the CLI to start and call its
- * tool; for codex shorter than its 30 s cap on yield_time_ms, so the call is still waiting.
+ * tool; for codex shorter than its 30 s cap on yield_time_ms, so the call is still waiting;
+ * for kilo the longest (~15 s of CPU per run on the shared test machine).
  */
-const TURN_TIMEOUT: Readonly<Partial<Record<CliName, number>>> = { claude: 30, codex: 20, gemini: 30, opencode: 45, pi: 30 }
+const TURN_TIMEOUT: Readonly<Partial<Record<CliName, number>>> = { claude: 30, codex: 20, gemini: 30, opencode: 45, pi: 30, kilo: 60 }
 
 const setup = (cli: CliName, timeout: number, script = workerScript, worker: Record<string, unknown> = { max_cycle: 1 }) =>
   Effect.gen(function* () {
