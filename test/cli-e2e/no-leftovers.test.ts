@@ -1,7 +1,7 @@
 /**
  * No process outlives its turn, on the real CLIs (SPEC §8 "Processes"). The
- * fake model server makes each CLI's shell tool run `sleep 200`; all four run
- * tool commands in a session of their own (claude, gemini and opencode with
+ * fake model server makes each CLI's shell tool run `sleep 200`; all of them run
+ * tool commands in a session of their own (claude, gemini, opencode and kilo with
  * setsid, codex in a pty, pi's bash tool detached), out of reach of a signal to
  * the CLI's process group.
  * Then:
