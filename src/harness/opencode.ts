@@ -1,5 +1,7 @@
 /**
- * opencode (`opencode-ai`, checked against 1.18).
+ * opencode (`opencode-ai`, checked against 1.18), and the CLIs forked from it
+ * (kilo, kilo.ts): `opencodeFamilySpec` builds the spec of either from what
+ * differs between them (name, executable, package, permission env var).
  *
  *   new:    opencode run --format json --dir <worktree> --auto [-m provider/model] [--variant r] <prompt>
  *   resume: opencode run --format json --dir <worktree> --auto -s <ses_…> [-m provider/model] [--variant r] <prompt>
@@ -18,6 +20,7 @@ import type { CliSpec, Decoded, EnvFacts, Invocation } from "./cliAdapter.js"
 import { addUsage, emptyUsage, type Usage } from "../domain/Usage.js"
 import type { TurnRequest } from "./Harness.js"
 import { activityReader, describeToolCall, textLine } from "./activity.js"
+import type { HarnessName } from "../domain/Model.js"
 import { foldJsonLines, foldJsonText } from "../formats/jsonl.js"
 import { type FailureSignal, retryAfterMsOfHeader } from "./failureClass.js"
 import type { FailureClass } from "../domain/TurnFailure.js"
@@ -30,25 +33,39 @@ import type { FailureClass } from "../domain/TurnFailure.js"
  */
 export const reviewPermission = JSON.stringify({ edit: "deny", bash: "deny", webfetch: "deny" })
 
-export const buildInvocation = (binary: string, request: TurnRequest, _facts: EnvFacts): Invocation => {
-  // opencode works in $PWD, not in its process's cwd: --dir names the worktree explicitly.
-  const args: Array<string> = ["run", "--format", "json", "--dir", request.cwd]
-  const env: Record<string, string> = {}
-  const notes: Array<string> = []
-  if (request.mode === "review") {
-    args.push("--agent", "plan")
-    env.OPENCODE_PERMISSION = reviewPermission
-    notes.push(`review mode: OPENCODE_PERMISSION=${reviewPermission}`)
-  } else {
-    args.push("--auto")
-  }
-  if (request.session._tag === "Resume") args.push("-s", request.session.id)
-  if (request.model.model !== undefined) args.push("-m", request.model.model)
-  if (request.model.reasoning !== undefined) args.push("--variant", request.model.reasoning)
-  // The message is positional; a leading "-" would be read as an option.
-  args.push(request.prompt.startsWith("-") ? ` ${request.prompt}` : request.prompt)
-  return { command: binary, args, env, notes }
+/** What an opencode fork changes: the rest (argv, events, config shape) is opencode's. */
+export interface OpencodeVariant {
+  readonly name: HarnessName
+  readonly binary: string
+  readonly binEnv: string
+  readonly npmPackage: string
+  /** The env var whose JSON permission rules are merged over the user's config. */
+  readonly permissionEnv: string
 }
+
+export const invocationBuilder =
+  (permissionEnv: string) =>
+  (binary: string, request: TurnRequest, _facts: EnvFacts): Invocation => {
+    // opencode works in $PWD, not in its process's cwd: --dir names the worktree explicitly.
+    const args: Array<string> = ["run", "--format", "json", "--dir", request.cwd]
+    const env: Record<string, string> = {}
+    const notes: Array<string> = []
+    if (request.mode === "review") {
+      args.push("--agent", "plan")
+      env[permissionEnv] = reviewPermission
+      notes.push(`review mode: ${permissionEnv}=${reviewPermission}`)
+    } else {
+      args.push("--auto")
+    }
+    if (request.session._tag === "Resume") args.push("-s", request.session.id)
+    if (request.model.model !== undefined) args.push("-m", request.model.model)
+    if (request.model.reasoning !== undefined) args.push("--variant", request.model.reasoning)
+    // The message is positional; a leading "-" would be read as an option.
+    args.push(request.prompt.startsWith("-") ? ` ${request.prompt}` : request.prompt)
+    return { command: binary, args, env, notes }
+  }
+
+export const buildInvocation = invocationBuilder("OPENCODE_PERMISSION")
 
 const Count = Schema.optional(Schema.NullOr(Schema.Number))
 const SessionID = Schema.optional(Schema.String)
@@ -224,13 +241,22 @@ const describeOpencode = (event: typeof OpencodeLine.Type): string | undefined =
 /** What a line of its output shows the live views (activity.ts). */
 export const activity = activityReader(OpencodeLine, describeOpencode)
 
-export const opencodeSpec: CliSpec = {
+/** The spec of opencode or one of its forks: opencode's argv and decoder, the variant's names. */
+export const opencodeFamilySpec = (variant: OpencodeVariant): CliSpec => ({
+  name: variant.name,
+  binary: variant.binary,
+  binEnv: variant.binEnv,
+  npmPackage: variant.npmPackage,
+  choosesSessionId: false,
   activity,
+  buildInvocation: invocationBuilder(variant.permissionEnv),
+  decodeLog
+})
+
+export const opencodeSpec: CliSpec = opencodeFamilySpec({
   name: "opencode",
   binary: "opencode",
   binEnv: "OOMPA_OPENCODE_BIN",
   npmPackage: "opencode-ai",
-  choosesSessionId: false,
-  buildInvocation,
-  decodeLog
-}
+  permissionEnv: "OPENCODE_PERMISSION"
+})

@@ -17,6 +17,7 @@ import { type CliSpec, makeCliHarness } from "./cliAdapter.js"
 import { codexSpec } from "./codex.js"
 import { copilotSpec } from "./copilot.js"
 import { geminiSpec } from "./gemini.js"
+import { kiloSpec } from "./kilo.js"
 import { opencodeSpec } from "./opencode.js"
 import { piSpec } from "./pi.js"
 import { qwenSpec } from "./qwen.js"
@@ -59,6 +60,7 @@ export const builtinHarnesses = {
   pi: cliHarness(piSpec),
   copilot: cliHarness(copilotSpec),
   qwen: cliHarness(qwenSpec),
+  kilo: cliHarness(kiloSpec),
   mock: { make: (options: HarnessOptions) => makeProcessMockHarness(options) }
 } satisfies HarnessTable<ProcessRunner | FileSystem.FileSystem>
 

@@ -37,10 +37,30 @@ const contextBody = (message: string) => ({
 })
 
 /**
- * The cases each CLI really distinguishes. opencode retries 429 and 5xx five
- * times whatever its config says (2 s, 4 s, … without a retry-after header,
- * ~90 s in all): its cases carry `retry-after-ms: 50`, which it honours.
+ * opencode retries 429 and 5xx five times whatever its config says (2 s, 4 s,
+ * … without a retry-after header, ~90 s in all): its cases carry
+ * `retry-after-ms: 50`, which it honours.
  */
+const opencodeCases: ReadonlyArray<Case> = [
+  {
+    name: "429",
+    step: { error: 429, message: "Rate limit reached", headers: { "retry-after-ms": "50" } },
+    expected: { class: "rate-limited", retryAfterMs: 50 }
+  },
+  {
+    name: "503",
+    step: { error: 503, message: "Service unavailable", headers: { "retry-after-ms": "50" } },
+    expected: { class: "overloaded", retryAfterMs: 50 }
+  },
+  { name: "401", step: { error: 401, message: "Incorrect API key provided" }, expected: { class: "auth" } },
+  {
+    name: "context",
+    step: { error: 400, body: contextBody("This model's maximum context length is 128000 tokens. However, your messages resulted in 200000 tokens.") },
+    expected: { class: "context-too-long" }
+  }
+]
+
+/** The cases each CLI really distinguishes. */
 const cases: Readonly<Partial<Record<CliName, ReadonlyArray<Case>>>> = {
   claude: [
     {
@@ -122,24 +142,9 @@ const cases: Readonly<Partial<Record<CliName, ReadonlyArray<Case>>>> = {
       expected: { class: "context-too-long" }
     }
   ],
-  opencode: [
-    {
-      name: "429",
-      step: { error: 429, message: "Rate limit reached", headers: { "retry-after-ms": "50" } },
-      expected: { class: "rate-limited", retryAfterMs: 50 }
-    },
-    {
-      name: "503",
-      step: { error: 503, message: "Service unavailable", headers: { "retry-after-ms": "50" } },
-      expected: { class: "overloaded", retryAfterMs: 50 }
-    },
-    { name: "401", step: { error: 401, message: "Incorrect API key provided" }, expected: { class: "auth" } },
-    {
-      name: "context",
-      step: { error: 400, body: contextBody("This model's maximum context length is 128000 tokens. However, your messages resulted in 200000 tokens.") },
-      expected: { class: "context-too-long" }
-    }
-  ],
+  opencode: opencodeCases,
+  // kilo, an opencode fork, retries and reports errors as opencode does.
+  kilo: opencodeCases,
   // pi (lowRetries: its own and the SDK's retries off) exits 0 with the SDK's "<status> <message>" as the
   // last assistant message's errorMessage; the response headers are not in it.
   pi: [

@@ -1,7 +1,7 @@
 /**
  * No process outlives its turn, on the real CLIs (SPEC §8 "Processes"). The
- * fake model server makes each CLI's shell tool run `sleep 200`; all four run
- * tool commands in a session of their own (claude, gemini and opencode with
+ * fake model server makes each CLI's shell tool run `sleep 200`; all of them run
+ * tool commands in a session of their own (claude, gemini, opencode and kilo with
  * setsid, codex in a pty, pi's and copilot's bash tools detached, qwen's
  * run_shell_command in a session of its own), out of reach of a signal to the
  * CLI's process group.
@@ -132,9 +132,10 @@ const waitFor = async <A>(what: string, probe: () => A | undefined, ms: number):
 
 /**
  * The turn timeout (s) for (i): long enough for the CLI to start and call its
- * tool; for codex shorter than its 30 s cap on yield_time_ms, so the call is still waiting.
+ * tool; for codex shorter than its 30 s cap on yield_time_ms, so the call is still waiting;
+ * for kilo the longest (~15 s of CPU per run on the shared test machine).
  */
-const TURN_TIMEOUT: Readonly<Partial<Record<CliName, number>>> = { claude: 30, codex: 20, gemini: 30, opencode: 45, pi: 30, copilot: 30, qwen: 30 }
+const TURN_TIMEOUT: Readonly<Partial<Record<CliName, number>>> = { claude: 30, codex: 20, gemini: 30, opencode: 45, pi: 30, copilot: 30, qwen: 30, kilo: 60 }
 
 const setup = (cli: CliName, timeout: number, script = workerScript, worker: Record<string, unknown> = { max_cycle: 1 }) =>
   Effect.gen(function* () {

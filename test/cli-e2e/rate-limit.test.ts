@@ -50,6 +50,8 @@ const limits: Readonly<Partial<Record<CliName, Limit>>> = {
   },
   // opencode retries five times whatever its config says (honouring retry-after-ms): the sixth answer ends its turn.
   opencode: { times: 6, step: { error: 429, message: "Rate limit reached", headers: { "retry-after-ms": "50" } }, source: "retry-after" },
+  // kilo, an opencode fork, retries as opencode does.
+  kilo: { times: 6, step: { error: 429, message: "Rate limit reached", headers: { "retry-after-ms": "50" } }, source: "retry-after" },
   // pi (its retries off) exits 0 with the SDK's "429 <message>": no header passed on, the wait the message names is.
   pi: {
     times: 1,

@@ -43,7 +43,8 @@ const noOverrides = {
   OOMPA_GEMINI_BIN: undefined,
   OOMPA_PI_BIN: undefined,
   OOMPA_COPILOT_BIN: undefined,
-  OOMPA_QWEN_BIN: undefined
+  OOMPA_QWEN_BIN: undefined,
+  OOMPA_KILO_BIN: undefined
 }
 
 /** The table row of stdout that starts with `first`. */
@@ -59,10 +60,11 @@ layer(NodeContext.layer)("oompa check (the built binary)", (it) => {
       const codex = row(result.stdout, "codex")
       expect(codex).toMatch(/^codex\s+no\s+- \(install @openai\/codex/)
       expect(codex).toContain("w0, w1")
-      for (const name of ["claude", "opencode", "gemini", "pi", "copilot", "qwen"]) expect(row(result.stdout, name)).toMatch(new RegExp(`^${name}\\s+no`))
+      for (const name of ["claude", "opencode", "gemini", "pi", "copilot", "qwen", "kilo"]) expect(row(result.stdout, name)).toMatch(new RegExp(`^${name}\\s+no`))
       expect(row(result.stdout, "pi")).toMatch(/^pi\s+no\s+- \(install @mariozechner\/pi-coding-agent/)
       expect(row(result.stdout, "copilot")).toMatch(/^copilot\s+no\s+- \(install @github\/copilot/)
       expect(row(result.stdout, "qwen")).toMatch(/^qwen\s+no\s+- \(install @qwen-code\/qwen-code/)
+      expect(row(result.stdout, "kilo")).toMatch(/^kilo\s+no\s+- \(install @kilocode\/cli/)
       expect(row(result.stdout, "mock")).toContain("built in")
     })
   )
@@ -82,6 +84,22 @@ layer(NodeContext.layer)("oompa check (the built binary)", (it) => {
       expect(claude).toContain(path.join(bin, "claude"))
       expect(claude).toContain("2.1.332 (Claude Code)")
       expect(claude).toContain("w0")
+    })
+  )
+
+  it.scoped("OOMPA_KILO_BIN names the kilo executable, found off PATH, and the row shows it and its version", () =>
+    Effect.gen(function* () {
+      const dir = yield* makeProject({ "oompa.json": { workers: [{ model: "kilo:fake/fake-model" }] } })
+      const result = yield* runCliEffect(["check"], {
+        cwd: dir,
+        env: { ...noOverrides, PATH: nodeOnlyPath(dir), OOMPA_KILO_BIN: path.join(fakeClis, "fake-agent.mjs"), FAKE_VERSION: "7.7.7" }
+      })
+      expect(result.code).toBe(0)
+      const kilo = row(result.stdout, "kilo")
+      expect(kilo).toMatch(/^kilo\s+yes\s+/)
+      expect(kilo).toContain(path.join(fakeClis, "fake-agent.mjs"))
+      expect(kilo).toContain("7.7.7")
+      expect(kilo).toContain("w0")
     })
   )
 

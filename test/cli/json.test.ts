@@ -225,6 +225,6 @@ describe("check --json (built binary)", () => {
     expect(missing.stderr).toBe("")
     const missingDoc = decoded(CheckJson, missing.stdout)
     expect(missingDoc).toMatchObject({ ok: true, config: { status: "missing" }, probes: null })
-    expect(missingDoc.harnesses!.map((h) => h.harness)).toEqual(["claude", "codex", "opencode", "gemini", "pi", "copilot", "qwen", "mock"])
+    expect(missingDoc.harnesses!.map((h) => h.harness)).toEqual(["claude", "codex", "opencode", "gemini", "pi", "copilot", "qwen", "kilo", "mock"])
   })
 })

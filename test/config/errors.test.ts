@@ -21,12 +21,12 @@ layer(NodeContext.layer)("config errors", (it) => {
     [
       "a model without a harness",
       workers({ model: "claude:opus" }, { model: "opus" }),
-      'oompa.json: workers[1].model: expected "harness:model[:reasoning]" with harness one of claude, codex, opencode, gemini, pi, copilot, qwen, mock, got "opus"'
+      'oompa.json: workers[1].model: expected "harness:model[:reasoning]" with harness one of claude, codex, opencode, gemini, pi, copilot, qwen, kilo, mock, got "opus"'
     ],
     [
       "an unknown harness",
       workers({ model: "cursor:gpt-5" }),
-      'oompa.json: workers[0].model: expected "harness:model[:reasoning]" with harness one of claude, codex, opencode, gemini, pi, copilot, qwen, mock, got "cursor:gpt-5"'
+      'oompa.json: workers[0].model: expected "harness:model[:reasoning]" with harness one of claude, codex, opencode, gemini, pi, copilot, qwen, kilo, mock, got "cursor:gpt-5"'
     ],
     [
       "an empty model after the harness",
@@ -36,7 +36,7 @@ layer(NodeContext.layer)("config errors", (it) => {
     [
       "a model that is not a string",
       workers({ model: 42 }),
-      'oompa.json: workers[0].model: expected "harness:model[:reasoning]" (harness one of claude, codex, opencode, gemini, pi, copilot, qwen, mock), got 42'
+      'oompa.json: workers[0].model: expected "harness:model[:reasoning]" (harness one of claude, codex, opencode, gemini, pi, copilot, qwen, kilo, mock), got 42'
     ],
     [
       "a misspelt worker key",
@@ -139,7 +139,7 @@ layer(NodeContext.layer)("config errors", (it) => {
     [
       "a bad reviewer model",
       config({ workers: [{ model: "mock" }], reviewers: ["claude:opus", "gpt"] }),
-      'oompa.json: reviewers[1]: expected "harness:model[:reasoning]" with harness one of claude, codex, opencode, gemini, pi, copilot, qwen, mock, got "gpt"'
+      'oompa.json: reviewers[1]: expected "harness:model[:reasoning]" with harness one of claude, codex, opencode, gemini, pi, copilot, qwen, kilo, mock, got "gpt"'
     ],
     [
       "a reviewer that is a number",
@@ -149,12 +149,12 @@ layer(NodeContext.layer)("config errors", (it) => {
     [
       "a per-worker reviewer object without a model",
       workers({ model: "mock", reviewer: { prompt: "r.md" } }),
-      'oompa.json: workers[0].reviewer.model: required key is missing: expected "harness:model[:reasoning]" (harness one of claude, codex, opencode, gemini, pi, copilot, qwen, mock)'
+      'oompa.json: workers[0].reviewer.model: required key is missing: expected "harness:model[:reasoning]" (harness one of claude, codex, opencode, gemini, pi, copilot, qwen, kilo, mock)'
     ],
     [
       "a worker without a model",
       workers({ count: 2 }),
-      'oompa.json: workers[0].model: required key is missing: expected "harness:model[:reasoning]" (harness one of claude, codex, opencode, gemini, pi, copilot, qwen, mock)'
+      'oompa.json: workers[0].model: required key is missing: expected "harness:model[:reasoning]" (harness one of claude, codex, opencode, gemini, pi, copilot, qwen, kilo, mock)'
     ],
     [
       "no workers key",
@@ -250,7 +250,7 @@ layer(NodeContext.layer)("config errors", (it) => {
       const { error, text } = yield* loadError(workers({ model: "opus", count: 0 }, { model: "mock", timout: 5 }))
       expect(error.path).toBe("workers[0].model")
       expect(text.split("\n")).toEqual([
-        'oompa.json: workers[0].model: expected "harness:model[:reasoning]" with harness one of claude, codex, opencode, gemini, pi, copilot, qwen, mock, got "opus"',
+        'oompa.json: workers[0].model: expected "harness:model[:reasoning]" with harness one of claude, codex, opencode, gemini, pi, copilot, qwen, kilo, mock, got "opus"',
         "oompa.json: workers[0].count: expected a whole number from 1 to 64, got 0",
         'oompa.json: workers[1].timout: unknown key (did you mean "timeout"?)'
       ])

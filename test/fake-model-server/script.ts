@@ -18,6 +18,8 @@
  *                                 the error type / code)
  *   {"delayMs": 500, …}           wait before answering (combines with any of the above)
  *   {"shell": …, "waitMs": 30000} ask the shell tool to wait that long for the command, where it takes such an argument
+ *   {"call": {"name": "task", "args": {…}}}   one call of the named tool with these arguments, if the CLI
+ *                                 offered it (else a text naming the tools it did offer)
  *
  * Rules (`rules`) are tried before `steps`: the first rule whose conditions all
  * hold gives the step. `steps[turn]` comes next, then `fallback`. A rule with
@@ -49,7 +51,9 @@ export const Step = Schema.Struct({
    * before it returns, where the tool's schema takes such an argument
    * (`yield_time_ms` of codex's exec_command, `timeout_ms`, `timeout` in ms).
    */
-  waitMs: Schema.optional(Schema.NonNegativeInt)
+  waitMs: Schema.optional(Schema.NonNegativeInt),
+  /** A call of any tool the CLI offered, by name, with the arguments as given (text templating not applied). */
+  call: Schema.optional(Schema.Struct({ name: Schema.String, args: Schema.Record({ key: Schema.String, value: Schema.Unknown }) }))
 })
 export type Step = typeof Step.Type
 

@@ -174,6 +174,23 @@ describe("fake model server", () => {
       expect(log.map((r) => r.script)).toEqual(["probe", undefined])
     }))
 
+  it.scopedLive("a call step calls the named tool with its arguments when offered, else answers with the tools that were", () =>
+    Effect.gen(function* () {
+      const server = yield* FakeModelServer.make({
+        scripts: [{ name: "call", match: "SCRIPT:call", steps: [{ call: { name: "task", args: { prompt: "sub", subagent_type: "code" } } }] }]
+      })
+      const fn = (name: string) => ({ type: "function", function: { name, parameters: { type: "object", properties: {} } } })
+      const ask = (tools: ReadonlyArray<unknown>) =>
+        post(`${server.openaiUrl}/chat/completions`, { model: "m", stream: false, tools, messages: [{ role: "user", content: "SCRIPT:call go" }] })
+      const offered = JSON.parse((yield* ask([fn("read"), fn("task")])).text).choices[0].message
+      expect(offered.tool_calls.map((tc: any) => [tc.function.name, JSON.parse(tc.function.arguments)])).toEqual([
+        ["task", { prompt: "sub", subagent_type: "code" }]
+      ])
+      const missing = JSON.parse((yield* ask([fn("read")])).text).choices[0].message
+      expect(missing.content).toBe("fake model server: no task tool among [read]")
+      expect(missing.tool_calls ?? []).toEqual([])
+    }))
+
   it.scopedLive("Gemini: streamGenerateContent sends a run_shell_command functionCall; generateContent answers JSON", () =>
     Effect.gen(function* () {
       const server = yield* FakeModelServer.make({ scripts: [script] })

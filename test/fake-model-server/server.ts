@@ -292,6 +292,17 @@ export const make = (options: Options = {}): Effect.Effect<FakeModelServer, Fake
           yield* record({ ...recorded, ...tag, reply: { text: noTool } })
           return { out: encode(r.api, parsed.stream, { _tag: "Text", text: noTool }, ctx(noTool)), delayMs }
         }
+        if (step.call !== undefined) {
+          const spec = parsed.toolSpecs.find((t) => t.name === step.call!.name && t.kind === "function")
+          if (spec !== undefined) {
+            const call = { name: spec.name, kind: spec.kind, args: { ...step.call.args } }
+            yield* record({ ...recorded, ...tag, reply: { text, tool: call.name, args: call.args } })
+            return { out: encode(r.api, parsed.stream, { _tag: "Tool", preface: text, call }, ctx(text + spec.name)), delayMs }
+          }
+          const noTool = `fake model server: no ${step.call.name} tool among [${parsed.conv.tools.join(", ")}]`
+          yield* record({ ...recorded, ...tag, reply: { text: noTool } })
+          return { out: encode(r.api, parsed.stream, { _tag: "Text", text: noTool }, ctx(noTool)), delayMs }
+        }
         yield* record({ ...recorded, ...tag, reply: { text } })
         return { out: encode(r.api, parsed.stream, { _tag: "Text", text }, ctx(text)), delayMs }
       })

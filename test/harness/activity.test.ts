@@ -30,7 +30,8 @@ describe("an agent's latest activity, from its CLI's recorded output", () => {
     ["opencode", [`bash: ${command("opencode")}`, "» I wrote out/hello.txt and committed it."]],
     ["pi", [`bash: ${command("pi")}`, "» I wrote out/hello.txt and committed it."]],
     ["copilot", [`bash: ${command("copilot")}`, "» I wrote out/hello.txt and committed it."]],
-    ["qwen", [`run_shell_command: ${command("qwen")}`, "» I wrote out/hello.txt and committed it."]]
+    ["qwen", [`run_shell_command: ${command("qwen")}`, "» I wrote out/hello.txt and committed it."]],
+    ["kilo", [`bash: ${command("kilo")}`, "» I wrote out/hello.txt and committed it."]]
   ])("%s: its tool call, then its reply", (cli, expected) => {
     expect(activitiesOf(cli, "new-session")).toEqual(expected)
   })

@@ -12,6 +12,7 @@ import { fileURLToPath } from "node:url"
 import * as claude from "../../src/harness/claude.js"
 import * as codex from "../../src/harness/codex.js"
 import * as gemini from "../../src/harness/gemini.js"
+import * as kilo from "../../src/harness/kilo.js"
 import * as opencode from "../../src/harness/opencode.js"
 import * as pi from "../../src/harness/pi.js"
 import * as qwen from "../../src/harness/qwen.js"
@@ -27,7 +28,8 @@ const decoders: Record<string, (text: string) => Decoded> = {
   gemini: gemini.decodeText,
   opencode: (text) => opencode.decodeText(text),
   pi: pi.decodeText,
-  qwen: qwen.decodeText
+  qwen: qwen.decodeText,
+  kilo: (text) => kilo.decodeText(text)
 }
 
 /** A captured failed run, classified as the adapter does it (events, the spec's own signals, the stderr tail). */
@@ -84,7 +86,12 @@ const expected: ReadonlyArray<readonly [keyof typeof cliSpecs, string, Omit<Turn
   ["qwen", "503", { class: "overloaded" }],
   ["qwen", "529", { class: "overloaded" }],
   ["qwen", "401", { class: "auth" }],
-  ["qwen", "context", { class: "context-too-long" }]
+  ["qwen", "context", { class: "context-too-long" }],
+  // kilo 7.7.7 (an opencode fork): the same error events, retry-after-ms honoured and passed on.
+  ["kilo", "429", { class: "rate-limited", retryAfterMs: 50 }],
+  ["kilo", "503", { class: "overloaded", retryAfterMs: 50 }],
+  ["kilo", "401", { class: "auth" }],
+  ["kilo", "context", { class: "context-too-long" }]
 ]
 
 describe("failure class of captured real-CLI output", () => {
@@ -110,7 +117,7 @@ describe("failure class of captured real-CLI output", () => {
   })
 
   it("a captured 400 that is not about the context is other (the earlier api-error fixtures)", () => {
-    for (const cli of ["claude", "codex", "gemini", "opencode", "qwen"] as const) {
+    for (const cli of ["claude", "codex", "gemini", "opencode", "qwen", "kilo"] as const) {
       const text = fs.readFileSync(path.join(fixtures, cli, "api-error.jsonl"), "utf8")
       const failure = failureOf(cliSpecs[cli], decoders[cli]!(text), { exitCode: cli === "gemini" ? 144 : 1, timedOut: false, stderrTail: "" }, 0)
       expect(failure.class, cli).toBe("other")

@@ -5,6 +5,7 @@ import type { EnvFacts } from "../../src/harness/cliAdapter.js"
 import * as codex from "../../src/harness/codex.js"
 import * as gemini from "../../src/harness/gemini.js"
 import type { SessionRequest, TurnRequest } from "../../src/harness/Harness.js"
+import { kiloSpec } from "../../src/harness/kilo.js"
 import * as opencode from "../../src/harness/opencode.js"
 import type { ModelSpec } from "../../src/domain/Model.js"
 
@@ -170,6 +171,28 @@ describe("opencode argv", () => {
   it("a prompt starting with - cannot become an option", () => {
     const inv = opencode.buildInvocation("opencode", { ...request({ harness: "opencode" }, { _tag: "New" }), prompt: "--help" }, user)
     expect(inv.args.at(-1)).toBe(" --help")
+  })
+})
+
+describe("kilo argv (opencode's, kilo's permission variable)", () => {
+  it("new, resume and review are opencode's argv with kilo as the command", () => {
+    const inv = kiloSpec.buildInvocation("/bin/kilo", request({ harness: "kilo", model: "fake/m", reasoning: "high" }, { _tag: "New" }), user)
+    expect(inv.command).toBe("/bin/kilo")
+    expect(inv.args).toEqual(["run", "--format", "json", "--dir", "/repo/.oompa/worktrees/w0", "--auto", "-m", "fake/m", "--variant", "high", P])
+    expect(inv.env).toEqual({})
+    expect(kiloSpec.buildInvocation("kilo", request({ harness: "kilo" }, { _tag: "Resume", id: "ses_k" }), user).args).toEqual([
+      "run", "--format", "json", "--dir", "/repo/.oompa/worktrees/w0", "--auto", "-s", "ses_k", P
+    ])
+  })
+  it("review mode is the plan agent with edits, bash and webfetch denied through KILO_PERMISSION (not OPENCODE_PERMISSION)", () => {
+    const review = kiloSpec.buildInvocation("kilo", request({ harness: "kilo" }, { _tag: "New" }, "review"), user)
+    expect(review.args).toEqual(["run", "--format", "json", "--dir", "/repo/.oompa/worktrees/w0", "--agent", "plan", P])
+    expect(Object.keys(review.env)).toEqual(["KILO_PERMISSION"])
+    expect(JSON.parse(review.env.KILO_PERMISSION!)).toEqual({ edit: "deny", bash: "deny", webfetch: "deny" })
+    expect(review.notes.join("\n")).toContain("KILO_PERMISSION=")
+  })
+  it("its install hint and override variable are kilo's own", () => {
+    expect([kiloSpec.name, kiloSpec.binary, kiloSpec.binEnv, kiloSpec.npmPackage]).toEqual(["kilo", "kilo", "OOMPA_KILO_BIN", "@kilocode/cli"])
   })
 })
 

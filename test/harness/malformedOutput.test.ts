@@ -19,13 +19,14 @@ import * as claude from "../../src/harness/claude.js"
 import * as codex from "../../src/harness/codex.js"
 import * as copilot from "../../src/harness/copilot.js"
 import * as gemini from "../../src/harness/gemini.js"
+import * as kilo from "../../src/harness/kilo.js"
 import * as opencode from "../../src/harness/opencode.js"
 import * as pi from "../../src/harness/pi.js"
 import * as qwen from "../../src/harness/qwen.js"
 
 const emitter = path.resolve(path.dirname(fileURLToPath(import.meta.url)), "..", "fixtures", "fake-clis", "emit-file.mjs")
 const TestLayer = CliHarnessesLive.pipe(Layer.provide(Layer.merge(NodeFileSystem.layer, ProcessRunnerLive)))
-const harnessNames = ["claude", "codex", "opencode", "gemini", "pi", "copilot", "qwen"] as const
+const harnessNames = ["claude", "codex", "opencode", "gemini", "pi", "copilot", "qwen", "kilo"] as const
 
 const decoders: Record<CliHarnessName, (logPath: string) => Effect.Effect<{ readonly text: string }, unknown, never>> = {
   claude: (p) => claude.decodeLog(p).pipe(Effect.provide(NodeFileSystem.layer)),
@@ -34,7 +35,8 @@ const decoders: Record<CliHarnessName, (logPath: string) => Effect.Effect<{ read
   gemini: (p) => gemini.decodeLog(p).pipe(Effect.provide(NodeFileSystem.layer)),
   pi: (p) => pi.decodeLog(p).pipe(Effect.provide(NodeFileSystem.layer)),
   copilot: (p) => copilot.decodeLog(p).pipe(Effect.provide(NodeFileSystem.layer)),
-  qwen: (p) => qwen.decodeLog(p).pipe(Effect.provide(NodeFileSystem.layer))
+  qwen: (p) => qwen.decodeLog(p).pipe(Effect.provide(NodeFileSystem.layer)),
+  kilo: (p) => kilo.decodeLog(p).pipe(Effect.provide(NodeFileSystem.layer))
 }
 
 const j = (value: unknown) => JSON.stringify(value) + "\n"
@@ -54,7 +56,9 @@ const finalEvents = (harness: CliHarnessName, text: string): string => {
         j({ type: "item.completed", item: { id: "i1", type: "agent_message", text } }) +
         j({ type: "turn.completed", usage: { input_tokens: 1, cached_input_tokens: 0, output_tokens: 2 } })
       )
-    case "opencode": {
+    // kilo (an opencode fork) prints opencode's events.
+    case "opencode":
+    case "kilo": {
       const part = (p: object) => ({ sessionID: "ses_1", messageID: "m1", ...p })
       return (
         j({ type: "text", timestamp: 1, sessionID: "ses_1", part: part({ type: "text", text }) }) +
@@ -102,6 +106,7 @@ const wrongShape = (harness: CliHarnessName): string =>
     claude: j({ type: "result", subtype: 7, result: { nested: true }, usage: "lots", session_id: 12 }) + j({ type: "assistant", message: "hi" }),
     codex: j({ type: "item.completed", item: "agent_message" }) + j({ type: "turn.completed", usage: [1, 2, 3] }),
     opencode: j({ type: "text", part: { type: "text", text: 42 } }) + j({ type: "step_finish", part: { tokens: "many" } }),
+    kilo: j({ type: "text", part: { type: "text", text: 42 } }) + j({ type: "step_finish", part: { tokens: "many" } }),
     gemini: j({ type: "message", role: "assistant", content: { a: 1 } }) + j({ type: "result", status: 3, stats: "none" }),
     pi: j({ type: "session", id: 5 }) + j({ type: "message_end", message: { role: "assistant", content: "x".split(""), usage: "lots" } }) + j({ type: "message_end", message: "hi" }),
     copilot:
@@ -175,7 +180,7 @@ const cases: ReadonlyArray<Case> = [
           ? j({ type: "result", subtype: "error_during_execution", is_error: true, result: BIG })
           : h === "codex"
             ? j({ type: "turn.failed", error: { message: BIG } })
-            : h === "opencode"
+            : h === "opencode" || h === "kilo"
               ? j({ type: "error", timestamp: 1, sessionID: "s", error: { name: "APIError", data: { message: BIG } } })
               : h === "pi"
                 ? j({ type: "message_end", message: { role: "assistant", content: [], stopReason: "error", errorMessage: BIG } })
@@ -202,7 +207,7 @@ const cases: ReadonlyArray<Case> = [
 const turn = (dir: string, harness: CliHarnessName): TurnRequest => ({
   prompt: "[oompa:ab12cd34:w0]\nsay pong",
   cwd: dir,
-  model: { harness, model: harness === "opencode" ? "prov/model-1" : "model-1" },
+  model: { harness, model: harness === "opencode" || harness === "kilo" ? "prov/model-1" : "model-1" },
   session: { _tag: "New" },
   mode: "work",
   timeout: Duration.minutes(2),
@@ -219,7 +224,7 @@ const runCase = (harness: CliHarnessName, c: Case, dir: string) =>
       fs.writeFileSync(env.EMIT_STDERR, c.stderr)
     }
     const harnesses = yield* CliHarnesses
-    const bin = { claude: "OOMPA_CLAUDE_BIN", codex: "OOMPA_CODEX_BIN", opencode: "OOMPA_OPENCODE_BIN", gemini: "OOMPA_GEMINI_BIN", pi: "OOMPA_PI_BIN", copilot: "OOMPA_COPILOT_BIN", qwen: "OOMPA_QWEN_BIN" }[harness]
+    const bin = { claude: "OOMPA_CLAUDE_BIN", codex: "OOMPA_CODEX_BIN", opencode: "OOMPA_OPENCODE_BIN", gemini: "OOMPA_GEMINI_BIN", pi: "OOMPA_PI_BIN", copilot: "OOMPA_COPILOT_BIN", qwen: "OOMPA_QWEN_BIN", kilo: "OOMPA_KILO_BIN" }[harness]
     return yield* harnesses[harness]
       .runTurn({ ...turn(dir, harness), env })
       .pipe(Effect.withConfigProvider(ConfigProvider.fromMap(new Map([[bin, emitter], ["PATH", process.env.PATH ?? ""]]))))

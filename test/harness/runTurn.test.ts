@@ -23,7 +23,8 @@ const binEnv: Record<CliHarnessName, string> = {
   gemini: "OOMPA_GEMINI_BIN",
   pi: "OOMPA_PI_BIN",
   copilot: "OOMPA_COPILOT_BIN",
-  qwen: "OOMPA_QWEN_BIN"
+  qwen: "OOMPA_QWEN_BIN",
+  kilo: "OOMPA_KILO_BIN"
 }
 
 const tempDir = Effect.acquireRelease(
@@ -71,7 +72,7 @@ const withBins = <A, E, R>(effect: Effect.Effect<A, E, R>, bins: Partial<Record<
 const turn = (dir: string, harness: CliHarnessName, session: SessionRequest, extra: Partial<TurnRequest> = {}): TurnRequest => ({
   prompt: "[oompa:ab12cd34:w0]\nsay pong",
   cwd: dir,
-  model: { harness, model: harness === "opencode" ? "prov/model-1" : "model-1" },
+  model: { harness, model: harness === "opencode" || harness === "kilo" ? "prov/model-1" : "model-1" },
   session,
   mode: "work",
   timeout: Duration.seconds(30),
@@ -95,10 +96,12 @@ describe("runTurn against a fake CLI", () => {
     // Read from its session log under COPILOT_HOME: this run's two model calls, not the earlier one.
     copilot: { usage: { inputTokens: 300, outputTokens: 30, cachedInputTokens: 120 }, cost: Option.none(), stdin: false },
     // The sum of this run's assistant messages: the result's usage is cumulative over the session.
-    qwen: { usage: { inputTokens: 300, outputTokens: 30, cachedInputTokens: 120 }, cost: Option.none(), stdin: false }
+    qwen: { usage: { inputTokens: 300, outputTokens: 30, cachedInputTokens: 120 }, cost: Option.none(), stdin: false },
+    // kilo prints opencode's events (the fake agent answers its argv as opencode): the same figures.
+    kilo: { usage: { inputTokens: 101, outputTokens: 15, cachedInputTokens: 60 }, cost: Option.some(0.003), stdin: false }
   }
 
-  for (const harness of ["claude", "codex", "opencode", "gemini", "pi", "copilot", "qwen"] as const) {
+  for (const harness of ["claude", "codex", "opencode", "gemini", "pi", "copilot", "qwen", "kilo"] as const) {
     it.scoped(`${harness}: new turn, then resume with the reported session id`, () =>
       Effect.gen(function* () {
         const dir = yield* tempDir
@@ -131,7 +134,8 @@ describe("runTurn against a fake CLI", () => {
         expect(second.sessionId).toEqual(Option.some(sessionId))
 
         const [r1, r2] = records(record)
-        expect(r1!.flavor).toBe(harness)
+        // kilo's argv is opencode's (a fork): the fake agent cannot tell them apart.
+        expect(r1!.flavor).toBe(harness === "kilo" ? "opencode" : harness)
         expect(fs.realpathSync(r1!.cwd)).toBe(fs.realpathSync(dir))
         if (expected[harness].stdin) {
           expect(r1!.stdin).toBe("[oompa:ab12cd34:w0]\nsay pong")

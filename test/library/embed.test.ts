@@ -69,7 +69,7 @@ describe("oompa as a library (examples/embed, installed from the packed tarball)
       runSwarm: "function",
       OompaLive: "object",
       RunEvent: "function",
-      builtin: ["claude", "codex", "opencode", "gemini", "pi", "copilot", "qwen", "mock"],
+      builtin: ["claude", "codex", "opencode", "gemini", "pi", "copilot", "qwen", "kilo", "mock"],
       version: pkg.version,
       mock: "function"
     })

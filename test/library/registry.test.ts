@@ -28,8 +28,8 @@ describe("the harness registry: one table, names derived, an embedder's row adde
   layer(NodeContext.layer)((it) => {
     it.effect("the built-in table: four agent CLIs then the mock; each CLI row's spec carries its own name", () =>
       Effect.sync(() => {
-        expect(builtinHarnessNames).toEqual(["claude", "codex", "opencode", "gemini", "pi", "copilot", "qwen", "mock"])
-        expect(Object.keys(cliSpecs)).toEqual(["claude", "codex", "opencode", "gemini", "pi", "copilot", "qwen"])
+        expect(builtinHarnessNames).toEqual(["claude", "codex", "opencode", "gemini", "pi", "copilot", "qwen", "kilo", "mock"])
+        expect(Object.keys(cliSpecs)).toEqual(["claude", "codex", "opencode", "gemini", "pi", "copilot", "qwen", "kilo"])
         for (const [name, spec] of Object.entries(cliSpecs)) expect(spec.name).toBe(name)
       })
     )
@@ -43,13 +43,13 @@ describe("the harness registry: one table, names derived, an embedder's row adde
         // Without the row, the same file is refused, naming the harnesses there are.
         const { text } = yield* expectConfigError(dir)
         expect(text).toBe(
-          'oompa.json: workers[0].model: expected "harness:model[:reasoning]" with harness one of claude, codex, opencode, gemini, pi, copilot, qwen, mock, got "notes"\n' +
-            'oompa.json: workers[1].model: expected "harness:model[:reasoning]" with harness one of claude, codex, opencode, gemini, pi, copilot, qwen, mock, got "notes:fast:high"'
+          'oompa.json: workers[0].model: expected "harness:model[:reasoning]" with harness one of claude, codex, opencode, gemini, pi, copilot, qwen, kilo, mock, got "notes"\n' +
+            'oompa.json: workers[1].model: expected "harness:model[:reasoning]" with harness one of claude, codex, opencode, gemini, pi, copilot, qwen, kilo, mock, got "notes:fast:high"'
         )
         const other = yield* makeProject({ "oompa.json": { workers: [{ model: "cursor:x" }] } })
         const refused = yield* Effect.either(loadConfig({ cwd: other, harnesses: names }))
         expect(Either.isLeft(refused) && String(refused.left)).toBe(
-          'oompa.json: workers[0].model: expected "harness:model[:reasoning]" with harness one of claude, codex, opencode, gemini, pi, copilot, qwen, mock, notes, got "cursor:x"'
+          'oompa.json: workers[0].model: expected "harness:model[:reasoning]" with harness one of claude, codex, opencode, gemini, pi, copilot, qwen, kilo, mock, notes, got "cursor:x"'
         )
       })
     )
@@ -73,7 +73,7 @@ describe("the harness registry: one table, names derived, an embedder's row adde
           })
         )
         expect(missing._tag).toBe("HarnessError")
-        expect(missing.message).toBe("no harness named nope (registered: claude, codex, opencode, gemini, pi, copilot, qwen, mock, notes)")
+        expect(missing.message).toBe("no harness named nope (registered: claude, codex, opencode, gemini, pi, copilot, qwen, kilo, mock, notes)")
       }).pipe(Effect.provide(harnessesLayer(withNotes, { baseDir: "/" })))
     )
   })

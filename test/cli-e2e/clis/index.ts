@@ -3,6 +3,7 @@ import { claude } from "./claude.js"
 import { codex } from "./codex.js"
 import { copilot } from "./copilot.js"
 import { gemini } from "./gemini.js"
+import { kilo } from "./kilo.js"
 import { opencode } from "./opencode.js"
 import { pi } from "./pi.js"
 import { qwen } from "./qwen.js"
@@ -15,5 +16,6 @@ export const profiles = {
   gemini,
   pi,
   copilot,
-  qwen
+  qwen,
+  kilo
 } satisfies Record<string, CliProfile>
