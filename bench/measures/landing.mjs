@@ -35,8 +35,9 @@ export async function sample() {
     child.stdout.on("data", (chunk) => (output += chunk))
     child.stderr.on("data", (chunk) => (output += chunk))
     const status = await new Promise((resolve) => child.on("close", (code) => resolve(code)))
+    // Serial re-testing can use up max_merge_retries: such a run counts, with fewer tasks complete.
     const complete = fs.readdirSync(path.join(repo, "tasks", "complete")).length
-    if (status !== 0 || complete !== WORKERS) throw new Error(`swarm exited ${status} with ${complete} of ${WORKERS} tasks complete:\n${output}`)
+    if (complete === 0) throw new Error(`swarm exited ${status} with no task complete:\n${output}`)
     const events = fs
       .readFileSync(path.join(runDirOf(repo), "events.jsonl"), "utf8")
       .trim()
@@ -45,7 +46,11 @@ export async function sample() {
     const merged = events.filter((e) => e.type === "merge" && e.data?.step === "merged").map((e) => Date.parse(e.at))
     const retries = events.filter((e) => e.type === "merge" && e.data?.step === "retry").length
     const testStarts = fs.readFileSync(starts, "utf8").trim().split("\n").map((ns) => Number(ns) / 1e6)
-    return { landingMs: Math.max(...merged) - Math.min(...testStarts), testRuns: testStarts.length, retries }
+    return {
+      landingMs: Math.max(...merged) - Math.min(...testStarts),
+      // The part after the last worker arrived: the landings themselves, without the agents' spread.
+      afterLastArrivalMs: Math.max(...merged) - Math.max(...testStarts),
+      testRuns: testStarts.length, retries, complete }
   } finally {
     remove()
   }
@@ -62,10 +67,20 @@ export function rows(samples) {
       met: landingMs <= 4000
     },
     {
+      measure: "  of which after the last test_command start",
+      now: `${seconds(median(samples.map((s) => s.afterLastArrivalMs)))}   (all runs: ${samples.map((s) => seconds(s.afterLastArrivalMs)).join(", ")})`
+    },
+    {
       measure: "test_command runs",
       now: `${testRuns}   (all runs: ${samples.map((s) => s.testRuns).join(", ")}; retries: ${samples.map((s) => s.retries).join(", ")})`,
       target: `${WORKERS}, one per landing`,
       met: testRuns <= WORKERS
+    },
+    {
+      measure: "tasks landed",
+      now: `${median(samples.map((s) => s.complete))} of ${WORKERS}   (all runs: ${samples.map((s) => s.complete).join(", ")})`,
+      target: `${WORKERS}`,
+      met: samples.every((s) => s.complete === WORKERS)
     }
   ]
 }
