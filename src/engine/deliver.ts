@@ -274,12 +274,20 @@ class TrainRide {
     private readonly ownHead: string
   ) {}
 
+  /** Marks (in the worktree's git dir too, for recovery after a crash) whether the worktree holds a candidate. */
+  private hold(holding: boolean) {
+    return Effect.suspend(() => {
+      this.holding = holding
+      return holding ? Train.markHolding(this.options.cwd, this.ownHead) : Train.clearHolding(this.options.cwd)
+    })
+  }
+
   /** Back to the worker's own work, the merge of a candidate undone. */
   private get reset() {
     return Effect.gen(this, function* () {
       const git = yield* Git
       yield* git.run(this.options.cwd, ["reset", "-q", "--hard", this.ownHead])
-      this.holding = false
+      yield* this.hold(false)
     })
   }
 
@@ -337,7 +345,7 @@ class TrainRide {
       this.entry = entry
       const base = yield* Train.baseOf(ctx.train, entry)
       const onto = base._tag === "Candidate" ? base.commit : ctx.targetBranch
-      this.holding = base._tag === "Candidate"
+      yield* this.hold(base._tag === "Candidate")
       const merged = yield* git.mergeInto(options.cwd, onto)
       if (merged._tag === "Conflict") {
         yield* this.leave
@@ -366,7 +374,7 @@ class TrainRide {
           yield* this.reset
           return { _tag: "Void" } as const
         }
-        this.holding = false
+        yield* this.hold(false)
         yield* ctx.runLog.emit(runEvent.merge(fields, { step: "tests-failed" }))
         return { _tag: "Feedback", kind: "tests", text: failure.value } satisfies WorkerEvent
       }
@@ -376,7 +384,7 @@ class TrainRide {
         return { _tag: "Void" } as const
       }
       // Everything ahead has landed: the candidate holds only landed work and the worker's own.
-      this.holding = false
+      yield* this.hold(false)
       return { _tag: "Ready", head } as const
     })
   }

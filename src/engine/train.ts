@@ -20,6 +20,8 @@
  * of everything built on it are one atomic change of the train.
  */
 import { Deferred, Effect, Exit, Option } from "effect"
+import * as NodeFs from "node:fs"
+import * as NodePath from "node:path"
 
 export interface TrainEntry {
   readonly worker: string
@@ -131,4 +133,41 @@ export const awaitAhead = (train: MergeTrain, entry?: TrainEntry) =>
     const at = entry === undefined ? -1 : train.entries.indexOf(entry)
     const ahead = at >= 0 ? train.entries.slice(0, at) : [...train.entries]
     yield* Effect.forEach(ahead, (e) => Deferred.await(e.settled), { discard: true })
+  })
+
+/**
+ * While a worktree holds a candidate with others' unlanded work, a file in its
+ * private git dir names the worker's own head, so that recovery of a run killed
+ * meanwhile (SIGKILL: no finalizer ran) keeps the worker's own work, not the
+ * candidate (src/engine/recover.ts). It goes with the worktree.
+ */
+const holdingFileOf = (worktree: string): string | undefined => {
+  try {
+    const dotGit = NodeFs.readFileSync(NodePath.join(worktree, ".git"), "utf8")
+    const gitDir = /^gitdir: (.+)$/m.exec(dotGit)?.[1]?.trim()
+    return gitDir === undefined ? undefined : NodePath.join(NodePath.resolve(worktree, gitDir), "oompa-train-own-head")
+  } catch {
+    return undefined
+  }
+}
+
+export const markHolding = (worktree: string, ownHead: string) =>
+  Effect.sync(() => {
+    const file = holdingFileOf(worktree)
+    if (file !== undefined) NodeFs.writeFileSync(file, `${ownHead}\n`)
+  })
+
+export const clearHolding = (worktree: string) =>
+  Effect.sync(() => {
+    const file = holdingFileOf(worktree)
+    if (file !== undefined) NodeFs.rmSync(file, { force: true })
+  })
+
+/** The worker's own head, when the worktree was left holding a candidate. */
+export const heldOwnHead = (worktree: string) =>
+  Effect.sync(() => {
+    const file = holdingFileOf(worktree)
+    if (file === undefined || !NodeFs.existsSync(file)) return Option.none<string>()
+    const sha = NodeFs.readFileSync(file, "utf8").trim()
+    return /^[0-9a-f]{40,64}$/.test(sha) ? Option.some(sha) : Option.none<string>()
   })

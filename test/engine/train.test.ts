@@ -15,6 +15,7 @@ import { NodeContext } from "@effect/platform-node"
 import { describe, expect, it } from "@effect/vitest"
 import { Effect, Exit, Fiber, Layer, Ref } from "effect"
 import { runSwarm } from "../../src/engine/swarm.js"
+import { markHolding } from "../../src/engine/train.js"
 import { MERGE_SIGNAL } from "../../src/domain/Signal.js"
 import { Harnesses } from "../../src/harness/Harness.js"
 import { builtinHarnessNames } from "../../src/harness/registry.js"
@@ -230,6 +231,43 @@ describe("the merge train (SPEC §7)", () => {
       }
       expect(Object.keys(readTasks(repo.path, "pending")).sort()).toEqual(taskIds)
       expect(yield* repo.git("worktree", "list", "--porcelain").pipe(Effect.map((out) => out.split("\n").filter((l) => l.startsWith("worktree ")).length))).toBe(1)
+    }).pipe(Effect.scoped, Effect.provide(NodeContext.layer))
+  )
+
+  it.live("a run killed while a worktree held a candidate: recovery keeps the worker's own work, not the candidate", () =>
+    Effect.gen(function* () {
+      const repo = yield* makeGitRepo()
+      const config = yield* setupProject(repo, { config: { workers: [{ model: "mock:diligent", max_cycle: 1 }] }, tasks: makeTasks(1) })
+      // Leftovers of a run killed with SIGKILL mid-train: started.json with a dead pid, and w0's
+      // worktree holding its own commit with another worker's unlanded commit merged on top.
+      const dead = "deadbeef"
+      const runDir = path.join(repo.path, ".oompa", "runs", dead)
+      fs.mkdirSync(runDir, { recursive: true })
+      fs.writeFileSync(
+        path.join(runDir, "started.json"),
+        JSON.stringify({
+          swarm: dead, pid: 2 ** 22 + 7, host: "x", startedAt: "2026-01-01T00:00:00Z", projectRoot: repo.path,
+          configPath: "oompa.json", targetBranch: "main", tasksDir: "tasks",
+          versions: { oompa: "0", node: "v20" }, workers: [], config: null
+        })
+      )
+      const other = path.join(repo.path, ".oompa", "worktrees", `${dead}-w1-c1`)
+      yield* repo.git("worktree", "add", "-q", "-b", `oompa/${dead}/w1-c1`, other, "main")
+      fs.writeFileSync(path.join(other, "theirs.txt"), "w1's work\n")
+      yield* repo.gitIn(other, "add", "theirs.txt")
+      yield* repo.gitIn(other, "commit", "-q", "-m", "w1: theirs")
+      const wt = path.join(repo.path, ".oompa", "worktrees", `${dead}-w0-c1`)
+      yield* repo.git("worktree", "add", "-q", "-b", `oompa/${dead}/w0-c1`, wt, "main")
+      fs.writeFileSync(path.join(wt, "own.txt"), "w0's work\n")
+      yield* repo.gitIn(wt, "add", "own.txt")
+      yield* repo.gitIn(wt, "commit", "-q", "-m", "w0: own")
+      yield* markHolding(wt, (yield* repo.gitIn(wt, "rev-parse", "HEAD")).trim())
+      yield* repo.gitIn(wt, "merge", "-q", "--no-ff", "--no-edit", `oompa/${dead}/w1-c1`)
+
+      yield* runSwarm(config, { print: quiet }).pipe(Effect.provide(engineTestLayer({ baseDir: repo.path })))
+      expect(yield* unlandedSubjects(repo, `refs/oompa/kept/${dead}/w0-c1`)).toEqual(["w0: own"])
+      expect(yield* unlandedSubjects(repo, `refs/oompa/kept/${dead}/w1-c1`)).toEqual(["w1: theirs"])
+      expect(fs.existsSync(wt)).toBe(false)
     }).pipe(Effect.scoped, Effect.provide(NodeContext.layer))
   )
 })
