@@ -270,4 +270,36 @@ describe("the merge train (SPEC §7)", () => {
       expect(fs.existsSync(wt)).toBe(false)
     }).pipe(Effect.scoped, Effect.provide(NodeContext.layer))
   )
+
+  it.live("two workers changing one file: the conflict reaches an agent only against work that has landed, and both land", () =>
+    Effect.gen(function* () {
+      const repo = yield* makeGitRepo({ files: { "shared.txt": "base\n" } })
+      const runs = path.join(yield* repo.tempDir(), "runs.txt")
+      const edit = (worker: string, task: string) => [
+        { say: `CLAIM(${task})` },
+        { write: { "shared.txt": `base\nfrom ${worker}\n` }, auto: true }
+      ]
+      const config = yield* setupProject(repo, {
+        // The first test waits (at most 3 s) for the other's, so that the second usually meets the first in the train.
+        config: { workers: [{ model: "mock:scenario.json", count: 2, max_cycle: 1 }], test_command: barrier(runs, 2, 3) },
+        tasks: makeTasks(2),
+        scenario: { turns: { w0: edit("w0", "task-01"), w1: edit("w1", "task-02") } }
+      })
+      const result = yield* runSwarm(config, { print: quiet }).pipe(Effect.provide(engineTestLayer({ baseDir: repo.path })))
+
+      const files = validateRunFiles(result.runDir)
+      yield* expectAllLanded(repo, files.cycles, ["task-01", "task-02"])
+      const shared = yield* repo.git("show", "main:shared.txt")
+      expect(shared).toContain("from w0")
+      expect(shared).toContain("from w1")
+      expect(shared).not.toMatch(/^(<<<<<<<|=======|>>>>>>>)/m)
+      // One conflict for one agent, met only once the other's work was on main.
+      const merges = readEvents(result.runDir).filter((e) => e.type === "merge")
+      const conflicts = merges.filter((e) => e.data?.["step"] === "conflict")
+      expect(conflicts).toHaveLength(1)
+      expect(merges.findIndex((e) => e.data?.["step"] === "merged")).toBeLessThan(merges.indexOf(conflicts[0]!))
+      const resolver = files.cycles.find((c) => c.worker === conflicts[0]!.worker)!
+      expect(resolver.turns.map((t: { kind: string }) => t.kind)).toContain("conflict-feedback")
+    }).pipe(Effect.scoped, Effect.provide(NodeContext.layer))
+  )
 })
