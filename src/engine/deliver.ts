@@ -386,7 +386,7 @@ class TrainRide {
       // Everything ahead has landed: the candidate holds only landed work and the worker's own.
       yield* this.hold(false)
       return { _tag: "Ready", head } as const
-    })
+    }).pipe(Effect.map((ride): Ride => ride))
   }
 }
 
