@@ -13,7 +13,7 @@ import * as fs from "node:fs"
 import * as path from "node:path"
 import { NodeContext } from "@effect/platform-node"
 import { describe, expect, it } from "@effect/vitest"
-import { Effect, Exit, Fiber, Layer, Ref } from "effect"
+import { Deferred, Effect, Exit, Fiber, Layer, Ref } from "effect"
 import { runSwarm } from "../../src/engine/swarm.js"
 import { markHolding } from "../../src/engine/train.js"
 import { MERGE_SIGNAL } from "../../src/domain/Signal.js"
@@ -300,6 +300,33 @@ describe("the merge train (SPEC §7)", () => {
       expect(merges.findIndex((e) => e.data?.["step"] === "merged")).toBeLessThan(merges.indexOf(conflicts[0]!))
       const resolver = files.cycles.find((c) => c.worker === conflicts[0]!.worker)!
       expect(resolver.turns.map((t: { kind: string }) => t.kind)).toContain("conflict-feedback")
+    }).pipe(Effect.scoped, Effect.provide(NodeContext.layer))
+  )
+
+  it.live("a landing the user's checkout blocks is tried again with the candidate already tested: it lands once the file is reverted, tested once", () =>
+    Effect.gen(function* () {
+      const repo = yield* makeGitRepo({ files: { "notes.txt": "original\n" } })
+      const runs = path.join(yield* repo.tempDir(), "runs.txt")
+      const config = yield* setupProject(repo, {
+        config: { workers: [{ model: "mock:scenario.json", max_cycle: 1 }], merge_wait: 60, test_command: barrier(runs, 1, 1) },
+        tasks: makeTasks(1),
+        scenario: { turns: { w0: [{ auto: true }, { write: { "notes.txt": "original\nagent version\n" }, auto: true }] } }
+      })
+      yield* repo.write("notes.txt", "user's uncommitted edit\n")
+      const held = yield* Deferred.make<void>()
+      const print = (line: string) => (line.includes("cannot move") ? Deferred.succeed(held, undefined) : Effect.void)
+      const fiber = yield* runSwarm(config, { print }).pipe(Effect.provide(engineTestLayer({ baseDir: repo.path })), Effect.fork)
+      yield* Effect.raceFirst(
+        Deferred.await(held),
+        Fiber.await(fiber).pipe(Effect.zipRight(Effect.dieMessage("the swarm ended without holding the work")))
+      )
+      yield* repo.git("checkout", "--", "notes.txt")
+      const result = yield* Fiber.join(fiber)
+
+      const [cycle] = validateRunFiles(result.runDir).cycles
+      expect(cycle.outcome, cycle.detail).toBe("merged")
+      expect(yield* repo.git("show", "main:notes.txt")).toBe("original\nagent version")
+      expect(readRuns(runs).map((r) => r.worker)).toEqual(["w0"])
     }).pipe(Effect.scoped, Effect.provide(NodeContext.layer))
   )
 })
