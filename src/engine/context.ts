@@ -6,6 +6,7 @@ import type { TaskQueue } from "../services/TaskQueue.js"
 import type { Budgets } from "./budget.js"
 import type { Governor } from "./governor.js"
 import type { Steering } from "./steering.js"
+import type { MergeTrain } from "./train.js"
 
 /** What every part of one swarm run shares; built once by `runSwarm`. */
 export interface SwarmContext {
@@ -32,6 +33,8 @@ export interface SwarmContext {
   readonly governor: Governor
   /** The swarm's, the workers' and the tasks' budgets (src/engine/budget.ts, docs/budgets.md). */
   readonly budgets: Budgets
+  /** The workers of this run ready to land with a `test_command` (src/engine/train.ts). */
+  readonly train: MergeTrain
 }
 
 /** Conflict-resolution attempts the agent gets per cycle (SPEC §7). */

@@ -6,6 +6,7 @@ import type { WorkerEvent } from "../domain/WorkerState.js"
 import { Git } from "../services/Git.js"
 import { MergeLock } from "../services/MergeLock.js"
 import { advanceBranch } from "./merge.js"
+import * as Train from "./train.js"
 import { faultPoint } from "../services/faultPoint.js"
 import { fileTail } from "../services/fileTail.js"
 import { ProcessRunner } from "../services/ProcessRunner.js"
@@ -94,11 +95,14 @@ type Landing =
  * into the worker's branch inside its worktree (conflicts go back to the agent),
  * the result is checked for conflict markers and `test_command` runs on it.
  * Under the lock oompa only fast-forwards the target, verified by ancestry, so
- * one worker's tests never hold up another's merge. When the target moved in
- * between (the user, a bot, another worker or swarm) the new tip is merged in
- * again, checked and tested again, up to `max_merge_retries` times (without a
- * `test_command` the re-merge is quick and happens while the lock is held, so
- * workers do not keep overtaking one another). When the
+ * one worker's tests never hold up another's merge. With a `test_command` the
+ * workers of this process ready to land form a merge train (src/engine/train.ts):
+ * each merges and tests the candidate of the one ahead of it, in parallel, and
+ * lands after it. When the target moved in between for any other reason (the
+ * user, a bot, another swarm) the new tip is merged in again, checked and tested
+ * again, up to `max_merge_retries` times (without a `test_command` the re-merge
+ * is quick and happens while the lock is held, so workers do not keep
+ * overtaking one another). When the
  * user's checkout has local changes the fast forward would overwrite, their
  * files are never touched: the work is held, an attention event names the
  * files, and landing is retried (lock released meanwhile) for up to
@@ -108,6 +112,7 @@ type Landing =
 const mergeWork = (ctx: SwarmContext, spec: WorkerSpec, options: DeliverOptions) =>
   Effect.gen(function* () {
     const lock = yield* MergeLock
+    const git = yield* Git
     const target = ctx.targetBranch
     const fields = { worker: spec.id, cycle: options.cycle }
     const maxRetries = ctx.config.maxMergeRetries
@@ -119,6 +124,11 @@ const mergeWork = (ctx: SwarmContext, spec: WorkerSpec, options: DeliverOptions)
     let checked: string | undefined
     /** Since when a blocked checkout has held the work back, and how often in a row for the same reason. */
     let held: { readonly since: number; readonly attempts: number; readonly what: string } | undefined
+    const train = ctx.config.testCommand !== undefined ? new TrainRide(ctx, spec, options, yield* git.revParse(options.cwd, "HEAD")) : undefined
+    /** A train merge conflicted: the next preparation merges the plain target, as without a train. */
+    let plainNext = false
+    /** The landing was blocked: try the same tested head again (a train's candidate stays valid). */
+    let again: string | undefined
 
     /** The target moved under a landing: one retry more, or the cycle's end when they are used up. */
     const moved = (tip: string) =>
@@ -134,78 +144,268 @@ const mergeWork = (ctx: SwarmContext, spec: WorkerSpec, options: DeliverOptions)
         return undefined
       })
 
-    for (;;) {
-      const prepared = yield* prepareLanding(ctx, spec, options, checked, nextTestRun)
-      if (prepared._tag === "Feedback") return prepared
-      checked = prepared.head
-      const landing: Landing = yield* lock.withLock(
-        ctx.root,
-        Effect.gen(function* () {
-          let head = prepared.head
-          for (;;) {
-            const landing = yield* land(ctx, options, head)
-            // With tests to run, a re-merge goes back outside the lock. Without, it is quick, so
-            // the worker re-merges while it holds the lock: racing the other workers' landings
-            // again would cost a retry per worker that landed meanwhile.
-            if (landing._tag !== "Moved" || ctx.config.testCommand !== undefined) return landing
-            const failed = yield* moved(landing.tip)
-            if (failed !== undefined) return { _tag: "Done", event: failed } satisfies Landing
-            const again = yield* prepareLanding(ctx, spec, options, checked, nextTestRun)
-            if (again._tag === "Feedback") return { _tag: "Done", event: again } satisfies Landing
-            checked = head = again.head
+    const deliver = Effect.gen(function* () {
+      for (;;) {
+        let ready: string
+        if (again !== undefined && train !== undefined) {
+          ready = again
+        } else if (train !== undefined && !plainNext) {
+          const ride = yield* train.prepare(nextTestRun)
+          if (ride._tag === "Feedback") return ride
+          if (ride._tag === "Void") continue
+          if (ride._tag === "Conflicted") {
+            // The work conflicts with work still in the train: once that has landed (or not),
+            // the target is merged as without a train, so a conflict the agent sees is with landed work.
+            plainNext = true
+            yield* train.awaitAhead
+            continue
           }
-        })
-      )
-      switch (landing._tag) {
-        case "Done":
-          return landing.event
-        case "Landed": {
-          const heldFor = held !== undefined ? { held: { ms: (yield* Clock.currentTimeMillis) - held.since, what: held.what } } : {}
-          yield* ctx.runLog.emit(runEvent.merge(fields, { step: "merged", target, commit: landing.commit, retries, ...heldFor }))
-          return { _tag: "Merged", commit: landing.commit } satisfies WorkerEvent
+          ready = ride.head
+        } else {
+          plainNext = false
+          const prepared = yield* prepareLanding(ctx, spec, options, checked, nextTestRun)
+          if (prepared._tag === "Feedback") return prepared
+          checked = ready = prepared.head
         }
-        case "Moved": {
-          const failed = yield* moved(landing.tip)
-          if (failed !== undefined) return failed
-          continue
+        again = undefined
+        const prepared = { head: ready }
+        const landing: Landing = yield* lock.withLock(
+          ctx.root,
+          Effect.gen(function* () {
+            let head = prepared.head
+            for (;;) {
+              const landing = yield* land(ctx, options, head)
+              // With tests to run, a re-merge goes back outside the lock. Without, it is quick, so
+              // the worker re-merges while it holds the lock: racing the other workers' landings
+              // again would cost a retry per worker that landed meanwhile.
+              if (landing._tag !== "Moved" || ctx.config.testCommand !== undefined) return landing
+              const failed = yield* moved(landing.tip)
+              if (failed !== undefined) return { _tag: "Done", event: failed } satisfies Landing
+              const again = yield* prepareLanding(ctx, spec, options, checked, nextTestRun)
+              if (again._tag === "Feedback") return { _tag: "Done", event: again } satisfies Landing
+              checked = head = again.head
+            }
+          })
+        )
+        switch (landing._tag) {
+          case "Done":
+            return landing.event
+          case "Landed": {
+            if (train !== undefined) yield* train.landed
+            const heldFor = held !== undefined ? { held: { ms: (yield* Clock.currentTimeMillis) - held.since, what: held.what } } : {}
+            yield* ctx.runLog.emit(runEvent.merge(fields, { step: "merged", target, commit: landing.commit, retries, ...heldFor }))
+            return { _tag: "Merged", commit: landing.commit } satisfies WorkerEvent
+          }
+          case "Moved": {
+            // Moved by something outside the train: whoever built on this candidate builds again.
+            if (train !== undefined) yield* train.leave
+            const failed = yield* moved(landing.tip)
+            if (failed !== undefined) return failed
+            continue
+          }
+          case "Blocked": {
+            const now = yield* Clock.currentTimeMillis
+            const what =
+              landing.files.length > 0
+                ? `local changes to ${landing.files.join(", ")} in ${landing.worktree}`
+                : `${landing.worktree} (${firstLine(landing.reason)})`
+            const attempts = held?.what === what ? held.attempts + 1 : 1
+            held = { since: held?.since ?? now, attempts, what }
+            const waited = now - held.since
+            // Files in the way are the user's to sort out: say so at once. Anything else (git's
+            // index lock held for a moment, a rebase) is announced only if a retry meets it again.
+            if (landing.files.length > 0 ? attempts === 1 : attempts === 2 || (attempts === 1 && waited >= mergeWaitMs)) {
+              yield* ctx.runLog.emit(
+                runEvent.attention(fields, {
+                  target,
+                  worktree: landing.worktree,
+                  files: landing.files,
+                  reason: landing.reason,
+                  mergeWaitSeconds: mergeWaitMs / 1000
+                })
+              )
+            }
+            if (waited >= mergeWaitMs) {
+              return {
+                _tag: "MergeFailed",
+                reason: `cannot move ${target}: still blocked after ${secondsOf(waited)} (merge_wait) by ${what}`
+              } satisfies WorkerEvent
+            }
+            // The lock is released while waiting, so other workers' merges can go ahead.
+            yield* Effect.sleep(Duration.min(blockedRetryDelay(ctx.config.mergeWait, attempts), Duration.millis(mergeWaitMs - waited)))
+            // In the train the tested candidate is tried again (those behind it build on it); a target
+            // that moved meanwhile shows as Moved. Without a train the target is merged in again.
+            again = prepared.head
+            continue
+          }
+          case "Failed":
+            return { _tag: "MergeFailed", reason: landing.reason } satisfies WorkerEvent
         }
-        case "Blocked": {
-          const now = yield* Clock.currentTimeMillis
-          const what =
-            landing.files.length > 0
-              ? `local changes to ${landing.files.join(", ")} in ${landing.worktree}`
-              : `${landing.worktree} (${firstLine(landing.reason)})`
-          const attempts = held?.what === what ? held.attempts + 1 : 1
-          held = { since: held?.since ?? now, attempts, what }
-          const waited = now - held.since
-          // Files in the way are the user's to sort out: say so at once. Anything else (git's
-          // index lock held for a moment, a rebase) is announced only if a retry meets it again.
-          if (landing.files.length > 0 ? attempts === 1 : attempts === 2 || (attempts === 1 && waited >= mergeWaitMs)) {
-            yield* ctx.runLog.emit(
-              runEvent.attention(fields, {
-                target,
-                worktree: landing.worktree,
-                files: landing.files,
-                reason: landing.reason,
-                mergeWaitSeconds: mergeWaitMs / 1000
+      }
+    })
+    // Whatever ends the delivery (feedback, failure, interruption), it leaves the train and the
+    // worktree holds no one else's unlanded work: the agent, the review and the kept ref see only its own.
+    return yield* train === undefined ? deliver : deliver.pipe(Effect.ensuring(train.finish))
+  })
+
+/** What one preparation in the merge train came to. */
+type Ride =
+  | { readonly _tag: "Ready"; readonly head: string }
+  | Extract<WorkerEvent, { _tag: "Feedback" }>
+  /** A candidate built on dropped work: the worktree is back at the worker's own work, to join again. */
+  | { readonly _tag: "Void" }
+  /** Merging the candidate ahead conflicted: the worktree is back at the worker's own work. */
+  | { readonly _tag: "Conflicted" }
+
+/**
+ * One worker's delivery in the merge train: its entry (while it has one) and
+ * the worktree state. `ownHead` is the worker's work before any train merge:
+ * the worktree goes back to it whenever a candidate is given up, so someone
+ * else's unlanded work never reaches the agent, its review or its kept ref.
+ */
+class TrainRide {
+  private entry: Train.TrainEntry | undefined
+  /** The worktree holds (or may hold: a merge under way) a candidate with unlanded work of others. */
+  private holding = false
+  constructor(
+    private readonly ctx: SwarmContext,
+    private readonly spec: WorkerSpec,
+    private readonly options: DeliverOptions,
+    private readonly ownHead: string
+  ) {}
+
+  /** Marks (in the worktree's git dir too, for recovery after a crash) whether the worktree holds a candidate. */
+  private hold(holding: boolean) {
+    return Effect.suspend(() => {
+      this.holding = holding
+      return holding ? Train.markHolding(this.options.cwd, this.ownHead) : Train.clearHolding(this.options.cwd)
+    })
+  }
+
+  /** Back to the worker's own work, the merge of a candidate undone. */
+  private get reset() {
+    return Effect.gen(this, function* () {
+      const git = yield* Git
+      yield* git.run(this.options.cwd, ["reset", "-q", "--hard", this.ownHead])
+      yield* this.hold(false)
+    })
+  }
+
+  /** Leaves the train without landing: everything built on this candidate is void. */
+  get leave() {
+    return Effect.gen(this, function* () {
+      if (this.entry !== undefined) yield* Train.drop(this.ctx.train, this.entry)
+      this.entry = undefined
+    })
+  }
+
+  get landed() {
+    return Effect.gen(this, function* () {
+      if (this.entry !== undefined) yield* Train.landed(this.ctx.train, this.entry)
+      this.entry = undefined
+    })
+  }
+
+  get awaitAhead() {
+    return Train.awaitAhead(this.ctx.train)
+  }
+
+  /** The delivery's end: out of the train (landed if the target has the work), back to its own work. */
+  get finish() {
+    return Effect.gen(this, function* () {
+      const merged = Option.isSome((yield* Ref.get(this.options.progress)).mergedCommit)
+      yield* merged ? this.landed : this.leave
+      if (this.holding) {
+        yield* this.reset.pipe(
+          Effect.catchAll((error) =>
+            this.ctx.runLog.emit(
+              runEvent.warning(`could not reset the worktree to its own work ${this.ownHead.slice(0, 12)}: ${error.message}`, {
+                worker: this.spec.id,
+                cycle: this.options.cycle
               })
             )
-          }
-          if (waited >= mergeWaitMs) {
-            return {
-              _tag: "MergeFailed",
-              reason: `cannot move ${target}: still blocked after ${secondsOf(waited)} (merge_wait) by ${what}`
-            } satisfies WorkerEvent
-          }
-          // The lock is released while waiting, so other workers' merges can go ahead.
-          yield* Effect.sleep(Duration.min(blockedRetryDelay(ctx.config.mergeWait, attempts), Duration.millis(mergeWaitMs - waited)))
-          continue
-        }
-        case "Failed":
-          return { _tag: "MergeFailed", reason: landing.reason } satisfies WorkerEvent
+          )
+        )
       }
-    }
-  })
+    }).pipe(Effect.uninterruptible)
+  }
+
+  /**
+   * Joins the train at its end, merges the candidate ahead (or the target when
+   * nobody is ahead), checks and tests it, and waits for its turn: every entry
+   * ahead landed. Feedback for the agent only when the fault is the worker's own.
+   */
+  prepare(nextTestRun: Effect.Effect<number>) {
+    return Effect.gen(this, function* () {
+      const git = yield* Git
+      const { ctx, spec, options } = this
+      const fields = { worker: spec.id, cycle: options.cycle }
+      if ((yield* git.revParse(options.cwd, "HEAD")) !== this.ownHead) yield* this.reset
+      const entry = yield* Train.join(ctx.train, spec.id)
+      this.entry = entry
+      const base = yield* Train.baseOf(ctx.train, entry)
+      const onto = base._tag === "Candidate" ? base.commit : ctx.targetBranch
+      yield* this.hold(base._tag === "Candidate")
+      const merged = yield* git.mergeInto(options.cwd, onto)
+      if (merged._tag === "Conflict") {
+        yield* this.leave
+        if (base._tag === "Candidate") {
+          yield* this.reset
+          return { _tag: "Conflicted" } as const
+        }
+        yield* ctx.runLog.emit(runEvent.merge(fields, { step: "conflict", target: ctx.targetBranch, conflict: merged.paths }))
+        return conflictFeedback(ctx.targetBranch, merged.paths)
+      }
+      const head = yield* git.revParse(options.cwd, "HEAD")
+      // Markers in what the worker brings to the candidate, not in what the entries ahead brought.
+      const markers = yield* git.conflictMarkers(options.cwd, yield* git.mergeBase(options.cwd, onto, "HEAD"), "HEAD")
+      if (markers.length > 0) {
+        yield* this.leave
+        if (this.holding) yield* this.reset
+        return markersFeedback(markers)
+      }
+      // Those behind may build on this candidate while it is tested.
+      yield* Train.published(entry, head)
+      const failure = yield* runTestCommand(ctx, spec, options, ctx.config.testCommand!, yield* nextTestRun)
+      if (Option.isSome(failure)) {
+        yield* this.leave
+        // Failed on top of work still in the train: the failure counts once all of that has landed.
+        if ((yield* Train.awaitIncluded(entry)) === "void") {
+          yield* this.reset
+          return { _tag: "Void" } as const
+        }
+        yield* this.hold(false)
+        yield* ctx.runLog.emit(runEvent.merge(fields, { step: "tests-failed" }))
+        return { _tag: "Feedback", kind: "tests", text: failure.value } satisfies WorkerEvent
+      }
+      if ((yield* Train.awaitTurn(entry)) === "void") {
+        this.entry = undefined
+        yield* this.reset
+        return { _tag: "Void" } as const
+      }
+      // Everything ahead has landed: the candidate holds only landed work and the worker's own.
+      yield* this.hold(false)
+      return { _tag: "Ready", head } as const
+    }).pipe(Effect.map((ride): Ride => ride))
+  }
+}
+
+const conflictFeedback = (target: string, paths: ReadonlyArray<string>) =>
+  ({
+    _tag: "Feedback",
+    kind: "conflict",
+    text:
+      `Merging the latest ${target} into your branch conflicted in:\n` +
+      paths.map((f) => `- ${f}`).join("\n") +
+      "\nThe merge is in progress in your worktree."
+  }) satisfies WorkerEvent
+
+const markersFeedback = (markers: ReadonlyArray<string>) =>
+  ({
+    _tag: "Feedback",
+    kind: "conflict",
+    text: `These files still contain conflict markers:\n${markers.map((f) => `- ${f}`).join("\n")}`
+  }) satisfies WorkerEvent
 
 /**
  * Outside the lock: merge the target's tip into the worktree, check that no
@@ -226,25 +426,14 @@ const prepareLanding = (
       yield* ctx.runLog.emit(
         runEvent.merge({ worker: spec.id, cycle: options.cycle }, { step: "conflict", target: ctx.targetBranch, conflict: merged.paths })
       )
-      return {
-        _tag: "Feedback",
-        kind: "conflict",
-        text:
-          `Merging the latest ${ctx.targetBranch} into your branch conflicted in:\n` +
-          merged.paths.map((f) => `- ${f}`).join("\n") +
-          "\nThe merge is in progress in your worktree."
-      } satisfies WorkerEvent
+      return conflictFeedback(ctx.targetBranch, merged.paths)
     }
     const head = yield* git.revParse(options.cwd, "HEAD")
     if (head === checked) return { _tag: "Ready", head } as const
     const base = yield* git.mergeBase(options.cwd, ctx.targetBranch, "HEAD")
     const markers = yield* git.conflictMarkers(options.cwd, base, "HEAD")
     if (markers.length > 0) {
-      return {
-        _tag: "Feedback",
-        kind: "conflict",
-        text: `These files still contain conflict markers:\n${markers.map((f) => `- ${f}`).join("\n")}`
-      } satisfies WorkerEvent
+      return markersFeedback(markers)
     }
     if (ctx.config.testCommand !== undefined) {
       const failure = yield* runTestCommand(ctx, spec, options, ctx.config.testCommand, yield* nextTestRun)

@@ -8,6 +8,7 @@ import { emptyUsage } from "../domain/Usage.js"
 import { readCycleFiles, summarizeWorkers } from "../runs/summaries.js"
 import { Git } from "../services/Git.js"
 import { commitLeftWork, keepWork } from "./keepWork.js"
+import { heldOwnHead } from "./train.js"
 import { deleteBranch } from "./merge.js"
 import { processAlive, terminateSwarmProcesses } from "../services/processTree.js"
 import { makeRunLog, nowIso, stagingPidOf, type RunLog } from "../services/RunLog.js"
@@ -67,6 +68,9 @@ export const recoverDeadRuns = Effect.fn("engine.recoverDeadRuns")(function* (op
     for (const worktree of worktrees) {
       const cycle = Option.getOrUndefined(Option.flatMap(worktree.branch, parseBranch))
       if (cycle === undefined || cycle.swarm !== swarm) continue
+      // Killed while it held a merge-train candidate (others' unlanded work): back to its own work first.
+      const ownHead = yield* heldOwnHead(worktree.path)
+      if (Option.isSome(ownHead)) yield* git.run(worktree.path, ["reset", "-q", "--hard", ownHead.value]).pipe(Effect.ignore)
       // The same first step as a cycle's own ending; the ref is set below, once per branch.
       yield* commitLeftWork(worktree.path, cycle, `crashed run ${swarm}`).pipe(Effect.ignore)
       yield* git.removeWorktree(options.root, worktree.path).pipe(Effect.ignore)

@@ -25,6 +25,7 @@ import { makeGovernor } from "./governor.js"
 import { describeBudget, makeBudgets, type Budgets } from "./budget.js"
 import { failedStopReasons } from "../domain/WorkerState.js"
 import { noNotifier, startNotifier, type Notifier, type NotifierTimeouts } from "./notify.js"
+import { makeMergeTrain } from "./train.js"
 
 export { SwarmSetupError } from "./setup.js"
 
@@ -163,7 +164,7 @@ export const runSwarm = Effect.fn("engine.runSwarm")(function* (config: OompaCon
       // The swarm's max_runtime runs from here; a reached swarm budget ends the body as a first Ctrl-C does.
       const budgets = yield* makeBudgets({ swarm, budget: config.budget, taskBudget: config.taskBudget, runLog, queue })
       yield* Deferred.succeed(budgetsOf, budgets)
-      const ctx: SwarmContext = { swarm, root, targetBranch, config, queue, runLog, taskHeader, reviewerPrompt, plannersStopped, steering, governor, budgets }
+      const ctx: SwarmContext = { swarm, root, targetBranch, config, queue, runLog, taskHeader, reviewerPrompt, plannersStopped, steering, governor, budgets, train: makeMergeTrain() }
       // Steering requests (docs/steering.md) are applied from here to the swarm's end.
       yield* watchControl({
         runLog,

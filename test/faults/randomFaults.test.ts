@@ -99,8 +99,11 @@ const runTrial = async (seed: number, fault: Fault) => {
   // in the ledger is in a commit. The diligent behaviour then claims, works and asks to merge.
   const marker = `m=marker-$(od -An -N8 -tx1 /dev/urandom | tr -d ' \\n'); mkdir -p markers && echo "$m" > "markers/$m" && git add -A && git commit -qm "$m" && echo "$m" >> ${ledger}`
   const step = { auto: true, run: [marker], delayMs: Math.floor(random() * 200) }
+  // Every other seed lands through the merge train (a test_command): faults then hit workers
+  // holding stacked candidates with other workers' unlanded work in them.
+  const testCommand = seed % 2 === 0 ? { test_command: "sleep 0.2" } : {}
   const dir = makeProject(
-    { workers: [{ model: "mock:scenario.json", count: 3, max_cycle: 4 }], reviewer: "mock", max_consecutive_errors: 10 },
+    { workers: [{ model: "mock:scenario.json", count: 3, max_cycle: 4 }], reviewer: "mock", max_consecutive_errors: 10, ...testCommand },
     TASKS,
     { turns: { "*": Array.from({ length: 7 }, () => step) } }
   )
@@ -153,7 +156,7 @@ const runTrial = async (seed: number, fault: Fault) => {
   clearTimeout(hardStop)
   await user
 
-  const label = `seed ${seed}, ${fault}${faultPointOf[fault] !== undefined ? "" : ` at ${Math.round(at)} ms`}, exit ${exit.code ?? exit.signal}\n${output.slice(-3000)}`
+  const label = `seed ${seed}, ${fault}${testCommand.test_command !== undefined ? " (test_command)" : ""}${faultPointOf[fault] !== undefined ? "" : ` at ${Math.round(at)} ms`}, exit ${exit.code ?? exit.signal}\n${output.slice(-3000)}`
   // Killed before it created its run folder (start-up takes a second or two): no run to check.
   const swarm = listDir(path.join(dir, ".oompa", "runs")).find((name) => !name.startsWith("."))
   if (exit.signal === "SIGKILL") {
