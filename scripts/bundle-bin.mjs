@@ -72,6 +72,8 @@ const result = await esbuild.build({
   minifyWhitespace: true,
   minifySyntax: true,
   sourcemap: "linked",
+  // The map points at node_modules and src by path, without their text: the shipped package stays small.
+  sourcesContent: false,
   plugins: [lazyImports],
   external: ["ini", "toml", "yaml", "fast-check"],
   // A bundled CommonJS package calls `require` (yaml's `require("process")`): ESM has none, so each file gets one.
