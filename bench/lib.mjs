@@ -52,3 +52,36 @@ export const readCpuMs = (file) => {
   const cpu = JSON.parse(fs.readFileSync(file, "utf8"))
   return (cpu.user + cpu.system) / 1000
 }
+
+/**
+ * `--import` argument of a hook that writes the process's peak resident set (VmHWM of
+ * /proc/self/status, bytes) to `file` as it exits: the figure just before it ends.
+ */
+export const peakRssHook = (file) =>
+  `data:text/javascript,${encodeURIComponent(
+    `import fs from "node:fs"; process.on("exit", () => { const kb = /VmHWM:\\s*(\\d+)/.exec(fs.readFileSync("/proc/self/status", "utf8"))[1]; fs.writeFileSync(${JSON.stringify(file)}, String(Number(kb) * 1024)) })`
+  )}`
+
+/** Reads what `peakRssHook` wrote: bytes. */
+export const readPeakRss = (file) => Number(fs.readFileSync(file, "utf8"))
+
+/**
+ * `--import` argument of a hook listing the files a process loads, node: builtins aside:
+ * the ESM loader thread appends each URL to `file` as it loads (so the list is complete
+ * however the process exits), and at exit the process adds its CommonJS modules
+ * (`require.cache`), which that loader does not see. For counting runs only: the writes cost time.
+ */
+export const modulesLoadedHook = (file) => {
+  const hooks = `import fs from "node:fs"; export async function load(url, context, next) { if (!url.startsWith("node:")) fs.appendFileSync(${JSON.stringify(file)}, url + "\\n"); return next(url, context) }`
+  return `data:text/javascript,${encodeURIComponent(`
+import fs from "node:fs"
+import { createRequire, register } from "node:module"
+import { pathToFileURL } from "node:url"
+register(${JSON.stringify(`data:text/javascript,${encodeURIComponent(hooks)}`)})
+const require = createRequire(process.cwd() + "/")
+process.on("exit", () => fs.appendFileSync(${JSON.stringify(file)}, Object.keys(require.cache).map((f) => pathToFileURL(f).href + "\\n").join("")))
+`)}`
+}
+
+/** Reads what `modulesLoadedHook` wrote: how many distinct files. */
+export const readModulesLoaded = (file) => new Set(fs.readFileSync(file, "utf8").split("\n").filter((l) => l !== "")).size

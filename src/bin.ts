@@ -1,4 +1,6 @@
 #!/usr/bin/env node
+// First: heap settings before anything else is loaded.
+import "./leanHeap.js"
 import { Console, Effect, Exit, Fiber, Logger } from "effect"
 import { cli } from "./cli/main.js"
 import { describeFailure, exitCodeOf } from "./cli/exitCode.js"

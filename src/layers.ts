@@ -1,4 +1,4 @@
-import { NodeContext } from "@effect/platform-node"
+import * as NodeContext from "@effect/platform-node/NodeContext"
 import { Effect, Layer } from "effect"
 import type { Harnesses } from "./harness/Harness.js"
 import { builtinHarnesses, harnessesLayer, type HarnessTable } from "./harness/registry.js"

@@ -20,7 +20,7 @@ const srcDir = path.resolve(path.dirname(fileURLToPath(import.meta.url)), "..", 
  * their own folder.
  */
 const layers: ReadonlyArray<ReadonlyArray<string>> = [
-  ["edge"], // bin.ts, mock-agent.ts, index.ts, testing.ts, layers.ts: they wire everything
+  ["edge"], // bin.ts, mock-agent.ts, index.ts, testing.ts, layers.ts, leanHeap.ts: they wire everything
   ["cli"], // one file per command: it may show the live view
   ["ui"], // the live terminal view and the dashboard: what cli commands show
   ["engine"],
@@ -39,6 +39,7 @@ const topLevel: Readonly<Record<string, string>> = {
   "index.ts": "edge",
   "testing.ts": "edge",
   "layers.ts": "edge",
+  "leanHeap.ts": "edge",
   "paths.ts": "paths",
   "version.ts": "paths"
 }

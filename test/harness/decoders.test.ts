@@ -16,7 +16,7 @@ import { Chunk, Effect, Option, Schema, Stream } from "effect"
 import * as claude from "../../src/harness/claude.js"
 import * as codex from "../../src/harness/codex.js"
 import * as gemini from "../../src/harness/gemini.js"
-import { fileLines, foldJsonLines, splitLines } from "../../src/formats/jsonl.js"
+import { fileLines, foldJsonLines, foldJsonText, splitLines } from "../../src/formats/jsonl.js"
 import * as opencode from "../../src/harness/opencode.js"
 import * as pi from "../../src/harness/pi.js"
 import * as qwen from "../../src/harness/qwen.js"
@@ -180,6 +180,26 @@ describe("jsonl line splitting", () => {
       expect(sum).toBe(4)
       const all = yield* fileLines(file).pipe(Stream.runCollect)
       expect(Chunk.size(all)).toBe(6)
+    }).pipe(Effect.provide(NodeFileSystem.layer))
+  )
+
+  it.scoped("a log many read buffers long folds as its text does: events cut by a buffer's end, CRLF, a BOM, noise between", () =>
+    Effect.gen(function* () {
+      const dir = fs.mkdtempSync(path.join(os.tmpdir(), "oompa-jsonl-"))
+      yield* Effect.addFinalizer(() => Effect.sync(() => fs.rmSync(dir, { recursive: true, force: true })))
+      const file = path.join(dir, "log")
+      const lines: Array<string> = []
+      for (let i = 1; i <= 400; i++) {
+        // Noise of varied length, so events land across every offset of the read buffer.
+        lines.push("x".repeat((i * 997) % 3000), i % 7 === 0 ? `\uFEFF {"n":${i}}\r` : `{"n":${i}}`, `  [${i}]`, "")
+      }
+      const text = lines.join("\n")
+      fs.writeFileSync(file, text)
+      expect(fs.statSync(file).size).toBeGreaterThan(4 * 64 * 1024)
+      const N = Schema.Struct({ n: Schema.Number })
+      const fromFile = yield* foldJsonLines(file, N, [] as Array<number>, (acc, e) => [...acc, e.n])
+      expect(fromFile).toEqual(foldJsonText(text, N, [] as Array<number>, (acc, e) => [...acc, e.n]))
+      expect(fromFile).toHaveLength(400)
     }).pipe(Effect.provide(NodeFileSystem.layer))
   )
 })

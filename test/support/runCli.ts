@@ -97,7 +97,7 @@ const newest = (dir) => {
 };
 let built = 0;
 try { built = fs.statSync(path.join(root, "dist", "bin.js")).mtimeMs } catch {}
-const sources = Math.max(newest(path.join(root, "src")), ...["package.json", "tsconfig.json", "tsconfig.build.json"].map((f) => fs.statSync(path.join(root, f)).mtimeMs));
+const sources = Math.max(newest(path.join(root, "src")), ...["package.json", "tsconfig.json", "tsconfig.build.json", "scripts/bundle-bin.mjs"].map((f) => fs.statSync(path.join(root, f)).mtimeMs));
 if (built < sources) {
   const started = Date.now() - 1000;
   const r = cp.spawnSync("npm", ["run", "build"], { cwd: root, stdio: "inherit" });
