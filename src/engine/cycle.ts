@@ -84,11 +84,13 @@ export const runCycle = (ctx: SwarmContext, spec: WorkerSpec, start: WorkerState
         targetBranch: ctx.targetBranch,
         queueStatus
       })
+      // Each worker is offered the tasks starting at its own place in the swarm (no claim herding).
+      const workerIndex = Math.max(0, ctx.config.workers.findIndex((w) => w.id === spec.id))
       // Every prompt offers tasks to claim: quarantine first (SPEC §3), so a file an agent wrote
       // invalid is moved, and recorded as a task-invalid event, before the next agent reads the status.
       const queueStatus = ctx.queue.quarantineInvalid.pipe(
         Effect.zipRight(ctx.queue.list),
-        Effect.map((listing) => formatQueueStatus(listing))
+        Effect.map((listing) => formatQueueStatus(listing, undefined, workerIndex))
       )
       let state = start
       // The last turn's prompt and kind: a turn cut short by a rate limit runs again with them.

@@ -1,7 +1,7 @@
 import { FileSystem, Path } from "@effect/platform"
 import type { PlatformError } from "@effect/platform/Error"
 import { Clock, Context, Duration, Effect, Layer, Option, Queue, Random, Ref, type Scope } from "effect"
-import { ClaimResult, countsOf, availableTasks, missingDependencies } from "../domain/queue.js"
+import { ClaimResult, compareTaskIds, countsOf, availableTasks, missingDependencies } from "../domain/queue.js"
 import type { InvalidTaskFile, MoveResult, QueueCounts, QueueListing, QueuedTask } from "../domain/queue.js"
 import { taskAttempt, type Task, type TaskAttempt, type TaskId, type TaskState } from "../domain/Task.js"
 import {
@@ -217,7 +217,7 @@ export const makeTaskQueue = (
             return parsed === undefined ? [] : [{ name, ...parsed }]
           })
           .sort((a, b) =>
-            a.stem === b.stem ? (a.format === b.format ? 0 : a.format === "json" ? -1 : 1) : a.stem < b.stem ? -1 : 1
+            a.stem === b.stem ? (a.format === b.format ? 0 : a.format === "json" ? -1 : 1) : compareTaskIds(a.stem, b.stem)
           )
       )
 

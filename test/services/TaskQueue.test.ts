@@ -77,6 +77,14 @@ describe("TaskQueue", () => {
     })
   )
 
+  it.scoped("lists tasks in numeric-aware id order: t2 before t10 before t100", () =>
+    Effect.gen(function* () {
+      const { tasksDir, queue } = yield* setup
+      for (const id of ["t100", "t10", "t2", "t1", "a", "t02"]) write(tasksDir, `pending/${id}.json`, { id })
+      expect((yield* queue.list).pending.map((t) => t.id)).toEqual(["a", "t1", "t02", "t2", "t10", "t100"])
+    })
+  )
+
   it.scoped("a missing queue folder lists as empty", () =>
     Effect.gen(function* () {
       const root = yield* tempRoot
