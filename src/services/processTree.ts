@@ -39,14 +39,18 @@ export interface ProcessSelector {
 export const exactMarker = (marker: string) => (value: string) => value === marker
 export const markerWithPrefix = (prefix: string) => (value: string) => value.startsWith(prefix)
 
+let procChecked: boolean | undefined
+/** Whether /proc can be read: asked once (it was an access(2) on every poll of every scan). */
 const procAvailable = (): boolean => {
-  if (process.platform !== "linux") return false
+  if (procChecked !== undefined) return procChecked
+  if (process.platform !== "linux") return (procChecked = false)
   try {
     fs.accessSync("/proc/self/stat", fs.constants.R_OK)
-    return true
+    procChecked = true
   } catch {
-    return false
+    procChecked = false
   }
+  return procChecked
 }
 
 interface ProcStat {
