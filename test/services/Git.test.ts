@@ -341,6 +341,23 @@ layer(TestLayer, { excludeTestServices: true })("Git", (it) => {
       })
     )
 
+    it.scoped("commitAll returns the whole name of the commit in a sha256 repository too", () =>
+      Effect.gen(function* () {
+        const git = yield* Git
+        const repo = yield* makeGitRepo()
+        const dir = NodePath.join(yield* repo.tempDir(), "sha256")
+        NodeFs.mkdirSync(dir)
+        const sh = (...args: Array<string>) => NodeChild.execFileSync("git", args, { cwd: dir, encoding: "utf8" }).trim()
+        sh("init", "-q", "--object-format=sha256", "-b", "main")
+        sh("config", "user.name", "Test User")
+        sh("config", "user.email", "test@example.com")
+        NodeFs.writeFileSync(NodePath.join(dir, "a.txt"), "a\n")
+        const sha = yield* git.commitAll(dir, "first")
+        expect(sha).toEqual(Option.some(sh("rev-parse", "HEAD")))
+        expect(Option.getOrThrow(sha)).toHaveLength(64)
+      })
+    )
+
     it.scoped("commitAll does not run hooks", () =>
       Effect.gen(function* () {
         const git = yield* Git

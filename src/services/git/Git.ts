@@ -445,6 +445,15 @@ export const makeGit = (options: GitOptions = {}) =>
     const repoKey = (cwd: string) =>
       Effect.map(repoDirsOf(cwd), (dirs) => (dirs === undefined ? `cwd:${NodePath.resolve(cwd)}` : dirs.common))
 
+    /** The repository's objects are named by sha256 (`extensions.objectformat`), as its config says. */
+    const isSha256Repository = (cwd: string) =>
+      Effect.gen(function* () {
+        const dirs = yield* repoDirsOf(cwd)
+        if (dirs === undefined) return true // unknown layout: do not trust a 40-digit name
+        const config = yield* fs.readFileString(NodePath.join(dirs.common, "config")).pipe(Effect.orElseSucceed(() => ""))
+        return /^\s*objectformat\s*=\s*sha256\s*$/im.test(config)
+      })
+
     const isFullSha = (rev: string) => /^(?:[0-9a-f]{40}|[0-9a-f]{64})$/.test(rev)
 
     /**
@@ -661,8 +670,9 @@ export const makeGit = (options: GitOptions = {}) =>
         }
         return yield* new GitError({ args, cwd, exitCode: 1, stderr: committed.stderr + committed.stdout })
       }
-      const sha = /^\[(?:[^\n]* )?([0-9a-f]{40}|[0-9a-f]{64})\] /m.exec(committed.stdout)?.[1]
-      if (sha === undefined) return Option.some(yield* commitOf(cwd, "HEAD"))
+      const sha = /^\[(?:[^\n]* )?([0-9a-f]{40})\] /m.exec(committed.stdout)?.[1]
+      // In a sha256 repository 40 digits are only a prefix: ask git for the whole name there.
+      if (sha === undefined || (yield* isSha256Repository(cwd))) return Option.some(yield* commitOf(cwd, "HEAD"))
       yield* rememberCommit(cwd, sha)
       return Option.some(sha)
     })
