@@ -43,6 +43,46 @@ export const QueueCounts = Schema.Struct({
 })
 export type QueueCounts = typeof QueueCounts.Type
 
+/**
+ * Task ids in numeric-aware order: digit runs compare as numbers, so t2 comes
+ * before t10 (a plain string sort puts t1, t10, t100 first and t2 after them).
+ * Ids that only differ in leading zeros (t01, t1) fall back to the plain order,
+ * so the order is total and every listing sorts alike.
+ */
+export const compareTaskIds = (a: string, b: string): number => {
+  const runs = /(\d+)|(\D+)/g
+  const left = a.match(runs) ?? []
+  const right = b.match(runs) ?? []
+  for (let i = 0; i < Math.min(left.length, right.length); i++) {
+    const x = left[i]!
+    const y = right[i]!
+    const bothDigits = /^\d/.test(x) && /^\d/.test(y)
+    if (bothDigits) {
+      // Compare as numbers without Number(): a 30-digit run must not lose precision.
+      const xs = x.replace(/^0+(?=\d)/, "")
+      const ys = y.replace(/^0+(?=\d)/, "")
+      if (xs.length !== ys.length) return xs.length < ys.length ? -1 : 1
+      if (xs !== ys) return xs < ys ? -1 : 1
+    } else if (x !== y) {
+      return x < y ? -1 : 1
+    }
+  }
+  if (left.length !== right.length) return left.length < right.length ? -1 : 1
+  return a === b ? 0 : a < b ? -1 : 1
+}
+
+/**
+ * The available tasks in the order one worker is offered them: rotated to start
+ * at the worker's place in the swarm, so parallel workers (each shown a
+ * different first task) rarely race to claim the same one. Worker 0 sees the
+ * plain id order.
+ */
+export const offeredOrder = <A>(available: ReadonlyArray<A>, workerIndex: number): ReadonlyArray<A> => {
+  if (available.length === 0) return available
+  const start = ((workerIndex % available.length) + available.length) % available.length
+  return start === 0 ? available : [...available.slice(start), ...available.slice(0, start)]
+}
+
 /** The ids named in `depends_on` that are not complete yet. */
 export const missingDependencies = (task: Task, completeIds: ReadonlySet<string>): ReadonlyArray<string> =>
   (task.depends_on ?? []).filter((dep) => !completeIds.has(dep))

@@ -1,4 +1,4 @@
-import { availableTasks, countsOf, oneLine, type QueueListing } from "./queue.js"
+import { availableTasks, countsOf, offeredOrder, oneLine, type QueueListing } from "./queue.js"
 
 /** Longest summary shown per task line, so one huge summary cannot blow up a prompt. */
 const SUMMARY_MAX = 200
@@ -8,8 +8,10 @@ const SUMMARY_MAX = 200
  * first `limit` available pending tasks as `- <id>: <summary>`, then `+N more`.
  * Bounded whatever the queue size (SPEC §12: the 0.6 list grew without bound).
  * Plain concatenation: `$` or `{{…}}` in a summary is just text.
+ * `workerIndex` (the worker's place in the swarm) rotates the list so each
+ * worker is offered a different first task (see `offeredOrder`).
  */
-export const formatQueueStatus = (listing: QueueListing, limit = 30): string => {
+export const formatQueueStatus = (listing: QueueListing, limit = 30, workerIndex = 0): string => {
   const counts = countsOf(listing)
   const lines: Array<string> = []
   // A task whose budget was reached (docs/budgets.md) waits for a person, not on depends_on.
@@ -21,7 +23,7 @@ export const formatQueueStatus = (listing: QueueListing, limit = 30): string => 
       `${counts.current} in progress, ${counts.complete} complete` +
       (counts.invalid > 0 ? `, ${counts.invalid} invalid` : "")
   )
-  const available = availableTasks(listing)
+  const available = offeredOrder(availableTasks(listing), workerIndex)
   if (available.length === 0) {
     lines.push("No pending tasks are available to claim.")
     return lines.join("\n")

@@ -84,11 +84,13 @@ export const runCycle = (ctx: SwarmContext, spec: WorkerSpec, start: WorkerState
         targetBranch: ctx.targetBranch,
         queueStatus
       })
+      // Each worker is offered the tasks starting at its own place in the swarm (no claim herding).
+      const workerIndex = Math.max(0, ctx.config.workers.findIndex((w) => w.id === spec.id))
       // Every prompt offers tasks to claim: quarantine first (SPEC §3), so a file an agent wrote
       // invalid is moved, and recorded as a task-invalid event, before the next agent reads the status.
       const queueStatus = ctx.queue.quarantineInvalid.pipe(
         Effect.zipRight(ctx.queue.list),
-        Effect.map((listing) => formatQueueStatus(listing))
+        Effect.map((listing) => formatQueueStatus(listing, undefined, workerIndex))
       )
       let state = start
       // The last turn's prompt and kind: a turn cut short by a rate limit runs again with them.
@@ -346,13 +348,15 @@ const releaseWorktree = (
     // The branch goes only where its tip is safe elsewhere: under its kept ref, or
     // in the target (merged, or nothing new on it). deleteBranch re-checks the
     // ancestry and refuses otherwise, so a branch whose work could not be kept stays.
-    if (!(yield* git.branchExists(ctx.root, handle.branch).pipe(Effect.orElseSucceed(() => false)))) return
     const keptRef = keptRefOf(ctx.swarm, spec.id, handle.cycle)
-    const kept = yield* git.revParse(ctx.root, keptRef).pipe(
-      Effect.as(true),
-      Effect.orElseSucceed(() => false)
+    const branchRef = `refs/heads/${handle.branch}`
+    // The branch, its kept ref and the target in one git call, which deleteBranch verifies against.
+    const refs = yield* git.resolveRefs(ctx.root, [branchRef, keptRef, `refs/heads/${ctx.targetBranch}`]).pipe(
+      Effect.orElseSucceed((): ReadonlyMap<string, string> => new Map())
     )
-    yield* deleteBranch(ctx.root, handle.branch, { verifiedMergedInto: kept ? keptRef : ctx.targetBranch }).pipe(
+    if (!refs.has(branchRef)) return
+    const kept = refs.has(keptRef)
+    yield* deleteBranch(ctx.root, handle.branch, { verifiedMergedInto: kept ? keptRef : ctx.targetBranch, tips: refs }).pipe(
       Effect.catchAll((error) =>
         ctx.runLog.emit(runEvent.warning(`kept branch ${handle.branch}: ${error.message}`, { worker: spec.id, cycle: handle.cycle }))
       )

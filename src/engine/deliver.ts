@@ -41,7 +41,9 @@ export const deliverWork = Effect.fn("engine.deliverWork")(function* (
   options: DeliverOptions
 ) {
   const git = yield* Git
-  const unresolved = yield* git.unmergedPaths(options.cwd)
+  // One `git status` says both whether a merge is left unresolved and whether there is anything to commit.
+  const status = yield* git.worktreeStatus(options.cwd)
+  const unresolved = status.unmerged
   if (unresolved.length > 0) {
     return {
       _tag: "Feedback",
@@ -50,18 +52,20 @@ export const deliverWork = Effect.fn("engine.deliverWork")(function* (
     } satisfies WorkerEvent
   }
   const progress = yield* Ref.get(options.progress)
-  const committed = yield* git.commitAll(
-    options.cwd,
-    `${spec.id}: ${progress.claims.length > 0 ? progress.claims.join(", ") : "work"} (oompa ${ctx.swarm} ${cycleName(spec.id, options.cycle)})`
-  )
+  const committed = status.clean
+    ? Option.none<string>()
+    : yield* git.commitAll(
+        options.cwd,
+        `${spec.id}: ${progress.claims.length > 0 ? progress.claims.join(", ") : "work"} (oompa ${ctx.swarm} ${cycleName(spec.id, options.cycle)})`
+      )
   if (Option.isSome(committed)) {
     yield* ctx.runLog.emit(runEvent.merge({ worker: spec.id, cycle: options.cycle }, { step: "committed", commit: committed.value }))
   }
-  const base = yield* git.mergeBase(options.cwd, ctx.targetBranch, "HEAD")
-  // One `diff --quiet` (exit 1 = differences) is all it takes to know whether there is work.
-  const changed = yield* git.run(options.cwd, ["diff", "--quiet", base, "HEAD", "--"], { okExitCodes: [0, 1] })
-  if (changed.exitCode === 0) return { _tag: "NoChanges" } satisfies WorkerEvent
-  if (!options.skipReview) return yield* reviewWork(ctx, spec, options)
+  // The files the work changes since its merge base with the target (a three-dot diff finds
+  // that base itself): none means no work; the review's diff reuses them.
+  const files = yield* git.changedFiles(options.cwd, ctx.targetBranch, "HEAD")
+  if (files.length === 0) return { _tag: "NoChanges" } satisfies WorkerEvent
+  if (!options.skipReview) return yield* reviewWork(ctx, spec, { ...options, files })
   return yield* mergeWork(ctx, spec, options)
 })
 

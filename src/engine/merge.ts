@@ -148,14 +148,21 @@ export const advanceBranch = Effect.fn("merge.advanceBranch")(function* (
 export const deleteBranch = Effect.fn("merge.deleteBranch")(function* (
   repo: string,
   branch: string,
-  options: { readonly verifiedMergedInto: string }
+  options: {
+    readonly verifiedMergedInto: string
+    /** `resolveRefs` of `refs/heads/<branch>` and `into` the caller has just done (saves a git call). */
+    readonly tips?: ReadonlyMap<string, string>
+  }
 ) {
   const git = yield* Git
   const into = options.verifiedMergedInto
   yield* refuseOptionLike(repo, ["branch", "-D", branch], [branch, into])
-  const branchSha = yield* git.commitOf(repo, `refs/heads/${branch}`)
-  const intoRev = (yield* git.branchExists(repo, into)) ? `refs/heads/${into}` : into
-  const intoSha = yield* git.commitOf(repo, intoRev)
+  // Both tips in one git call; `into` is a branch if one is named so, else a revision.
+  const branchRef = `refs/heads/${branch}`
+  const intoBranch = `refs/heads/${into}`
+  const tips = options.tips ?? (yield* git.resolveRefs(repo, [branchRef, intoBranch, ...(into.startsWith("refs/") ? [into] : [])]))
+  const branchSha = tips.get(branchRef) ?? (yield* git.commitOf(repo, branchRef))
+  const intoSha = tips.get(intoBranch) ?? tips.get(into) ?? (yield* git.commitOf(repo, into))
   if (!(yield* git.isAncestor(repo, branchSha, intoSha))) {
     return yield* new BranchNotMerged({ branch, into })
   }

@@ -34,6 +34,8 @@ export const reviewWork = Effect.fn("engine.reviewWork")(function* (
     readonly cwd: string
     readonly progress: Ref.Ref<CycleProgress>
     readonly promptContext: PromptContext
+    /** The files of the target...HEAD diff, when the caller just looked them up. */
+    readonly files?: ReadonlyArray<string>
   }
 ) {
   const chain: ReadonlyArray<ReviewerSpec> = [...spec.reviewers, ...ctx.config.reviewers]
@@ -45,7 +47,11 @@ export const reviewWork = Effect.fn("engine.reviewWork")(function* (
   yield* Ref.update(options.progress, (p) => ({ ...p, reviewRounds: round }))
 
   const base = yield* git.mergeBase(options.cwd, ctx.targetBranch, "HEAD")
-  const diff = yield* git.diff(options.cwd, base, "HEAD", { maxChars: REVIEW_DIFF_MAX_CHARS })
+  // base...HEAD is target...HEAD: the files the caller found are this diff's.
+  const diff = yield* git.diff(options.cwd, base, "HEAD", {
+    maxChars: REVIEW_DIFF_MAX_CHARS,
+    ...(options.files !== undefined ? { files: options.files } : {})
+  })
   const log = yield* git.log(options.cwd, `${base}..HEAD`)
   const listing = yield* ctx.queue.list
   const tasks = listing.current

@@ -33,7 +33,7 @@ import { Clock, Context, Deferred, Duration, Effect, Exit, Layer, Option, Schema
 import { randomUuid } from "../domain/ids.js"
 import { TURN_MARKER_ENV } from "../domain/turnMarker.js"
 import { registerChildGroup, unregisterChildGroup } from "./childGroups.js"
-import { exactMarker, liveGroupMembers, terminateProcesses } from "./processTree.js"
+import { exactMarker, liveGroupMembers, selfStartTime, terminateProcesses } from "./processTree.js"
 import { humanDuration } from "../domain/humanDuration.js"
 
 export { liveGroupMembers }
@@ -96,7 +96,8 @@ interface LeaderExit {
  * marker (SIGTERM, `grace`, SIGKILL). Returns at once when none is left.
  */
 export const terminateTurn = (pgid: number, marker: string, grace: Duration.DurationInput): Effect.Effect<void> =>
-  terminateProcesses({ pgid, marker: exactMarker(marker) }, grace, `process group ${pgid} (${TURN_MARKER_ENV}=${marker})`)
+  // The turn's processes were all started after this one: older processes' environ is not read.
+  terminateProcesses({ pgid, marker: exactMarker(marker), bornSince: selfStartTime() }, grace, `process group ${pgid} (${TURN_MARKER_ENV}=${marker})`)
 
 /** Ends the members of one process group only (SIGTERM, `grace`, SIGKILL). */
 export const terminateGroup = (pgid: number, grace: Duration.DurationInput): Effect.Effect<void> =>

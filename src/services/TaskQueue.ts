@@ -1,7 +1,7 @@
 import { FileSystem, Path } from "@effect/platform"
 import type { PlatformError } from "@effect/platform/Error"
 import { Clock, Context, Duration, Effect, Layer, Option, Queue, Random, Ref, type Scope } from "effect"
-import { ClaimResult, countsOf, availableTasks, missingDependencies } from "../domain/queue.js"
+import { ClaimResult, compareTaskIds, countsOf, availableTasks, missingDependencies } from "../domain/queue.js"
 import type { InvalidTaskFile, MoveResult, QueueCounts, QueueListing, QueuedTask } from "../domain/queue.js"
 import { taskAttempt, type Task, type TaskAttempt, type TaskId, type TaskState } from "../domain/Task.js"
 import {
@@ -217,7 +217,7 @@ export const makeTaskQueue = (
             return parsed === undefined ? [] : [{ name, ...parsed }]
           })
           .sort((a, b) =>
-            a.stem === b.stem ? (a.format === b.format ? 0 : a.format === "json" ? -1 : 1) : a.stem < b.stem ? -1 : 1
+            a.stem === b.stem ? (a.format === b.format ? 0 : a.format === "json" ? -1 : 1) : compareTaskIds(a.stem, b.stem)
           )
       )
 
@@ -248,6 +248,12 @@ export const makeTaskQueue = (
     const notATaskFile = (file: string) =>
       Effect.gen(function* () {
         const stat = yield* fs.stat(file).pipe(Effect.either)
+        if (stat._tag === "Right") {
+          const info = stat.right
+          statKeys.set(file, `${info.size}:${Option.getOrUndefined(info.mtime)?.getTime()}:${Option.getOrUndefined(info.ino)}`)
+        } else {
+          statKeys.delete(file)
+        }
         if (stat._tag === "Left") {
           const error = stat.left
           if (isUnreadable(error)) return `cannot be read: ${error.message}`
@@ -267,6 +273,31 @@ export const makeTaskQueue = (
           return `${(Number(size) / 1024 / 1024).toFixed(1)} MB, over the ${MAX_TASK_FILE_BYTES / 1024 / 1024} MB a task file may be: put long text in a file of the repository and name it in "files"`
         }
         return undefined
+      })
+
+    /**
+     * What each task file decoded to, keyed by its path and remembered with the size,
+     * mtime and inode it had then: a listing reads and decodes only the files that
+     * changed since the last one (an edit, a stamp's rename, a new file), not every
+     * pending and complete file for every prompt. `statKeys` holds the key of each
+     * file's latest stat (by notATaskFile, which every read goes through first).
+     */
+    const statKeys = new Map<string, string>()
+    const decodeCache = new Map<string, { readonly key: string; readonly result: ReturnType<typeof decodeTaskFile> }>()
+    /** The file decoded, from the cache when it has not changed since; none when it cannot be read. */
+    const readDecoded = (file: string, name: string) =>
+      Effect.gen(function* () {
+        const key = statKeys.get(file)
+        const cached = decodeCache.get(file)
+        if (key !== undefined && cached !== undefined && cached.key === key) return Option.some(cached.result)
+        const text = yield* readText(file)
+        if (Option.isNone(text)) {
+          decodeCache.delete(file)
+          return Option.none<ReturnType<typeof decodeTaskFile>>()
+        }
+        const result = decodeTaskFile(name, text.value)
+        if (key !== undefined) decodeCache.set(file, { key, result })
+        return Option.some(result)
       })
 
     /** rename(2); false when the source is gone (someone else moved it first). */
@@ -368,8 +399,8 @@ export const makeTaskQueue = (
           // leaves them where they are, and quarantine moves those in pending/.
           const unusable = yield* notATaskFile(file)
           if (unusable === "gone") continue // moved while we looked
-          const text = unusable === undefined ? yield* readText(file) : Option.none<string>()
-          const decoded = Option.isSome(text) ? decodeTaskFile(entry.name, text.value) : undefined
+          const read = unusable === undefined ? yield* readDecoded(file, entry.name) : Option.none()
+          const decoded = Option.getOrUndefined(read)
           if (decoded === undefined || decoded._tag === "Left") {
             if (state !== "pending" && (unusable !== undefined || decoded !== undefined)) {
               yield* Effect.logWarning(`task queue: ${file} is no task: ${unusable ?? (decoded?._tag === "Left" ? decoded.left : "")}`)
@@ -471,9 +502,9 @@ export const makeTaskQueue = (
             yield* found(entry.name, unusable)
             continue
           }
-          const text = yield* readText(file)
-          if (Option.isNone(text)) continue
-          const decoded = decodeTaskFile(entry.name, text.value)
+          const read = yield* readDecoded(file, entry.name)
+          if (Option.isNone(read)) continue
+          const decoded = read.value
           if (decoded._tag === "Left") {
             const age = yield* ageOf(file)
             if (age === undefined) continue

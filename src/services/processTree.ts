@@ -26,24 +26,37 @@ export interface ProcessSelector {
   readonly pgid?: number | undefined
   /** Processes whose `OOMPA_TURN` value satisfies this. */
   readonly marker?: ((value: string) => boolean) | undefined
+  /**
+   * Only processes started at or after this `starttime` (clock ticks since boot,
+   * /proc/<pid>/stat field 22) can carry the marker: the environ of older ones is
+   * not read. A turn's processes all descend from a process this one started, so
+   * `selfStartTime()` is a safe bound for them; most of a machine's processes are
+   * older, and reading each one's environ on every turn's end was most of the scan.
+   */
+  readonly bornSince?: number | undefined
 }
 
 export const exactMarker = (marker: string) => (value: string) => value === marker
 export const markerWithPrefix = (prefix: string) => (value: string) => value.startsWith(prefix)
 
+let procChecked: boolean | undefined
+/** Whether /proc can be read: asked once (it was an access(2) on every poll of every scan). */
 const procAvailable = (): boolean => {
-  if (process.platform !== "linux") return false
+  if (procChecked !== undefined) return procChecked
+  if (process.platform !== "linux") return (procChecked = false)
   try {
     fs.accessSync("/proc/self/stat", fs.constants.R_OK)
-    return true
+    procChecked = true
   } catch {
-    return false
+    procChecked = false
   }
+  return procChecked
 }
 
 interface ProcStat {
   readonly state: string
   readonly pgrp: number
+  readonly starttime: number
 }
 
 const readStat = (pid: number | string): ProcStat | undefined => {
@@ -55,7 +68,14 @@ const readStat = (pid: number | string): ProcStat | undefined => {
   }
   // "pid (comm) state ppid pgrp ..." — comm may contain spaces and parens.
   const fields = stat.slice(stat.lastIndexOf(")") + 2).split(" ")
-  return { state: fields[0] ?? "", pgrp: Number(fields[2]) }
+  return { state: fields[0] ?? "", pgrp: Number(fields[2]), starttime: Number(fields[19]) }
+}
+
+let ownStartTime: number | undefined
+/** This process's `starttime` (see ProcessSelector.bornSince); undefined without /proc. */
+export const selfStartTime = (): number | undefined => {
+  if (ownStartTime === undefined && procAvailable()) ownStartTime = readStat("self")?.starttime
+  return ownStartTime
 }
 
 const ENV_KEY = Buffer.from(`${TURN_MARKER_ENV}=`)
@@ -122,6 +142,7 @@ export const findProcesses = (selector: ProcessSelector): ReadonlyArray<number> 
         continue
       }
       if (selector.marker !== undefined) {
+        if (selector.bornSince !== undefined && stat.starttime < selector.bornSince) continue
         const marker = markerOfProcess(entry)
         if (marker !== undefined && selector.marker(marker)) found.push(pid)
       }

@@ -72,4 +72,15 @@ describe("formatQueueStatus", () => {
   it("says when nothing is available", () => {
     expect(formatQueueStatus(listing({}))).toBe("Tasks: 0 pending, 0 in progress, 0 complete\nNo pending tasks are available to claim.")
   })
+
+  it("offers each worker the available tasks from its own place, so parallel workers start on different tasks", () => {
+    const pending = ["t1", "t2", "t3", "t4", "t5"].map((id) => entry("pending", id))
+    const firstOffered = (workerIndex: number) =>
+      formatQueueStatus(listing({ pending }), 30, workerIndex).split("\n")[2]
+    expect([0, 1, 2, 3].map(firstOffered)).toEqual(["- t1", "- t2", "- t3", "- t4"])
+    // All tasks are still offered, in id order from the worker's place on, wrapping round.
+    expect(formatQueueStatus(listing({ pending }), 30, 3).split("\n").slice(2)).toEqual(["- t4", "- t5", "- t1", "- t2", "- t3"])
+    // More workers than tasks: the place wraps round the list.
+    expect(firstOffered(7)).toBe("- t3")
+  })
 })

@@ -1,6 +1,7 @@
 import { NodeContext } from "@effect/platform-node"
 import { describe, expect, it, layer } from "@effect/vitest"
 import { Effect, Exit, Layer, Option } from "effect"
+import * as NodeChild from "node:child_process"
 import * as NodeFs from "node:fs"
 import * as NodePath from "node:path"
 import { Git, GitError, GitLive, GitTimeout, layerGit } from "../../src/services/Git.js"
@@ -220,6 +221,23 @@ layer(TestLayer, { excludeTestServices: true })("Git", (it) => {
       })
     )
 
+    it.scoped("adding a worktree on an existing branch that is checked out nowhere leaves that branch as it was", () =>
+      Effect.gen(function* () {
+        const git = yield* Git
+        const repo = yield* makeGitRepo()
+        yield* repo.git("branch", "theirs")
+        const tip = yield* repo.revParse("theirs")
+        yield* repo.write("later.txt", "l\n")
+        yield* repo.commit("main moves on")
+        const wt = NodePath.join(yield* repo.tempDir(), "wt4")
+        const error = yield* Effect.flip(git.addWorktree(repo.path, wt, "theirs", "main"))
+        expect(error._tag === "GitError" && error.stderr).toContain("a branch named 'theirs' already exists")
+        expect(yield* repo.revParse("theirs")).toBe(tip)
+        expect(yield* repo.exists(wt)).toBe(false)
+        expect(yield* git.listWorktrees(repo.path)).toHaveLength(1)
+      })
+    )
+
     it.scoped("adding a worktree on an existing branch fails with git's message", () =>
       Effect.gen(function* () {
         const git = yield* Git
@@ -283,6 +301,63 @@ layer(TestLayer, { excludeTestServices: true })("Git", (it) => {
       })
     )
 
+    it.scoped("the identity is read once per repository, and a changed identity is used from the next commit on", () =>
+      Effect.gen(function* () {
+        const repo = yield* makeGitRepo({ identity: false })
+        const home = yield* repo.tempDir()
+        // A git on PATH that writes down every command before running the real one.
+        const shim = yield* repo.tempDir()
+        const calls = NodePath.join(home, "calls.log")
+        const realGit = NodeChild.execFileSync("sh", ["-c", "command -v git"], { encoding: "utf8" }).trim()
+        NodeFs.writeFileSync(NodePath.join(shim, "git"), `#!/bin/sh\necho "$1" >> "${calls}"\nexec "${realGit}" "$@"\n`, { mode: 0o755 })
+        const env = { HOME: home, XDG_CONFIG_HOME: home, GIT_CONFIG_NOSYSTEM: "1", PATH: `${shim}:${process.env.PATH}` }
+        const git = yield* Effect.provide(Git, layerGit({ env }))
+        const configReads = () => NodeFs.readFileSync(calls, "utf8").split("\n").filter((c) => c === "config").length
+        const author = () => repo.git("log", "-1", "--format=%an <%ae>")
+
+        for (const name of ["a", "b", "c"]) {
+          yield* repo.write(`${name}.txt`, `${name}\n`)
+          yield* git.commitAll(repo.path, name)
+          expect(yield* author()).toBe("oompa <oompa@localhost>")
+        }
+        expect(configReads()).toBe(1)
+        // The user sets an identity while oompa runs: the next commit is theirs.
+        yield* repo.git("config", "user.name", "Ada Lovelace")
+        yield* repo.git("config", "user.email", "ada@example.com")
+        yield* repo.write("d.txt", "d\n")
+        yield* git.commitAll(repo.path, "d")
+        expect(yield* author()).toBe("Ada Lovelace <ada@example.com>")
+        // A global one appears (a new ~/.gitconfig) and the local email goes: git's own order decides.
+        NodeFs.writeFileSync(NodePath.join(home, ".gitconfig"), "[user]\n\temail = global@example.com\n")
+        yield* repo.git("config", "--unset", "user.email")
+        yield* repo.write("e.txt", "e\n")
+        yield* git.commitAll(repo.path, "e")
+        expect(yield* author()).toBe("Ada Lovelace <global@example.com>")
+        NodeFs.rmSync(NodePath.join(home, ".gitconfig"))
+        yield* repo.write("f.txt", "f\n")
+        yield* git.commitAll(repo.path, "f")
+        expect(yield* author()).toBe("Ada Lovelace <oompa@localhost>")
+        expect(configReads()).toBe(4)
+      })
+    )
+
+    it.scoped("commitAll returns the whole name of the commit in a sha256 repository too", () =>
+      Effect.gen(function* () {
+        const git = yield* Git
+        const repo = yield* makeGitRepo()
+        const dir = NodePath.join(yield* repo.tempDir(), "sha256")
+        NodeFs.mkdirSync(dir)
+        const sh = (...args: Array<string>) => NodeChild.execFileSync("git", args, { cwd: dir, encoding: "utf8" }).trim()
+        sh("init", "-q", "--object-format=sha256", "-b", "main")
+        sh("config", "user.name", "Test User")
+        sh("config", "user.email", "test@example.com")
+        NodeFs.writeFileSync(NodePath.join(dir, "a.txt"), "a\n")
+        const sha = yield* git.commitAll(dir, "first")
+        expect(sha).toEqual(Option.some(sh("rev-parse", "HEAD")))
+        expect(Option.getOrThrow(sha)).toHaveLength(64)
+      })
+    )
+
     it.scoped("commitAll does not run hooks", () =>
       Effect.gen(function* () {
         const git = yield* Git
@@ -314,6 +389,13 @@ layer(TestLayer, { excludeTestServices: true })("Git", (it) => {
         expect(full.files).not.toContain("main-only.txt")
         expect(full.text).toContain("diff --git a/files/f0.txt b/files/f0.txt")
         expect(full.stat).toContain("20 files changed")
+        // Stat and patch come from one git call: each is exactly what git prints alone.
+        expect(full.text).toBe((yield* git.run(repo.path, ["diff", "--no-color", "main...work", "--"])).stdout)
+        expect(full.stat).toBe((yield* git.run(repo.path, ["diff", "--no-color", "--stat=160", "main...work", "--"])).stdout.trimEnd())
+        expect(yield* git.changedFiles(repo.path, "main", "work")).toEqual(full.files)
+        // Files handed in (what changedFiles said) are used as they are.
+        expect((yield* git.diff(repo.path, "main", "work", { files: full.files })).text).toBe(full.text)
+        expect(yield* git.changedFiles(repo.path, "work", "work")).toEqual([])
 
         const cut = yield* git.diff(repo.path, "main", "work", { maxChars: 500 })
         expect(cut.truncated).toBe(true)
@@ -371,10 +453,12 @@ layer(TestLayer, { excludeTestServices: true })("Git", (it) => {
         expect(result).toEqual({ _tag: "Conflict", paths: ["shared.txt"] })
         expect(yield* git.isMergeInProgress(wt)).toBe(true)
         expect(yield* git.unmergedPaths(wt)).toEqual(["shared.txt"])
+        expect(yield* git.worktreeStatus(wt)).toEqual({ unmerged: ["shared.txt"], clean: false })
         // the main checkout is untouched by a worktree's merge
         expect(yield* git.isMergeInProgress(repo.path)).toBe(false)
         yield* git.abortMerge(wt)
         expect(yield* git.isMergeInProgress(wt)).toBe(false)
+        expect(yield* git.worktreeStatus(wt)).toEqual({ unmerged: [], clean: true })
         expect(yield* git.revParse(wt, "HEAD")).toBe(before)
         expect(yield* repo.read(NodePath.join(wt, "shared.txt"))).toBe("one\nWORKER\nthree\n")
         // aborting when nothing is in progress is a no-op

@@ -77,6 +77,34 @@ describe("TaskQueue", () => {
     })
   )
 
+  it.scoped("lists tasks in numeric-aware id order: t2 before t10 before t100", () =>
+    Effect.gen(function* () {
+      const { tasksDir, queue } = yield* setup
+      for (const id of ["t100", "t10", "t2", "t1", "a", "t02"]) write(tasksDir, `pending/${id}.json`, { id })
+      expect((yield* queue.list).pending.map((t) => t.id)).toEqual(["a", "t1", "t02", "t2", "t10", "t100"])
+    })
+  )
+
+  it.scoped("a listing sees a task file edited since the last one (cached by name, size and mtime)", () =>
+    Effect.gen(function* () {
+      const { tasksDir, queue } = yield* setup
+      const file = write(tasksDir, "pending/t1.json", { id: "t1", summary: "first words" })
+      expect((yield* queue.list).pending.map((t) => t.task.summary)).toEqual(["first words"])
+      // Same size, later mtime: an edit in place.
+      fs.writeFileSync(file, JSON.stringify({ id: "t1", summary: "other words" }))
+      fs.utimesSync(file, new Date(), new Date(Date.now() + 5_000))
+      expect((yield* queue.list).pending.map((t) => t.task.summary)).toEqual(["other words"])
+      // Replaced by rename (how agents' tools and the queue's stamps write): a new file.
+      write(tasksDir, "pending/t1.json.new", { id: "t1", summary: "renamed in" })
+      fs.renameSync(path.join(tasksDir, "pending/t1.json.new"), file)
+      expect((yield* queue.list).pending.map((t) => t.task.summary)).toEqual(["renamed in"])
+      // Made undecodable: no task any more, and the quarantine sees it too.
+      fs.writeFileSync(file, "{ not json")
+      expect((yield* queue.list).pending).toEqual([])
+      expect((yield* queue.findInvalid).map((f) => f.name)).toEqual(["t1.json"])
+    })
+  )
+
   it.scoped("a missing queue folder lists as empty", () =>
     Effect.gen(function* () {
       const root = yield* tempRoot

@@ -13,9 +13,12 @@ import { fileURLToPath } from "node:url"
 import { Clock, Duration, Effect, Exit, Fiber } from "effect"
 import { killAllChildGroups, liveChildGroups } from "../../src/services/childGroups.js"
 import { ProcessRunner, ProcessRunnerLive, type RunOptions } from "../../src/services/ProcessRunner.js"
+import * as child_process from "node:child_process"
 import {
+  findProcesses,
   markerOfProcess,
   processAlive,
+  selfStartTime,
   terminateSwarmProcesses
 } from "../../src/services/processTree.js"
 
@@ -249,4 +252,24 @@ describe("turn marker kill (real processes)", () => {
       }).pipe(Effect.provide(ProcessRunnerLive))
     )
   )
+
+  it("bornSince: a marked process out of the group, started after this one, is found; the bound skips only older ones", () => {
+    const marker = freshMarker()
+    // Its own session (setsid), so only the marker can find it.
+    const sleeper = child_process.spawn("setsid", ["sleep", "30"], { env: { ...process.env, OOMPA_TURN: marker }, stdio: "ignore" })
+    try {
+      const deadline = Date.now() + 5_000
+      let found: ReadonlyArray<number> = []
+      while (found.length === 0 && Date.now() < deadline) {
+        found = findProcesses({ marker: (m) => m === marker, bornSince: selfStartTime() })
+      }
+      expect(found).toHaveLength(1)
+      const started = Number(readStatFields(found[0]!)[19])
+      expect(findProcesses({ marker: (m) => m === marker, bornSince: started })).toEqual(found)
+      expect(findProcesses({ marker: (m) => m === marker, bornSince: started + 1 })).toEqual([])
+      process.kill(found[0]!, "SIGKILL")
+    } finally {
+      sleeper.kill("SIGKILL")
+    }
+  })
 })

@@ -19,7 +19,7 @@ import { Context, Duration, Effect, Layer, Option, Schedule, Schema, Stream } fr
 import * as NodePath from "node:path"
 import { REVIEW_DIFF_MAX_CHARS } from "../../domain/reviewDiff.js"
 import { appendExclude, excludeFileOf } from "./exclude.js"
-import { parseRefLines, parseWorktrees, splitLines, splitNul, type RefEntry, type Worktree } from "./porcelain.js"
+import { parseRefLines, parseWorktrees, splitLines, splitNul, unmergedOfStatus, type RefEntry, type Worktree } from "./porcelain.js"
 
 export type { RefEntry, Worktree } from "./porcelain.js"
 
@@ -86,6 +86,13 @@ export interface Diff {
   readonly stat: string
 }
 
+export interface WorktreeStatus {
+  /** Paths with unmerged index entries (a conflict not yet resolved), each once. */
+  readonly unmerged: ReadonlyArray<string>
+  /** Nothing changed, staged or untracked (ignored files do not count). */
+  readonly clean: boolean
+}
+
 export type MergeResult =
   | { readonly _tag: "Merged"; readonly head: string }
   | { readonly _tag: "UpToDate" }
@@ -138,6 +145,20 @@ export interface GitService {
   /** Tracked or untracked (not ignored) changes. */
   readonly hasChanges: (cwd: string) => Effect.Effect<boolean, GitError | GitTimeout>
   /**
+   * One `git status`: the paths with unmerged index entries (what
+   * `unmergedPaths` says) and whether anything at all is changed or untracked
+   * (what `hasChanges` says).
+   */
+  readonly worktreeStatus: (cwd: string) => Effect.Effect<WorktreeStatus, GitError | GitTimeout>
+  /**
+   * The shas of full ref names (`refs/heads/x`, `refs/oompa/kept/…`) in one
+   * `git for-each-ref`; a ref that does not exist is absent from the map.
+   */
+  readonly resolveRefs: (
+    repo: string,
+    refs: ReadonlyArray<string>
+  ) => Effect.Effect<ReadonlyMap<string, string>, GitError | GitTimeout>
+  /**
    * Stage everything (new files included) and commit; None when there was
    * nothing to commit. Hooks are skipped (`--no-verify`): this commit records
    * the agent's work and must not be refused (SPEC §8); `test_command` is the gate.
@@ -150,13 +171,23 @@ export interface GitService {
   ) => Effect.Effect<Option.Option<string>, GitError | GitTimeout>
 
   readonly mergeBase: (cwd: string, a: string, b: string) => Effect.Effect<string, GitError | GitTimeout>
-  /** `base...head` (changes on head since the merge base), text capped at `maxChars` (default 48 000). */
+  /**
+   * `base...head` (changes on head since the merge base), text capped at `maxChars` (default 48 000).
+   * `files`: what `changedFiles` already said for this range (saves a git call).
+   */
   readonly diff: (
     cwd: string,
     base: string,
     head: string,
-    options?: { readonly maxChars?: number } & CallOptions
+    options?: { readonly maxChars?: number; readonly files?: ReadonlyArray<string> } & CallOptions
   ) => Effect.Effect<Diff, GitError | GitTimeout>
+  /** Every file the `base...head` diff touches (`git diff --name-only`); empty when there are no changes. */
+  readonly changedFiles: (
+    cwd: string,
+    base: string,
+    head: string,
+    options?: CallOptions
+  ) => Effect.Effect<ReadonlyArray<string>, GitError | GitTimeout>
   /** One line per commit: `<short sha> <subject>`, newest first. */
   readonly log: (cwd: string, range: string) => Effect.Effect<ReadonlyArray<string>, GitError | GitTimeout>
 
@@ -244,6 +275,8 @@ const MAX_STDERR_BYTES = 1024 * 1024
 const MAX_STDOUT_BYTES = 8 * 1024 * 1024
 const FALLBACK_NAME = "oompa"
 const FALLBACK_EMAIL = "oompa@localhost"
+/** Bytes kept for the stat ahead of the patch when both come from one `git diff` (160 columns a file). */
+const STAT_ALLOWANCE = 256 * 1024
 
 interface Collected {
   readonly chunks: Array<Uint8Array>
@@ -292,6 +325,17 @@ export const makeGit = (options: GitOptions = {}) =>
     // .git/worktrees/<x>/commondir"). This process runs them one at a time; another
     // process (a second swarm) is covered by addWorktree's retry.
     const worktreeAdmin = yield* Effect.makeSemaphore(1)
+    // Facts about immutable objects, per repository (its common git dir): a full sha
+    // that resolved to a commit stays one, and whether one commit is an ancestor of
+    // another never changes. Refs (branches, HEAD) are never cached: they move.
+    const knownCommits = new Set<string>()
+    const knownAncestry = new Map<string, boolean>()
+    // The fallback identity args per repository, with the config files' signature they
+    // were read under: a config edit (git config user.name …, a new ~/.gitconfig) is seen.
+    const identities = new Map<
+      string,
+      { readonly origins: ReadonlyArray<string>; readonly signature: string; readonly args: ReadonlyArray<string> }
+    >()
 
     const run = (
       cwd: string,
@@ -377,20 +421,113 @@ export const makeGit = (options: GitOptions = {}) =>
 
     const realPath = (p: string) => fs.realPath(p).pipe(Effect.orElseSucceed(() => NodePath.resolve(p)))
 
-    /** `-c user.name=… -c user.email=…` for whatever identity part is not configured. */
+    /**
+     * The repository `cwd` belongs to, as its common git dir, read from the files
+     * git itself reads (`.git`, `<gitdir>/commondir`) so no git process is needed;
+     * undefined when the layout is not the usual one (a subfolder, GIT_DIR…).
+     * Also the git dir of `cwd` (where its `config.worktree` lives).
+     */
+    const repoDirsOf = (cwd: string) =>
+      Effect.gen(function* () {
+        const dotGit = NodePath.join(cwd, ".git")
+        const info = yield* fs.stat(dotGit).pipe(Effect.option)
+        if (Option.isNone(info)) return undefined
+        if (info.value.type === "Directory") return { common: dotGit, gitDir: dotGit }
+        const text = yield* fs.readFileString(dotGit).pipe(Effect.option)
+        const match = Option.isSome(text) ? /^gitdir: (.+)$/m.exec(text.value) : null
+        if (match === null) return undefined
+        const gitDir = NodePath.resolve(cwd, match[1]!.trim())
+        const common = yield* fs.readFileString(NodePath.join(gitDir, "commondir")).pipe(Effect.option)
+        return { common: Option.isSome(common) ? NodePath.resolve(gitDir, common.value.trim()) : gitDir, gitDir }
+      })
+
+    /** The key of the object caches: the common git dir, else the folder itself (no sharing, still right). */
+    const repoKey = (cwd: string) =>
+      Effect.map(repoDirsOf(cwd), (dirs) => (dirs === undefined ? `cwd:${NodePath.resolve(cwd)}` : dirs.common))
+
+    /** The repository's objects are named by sha256 (`extensions.objectformat`), as its config says. */
+    const isSha256Repository = (cwd: string) =>
+      Effect.gen(function* () {
+        const dirs = yield* repoDirsOf(cwd)
+        if (dirs === undefined) return true // unknown layout: do not trust a 40-digit name
+        const config = yield* fs.readFileString(NodePath.join(dirs.common, "config")).pipe(Effect.orElseSucceed(() => ""))
+        return /^\s*objectformat\s*=\s*sha256\s*$/im.test(config)
+      })
+
+    const isFullSha = (rev: string) => /^(?:[0-9a-f]{40}|[0-9a-f]{64})$/.test(rev)
+
+    /**
+     * Path and content of each file that exists: editing, creating or removing any
+     * of them changes the text. Content, not mtime: git rewrites .git/config (a new
+     * file) whenever a branch is deleted, without changing what it says. Missing
+     * files are left out, so the worktrees of one repository, none with a
+     * config.worktree, share a signature.
+     */
+    const signatureOf = (files: ReadonlyArray<string>) =>
+      Effect.forEach([...new Set(files)], (file) =>
+        fs.readFileString(file).pipe(
+          Effect.map((text) => `${file}\0${text}`),
+          Effect.orElseSucceed(() => "")
+        )
+      ).pipe(Effect.map((parts) => parts.filter((part) => part !== "").join("\0\0")))
+
+    /** The config files git reads for the identity of `cwd`, whether they exist yet or not. */
+    const configFilesOf = (dirs: { readonly common: string; readonly gitDir: string }) => {
+      const vars = { ...process.env, ...env }
+      const home = vars.HOME ?? ""
+      const xdg = vars.XDG_CONFIG_HOME ? NodePath.join(vars.XDG_CONFIG_HOME, "git", "config") : NodePath.join(home, ".config", "git", "config")
+      return [
+        vars.GIT_CONFIG_SYSTEM ?? "/etc/gitconfig",
+        ...(vars.GIT_CONFIG_GLOBAL !== undefined ? [vars.GIT_CONFIG_GLOBAL] : [NodePath.join(home, ".gitconfig"), xdg]),
+        NodePath.join(dirs.common, "config"),
+        NodePath.join(dirs.gitDir, "config.worktree")
+      ]
+    }
+
+    /**
+     * `-c user.name=… -c user.email=…` for whatever identity part is not configured.
+     * Read with one `git config --list --show-origin`, then reused while none of the
+     * config files it could come from (the standard ones and every file that listing
+     * read, includes too) has changed: commits after the user sets or changes an
+     * identity use it.
+     */
     const identityArgs = Effect.fn("Git.identityArgs")(function* (cwd: string) {
-      const name = yield* run(cwd, ["config", "--get", "user.name"], { okExitCodes: [0, 1] })
-      const email = yield* run(cwd, ["config", "--get", "user.email"], { okExitCodes: [0, 1] })
+      const dirs = yield* repoDirsOf(cwd)
+      const cached = dirs === undefined ? undefined : identities.get(dirs.common)
+      // Only the config files can change the answer: unchanged files, same identity.
+      if (dirs !== undefined && cached !== undefined) {
+        if ((yield* signatureOf([...configFilesOf(dirs), ...cached.origins])) === cached.signature) return cached.args
+      }
+      const listed = yield* run(cwd, ["config", "--list", "--show-origin", "-z"])
+      const values = new Map<string, string>()
+      const origins = new Set<string>()
+      const fields = listed.stdout.split("\0")
+      for (let i = 0; i + 1 < fields.length; i += 2) {
+        const origin = fields[i]!
+        const entry = fields[i + 1]!
+        if (origin.startsWith("file:")) origins.add(NodePath.resolve(cwd, origin.slice("file:".length)))
+        const newline = entry.indexOf("\n")
+        const key = (newline === -1 ? entry : entry.slice(0, newline)).toLowerCase()
+        if (key === "user.name" || key === "user.email") values.set(key, newline === -1 ? "" : entry.slice(newline + 1))
+      }
       const args: Array<string> = []
-      if (name.exitCode !== 0 || name.stdout.trim() === "") args.push("-c", `user.name=${FALLBACK_NAME}`)
-      if (email.exitCode !== 0 || email.stdout.trim() === "") args.push("-c", `user.email=${FALLBACK_EMAIL}`)
-      return args
+      if ((values.get("user.name") ?? "").trim() === "") args.push("-c", `user.name=${FALLBACK_NAME}`)
+      if ((values.get("user.email") ?? "").trim() === "") args.push("-c", `user.email=${FALLBACK_EMAIL}`)
+      if (dirs !== undefined) {
+        const signature = yield* signatureOf([...configFilesOf(dirs), ...origins])
+        identities.set(dirs.common, { origins: [...origins], signature, args })
+      }
+      return args as ReadonlyArray<string>
     })
 
     const toplevel = (cwd: string) => out(cwd, ["rev-parse", "--show-toplevel"])
 
+    // The repository a folder belongs to does not change while oompa runs in it: asked once per folder.
+    const commonDirs = new Map<string, string>()
     const commonDir = (cwd: string) =>
-      out(cwd, ["rev-parse", "--path-format=absolute", "--git-common-dir"])
+      commonDirs.has(cwd)
+        ? Effect.succeed(commonDirs.get(cwd)!)
+        : out(cwd, ["rev-parse", "--path-format=absolute", "--git-common-dir"]).pipe(Effect.tap((dir) => commonDirs.set(cwd, dir)))
 
     const currentBranch = (repo: string) =>
       run(repo, ["symbolic-ref", "--quiet", "--short", "HEAD"], { okExitCodes: [0, 1] }).pipe(
@@ -400,8 +537,19 @@ export const makeGit = (options: GitOptions = {}) =>
     const revParse = (repo: string, rev: string) =>
       out(repo, ["rev-parse", "--verify", "--end-of-options", rev])
 
+    /** Remember that `sha` is a commit of the repository of `cwd`. */
+    const rememberCommit = (cwd: string, sha: string) =>
+      Effect.map(repoKey(cwd), (key) => void knownCommits.add(`${key}\0${sha}`))
+
     const commitOf = (repo: string, rev: string) =>
-      out(repo, ["rev-parse", "--verify", "--end-of-options", `${rev}^{commit}`])
+      Effect.gen(function* () {
+        const key = yield* repoKey(repo)
+        // A full sha already seen to be a commit here is one for ever: no git call.
+        if (isFullSha(rev) && knownCommits.has(`${key}\0${rev}`)) return rev
+        const sha = yield* out(repo, ["rev-parse", "--verify", "--end-of-options", `${rev}^{commit}`])
+        knownCommits.add(`${key}\0${sha}`)
+        return sha
+      })
 
     const branchExists = (repo: string, branch: string) =>
       test(repo, ["show-ref", "--verify", "--quiet", `refs/heads/${branch}`])
@@ -426,17 +574,20 @@ export const makeGit = (options: GitOptions = {}) =>
     ) {
       const args = ["worktree", "add", "-b", branch, path, base]
       yield* guard(repo, args, [path, branch, base])
-      if (yield* branchExists(repo, branch)) {
-        return yield* new GitError({ args, cwd: repo, exitCode: 128, stderr: `fatal: a branch named '${branch}' already exists` })
-      }
+      // git refuses an existing branch before it creates anything ("a branch named … already
+      // exists"): that error is final, and the branch, not this add's, is left alone.
+      const branchTaken = (error: GitError | GitTimeout) =>
+        error._tag === "GitError" && error.stderr.includes(`a branch named '${branch}' already exists`)
       const attempt = Effect.gen(function* () {
         const folderExisted = yield* fs.exists(NodePath.resolve(repo, path)).pipe(Effect.orElseSucceed(() => true))
         // A failed add can leave its branch (and a half-made folder) behind: remove both
         // before the error goes on, so nothing it created outlives it.
-        yield* run(repo, args, callOptions).pipe(Effect.tapError(() => undoFailedAdd(repo, path, branch, folderExisted)))
+        yield* run(repo, args, callOptions).pipe(
+          Effect.tapError((error) => (branchTaken(error) ? Effect.void : undoFailedAdd(repo, path, branch, folderExisted)))
+        )
       }).pipe(worktreeAdmin.withPermits(1))
       // Spurious failures come from a concurrent prune in another process: retry twice.
-      yield* attempt.pipe(Effect.retry({ times: 2, schedule: Schedule.spaced(Duration.millis(200)) }))
+      yield* attempt.pipe(Effect.retry({ times: 2, schedule: Schedule.spaced(Duration.millis(200)), while: (error) => !branchTaken(error) }))
     })
 
     /** Removes what a failed `worktree add -b` may have created: the branch, the folder, the admin entry. */
@@ -463,10 +614,12 @@ export const makeGit = (options: GitOptions = {}) =>
     ) {
       const args = ["worktree", "remove", "--force", "--force", path]
       yield* guard(repo, args, [path])
-      const removed = yield* Effect.zipLeft(
-        run(repo, args, { ...callOptions, okExitCodes: [0, 128] }),
-        run(repo, ["worktree", "prune"], callOptions)
-      ).pipe(worktreeAdmin.withPermits(1))
+      // git removes the worktree's admin entry itself; prune is needed only when the remove
+      // failed (the folder was deleted behind git's back and its entry is left).
+      const removed = yield* run(repo, args, { ...callOptions, okExitCodes: [0, 128] }).pipe(
+        Effect.tap((r) => (r.exitCode === 0 ? Effect.void : run(repo, ["worktree", "prune"], callOptions))),
+        worktreeAdmin.withPermits(1)
+      )
       if (removed.exitCode === 0) return
       // Failed: fine if the worktree is not registered (already gone), an error otherwise.
       const wanted = yield* realPath(NodePath.resolve(repo, path))
@@ -482,17 +635,46 @@ export const makeGit = (options: GitOptions = {}) =>
         Effect.map((r) => r.stdout.length > 0)
       )
 
+    const worktreeStatus = (cwd: string) =>
+      run(cwd, ["status", "--porcelain=v1", "-z", "--untracked-files=all"]).pipe(
+        Effect.map((r): WorktreeStatus => ({ unmerged: unmergedOfStatus(r.stdout), clean: r.stdout.length === 0 }))
+      )
+
+    const resolveRefs = (repo: string, refs: ReadonlyArray<string>) =>
+      Effect.gen(function* () {
+        if (refs.length === 0) return new Map<string, string>() as ReadonlyMap<string, string>
+        yield* guard(repo, ["for-each-ref", ...refs], refs)
+        // A pattern also matches refs below it (refs/heads/x/y): keep the exact names only.
+        const listed = yield* run(repo, ["for-each-ref", "--format=%(objectname) %(refname)", ...refs])
+        const wanted = new Set(refs)
+        return new Map(parseRefLines(listed.stdout).flatMap((r) => (wanted.has(r.ref) ? [[r.ref, r.sha] as const] : []))) as ReadonlyMap<
+          string,
+          string
+        >
+      })
+
     const commitAll = Effect.fn("Git.commitAll")(function* (
       cwd: string,
       message: string,
       callOptions: CallOptions = {}
     ) {
       yield* run(cwd, ["add", "-A"], callOptions)
-      const staged = yield* run(cwd, ["diff", "--cached", "--quiet"], { ...callOptions, okExitCodes: [0, 1] })
-      if (staged.exitCode === 0) return Option.none<string>()
       const identity = yield* identityArgs(cwd)
-      yield* run(cwd, [...identity, "commit", "--quiet", "--no-verify", "--no-gpg-sign", "-m", message], callOptions)
-      return Option.some(yield* commitOf(cwd, "HEAD"))
+      // core.abbrev=40 makes the summary line ("[branch <sha>] subject") carry the full sha.
+      const args = [...identity, "-c", "core.abbrev=40", "commit", "--no-verify", "--no-gpg-sign", "-m", message]
+      // Exit 1 with git's "nothing to commit" (LC_ALL=C) is the nothing-staged answer `diff --cached --quiet` gave.
+      const committed = yield* run(cwd, args, { ...callOptions, okExitCodes: [0, 1] })
+      if (committed.exitCode === 1) {
+        if (/^(nothing to commit|nothing added to commit|no changes added to commit)/m.test(committed.stdout)) {
+          return Option.none<string>()
+        }
+        return yield* new GitError({ args, cwd, exitCode: 1, stderr: committed.stderr + committed.stdout })
+      }
+      const sha = /^\[(?:[^\n]* )?([0-9a-f]{40})\] /m.exec(committed.stdout)?.[1]
+      // In a sha256 repository 40 digits are only a prefix: ask git for the whole name there.
+      if (sha === undefined || (yield* isSha256Repository(cwd))) return Option.some(yield* commitOf(cwd, "HEAD"))
+      yield* rememberCommit(cwd, sha)
+      return Option.some(sha)
     })
 
     const mergeBase = (cwd: string, a: string, b: string) =>
@@ -502,28 +684,53 @@ export const makeGit = (options: GitOptions = {}) =>
       cwd: string,
       base: string,
       head: string,
-      diffOptions: { readonly maxChars?: number } & CallOptions = {}
+      diffOptions: { readonly maxChars?: number; readonly files?: ReadonlyArray<string> } & CallOptions = {}
     ) {
       const maxChars = diffOptions.maxChars ?? REVIEW_DIFF_MAX_CHARS
       const range = `${base}...${head}`
       const common = ["diff", "--no-color", "--no-ext-diff", "--no-textconv"]
       yield* guard(cwd, [...common, range], [base, head])
       const callOptions = diffOptions.timeout === undefined ? {} : { timeout: diffOptions.timeout }
-      // A char is at most 4 bytes of UTF-8: keep enough bytes for maxChars chars, and one more to see the cut.
-      const full = yield* run(cwd, [...common, range, "--"], {
+      const files =
+        diffOptions.files ?? splitNul((yield* run(cwd, [...common, "--name-only", "-z", range, "--"], callOptions)).stdout)
+      // The stat and the patch in one call: git prints the stat, a blank line, then the patch.
+      // A char is at most 4 bytes of UTF-8: keep enough bytes for maxChars chars of patch after
+      // the stat (at most STAT_ALLOWANCE bytes), and one more to see the cut.
+      const both = yield* run(cwd, [...common, "--stat=160", "--patch", range, "--"], {
         ...callOptions,
-        maxStdoutBytes: maxChars * 4 + 4
+        maxStdoutBytes: STAT_ALLOWANCE + maxChars * 4 + 4
       })
-      const names = yield* run(cwd, [...common, "--name-only", "-z", range, "--"], callOptions)
-      const stat = yield* run(cwd, [...common, "--stat=160", range, "--"], callOptions)
-      const truncated = full.stdoutTruncated || full.stdout.length > maxChars
+      const split = both.stdout.indexOf("\n\ndiff --git ")
+      let statText: string
+      let patch: string
+      let cut: boolean
+      if (split !== -1 || (both.stdout === "" && !both.stdoutTruncated)) {
+        statText = split === -1 ? "" : both.stdout.slice(0, split + 1)
+        patch = split === -1 ? "" : both.stdout.slice(split + 2)
+        cut = both.stdoutTruncated
+      } else {
+        // An unusual output (a stat longer than the allowance): one call each, as git prints them.
+        const full = yield* run(cwd, [...common, range, "--"], { ...callOptions, maxStdoutBytes: maxChars * 4 + 4 })
+        statText = (yield* run(cwd, [...common, "--stat=160", range, "--"], callOptions)).stdout
+        patch = full.stdout
+        cut = full.stdoutTruncated
+      }
+      const truncated = cut || patch.length > maxChars
       return {
-        text: truncated ? full.stdout.slice(0, maxChars) : full.stdout,
+        text: truncated ? patch.slice(0, maxChars) : patch,
         truncated,
-        files: splitNul(names.stdout),
-        stat: stat.stdout.trimEnd()
+        files,
+        stat: statText.trimEnd()
       } satisfies Diff
     })
+
+    const changedFiles = (cwd: string, base: string, head: string, callOptions: CallOptions = {}) => {
+      const args = ["diff", "--no-color", "--no-ext-diff", "--no-textconv", "--name-only", "-z", `${base}...${head}`, "--"]
+      return guard(cwd, args, [base, head]).pipe(
+        Effect.zipRight(run(cwd, args, callOptions)),
+        Effect.map((r) => splitNul(r.stdout) as ReadonlyArray<string>)
+      )
+    }
 
     const log = (cwd: string, range: string) =>
       guard(cwd, ["log", range], [range]).pipe(
@@ -543,14 +750,16 @@ export const makeGit = (options: GitOptions = {}) =>
       ref: string,
       callOptions: CallOptions = {}
     ) {
-      const before = yield* commitOf(worktree, "HEAD")
       const identity = yield* identityArgs(worktree)
       const args = [...identity, "merge", "--no-ff", "--no-edit", "--no-gpg-sign", "--end-of-options", ref]
       yield* guard(worktree, args, [ref])
       const merged = yield* run(worktree, args, { ...callOptions, okExitCodes: [0, 1] })
       if (merged.exitCode === 0) {
-        const after = yield* commitOf(worktree, "HEAD")
-        const result: MergeResult = after === before ? { _tag: "UpToDate" } : { _tag: "Merged", head: after }
+        // With --no-ff a merge that succeeds makes a commit, unless ref was already contained
+        // (LC_ALL=C: git says so in these words; older gits wrote "up-to-date").
+        const result: MergeResult = /^Already up[ -]to[ -]date\.?$/m.test(merged.stdout)
+          ? { _tag: "UpToDate" }
+          : { _tag: "Merged", head: yield* commitOf(worktree, "HEAD") }
         return result
       }
       const paths = yield* unmergedPaths(worktree)
@@ -568,8 +777,9 @@ export const makeGit = (options: GitOptions = {}) =>
     const MARKERS = ["-e", "^<<<<<<<( |$)", "-e", "^>>>>>>>( |$)", "-e", "^=======$"]
 
     const conflictMarkers = Effect.fn("Git.conflictMarkers")(function* (cwd: string, base: string, head: string) {
-      const headSha = yield* commitOf(cwd, head)
-      yield* guard(cwd, ["diff", base], [base])
+      // `head` as given (HEAD, a sha): the three-dot diff fails unless it names a commit.
+      const headSha = head
+      yield* guard(cwd, ["diff", base, head], [base, head])
       const changed = yield* run(cwd, ["diff", "--no-ext-diff", "--name-only", "-z", `${base}...${headSha}`, "--"])
       const files = new Set(splitNul(changed.stdout))
       if (files.size === 0) return []
@@ -581,7 +791,19 @@ export const makeGit = (options: GitOptions = {}) =>
     })
 
     const isAncestor = (repo: string, a: string, b: string) =>
-      test(repo, ["merge-base", "--is-ancestor", "--end-of-options", a, b], [a, b])
+      Effect.gen(function* () {
+        const ask = test(repo, ["merge-base", "--is-ancestor", "--end-of-options", a, b], [a, b])
+        // Ancestry between two commits never changes; between revisions (branches) it does.
+        if (!isFullSha(a) || !isFullSha(b)) return yield* ask
+        const key = yield* repoKey(repo)
+        if (a === b && knownCommits.has(`${key}\0${a}`)) return true
+        const pair = `${key}\0${a}\0${b}`
+        const known = knownAncestry.get(pair)
+        if (known !== undefined) return known
+        const answer = yield* ask
+        knownAncestry.set(pair, answer)
+        return answer
+      })
 
     const updateRef = (
       repo: string,
@@ -636,9 +858,14 @@ export const makeGit = (options: GitOptions = {}) =>
             return false
           }).pipe(Effect.catchAll(() => Effect.succeed(false)))
 
+    // The checkout a repository path belongs to is looked up once: a folder does not
+    // become another worktree while oompa runs in it.
+    const toplevels = new Map<string, string>()
     const isMainWorktree = (repo: string, path: string) =>
       Effect.gen(function* () {
-        const main = yield* realPath(yield* toplevel(repo))
+        const known = toplevels.get(repo)
+        const main = known ?? (yield* realPath(yield* toplevel(repo)))
+        if (known === undefined) toplevels.set(repo, main)
         return (yield* realPath(path)) === main
       })
 
@@ -670,9 +897,12 @@ export const makeGit = (options: GitOptions = {}) =>
       removeWorktree,
       listWorktrees,
       hasChanges,
+      worktreeStatus,
+      resolveRefs,
       commitAll,
       mergeBase,
       diff,
+      changedFiles,
       log,
       mergeInto,
       abortMerge,

@@ -177,3 +177,24 @@ export const quoteGitPath = (name: string): string => {
   }
   return `"${out}"`
 }
+
+/** The XY codes of `git status --porcelain` that mean an unmerged path (git-status(1), "Short Format"). */
+const UNMERGED_CODES = new Set(["DD", "AU", "UD", "UA", "DU", "AA", "UU"])
+
+/**
+ * The unmerged paths of `git status --porcelain=v1 -z` output, each once, in
+ * git's order. Entries are `XY path`; a rename or copy (X or Y is R or C) is
+ * followed by one more field, its source path.
+ */
+export const unmergedOfStatus = (text: string): Array<string> => {
+  const fields = text.split("\0")
+  const paths: Array<string> = []
+  for (let i = 0; i < fields.length; i++) {
+    const field = fields[i]!
+    if (field.length < 4) continue
+    const code = field.slice(0, 2)
+    if (UNMERGED_CODES.has(code)) paths.push(field.slice(3))
+    else if (/[RC]/.test(code)) i++ // skip the source path
+  }
+  return [...new Set(paths)]
+}

@@ -7,6 +7,7 @@ import {
   quoteGitPath,
   renderRefLines,
   renderWorktrees,
+  unmergedOfStatus,
   unquoteGitPath,
   type Worktree
 } from "../../../src/services/git/porcelain.js"
@@ -102,5 +103,23 @@ describe("git path quoting", () => {
   })
   it.prop("filesInTheWay never throws on arbitrary text", [fc.string({ unit: "binary" })], ([text]) => {
     expect(Array.isArray(filesInTheWay(text))).toBe(true)
+  })
+})
+
+describe("unmergedOfStatus", () => {
+  it("lists every unmerged code once, skips a rename's source path, ignores the rest", () => {
+    const status = [
+      "UU both.txt",
+      "R  new name.txt",
+      "AA old name.txt", // a rename's source field, not an entry: never read as one
+      "AA added-twice.txt",
+      "DU deleted-by-us.txt",
+      " M changed.txt",
+      "?? untracked.txt",
+      "UU both.txt",
+      ""
+    ].join("\0")
+    expect(unmergedOfStatus(status)).toEqual(["both.txt", "added-twice.txt", "deleted-by-us.txt"])
+    expect(unmergedOfStatus("")).toEqual([])
   })
 })
