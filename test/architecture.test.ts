@@ -137,13 +137,13 @@ describe("imports follow the flow cli → engine → services/harness → domain
     }
   })
 
-  it("every process starts through ProcessRunner (agents, checks, --detach) or Git (git)", () => {
+  it("every process starts through ProcessRunner (agents, checks, --detach) or Git's gitProcess (git)", () => {
     /**
      * The modules that may start a process, and why. harness/mock/agent.ts is the
      * mock agent's own body (its `run:` steps are what a real agent CLI's tool
      * calls would be); the mock-agent executable runs it without loading Effect.
      */
-    const allowed = new Set(["services/ProcessRunner.ts", "services/git/Git.ts", "harness/mock/agent.ts"])
+    const allowed = new Set(["services/ProcessRunner.ts", "services/git/gitProcess.ts", "harness/mock/agent.ts"])
     const starters = sourceFiles(srcDir).flatMap((file) => {
       const text = fs.readFileSync(file, "utf8")
       const relative = path.relative(srcDir, file)

@@ -1,6 +1,6 @@
 import { NodeContext } from "@effect/platform-node"
 import { describe, expect, it, layer } from "@effect/vitest"
-import { Effect, Exit, Layer, Option } from "effect"
+import { Effect, Exit, Fiber, Layer, Option } from "effect"
 import * as NodeChild from "node:child_process"
 import * as NodeFs from "node:fs"
 import * as NodePath from "node:path"
@@ -110,6 +110,26 @@ layer(TestLayer, { excludeTestServices: true })("Git", (it) => {
           expect(processAlive(pid)).toBe(false)
         })
       )
+    )
+
+    it.effect("an interrupted git call ends git and what it started before the interruption completes", () =>
+      Effect.scoped(
+        Effect.gen(function* () {
+          const git = yield* Git
+          const repo = yield* makeGitRepo()
+          const pidFile = NodePath.join(yield* repo.tempDir(), "pid")
+          // The alias writes its pid only once it runs, then ignores SIGTERM: only the SIGKILL after the grace ends it.
+          const args = ["-c", `alias.hang=!trap '' TERM; echo $$ > '${pidFile}'; while :; do sleep 1; done`, "hang"]
+          const fiber = yield* Effect.fork(git.run(repo.path, args))
+          while (!NodeFs.existsSync(pidFile) || NodeFs.readFileSync(pidFile, "utf8").trim() === "") {
+            yield* Effect.promise(() => new Promise((resolve) => setTimeout(resolve, 20)))
+          }
+          const pid = Number(NodeFs.readFileSync(pidFile, "utf8").trim())
+          expect(processAlive(pid)).toBe(true)
+          yield* Fiber.interrupt(fiber)
+          expect(processAlive(pid)).toBe(false)
+        })
+      ).pipe(Effect.provide(Layer.provideMerge(layerGit({ killGrace: "300 millis" }), NodeContext.layer)))
     )
 
     it.scoped("run accepts other exit codes when asked", () =>

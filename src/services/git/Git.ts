@@ -1,8 +1,8 @@
 /**
  * Git: the git primitives oompa uses (SPEC §5–§8, §12), no policy.
  *
- * Every call runs `git` with no shell through @effect/platform `Command`, with
- * a non-interactive environment, collects (capped) stdout/stderr while waiting
+ * Every call runs `git` with no shell (./gitProcess.ts), with a non-interactive
+ * environment, collects (capped) stdout/stderr while waiting
  * for the exit code, checks that exit code, and is bounded by a timeout after
  * which the whole process group is killed (SIGTERM, then SIGKILL).
  * A failing call is a `GitError` carrying the argv, cwd, exit code and stderr;
@@ -13,12 +13,13 @@
  * fast forward, the verified branch delete) is the engine's: src/engine/merge.ts,
  * on top of `isAncestor`, `updateRef`, `fastForwardCheckout` and `forceDeleteBranch`.
  */
-import { Command, CommandExecutor, FileSystem } from "@effect/platform"
+import { FileSystem } from "@effect/platform"
 import type { PlatformError } from "@effect/platform/Error"
-import { Context, Duration, Effect, Layer, Option, Schedule, Schema, Stream } from "effect"
+import { Context, Duration, Effect, Layer, Option, Schedule, Schema } from "effect"
 import * as NodePath from "node:path"
 import { REVIEW_DIFF_MAX_CHARS } from "../../domain/reviewDiff.js"
 import { appendExclude, excludeFileOf } from "./exclude.js"
+import { runGitProcess } from "./gitProcess.js"
 import { parseRefLines, parseWorktrees, splitLines, splitNul, unmergedOfStatus, type RefEntry, type Worktree } from "./porcelain.js"
 
 export type { RefEntry, Worktree } from "./porcelain.js"
@@ -278,43 +279,11 @@ const FALLBACK_EMAIL = "oompa@localhost"
 /** Bytes kept for the stat ahead of the patch when both come from one `git diff` (160 columns a file). */
 const STAT_ALLOWANCE = 256 * 1024
 
-interface Collected {
-  readonly chunks: Array<Uint8Array>
-  size: number
-  truncated: boolean
-}
-
-/** Read a stream to its end, keeping at most `maxBytes` (the rest is drained so the child never blocks). */
-const collectCapped = (stream: Stream.Stream<Uint8Array, PlatformError>, maxBytes: number) =>
-  Effect.suspend(() =>
-    Stream.runFold(stream, { chunks: [], size: 0, truncated: false } as Collected, (acc, chunk) => {
-      const room = maxBytes - acc.size
-      if (room <= 0) {
-        if (chunk.length > 0) acc.truncated = true
-      } else if (chunk.length > room) {
-        acc.chunks.push(chunk.subarray(0, room))
-        acc.size += room
-        acc.truncated = true
-      } else {
-        acc.chunks.push(chunk)
-        acc.size += chunk.length
-      }
-      return acc
-    })
-  ).pipe(
-    Effect.map((acc) => ({
-      text: Buffer.concat(acc.chunks).toString("utf8"),
-      truncated: acc.truncated
-    }))
-  )
-
-
 /** Arguments that would be read as options are refused before git sees them. */
 const optionLike = (values: ReadonlyArray<string>): string | undefined => values.find((v) => v.startsWith("-"))
 
 export const makeGit = (options: GitOptions = {}) =>
   Effect.gen(function* () {
-    const executor = yield* CommandExecutor.CommandExecutor
     const fs = yield* FileSystem.FileSystem
     const defaultTimeout = Duration.decode(options.timeout ?? DEFAULT_TIMEOUT)
     const killGrace = Duration.decode(options.killGrace ?? Duration.seconds(2))
@@ -344,49 +313,20 @@ export const makeGit = (options: GitOptions = {}) =>
     ): Effect.Effect<RunResult, GitError | GitTimeout> => {
       const timeout = Duration.decode(runOptions.timeout ?? defaultTimeout)
       const ok = runOptions.okExitCodes ?? [0]
-      const command = Command.make("git", ...args).pipe(
-        Command.workingDirectory(cwd),
-        Command.env(env),
-        // stdin: empty and closed, so nothing can ever wait for input
-        Command.feed("")
-      )
-      const spawnError = (error: PlatformError) =>
-        new GitError({ args: [...args], cwd, exitCode: -1, stderr: error.message })
-
-      return Effect.scoped(
-        Effect.gen(function* () {
-          const proc = yield* executor.start(command)
-          // Runs before the platform's own finalizer: on interruption or timeout,
-          // SIGTERM the process group, then SIGKILL it if it lingers.
-          yield* Effect.addFinalizer(() =>
-            proc.isRunning.pipe(
-              Effect.flatMap((running) =>
-                running
-                  ? proc.kill("SIGTERM").pipe(
-                      Effect.timeoutFail({ duration: killGrace, onTimeout: () => "grace" as const }),
-                      Effect.catchAll(() => proc.kill("SIGKILL"))
-                    )
-                  : Effect.void
-              ),
-              Effect.ignore
-            )
-          )
-          const [exitCode, stdout, stderr] = yield* Effect.all(
-            [
-              proc.exitCode,
-              collectCapped(proc.stdout, runOptions.maxStdoutBytes ?? MAX_STDOUT_BYTES),
-              collectCapped(proc.stderr, MAX_STDERR_BYTES)
-            ],
-            { concurrency: "unbounded" }
-          )
-          return { exitCode: exitCode as number, stdout: stdout.text, stderr: stderr.text, stdoutTruncated: stdout.truncated }
-        })
-      ).pipe(
-        Effect.mapError(spawnError),
-        Effect.timeoutFail({
-          duration: timeout,
-          onTimeout: () => new GitTimeout({ args: [...args], cwd, timeoutMillis: Duration.toMillis(timeout) })
-        }),
+      return runGitProcess({
+        cwd,
+        args,
+        env,
+        timeoutMillis: Duration.toMillis(timeout),
+        killGraceMillis: Duration.toMillis(killGrace),
+        maxStdoutBytes: runOptions.maxStdoutBytes ?? MAX_STDOUT_BYTES,
+        maxStderrBytes: MAX_STDERR_BYTES
+      }).pipe(
+        Effect.mapError((failure) =>
+          failure._tag === "TimedOut"
+            ? new GitTimeout({ args: [...args], cwd, timeoutMillis: Duration.toMillis(timeout) })
+            : new GitError({ args: [...args], cwd, exitCode: -1, stderr: failure.message })
+        ),
         Effect.flatMap((result) =>
           ok.includes(result.exitCode)
             ? Effect.succeed(result)
@@ -923,8 +863,8 @@ export const makeGit = (options: GitOptions = {}) =>
     })
   })
 
-/** Git with custom options (timeout, extra environment). Needs CommandExecutor and FileSystem. */
+/** Git with custom options (timeout, extra environment). Needs FileSystem. */
 export const layerGit = (options: GitOptions = {}) => Layer.effect(Git, makeGit(options))
 
-/** Git with the defaults. Needs CommandExecutor and FileSystem (`NodeContext.layer`). */
+/** Git with the defaults. Needs FileSystem (`NodeContext.layer`). */
 export const GitLive = layerGit()
