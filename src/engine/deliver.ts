@@ -362,7 +362,8 @@ class TrainRide {
       }
       const head = yield* git.revParse(options.cwd, "HEAD")
       // Markers in what the worker brings to the candidate, not in what the entries ahead brought.
-      const markers = yield* git.conflictMarkers(options.cwd, yield* git.mergeBase(options.cwd, onto, "HEAD"), "HEAD")
+      // onto...HEAD: the three-dot range starts at their merge base.
+      const markers = yield* git.conflictMarkers(options.cwd, onto, "HEAD")
       if (markers.length > 0) {
         yield* this.leave
         if (this.holding) yield* this.reset
@@ -434,8 +435,8 @@ const prepareLanding = (
     }
     const head = yield* git.revParse(options.cwd, "HEAD")
     if (head === checked) return { _tag: "Ready", head } as const
-    const base = yield* git.mergeBase(options.cwd, ctx.targetBranch, "HEAD")
-    const markers = yield* git.conflictMarkers(options.cwd, base, "HEAD")
+    // target...HEAD: the three-dot range starts at their merge base.
+    const markers = yield* git.conflictMarkers(options.cwd, ctx.targetBranch, "HEAD")
     if (markers.length > 0) {
       return markersFeedback(markers)
     }

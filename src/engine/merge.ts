@@ -90,26 +90,26 @@ export const advanceBranch = Effect.fn("merge.advanceBranch")(function* (
     return yield* new NotFastForward({ target, currentTip: oldSha, newTip: newSha })
   }
   if (oldSha !== newSha) {
-    const worktrees = yield* git.listWorktrees(repo)
-    const rebasing = yield* Effect.findFirst(worktrees, (w) => git.isRebasing(w, targetRef))
-    if (Option.isSome(rebasing)) {
+    const checkouts = yield* git.branchCheckouts(repo, targetRef)
+    const rebasing = checkouts.rebasing[0]
+    if (rebasing !== undefined) {
       // Moving a branch under a rebase would be undone when the rebase finishes.
       return yield* new FastForwardBlocked({
         target,
-        worktree: rebasing.value.path,
+        worktree: rebasing,
         reason: "the branch is being rebased there",
         files: []
       })
     }
-    const holder = worktrees.find((w) => Option.contains(w.branch, targetRef))
+    const holder = checkouts.holders[0]
     if (holder === undefined) {
       // Not checked out anywhere: compare-and-swap the ref.
       yield* git.updateRef(repo, targetRef, newSha, { oldSha, message: `oompa: fast-forward ${target}` })
     } else {
-      if (!(yield* git.isMainWorktree(repo, holder.path))) {
+      if (!(yield* git.isMainWorktree(repo, holder))) {
         return yield* new FastForwardBlocked({
           target,
-          worktree: holder.path,
+          worktree: holder,
           reason: "the branch is checked out in another worktree",
           files: []
         })
@@ -117,14 +117,14 @@ export const advanceBranch = Effect.fn("merge.advanceBranch")(function* (
       // Checked out in the user's checkout: let git move HEAD, index and files
       // together. `--ff-only` never creates MERGE_HEAD and refuses before
       // touching anything when local changes are in the way.
-      const ff = yield* git.fastForwardCheckout(holder.path, newSha, callOptions)
+      const ff = yield* git.fastForwardCheckout(holder, newSha, callOptions)
       if (ff.exitCode !== 0) {
         // git updated the files and the index, then could not move HEAD (the user committed
         // in that instant, or held the ref's lock): the checkout now holds oompa's files as
         // staged changes the user never made. Move it back from the new tree to whatever
         // HEAD is now; a two-tree read-tree keeps every local change of the user's (b1f5cb7).
         if (/update_ref failed|cannot lock ref/.test(ff.stderr)) {
-          yield* git.readTree(holder.path, newSha, "HEAD", callOptions)
+          yield* git.readTree(holder, newSha, "HEAD", callOptions)
         }
         // The user committed between the ancestry check and the merge ("Not possible to
         // fast-forward"): the target moved, which is NotFastForward, not a blocked checkout.
@@ -133,7 +133,7 @@ export const advanceBranch = Effect.fn("merge.advanceBranch")(function* (
           return yield* new NotFastForward({ target, currentTip: now, newTip: newSha })
         }
         const reason = ff.stderr.trim() || ff.stdout.trim() || `git merge --ff-only exited ${ff.exitCode}`
-        return yield* new FastForwardBlocked({ target, worktree: holder.path, reason, files: filesInTheWay(reason) })
+        return yield* new FastForwardBlocked({ target, worktree: holder, reason, files: filesInTheWay(reason) })
       }
     }
   }

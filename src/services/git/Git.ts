@@ -16,13 +16,16 @@
 import { FileSystem } from "@effect/platform"
 import type { PlatformError } from "@effect/platform/Error"
 import { Context, Duration, Effect, Layer, Option, Schedule, Schema } from "effect"
+import * as NodeFs from "node:fs"
 import * as NodePath from "node:path"
 import { REVIEW_DIFF_MAX_CHARS } from "../../domain/reviewDiff.js"
 import { appendExclude, excludeFileOf } from "./exclude.js"
 import { runGitProcess } from "./gitProcess.js"
+import { branchCheckoutsOf, parentsAreAsWritten, reachableThroughLooseCommits, readHeadFile, readRef, refDirsOf, type BranchCheckouts } from "./refFiles.js"
 import { parseRefLines, parseWorktrees, splitLines, splitNul, unmergedOfStatus, type RefEntry, type Worktree } from "./porcelain.js"
 
 export type { RefEntry, Worktree } from "./porcelain.js"
+export type { BranchCheckouts } from "./refFiles.js"
 
 // ---------------------------------------------------------------------------
 // Errors
@@ -142,6 +145,12 @@ export interface GitService {
     options?: CallOptions
   ) => Effect.Effect<void, GitError | GitTimeout>
   readonly listWorktrees: (repo: string) => Effect.Effect<ReadonlyArray<Worktree>, GitError | GitTimeout>
+  /**
+   * The worktrees that have `branchRef` (`refs/heads/x`) checked out, and those in the
+   * middle of rebasing it (HEAD detached, rebase state naming it): read from the git
+   * dirs where the layout allows, else from `git worktree list`.
+   */
+  readonly branchCheckouts: (repo: string, branchRef: string) => Effect.Effect<BranchCheckouts, GitError | GitTimeout>
 
   /** Tracked or untracked (not ignored) changes. */
   readonly hasChanges: (cwd: string) => Effect.Effect<boolean, GitError | GitTimeout>
@@ -276,6 +285,8 @@ const MAX_STDERR_BYTES = 1024 * 1024
 const MAX_STDOUT_BYTES = 8 * 1024 * 1024
 const FALLBACK_NAME = "oompa"
 const FALLBACK_EMAIL = "oompa@localhost"
+/** Commits read at most when looking for an ancestor through loose objects before asking git. */
+const LOOSE_WALK_LIMIT = 32
 /** Bytes kept for the stat ahead of the patch when both come from one `git diff` (160 columns a file). */
 const STAT_ALLOWANCE = 256 * 1024
 
@@ -361,25 +372,8 @@ export const makeGit = (options: GitOptions = {}) =>
 
     const realPath = (p: string) => fs.realPath(p).pipe(Effect.orElseSucceed(() => NodePath.resolve(p)))
 
-    /**
-     * The repository `cwd` belongs to, as its common git dir, read from the files
-     * git itself reads (`.git`, `<gitdir>/commondir`) so no git process is needed;
-     * undefined when the layout is not the usual one (a subfolder, GIT_DIR…).
-     * Also the git dir of `cwd` (where its `config.worktree` lives).
-     */
-    const repoDirsOf = (cwd: string) =>
-      Effect.gen(function* () {
-        const dotGit = NodePath.join(cwd, ".git")
-        const info = yield* fs.stat(dotGit).pipe(Effect.option)
-        if (Option.isNone(info)) return undefined
-        if (info.value.type === "Directory") return { common: dotGit, gitDir: dotGit }
-        const text = yield* fs.readFileString(dotGit).pipe(Effect.option)
-        const match = Option.isSome(text) ? /^gitdir: (.+)$/m.exec(text.value) : null
-        if (match === null) return undefined
-        const gitDir = NodePath.resolve(cwd, match[1]!.trim())
-        const common = yield* fs.readFileString(NodePath.join(gitDir, "commondir")).pipe(Effect.option)
-        return { common: Option.isSome(common) ? NodePath.resolve(gitDir, common.value.trim()) : gitDir, gitDir }
-      })
+    /** The repository `cwd` belongs to (its common git dir) and its own git dir, from git's files (./refFiles.ts). */
+    const repoDirsOf = (cwd: string) => Effect.sync(() => refDirsOf(cwd))
 
     /** The key of the object caches: the common git dir, else the folder itself (no sharing, still right). */
     const repoKey = (cwd: string) =>
@@ -393,6 +387,14 @@ export const makeGit = (options: GitOptions = {}) =>
         const config = yield* fs.readFileString(NodePath.join(dirs.common, "config")).pipe(Effect.orElseSucceed(() => ""))
         return /^\s*objectformat\s*=\s*sha256\s*$/im.test(config)
       })
+
+    const readTextOrEmpty = (file: string) => {
+      try {
+        return NodeFs.readFileSync(file, "utf8")
+      } catch {
+        return ""
+      }
+    }
 
     const isFullSha = (rev: string) => /^(?:[0-9a-f]{40}|[0-9a-f]{64})$/.test(rev)
 
@@ -460,7 +462,14 @@ export const makeGit = (options: GitOptions = {}) =>
       return args as ReadonlyArray<string>
     })
 
-    const toplevel = (cwd: string) => out(cwd, ["rev-parse", "--show-toplevel"])
+    const toplevel = (cwd: string) =>
+      Effect.suspend(() => {
+        // A folder holding `.git` is its checkout's top (unless core.worktree says otherwise); git prints it as a physical path.
+        const dirs = refDirsOf(cwd)
+        const config = dirs === undefined ? "" : (readTextOrEmpty(NodePath.join(dirs.common, "config")) + readTextOrEmpty(NodePath.join(dirs.gitDir, "config.worktree")))
+        if (dirs !== undefined && !/^\s*(worktree\s*=|bare\s*=\s*true\s*$)/im.test(config)) return Effect.succeed(NodeFs.realpathSync(cwd))
+        return out(cwd, ["rev-parse", "--show-toplevel"])
+      })
 
     // The repository a folder belongs to does not change while oompa runs in it: asked once per folder.
     const commonDirs = new Map<string, string>()
@@ -470,12 +479,51 @@ export const makeGit = (options: GitOptions = {}) =>
         : out(cwd, ["rev-parse", "--path-format=absolute", "--git-common-dir"]).pipe(Effect.tap((dir) => commonDirs.set(cwd, dir)))
 
     const currentBranch = (repo: string) =>
+      Effect.suspend(() => {
+        // HEAD's file names the branch ("ref: refs/heads/x"), or holds a sha when detached.
+        const dirs = refDirsOf(repo)
+        const head = dirs === undefined ? undefined : readHeadFile(dirs)
+        if (head?.startsWith("ref: refs/heads/")) return Effect.succeed(Option.some(head.slice("ref: refs/heads/".length)))
+        if (head !== undefined && isFullSha(head)) return Effect.succeed(Option.none<string>())
+        return currentBranchFromGit(repo)
+      })
+    const currentBranchFromGit = (repo: string) =>
       run(repo, ["symbolic-ref", "--quiet", "--short", "HEAD"], { okExitCodes: [0, 1] }).pipe(
         Effect.map((r) => (r.exitCode === 0 && r.stdout.trim() !== "" ? Option.some(r.stdout.trim()) : Option.none()))
       )
 
+    /**
+     * A ref's value read from git's files (no git process); undefined when git must
+     * be asked (an unusual layout, a revision that is not a plain ref name…).
+     */
+    const refFromFiles = (cwd: string, name: string) =>
+      Effect.sync(() => {
+        const dirs = refDirsOf(cwd)
+        return dirs === undefined ? undefined : readRef(dirs, name)
+      })
+
+    /**
+     * The sha a full sha, HEAD, a full ref name or a branch name stands for, from git's
+     * files; undefined when git must be asked. A short name is taken for a branch only
+     * when none of the names git tries before refs/heads/ exists (a tag of that name wins).
+     */
+    const shaFromFiles = (cwd: string, rev: string) =>
+      Effect.sync((): string | undefined => {
+        if (isFullSha(rev)) return rev
+        const dirs = refDirsOf(cwd)
+        if (dirs === undefined) return undefined
+        const sha = (value: ReturnType<typeof readRef>) => (value?._tag === "Sha" ? value.sha : undefined)
+        if (rev === "HEAD" || rev.startsWith("refs/")) return sha(readRef(dirs, rev))
+        const earlier = [readRef(dirs, `refs/${rev}`), readRef(dirs, `refs/tags/${rev}`)]
+        if (earlier.some((value) => value?._tag !== "Absent")) return undefined
+        if (NodeFs.existsSync(NodePath.join(dirs.gitDir, rev)) || NodeFs.existsSync(NodePath.join(dirs.common, rev))) return undefined
+        return sha(readRef(dirs, `refs/heads/${rev}`))
+      })
+
     const revParse = (repo: string, rev: string) =>
-      out(repo, ["rev-parse", "--verify", "--end-of-options", rev])
+      Effect.flatMap(refFromFiles(repo, rev), (value) =>
+        value?._tag === "Sha" ? Effect.succeed(value.sha) : out(repo, ["rev-parse", "--verify", "--end-of-options", rev])
+      )
 
     /** Remember that `sha` is a commit of the repository of `cwd`. */
     const rememberCommit = (cwd: string, sha: string) =>
@@ -486,13 +534,24 @@ export const makeGit = (options: GitOptions = {}) =>
         const key = yield* repoKey(repo)
         // A full sha already seen to be a commit here is one for ever: no git call.
         if (isFullSha(rev) && knownCommits.has(`${key}\0${rev}`)) return rev
+        // git writes only commits to HEAD and refs/heads/* ("trying to write non-commit object
+        // … to branch"): what their files hold is the answer.
+        if (rev === "HEAD" || rev.startsWith("refs/heads/")) {
+          const value = yield* refFromFiles(repo, rev)
+          if (value?._tag === "Sha") {
+            knownCommits.add(`${key}\0${value.sha}`)
+            return value.sha
+          }
+        }
         const sha = yield* out(repo, ["rev-parse", "--verify", "--end-of-options", `${rev}^{commit}`])
         knownCommits.add(`${key}\0${sha}`)
         return sha
       })
 
     const branchExists = (repo: string, branch: string) =>
-      test(repo, ["show-ref", "--verify", "--quiet", `refs/heads/${branch}`])
+      Effect.flatMap(refFromFiles(repo, `refs/heads/${branch}`), (value) =>
+        value === undefined ? test(repo, ["show-ref", "--verify", "--quiet", `refs/heads/${branch}`]) : Effect.succeed(value._tag === "Sha")
+      )
 
     const ensureExcluded = Effect.fn("Git.ensureExcluded")(function* (repo: string, pattern: string = ".oompa/") {
       const common = yield* commonDir(repo)
@@ -547,6 +606,19 @@ export const makeGit = (options: GitOptions = {}) =>
     const listWorktrees = (repo: string) =>
       run(repo, ["worktree", "list", "--porcelain", "-z"]).pipe(Effect.map((r) => parseWorktrees(r.stdout)))
 
+    const branchCheckouts = (repo: string, branchRef: string) =>
+      Effect.gen(function* () {
+        const dirs = refDirsOf(repo)
+        const fromFiles = dirs === undefined ? undefined : branchCheckoutsOf(dirs.common, branchRef)
+        if (fromFiles !== undefined) return fromFiles
+        const worktrees = yield* listWorktrees(repo)
+        const rebasing = yield* Effect.filter(worktrees, (w) => isRebasing(w, branchRef))
+        return {
+          holders: worktrees.filter((w) => Option.contains(w.branch, branchRef)).map((w) => w.path),
+          rebasing: rebasing.map((w) => w.path)
+        } satisfies BranchCheckouts
+      })
+
     const removeWorktree = Effect.fn("Git.removeWorktree")(function* (
       repo: string,
       path: string,
@@ -584,6 +656,15 @@ export const makeGit = (options: GitOptions = {}) =>
       Effect.gen(function* () {
         if (refs.length === 0) return new Map<string, string>() as ReadonlyMap<string, string>
         yield* guard(repo, ["for-each-ref", ...refs], refs)
+        const fromFiles = yield* Effect.forEach(refs, (ref) => refFromFiles(repo, ref))
+        if (fromFiles.every((value) => value !== undefined)) {
+          return new Map(
+            refs.flatMap((ref, i) => {
+              const value = fromFiles[i]!
+              return value._tag === "Sha" ? [[ref, value.sha] as const] : []
+            })
+          ) as ReadonlyMap<string, string>
+        }
         // A pattern also matches refs below it (refs/heads/x/y): keep the exact names only.
         const listed = yield* run(repo, ["for-each-ref", "--format=%(objectname) %(refname)", ...refs])
         const wanted = new Set(refs)
@@ -664,13 +745,20 @@ export const makeGit = (options: GitOptions = {}) =>
       } satisfies Diff
     })
 
-    const changedFiles = (cwd: string, base: string, head: string, callOptions: CallOptions = {}) => {
-      const args = ["diff", "--no-color", "--no-ext-diff", "--no-textconv", "--name-only", "-z", `${base}...${head}`, "--"]
-      return guard(cwd, args, [base, head]).pipe(
-        Effect.zipRight(run(cwd, args, callOptions)),
-        Effect.map((r) => splitNul(r.stdout) as ReadonlyArray<string>)
-      )
-    }
+    // The files of a three-dot diff between two commits never change: kept by their shas.
+    const knownChangedFiles = new Map<string, ReadonlyArray<string>>()
+    const changedFiles = (cwd: string, base: string, head: string, callOptions: CallOptions = {}) =>
+      Effect.gen(function* () {
+        const args = ["diff", "--no-color", "--no-ext-diff", "--no-textconv", "--name-only", "-z", `${base}...${head}`, "--"]
+        yield* guard(cwd, args, [base, head])
+        const [baseSha, headSha] = yield* Effect.all([shaFromFiles(cwd, base), shaFromFiles(cwd, head)])
+        const key = baseSha !== undefined && headSha !== undefined ? `${yield* repoKey(cwd)}\0${baseSha}\0${headSha}` : undefined
+        const known = key === undefined ? undefined : knownChangedFiles.get(key)
+        if (known !== undefined) return known
+        const files: ReadonlyArray<string> = splitNul((yield* run(cwd, args, callOptions)).stdout)
+        if (key !== undefined) knownChangedFiles.set(key, files)
+        return files
+      })
 
     const log = (cwd: string, range: string) =>
       guard(cwd, ["log", range], [range]).pipe(
@@ -690,9 +778,21 @@ export const makeGit = (options: GitOptions = {}) =>
       ref: string,
       callOptions: CallOptions = {}
     ) {
+      yield* guard(worktree, ["merge", ref], [ref])
+      // `ref` already in HEAD's history (the target has not moved since the work branched off)
+      // is git's "Already up to date" — no commit, even with --no-ff: proven from the files,
+      // no git process. Only with no merge, cherry-pick or revert in progress, where git
+      // would refuse instead.
+      const dirs = refDirsOf(worktree)
+      if (dirs !== undefined && !["MERGE_HEAD", "CHERRY_PICK_HEAD", "REVERT_HEAD"].some((f) => NodeFs.existsSync(NodePath.join(dirs.gitDir, f)))) {
+        const [refSha, headSha] = yield* Effect.all([shaFromFiles(worktree, ref), shaFromFiles(worktree, "HEAD")])
+        if (refSha !== undefined && headSha !== undefined && provenAncestor(worktree, refSha, headSha)) {
+          const upToDate: MergeResult = { _tag: "UpToDate" }
+          return upToDate
+        }
+      }
       const identity = yield* identityArgs(worktree)
       const args = [...identity, "merge", "--no-ff", "--no-edit", "--no-gpg-sign", "--end-of-options", ref]
-      yield* guard(worktree, args, [ref])
       const merged = yield* run(worktree, args, { ...callOptions, okExitCodes: [0, 1] })
       if (merged.exitCode === 0) {
         // With --no-ff a merge that succeeds makes a commit, unless ref was already contained
@@ -718,17 +818,26 @@ export const makeGit = (options: GitOptions = {}) =>
 
     const conflictMarkers = Effect.fn("Git.conflictMarkers")(function* (cwd: string, base: string, head: string) {
       // `head` as given (HEAD, a sha): the three-dot diff fails unless it names a commit.
-      const headSha = head
       yield* guard(cwd, ["diff", base, head], [base, head])
-      const changed = yield* run(cwd, ["diff", "--no-ext-diff", "--name-only", "-z", `${base}...${headSha}`, "--"])
+      // The scan first: it usually finds nothing, and then the diff is not needed.
+      const grep = yield* run(cwd, ["grep", "-I", "-l", "-z", "-E", ...MARKERS, head, "--"], { okExitCodes: [0, 1] })
+      const prefix = `${head}:`
+      const marked = splitNul(grep.stdout).map((p) => (p.startsWith(prefix) ? p.slice(prefix.length) : p))
+      if (marked.length === 0) return []
+      const changed = yield* run(cwd, ["diff", "--no-ext-diff", "--name-only", "-z", `${base}...${head}`, "--"])
       const files = new Set(splitNul(changed.stdout))
-      if (files.size === 0) return []
-      const grep = yield* run(cwd, ["grep", "-I", "-l", "-z", "-E", ...MARKERS, headSha, "--"], { okExitCodes: [0, 1] })
-      const prefix = `${headSha}:`
-      return splitNul(grep.stdout)
-        .map((p) => (p.startsWith(prefix) ? p.slice(prefix.length) : p))
-        .filter((p) => files.has(p))
+      return marked.filter((p) => files.has(p))
     })
+
+    /**
+     * Commit `a` is an ancestor of commit `b` (full shas) by a path through the parents of
+     * commits still loose (the fresh work and merges of this swarm), found without a git
+     * process; false means no proof, not the contrary.
+     */
+    const provenAncestor = (repo: string, a: string, b: string): boolean => {
+      const dirs = refDirsOf(repo)
+      return dirs !== undefined && parentsAreAsWritten(dirs.common) && reachableThroughLooseCommits(dirs.common, a, b, LOOSE_WALK_LIMIT) === true
+    }
 
     const isAncestor = (repo: string, a: string, b: string) =>
       Effect.gen(function* () {
@@ -740,6 +849,10 @@ export const makeGit = (options: GitOptions = {}) =>
         const pair = `${key}\0${a}\0${b}`
         const known = knownAncestry.get(pair)
         if (known !== undefined) return known
+        if (provenAncestor(repo, a, b)) {
+          knownAncestry.set(pair, true)
+          return true
+        }
         const answer = yield* ask
         knownAncestry.set(pair, answer)
         return answer
@@ -836,6 +949,7 @@ export const makeGit = (options: GitOptions = {}) =>
       addWorktree,
       removeWorktree,
       listWorktrees,
+      branchCheckouts,
       hasChanges,
       worktreeStatus,
       resolveRefs,
