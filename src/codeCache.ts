@@ -37,6 +37,15 @@ const cacheFileOf = (file: string, stat: fs.Stats): string => {
   return path.join(cacheDir(), `oompa-${key}.v8cache`)
 }
 
+/** No home folder to find (os.homedir throws): no cache. */
+const cacheFileOrUndefined = (file: string, stat: fs.Stats): string | undefined => {
+  try {
+    return cacheFileOf(file, stat)
+  } catch {
+    return undefined
+  }
+}
+
 const readOrUndefined = (file: string): Buffer | undefined => {
   try {
     return fs.readFileSync(file)
@@ -66,11 +75,11 @@ export const runWithCodeCache = (file: string): void => {
   const stat = fs.statSync(file)
   // A hashbang line is no JavaScript inside the function wrapper: blanked, line numbers kept.
   const source = fs.readFileSync(file, "utf8").replace(/^#!.*/, "")
-  const cacheFile = cacheFileOf(file, stat)
-  const cachedData = readOrUndefined(cacheFile)
+  const cacheFile = cacheFileOrUndefined(file, stat)
+  const cachedData = cacheFile === undefined ? undefined : readOrUndefined(cacheFile)
   const wrapped = `(function (exports, require, module, __filename, __dirname) {${source}\n})`
   const script = new vm.Script(wrapped, cachedData === undefined ? { filename: file } : { filename: file, cachedData })
-  if (cachedData === undefined || script.cachedDataRejected === true) {
+  if (cacheFile !== undefined && (cachedData === undefined || script.cachedDataRejected === true)) {
     // At exit: the data then holds every function that ran, not just the top level.
     process.once("exit", () => writeAtomically(cacheFile, () => script.createCachedData()))
   }
