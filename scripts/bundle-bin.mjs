@@ -1,12 +1,21 @@
 #!/usr/bin/env node
-// `npm run build`, after tsc: bundles src/bin.ts into dist/bin.js, the shipped `oompa`.
+// `npm run build`, after tsc: bundles src/bin.ts into dist/oompa.cjs, the program, and
+// src/binLoader.ts into dist/bin.js, the shipped `oompa`, which runs it with a V8 code
+// cache (src/codeCache.ts).
 //
 // Why a bundle: unbundled, `oompa --version` loaded ~1,060 modules (effect's barrel
 // reaches fast-check through Arbitrary; @effect/platform-node's reaches undici, ws and
 // @effect/cluster) and took ~14× `node -e 0`, the swarm's process carrying ~150 MiB.
 // esbuild keeps only what is used (the packages' "sideEffects" flags let it drop whole
-// modules) and lays it out in a few files; each command's own modules are split into
-// chunks the CLI imports when that command runs (src/cli/main.ts).
+// modules) and lays it out in one file. Each command's handler is a dynamic `import()`
+// (src/cli/main.ts): in this CommonJS bundle its modules sit in functions evaluated only
+// when the command runs, so `--version` and `--help` evaluate the command line alone.
+//
+// Why CommonJS: Node 20 caches compiled code only for a vm.Script (no
+// module.enableCompileCache before Node 22); measured with `--version`, compiling the
+// bundle took ~75 ms of a ~380 ms start, evaluating it ~150 ms, both mostly V8
+// compiling functions the cache keeps (splitting the ESM bundle into chunks instead
+// left effect's shared modules, 1 MB, in the chunk every start loads).
 //
 // The library face (dist/index.js, dist/testing.js and the rest of tsc's output) stays
 // unbundled: embedders import it with their own copies of effect.
@@ -18,11 +27,9 @@ import * as esbuild from "esbuild"
 const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), "..")
 const dist = path.join(root, "dist")
 
-// The chunks sit beside bin.js, not in a subfolder: src/paths.ts finds the package
-// root as the folder above its own module's, whichever file that ends up in.
-const chunkPrefix = "bin-"
+// Earlier builds split the bin into chunks beside it: gone, so that none is shipped stale.
 for (const name of fs.readdirSync(dist)) {
-  if (name.startsWith(chunkPrefix) && /\.js(\.map)?$/.test(name)) fs.rmSync(path.join(dist, name))
+  if (name.startsWith("bin-") && /\.js(\.map)?$/.test(name)) fs.rmSync(path.join(dist, name))
 }
 
 /**
@@ -58,14 +65,9 @@ const lazyImports = {
   }
 }
 
-const result = await esbuild.build({
+const shared = {
   absWorkingDir: root,
-  entryPoints: { bin: "src/bin.ts" },
-  outdir: dist,
-  chunkNames: `${chunkPrefix}[name]-[hash]`,
   bundle: true,
-  splitting: true,
-  format: "esm",
   platform: "node",
   target: "node20",
   // Whitespace and syntax only: names stay, so stack traces and `constructor.name` read as in the source.
@@ -74,14 +76,29 @@ const result = await esbuild.build({
   sourcemap: "linked",
   // The map points at node_modules and src by path, without their text: the shipped package stays small.
   sourcesContent: false,
+  logLevel: "warning"
+}
+
+const result = await esbuild.build({
+  ...shared,
+  entryPoints: ["src/bin.ts"],
+  outfile: path.join(dist, "oompa.cjs"),
+  format: "cjs",
   plugins: [lazyImports],
   external: ["ini", "toml", "yaml", "fast-check"],
-  // A bundled CommonJS package calls `require` (yaml's `require("process")`): ESM has none, so each file gets one.
-  banner: { js: 'import { createRequire as __oompaCreateRequire } from "node:module";const require=__oompaCreateRequire(import.meta.url);' },
+  // CommonJS has no import.meta: src/paths.ts finds the package root from its module's URL, here the bundle's.
+  define: { "import.meta.url": "__oompaImportMetaUrl" },
+  banner: { js: 'var __oompaImportMetaUrl=require("node:url").pathToFileURL(__filename).href;' },
   // A name effect's Schema imports from fast-check that the stub above lacks would be undefined at run time: fail instead.
   logOverride: { "import-is-undefined": "error" },
-  logLevel: "warning",
   metafile: true
 })
 if (process.argv.includes("--analyze")) console.log(await esbuild.analyzeMetafile(result.metafile))
+
+await esbuild.build({
+  ...shared,
+  entryPoints: ["src/binLoader.ts"],
+  outfile: path.join(dist, "bin.js"),
+  format: "esm"
+})
 fs.chmodSync(path.join(dist, "bin.js"), 0o755)

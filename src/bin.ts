@@ -1,13 +1,14 @@
 #!/usr/bin/env node
 // First: heap settings before anything else is loaded.
 import "./leanHeap.js"
-import { Console, Effect, Exit, Fiber, Logger } from "effect"
+import * as NodeContext from "@effect/platform-node/NodeContext"
+import { Console, Effect, Exit, Fiber, Layer, Logger } from "effect"
 import { cli } from "./cli/main.js"
 import { describeFailure, exitCodeOf } from "./cli/exitCode.js"
+import { CommandServices } from "./cli/lazyHandler.js"
 import { killAllChildGroups } from "./services/childGroups.js"
 import { interruptNote } from "./services/interruptNote.js"
 import { mayColour, processConsole, stripColour } from "./services/colour.js"
-import { oompaLive } from "./layers.js"
 import { logLevelOfArgv, oompaLogger } from "./services/diagnostics.js"
 
 /**
@@ -24,10 +25,16 @@ import { logLevelOfArgv, oompaLogger } from "./services/diagnostics.js"
 const logger = Logger.replace(Logger.defaultLogger, oompaLogger(logLevelOfArgv(process.argv)))
 // @effect/cli styles help and usage errors with ANSI escapes whatever the stream: the Console makes them plain
 // where colour may not go (services/colour.ts: a pipe, NO_COLOR, TERM=dumb).
+// The services are handed over undone and built only when a command runs (cli/lazyHandler.ts):
+// `--version`, `--help` and a usage error load neither layers.ts nor what it brings (issue 13).
+// Parsing and help need only the platform's FileSystem, Path and Terminal.
+const baseDir = process.cwd()
+const services = Layer.unwrapEffect(Effect.promise(async () => (await import("./layers.js")).oompaLive({ baseDir })))
 const program = Console.consoleWith((console) =>
   cli(process.argv).pipe(
     Effect.withConsole(processConsole(console)),
-    Effect.provide(oompaLive({ baseDir: process.cwd() })),
+    Effect.provideService(CommandServices, services),
+    Effect.provide(NodeContext.layer),
     Effect.provide(logger)
   )
 )

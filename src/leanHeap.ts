@@ -1,7 +1,10 @@
 /**
- * The bin's first import (src/bin.ts): V8 heap settings that keep oompa's own
- * process small, set before the rest of the program loads. Not part of the
- * library face: an embedder's process keeps its own settings.
+ * The bin's first import (src/binLoader.ts, and src/bin.ts for the program run
+ * without it): V8 heap settings that keep oompa's own process small, set before
+ * the rest of the program loads, and before the loader compiles it: V8 takes a
+ * code cache only under the flags it was made with (src/codeCache.ts). Setting
+ * them again to the same values changes nothing. Not part of the library face:
+ * an embedder's process keeps its own settings.
  *
  * A swarm is a long-lived process that mostly waits on its children, so memory
  * matters more than the last bit of GC throughput, and every child it spawns

@@ -20,7 +20,7 @@ const srcDir = path.resolve(path.dirname(fileURLToPath(import.meta.url)), "..", 
  * their own folder.
  */
 const layers: ReadonlyArray<ReadonlyArray<string>> = [
-  ["edge"], // bin.ts, mock-agent.ts, index.ts, testing.ts, layers.ts, leanHeap.ts: they wire everything
+  ["edge"], // bin.ts, binLoader.ts, codeCache.ts, mock-agent.ts, index.ts, testing.ts, layers.ts, leanHeap.ts: they wire everything
   ["cli"], // one file per command: it may show the live view
   ["ui"], // the live terminal view and the dashboard: what cli commands show
   ["engine"],
@@ -35,6 +35,8 @@ const layers: ReadonlyArray<ReadonlyArray<string>> = [
 /** The files at the top of src/ and the layer each belongs to. */
 const topLevel: Readonly<Record<string, string>> = {
   "bin.ts": "edge",
+  "binLoader.ts": "edge",
+  "codeCache.ts": "edge",
   "mock-agent.ts": "edge",
   "index.ts": "edge",
   "testing.ts": "edge",

@@ -8,7 +8,6 @@
  * CLI's error, and the command exits 1. `--json` prints the same facts as one
  * document (domain/JsonOutput.ts CheckJson), also when a check fails.
  */
-import { Command, Options } from "@effect/cli"
 import { FileSystem, Path } from "@effect/platform"
 import { Console, Duration, Effect, Either, Option, Schema } from "effect"
 import { discoverConfig } from "../config/loadConfig.js"
@@ -23,7 +22,7 @@ import { ProcessRunner } from "../services/ProcessRunner.js"
 import { humanDuration } from "../domain/humanDuration.js"
 import { CheckJson, type ConfigCheckJson, type HarnessCheckJson, type ProbeJson } from "../domain/JsonOutput.js"
 import { errorText } from "./exitCode.js"
-import { jsonOption, printJson } from "./json.js"
+import { printJson } from "./json.js"
 
 export class ProbeFailed extends Schema.TaggedError<ProbeFailed>()("ProbeFailed", {
   failed: Schema.Number,
@@ -37,14 +36,6 @@ export class ProbeFailed extends Schema.TaggedError<ProbeFailed>()("ProbeFailed"
   }
 }
 
-const configOption = Options.file("config").pipe(
-  Options.withAlias("c"),
-  Options.withDescription("Path to oompa.json (default: ./oompa.json, then ./oompa/oompa.json)"),
-  Options.optional
-)
-const probeOption = Options.boolean("probe").pipe(
-  Options.withDescription("Send each configured model a tiny prompt (30 s limit) and report the answers")
-)
 
 const versionTimeout = Duration.seconds(15)
 const probeTimeout = Duration.seconds(30)
@@ -256,7 +247,7 @@ const loadChecked = (configPath: string | undefined) =>
     )
   })
 
-const handler = (args: { readonly config: Option.Option<string>; readonly probe: boolean; readonly json: boolean }) =>
+export const handleCheck = (args: { readonly config: Option.Option<string>; readonly probe: boolean; readonly json: boolean }) =>
   Effect.scoped(
     Effect.gen(function* () {
       const cwd = process.cwd()
@@ -318,8 +309,3 @@ const handler = (args: { readonly config: Option.Option<string>; readonly probe:
     })
   )
 
-export const checkCommand = Command.make(
-  "check",
-  { config: configOption, probe: probeOption, json: jsonOption("check.json") },
-  handler
-).pipe(Command.withDescription("Validate oompa.json and show which agent CLIs are installed (--probe: try each model)"))

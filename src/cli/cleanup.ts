@@ -1,4 +1,3 @@
-import { Command } from "@effect/cli"
 import { Path } from "@effect/platform"
 import { Console, Effect, Option } from "effect"
 import { discoverConfig } from "../config/loadConfig.js"
@@ -24,7 +23,7 @@ const queueDir = (cwd: string) =>
  * stopped.json written). A run whose process is alive is never touched.
  * Then lists the kept refs, so the user knows where unmerged work is.
  */
-export const cleanupCommand = Command.make("cleanup", {}, () =>
+export const handleCleanup = (_: {}) =>
   Effect.gen(function* () {
     const git = yield* Git
     const cwd = process.cwd()
@@ -57,4 +56,3 @@ export const cleanupCommand = Command.make("cleanup", {}, () =>
       for (const { ref, sha } of kept) yield* Console.log(`  ${ref}  ${sha.slice(0, 12)}`)
     }
   })
-).pipe(Command.withDescription("Recover the leftovers of crashed runs (never a live one) and list kept work"))

@@ -1,7 +1,6 @@
 import * as fs from "node:fs"
 import * as os from "node:os"
 import * as path from "node:path"
-import { Command, Options } from "@effect/cli"
 import { Console, Effect, Option } from "effect"
 import { loadSwarmConfig } from "../engine/loadConfig.js"
 import { UsageError } from "../domain/errors.js"
@@ -72,12 +71,7 @@ const createDemoRepo = (dir: string) =>
     })
   })
 
-const dirOption = Options.directory("dir", { exists: "either" }).pipe(
-  Options.withDescription("Create the demo repository here (a new or empty folder) instead of a temp folder"),
-  Options.optional
-)
-
-export const demoCommand = Command.make("demo", { dir: dirOption }, ({ dir }) =>
+export const handleDemo = ({ dir }: { readonly dir: Option.Option<string> }) =>
   Effect.gen(function* () {
     const target = Option.getOrElse(dir, () => fs.mkdtempSync(path.join(os.tmpdir(), "oompa-demo-")))
     const root = path.resolve(target)
@@ -90,4 +84,3 @@ export const demoCommand = Command.make("demo", { dir: dirOption }, ({ dir }) =>
     yield* Console.log(`\nTry: cd ${root} && git show --stat HEAD && ls work/ tasks/complete/`)
     yield* Console.log(`Run files: ${result.runDir}`)
   })
-).pipe(Command.withDescription("Run a swarm of mock agents on a throwaway repository (no model API needed)"))

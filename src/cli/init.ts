@@ -1,4 +1,3 @@
-import { Args, Command as Cli, Options } from "@effect/cli"
 import { FileSystem, Path } from "@effect/platform"
 import { Console, Effect, Option } from "effect"
 import { bundledPromptPath } from "../config/bundled.js"
@@ -128,15 +127,7 @@ export const runInit = (
     return { actions }
   })
 
-const forceOption = Options.boolean("force").pipe(
-  Options.withDescription("Overwrite an existing oompa.json and prompt copies")
-)
-const dirArg = Args.text({ name: "dir" }).pipe(
-  Args.withDescription("The project folder (default: the current folder)"),
-  Args.optional
-)
-
-export const initCommand = Cli.make("init", { force: forceOption, dir: dirArg }, ({ dir, force }) =>
+export const handleInit = ({ dir, force }: { readonly force: boolean; readonly dir: Option.Option<string> }) =>
   Effect.gen(function* () {
     const result = yield* runInit({ dir: Option.getOrElse(dir, () => "."), force })
     for (const line of result.actions) yield* Console.log(line)
@@ -144,4 +135,3 @@ export const initCommand = Cli.make("init", { force: forceOption, dir: dirArg },
       "\nNext: describe the work in a README or spec, optionally add tasks to tasks/pending/, then run: oompa swarm"
     )
   })
-).pipe(Cli.withDescription("Set up oompa in a project: oompa.json, editable prompts, task folders"))

@@ -1,4 +1,3 @@
-import { Command } from "@effect/cli"
 import { Console, Effect, Option } from "effect"
 import { ListJson, type ListedRun } from "../domain/JsonOutput.js"
 import {
@@ -12,7 +11,7 @@ import {
   totalsOf,
   type RunInfo
 } from "../runs/readRuns.js"
-import { jsonOption, printJson } from "./json.js"
+import { printJson } from "./json.js"
 
 /** One run as `oompa list --json` shows it: the facts of its row, from the same run files. */
 const listedRun = (run: RunInfo): ListedRun => ({
@@ -26,7 +25,7 @@ const listedRun = (run: RunInfo): ListedRun => ({
 })
 
 /** `oompa list` (SPEC §10): one line per run, newest first, from the run files only. */
-export const listCommand = Command.make("list", { json: jsonOption("list.json") }, ({ json }) =>
+export const handleList = ({ json }: { readonly json: boolean }) =>
   Effect.gen(function* () {
     const { runsDir } = yield* findRuns(process.cwd())
     const runs = yield* listRuns(runsDir)
@@ -54,4 +53,3 @@ export const listCommand = Command.make("list", { json: jsonOption("list.json") 
     )
     for (const run of runs) for (const line of describeProblems(run)) yield* Console.error(line)
   })
-).pipe(Command.withDescription("List the runs of this repository, newest first"))

@@ -1,4 +1,3 @@
-import { Command, Options } from "@effect/cli"
 import { FileSystem, Path } from "@effect/platform"
 import { Console, Effect, Option, Stream } from "effect"
 import { UsageError } from "../domain/errors.js"
@@ -13,21 +12,7 @@ import {
   type RunInfo
 } from "../runs/readRuns.js"
 import { followEvents } from "../runs/followEvents.js"
-import { swarmArg } from "./view.js"
 
-const workerOption = Options.text("worker").pipe(
-  Options.withAlias("w"),
-  Options.withDescription("Only this worker's events (w0, w1, …, planner)"),
-  Options.optional
-)
-const followOption = Options.boolean("follow").pipe(
-  Options.withAlias("f"),
-  Options.withDescription("Keep printing new events until the run stops (or Ctrl-C)")
-)
-const turnOption = Options.text("turn").pipe(
-  Options.withDescription("Print the raw agent output of one turn instead: <worker>-c<N>-t<T> (e.g. w0-c1-t2)"),
-  Options.optional
-)
 
 /** Prints the raw log file `logs/<name>.log` of a run, streamed. */
 const printTurnLog = (run: RunInfo, name: string) =>
@@ -78,10 +63,12 @@ const printEvents = (run: RunInfo, worker: Option.Option<string>, follow: boolea
 }
 
 /** `oompa logs [swarm] [--worker w0] [--follow] [--turn w0-c1-t2]` (SPEC §10). */
-export const logsCommand = Command.make(
-  "logs",
-  { swarm: swarmArg, worker: workerOption, follow: followOption, turn: turnOption },
-  ({ follow, swarm, turn, worker }) =>
+export const handleLogs = ({ follow, swarm, turn, worker }: {
+  readonly swarm: Option.Option<string>
+  readonly worker: Option.Option<string>
+  readonly follow: boolean
+  readonly turn: Option.Option<string>
+}) =>
     Effect.gen(function* () {
       const { runsDir } = yield* findRuns(process.cwd())
       const run = yield* selectRun(yield* listRuns(runsDir), swarm)
@@ -96,4 +83,3 @@ export const logsCommand = Command.make(
       }
       yield* printEvents(run, worker, follow)
     })
-).pipe(Command.withDescription("Print a run's events (the swarm's terminal lines), or one turn's raw agent output"))

@@ -1,14 +1,12 @@
-import { Command } from "@effect/cli"
-import { Console, Effect } from "effect"
+import { Console, Effect, type Option } from "effect"
 import { ReportJson } from "../domain/JsonOutput.js"
 import { findRuns, listRuns, selectRun } from "../runs/readRuns.js"
 import { loadReport } from "../runs/report.js"
 import { reportMarkdown } from "../runs/reportMarkdown.js"
-import { jsonOption, printJson } from "./json.js"
-import { swarmArg } from "./view.js"
+import { printJson } from "./json.js"
 
 /** `oompa report [swarm]`: the morning report of one run (default the newest), as Markdown or report.json. */
-export const reportCommand = Command.make("report", { swarm: swarmArg, json: jsonOption("report.json") }, ({ json, swarm }) =>
+export const handleReport = ({ json, swarm }: { readonly swarm: Option.Option<string>; readonly json: boolean }) =>
   Effect.gen(function* () {
     const { root, runsDir } = yield* findRuns(process.cwd())
     const run = yield* selectRun(yield* listRuns(runsDir), swarm)
@@ -16,8 +14,3 @@ export const reportCommand = Command.make("report", { swarm: swarmArg, json: jso
     if (json) return yield* printJson(ReportJson, report)
     yield* Console.log(reportMarkdown(report))
   })
-).pipe(
-  Command.withDescription(
-    "The morning report of one run, in Markdown: merged, not merged (and where it is kept), tasks left, cost, waits, what needs a human"
-  )
-)

@@ -1,4 +1,3 @@
-import { Args, Command } from "@effect/cli"
 import { Console, Effect, JSONSchema, Option } from "effect"
 import { UsageError } from "../domain/errors.js"
 import { defaultSchemaName, schemaRegistry } from "./schemaRegistry.js"
@@ -13,11 +12,5 @@ export const schemaText = (name: string): Effect.Effect<string, UsageError> => {
   return Effect.sync(() => JSON.stringify(JSONSchema.make(entry.schema), null, 2))
 }
 
-const nameArg = Args.text({ name: "name" }).pipe(
-  Args.withDescription(`Which schema: ${[...schemaRegistry.keys()].join(", ")} (default ${defaultSchemaName})`),
-  Args.optional
-)
-
-export const schemaCommand = Command.make("schema", { name: nameArg }, ({ name }) =>
+export const handleSchema = ({ name }: { readonly name: Option.Option<string> }) =>
   Effect.flatMap(schemaText(Option.getOrElse(name, () => defaultSchemaName)), Console.log)
-).pipe(Command.withDescription("Print the JSON Schema of oompa.json (or of another file oompa reads or writes)"))

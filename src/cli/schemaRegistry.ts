@@ -37,4 +37,4 @@ export const schemaRegistry: ReadonlyMap<string, RegisteredSchema> = new Map<str
   ["report.json", { schema: ReportJson, description: "what `oompa report --json` prints" }]
 ])
 
-export const defaultSchemaName = "oompa.json"
+export { defaultSchemaName } from "./schemaNames.js"

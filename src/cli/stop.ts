@@ -1,11 +1,9 @@
-import { Command, Options } from "@effect/cli"
 import { FileSystem, Path } from "@effect/platform"
 import { Console, Duration, Effect, Option, Queue, Schema } from "effect"
 import { UsageError } from "../domain/errors.js"
 import { StoppedFile } from "../domain/RunFiles.js"
 import { findRuns, listRuns, RunNotFound, selectRun, type RunInfo } from "../runs/readRuns.js"
 import { watchDirs } from "../services/watchDirs.js"
-import { swarmArg } from "./view.js"
 import { controlDirOf } from "../domain/naming.js"
 import { awaitControlAnswer, requestControl, SteerFailed, steerRun } from "../runs/control.js"
 import type { ControlAction } from "../domain/Control.js"
@@ -72,12 +70,6 @@ const waitForStopped = (runDir: string, wake: Queue.Dequeue<void>, swarm: string
     }
   }).pipe(Effect.timeoutFail({ duration: STOP_LIMIT, onTimeout: () => new StopTimeout({ swarm, pid }) }))
 
-const workerOption = Options.text("worker").pipe(
-  Options.withAlias("w"),
-  Options.withDescription("Stop only this worker, after its current cycle (the others go on)"),
-  Options.optional
-)
-
 const stoppedAlready = (runDir: string) =>
   Effect.flatMap(FileSystem.FileSystem, (fs) => fs.exists(`${runDir}/stopped.json`).pipe(Effect.orElseSucceed(() => false)))
 
@@ -92,7 +84,7 @@ const steers = (runDir: string) =>
  * print the reason. `--worker` stops one worker after its cycle and waits for
  * the swarm's answer only. A run of an oompa without steering gets SIGINT.
  */
-export const stopCommand = Command.make("stop", { swarm: swarmArg, worker: workerOption }, ({ swarm, worker }) =>
+export const handleStop = ({ swarm, worker }: { readonly swarm: Option.Option<string>; readonly worker: Option.Option<string> }) =>
   Effect.gen(function* () {
     const { runsDir } = yield* findRuns(process.cwd())
     const run = yield* pickRun(yield* listRuns(runsDir), swarm)
@@ -129,11 +121,11 @@ export const stopCommand = Command.make("stop", { swarm: swarmArg, worker: worke
       `swarm ${run.id} stopped: ${stopped.reason} (exit ${stopped.exitCode})${stopped.detail === undefined ? "" : `: ${stopped.detail.split("\n")[0]}`}`
     )
   }).pipe(Effect.scoped)
-).pipe(Command.withDescription("Stop a running swarm as Ctrl-C would (or one worker after its cycle, --worker) and wait for it"))
 
 /** `oompa pause|resume [swarm]`: one steering request, its answer printed. */
-const steerCommand = (name: "pause" | "resume", action: ControlAction, description: string) =>
-  Command.make(name, { swarm: swarmArg }, ({ swarm }) =>
+export const handleSteer =
+  (action: ControlAction) =>
+  ({ swarm }: { readonly swarm: Option.Option<string> }) =>
     Effect.gen(function* () {
       const { runsDir } = yield* findRuns(process.cwd())
       const run = yield* pickRun(yield* listRuns(runsDir), swarm)
@@ -141,7 +133,3 @@ const steerCommand = (name: "pause" | "resume", action: ControlAction, descripti
       if (!answer.ok) return yield* new SteerFailed({ message: `swarm ${run.id}: ${answer.message}` })
       yield* Console.log(`swarm ${run.id}: ${answer.message}`)
     })
-  ).pipe(Command.withDescription(description))
-
-export const pauseCommand = steerCommand("pause", "pause", "Pause a running swarm: no new agent turn starts (running ones go on) until `oompa resume`")
-export const resumeCommand = steerCommand("resume", "resume", "Resume a paused swarm: agent turns start again")

@@ -1,5 +1,4 @@
 import * as path from "node:path"
-import { Args, Command, Options } from "@effect/cli"
 import { Console, Effect, Option } from "effect"
 import { UsageError } from "../domain/errors.js"
 import { randomSwarmId } from "../domain/ids.js"
@@ -12,30 +11,8 @@ import { Git } from "../services/Git.js"
 import { mayColour } from "../services/colour.js"
 import { liveViewWanted } from "./terminalMode.js"
 
-const configOption = Options.file("config").pipe(
-  Options.withAlias("c"),
-  Options.withDescription("Path to oompa.json (default: ./oompa.json, then ./oompa/oompa.json)"),
-  Options.optional
-)
-const configArg = Args.file({ name: "config" }).pipe(Args.withDescription("Path to oompa.json"), Args.optional)
-const detachOption = Options.boolean("detach").pipe(
-  Options.withDescription("Run in the background; output goes to .oompa/swarm-<id>.log")
-)
-const swarmIdOption = Options.text("swarm-id").pipe(
-  Options.withDescription("Use this swarm id (8 hex characters) instead of a random one"),
-  Options.optional
-)
-
-const uiOption = Options.boolean("ui").pipe(
-  Options.withDescription("Also serve the local web dashboard (127.0.0.1, a free port) while the swarm runs, and print its URL")
-)
-const plainOption = Options.boolean("plain").pipe(
-  Options.withDescription("Print one line per event even on a terminal (no live view)")
-)
-
-const options = { config: configOption, configPath: configArg, detach: detachOption, swarmId: swarmIdOption, ui: uiOption, plain: plainOption }
-
-const handler = (args: {
+/** `oompa swarm` and its alias `oompa run`. */
+export const handleSwarm = (args: {
   readonly config: Option.Option<string>
   readonly configPath: Option.Option<string>
   readonly detach: boolean
@@ -84,8 +61,3 @@ const handler = (args: {
       })
     )
   })
-
-export const swarmCommand = Command.make("swarm", options, handler).pipe(
-  Command.withDescription("Run the swarm described by oompa.json")
-)
-export const runCommand = Command.make("run", options, handler).pipe(Command.withDescription("Alias of swarm"))

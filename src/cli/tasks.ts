@@ -1,4 +1,3 @@
-import { Args, Command, Options } from "@effect/cli"
 import { Path } from "@effect/platform"
 import { Console, Effect, Either, Logger, LogLevel, Option, Schema } from "effect"
 import { discoverConfig } from "../config/loadConfig.js"
@@ -12,7 +11,7 @@ import { TasksJson } from "../domain/JsonOutput.js"
 import { TaskId, type Task } from "../domain/Task.js"
 import { parseTaskFileName } from "../domain/taskFile.js"
 import { makeTaskQueue, TaskExistsError, type InvalidPendingFile, type TaskQueue } from "../services/TaskQueue.js"
-import { jsonOption, printJson } from "./json.js"
+import { printJson } from "./json.js"
 import { findRuns, listRuns, type RunInfo } from "../runs/readRuns.js"
 import { SteerFailed, steerRun } from "../runs/control.js"
 
@@ -22,11 +21,6 @@ import { SteerFailed, steerRun } from "../runs/control.js"
  * no oompa.json found, it is `./tasks`. Thin: everything happens in TaskQueue.
  */
 
-const configOption = Options.file("config").pipe(
-  Options.withAlias("c"),
-  Options.withDescription("Path to oompa.json (default: ./oompa.json, then ./oompa/oompa.json, else the queue is ./tasks)"),
-  Options.optional
-)
 
 /** The queue root as the user would type it: relative to the current folder when inside it. */
 const displayRoot = (root: string): string => {
@@ -146,19 +140,18 @@ const tasksJson = (root: string, listing: QueueListing, notTasks: ReadonlyArray<
   }
 }
 
-const listCommand = Command.make("tasks", { config: configOption, json: jsonOption("tasks.json") }, ({ config, json }) =>
+export const handleTasks = ({ config, json }: { readonly config: Option.Option<string>; readonly json: boolean }) =>
   Effect.gen(function* () {
     const queue = yield* openQueue(config)
     if (json) return yield* printJson(TasksJson, tasksJson(queue.root, yield* queue.list, yield* queue.findInvalid))
     yield* noteInvalid(queue)
     yield* Console.log(formatListing(queue.root, yield* queue.list))
   }).pipe(quietLog)
-)
 
 // ---- oompa tasks quarantine -------------------------------------------------------
 
 /** The one `oompa tasks` command that moves files to invalid/: the swarm's quarantine step, run by hand. */
-const quarantineCommand = Command.make("quarantine", { config: configOption }, ({ config }) =>
+export const handleTasksQuarantine = ({ config }: { readonly config: Option.Option<string> }) =>
   Effect.gen(function* () {
     const queue = yield* openQueue(config)
     for (const moved of yield* queue.quarantineInvalid) {
@@ -166,28 +159,9 @@ const quarantineCommand = Command.make("quarantine", { config: configOption }, (
     }
     yield* Console.log(formatListing(queue.root, yield* queue.list))
   }).pipe(quietLog)
-).pipe(
-  Command.withDescription(
-    "Move the pending files that are no task to invalid/, each with its reason beside it (as a swarm does), then show the queue"
-  )
-)
 
 // ---- oompa tasks add ----------------------------------------------------------
 
-const summaryArg = Args.text({ name: "summary" }).pipe(Args.withDescription("One line saying what the task is"))
-const descriptionOption = Options.text("description").pipe(
-  Options.withAlias("d"),
-  Options.withDescription("Longer description of the task"),
-  Options.optional
-)
-const filesOption = Options.text("files").pipe(
-  Options.withDescription("Comma-separated files the task is about: --files src/a.ts,src/b.ts"),
-  Options.optional
-)
-const idOption = Options.text("id").pipe(
-  Options.withDescription("The task id (letters, digits, . _ -); default task-<n>"),
-  Options.optional
-)
 
 const decodeTaskId = Schema.decodeUnknownEither(TaskId)
 
@@ -220,10 +194,13 @@ const addTask = (queue: TaskQueue, fields: Omit<Task, "id">, id: Option.Option<s
     }
   })
 
-const addCommand = Command.make(
-  "add",
-  { config: configOption, summary: summaryArg, description: descriptionOption, files: filesOption, id: idOption },
-  ({ config, summary, description, files, id }) =>
+export const handleTasksAdd = ({ config, summary, description, files, id }: {
+  readonly config: Option.Option<string>
+  readonly summary: string
+  readonly description: Option.Option<string>
+  readonly files: Option.Option<string>
+  readonly id: Option.Option<string>
+}) =>
     Effect.gen(function* () {
       const queue = yield* openQueue(config)
       const fileList = Option.map(files, (text) =>
@@ -240,14 +217,8 @@ const addCommand = Command.make(
       const added = yield* addTask(queue, fields, id)
       yield* Console.log(added.id)
     }).pipe(quietLog)
-).pipe(Command.withDescription("Add a pending task; prints its id"))
 
 // ---- oompa tasks requeue --------------------------------------------------------
-
-const idsArg = Args.text({ name: "id" }).pipe(
-  Args.withDescription("Tasks to move back to pending: from current (default: every task in current), or from complete/ or invalid/"),
-  Args.repeated
-)
 
 /** The running swarm working on this queue, if one is (its requeues go through it: docs/steering.md). */
 const runningSwarmOf = (queue: TaskQueue) =>
@@ -280,7 +251,7 @@ const requeueThroughSwarm = (run: RunInfo, ids: ReadonlyArray<string>) =>
     if (refused.length > 0) return yield* new SteerFailed({ message: `swarm ${run.id}: ${refused.join("; ")}` })
   })
 
-const requeueCommand = Command.make("requeue", { config: configOption, ids: idsArg }, ({ config, ids }) =>
+export const handleTasksRequeue = ({ config, ids }: { readonly config: Option.Option<string>; readonly ids: ReadonlyArray<string> }) =>
   Effect.gen(function* () {
     const queue = yield* openQueue(config)
     const running = yield* runningSwarmOf(queue)
@@ -321,9 +292,3 @@ const requeueCommand = Command.make("requeue", { config: configOption, ids: idsA
       return yield* new UsageError({ message: `not in progress, cannot requeue: ${missing.join(", ")}` })
     }
   }).pipe(quietLog)
-).pipe(Command.withDescription("Move tasks back to pending: from current (all of them when no id is given), complete/ or invalid/; through the swarm when one runs"))
-
-export const tasksCommand = listCommand.pipe(
-  Command.withDescription("Show the task queue: counts and the tasks in each folder"),
-  Command.withSubcommands([addCommand, requeueCommand, quarantineCommand])
-)

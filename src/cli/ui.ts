@@ -1,4 +1,3 @@
-import { Command, Options } from "@effect/cli"
 import { Console, Effect, Option } from "effect"
 import { UsageError } from "../domain/errors.js"
 import { findRuns } from "../runs/readRuns.js"
@@ -9,11 +8,6 @@ import { startDashboard, type Dashboard } from "../ui/web/server.js"
  * this repository, read from its run files, whether a swarm runs or not.
  * `oompa swarm --ui` starts the same server inside the swarm's process.
  */
-
-export const portOption = Options.integer("port").pipe(
-  Options.withDescription("Listen on this port of 127.0.0.1 (default: a free one)"),
-  Options.optional
-)
 
 export const checkPort = (port: Option.Option<number>) =>
   Option.match(port, {
@@ -37,10 +31,9 @@ export const serveDashboard = (cwd: string, port: number, run?: string, closesWi
 export const dashboardUrl = (dashboard: Dashboard, run?: string): string =>
   run === undefined ? dashboard.url : `${dashboard.url}#/run/${run}`
 
-export const uiCommand = Command.make("ui", { port: portOption }, ({ port }) =>
+export const handleUi = ({ port }: { readonly port: Option.Option<number> }) =>
   Effect.gen(function* () {
     yield* serveDashboard(process.cwd(), yield* checkPort(port))
     yield* Console.log("every run of this repository, live; only this user can open it (the token). Ctrl-C stops.")
     return yield* Effect.never
   }).pipe(Effect.scoped)
-).pipe(Command.withDescription("Serve the local web dashboard of this repository's runs on 127.0.0.1"))

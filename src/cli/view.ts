@@ -1,4 +1,3 @@
-import { Args, Command } from "@effect/cli"
 import { Console, Effect, Option } from "effect"
 import { VIEW_EVENTS, ViewJson } from "../domain/JsonOutput.js"
 import { oneLine } from "../domain/queue.js"
@@ -21,12 +20,7 @@ import {
   workerSummaries,
   type RunInfo
 } from "../runs/readRuns.js"
-import { jsonOption, printJson } from "./json.js"
-
-export const swarmArg = Args.text({ name: "swarm" }).pipe(
-  Args.withDescription("The swarm id, or a unique prefix of it (default: the newest run)"),
-  Args.optional
-)
+import { printJson } from "./json.js"
 
 const header = (run: RunInfo): string => {
   const started = Option.getOrUndefined(run.started)
@@ -78,7 +72,7 @@ const reviewLines = (reviews: ReadonlyArray<ReviewFile>): string =>
   )
 
 /** `oompa view [swarm]` (SPEC §10): one run from its run files. */
-export const viewCommand = Command.make("view", { swarm: swarmArg, json: jsonOption("view.json") }, ({ json, swarm }) =>
+export const handleView = ({ json, swarm }: { readonly swarm: Option.Option<string>; readonly json: boolean }) =>
   Effect.gen(function* () {
     const { runsDir } = yield* findRuns(process.cwd())
     const run = yield* selectRun(yield* listRuns(runsDir), swarm)
@@ -110,4 +104,3 @@ export const viewCommand = Command.make("view", { swarm: swarmArg, json: jsonOpt
     yield* Console.log(out.join("\n"))
     for (const line of describeProblems(run, allProblems)) yield* Console.error(line)
   })
-).pipe(Command.withDescription("Show one run: status, per-worker summary, cycles, last events"))

@@ -1,4 +1,3 @@
-import { Args, Command, Options } from "@effect/cli"
 import { FileSystem, Path } from "@effect/platform"
 import { Console, Deferred, Duration, Effect, Either, Option, Queue, Ref, Schema, Stream, SubscriptionRef } from "effect"
 import { RunEvent, terminalLine } from "../domain/RunEvent.js"
@@ -20,18 +19,6 @@ import { liveViewWanted } from "./terminalMode.js"
  * terminal) and a finished run's final state. Watching never touches the
  * swarm: q leaves the watch, `oompa stop` stops the swarm.
  */
-
-const watchSwarmArg = Args.text({ name: "swarm" }).pipe(
-  Args.withDescription("The swarm id, or a unique prefix of it (default: the running swarm, else the newest run)"),
-  Args.optional
-)
-const plainOption = Options.boolean("plain").pipe(
-  Options.withDescription(
-    "Print instead of taking the screen over, as when stdout is no terminal, CI is set or TERM=dumb: " +
-      "a finished run's final state once ($COLUMNS wide, else 80); a running swarm's state now, " +
-      "then a line per new event until it ends, then its final state"
-  )
-)
 
 /** The named run; else the one running swarm; else (none running) the newest run. */
 export const pickWatchedRun = (runs: ReadonlyArray<RunInfo>, wanted: Option.Option<string>): Effect.Effect<RunInfo, RunNotFound> => {
@@ -200,15 +187,10 @@ const watchPrinted = (run: RunInfo) =>
     yield* printFrame(settle(yield* Ref.get(view), yield* statusOnceSettled(run)))
   })
 
-export const watchCommand = Command.make("watch", { swarm: watchSwarmArg, plain: plainOption }, ({ plain, swarm }) =>
+export const handleWatch = ({ plain, swarm }: { readonly swarm: Option.Option<string>; readonly plain: boolean }) =>
   Effect.gen(function* () {
     yield* Effect.sync(() => setInterruptNote("oompa watch: leaving (the swarm, if it runs, keeps running; oompa stop stops it)"))
     const { runsDir } = yield* findRuns(process.cwd())
     const run = yield* pickWatchedRun(yield* listRuns(runsDir), swarm)
     return yield* liveViewWanted(plain) ? watchOnScreen(run) : watchPrinted(run)
   })
-).pipe(
-  Command.withDescription(
-    "Watch a swarm's live view from its run files (a detached one too, or a finished run's final state); q leaves, the swarm keeps running"
-  )
-)
